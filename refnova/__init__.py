@@ -1,0 +1,1 @@
+"""refnova: a tracing-instrumented reference implementation of Nova's create-server path."""

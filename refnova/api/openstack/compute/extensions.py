@@ -1,0 +1,48 @@
+"""The create pre-processing of Icehouse's OS-SCH-HNT and OS-DCF extensions (§2.2).
+
+They run before the controller and see the raw body, so their failures (and the Python
+errors Icehouse's versions raised on odd bodies) decide some answers: F6, F7, P1-P3.
+"""
+from refnova.exception import ApiError
+
+
+def _contains(container, key):
+    """Python's ``key in container`` for a JSON value; TypeError means generic-400."""
+    if not isinstance(container, (dict, list, str)):
+        raise ApiError(400)
+    return key in container
+
+
+def scheduler_hints(body):
+    """OS-SCH-HNT: top-level hints become server["scheduler_hints"]."""
+    hints = {}
+    for attribute in ("os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"):
+        if _contains(body, attribute):
+            if not isinstance(body, dict):
+                raise ApiError(400)
+            try:
+                hints.update(body[attribute])
+            except ValueError:
+                raise ApiError(400, "Malformed scheduler_hints attribute")
+            except TypeError:
+                raise ApiError(400)
+            break
+    if _contains(body, "server"):
+        if not isinstance(body, dict) or not isinstance(body["server"], dict):
+            raise ApiError(400)
+        body["server"]["scheduler_hints"] = hints
+
+
+def disk_config(body):
+    """OS-DCF: OS-DCF:diskConfig AUTO/MANUAL becomes server["auto_disk_config"]."""
+    if not (isinstance(body, dict) and isinstance(body.get("server"), dict)):
+        return
+    server = body["server"]
+    if "OS-DCF:diskConfig" in server:
+        value = server["OS-DCF:diskConfig"]
+        if value not in ("AUTO", "MANUAL") or not isinstance(value, str):
+            raise ApiError(400, "OS-DCF:diskConfig must be either 'MANUAL' or 'AUTO'.")
+        server["auto_disk_config"] = value == "AUTO"
+
+
+CREATE_PRE_PROCESSORS = (scheduler_hints, disk_config)

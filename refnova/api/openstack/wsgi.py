@@ -1,0 +1,218 @@
+"""The WSGI application: Icehouse's pipeline (faultwrap, sizelimit, auth, ratelimit,
+router, resource) as one object, and Nova's fault bodies."""
+import collections
+import json
+import re
+import threading
+import time
+
+import webob
+import webob.dec
+import webob.exc
+from opentelemetry.trace import SpanKind
+
+from refnova import tracing
+from refnova.api.openstack import auth
+from refnova.api.openstack.compute import extensions
+from refnova.context import generate_request_id
+from refnova.exception import ApiError
+
+MAX_REQUEST_BODY_SIZE = 114688
+SUPPORTED_CONTENT_TYPES = ("application/json", "application/vnd.openstack.compute+json",
+                           "application/xml", "application/vnd.openstack.compute+xml")
+
+FAULT_NAMES = {400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound",
+               405: "badMethod", 409: "conflictingRequest", 413: "overLimit",
+               415: "badMediaType", 429: "overLimit", 501: "notImplemented",
+               503: "serviceUnavailable"}
+
+Route = collections.namedtuple("Route", "method pattern template action")
+
+
+def _route(method, template, action):
+    regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
+    return Route(method, re.compile("^" + regex + "/?$"), template, action)
+
+
+ROUTES = (
+    _route("POST", "/v2/{project_id}/servers", "create"),
+    _route("POST", "/v1.1/{project_id}/servers", "create"),
+    _route("POST", "/v2/{project_id}/os-volumes_boot", "create"),
+    _route("GET", "/v2/{project_id}/servers/{server_id}", "show"),
+    _route("GET", "/v1.1/{project_id}/servers/{server_id}", "show"),
+)
+
+
+def fault_body(status, message, headers=None):
+    key = FAULT_NAMES.get(status, "computeFault")
+    fault = {"message": message, "code": status}
+    retry_after = (headers or {}).get("Retry-After")
+    if status in (413, 429) and retry_after:
+        fault["retryAfter"] = str(retry_after)
+    return {key: fault}
+
+
+def json_response(status, body, headers=None):
+    response = webob.Response(status=status, content_type="application/json", charset=None)
+    response.body = json.dumps(body).encode("utf-8")
+    for name, value in (headers or {}).items():
+        response.headers[name] = str(value)
+    return response
+
+
+def fault_response(error):
+    extra = dict(error.headers)
+    body = fault_body(error.status, error.message, extra)
+    if "details" in extra:
+        body[FAULT_NAMES.get(error.status, "computeFault")]["details"] = extra.pop("details")
+    return json_response(error.status, body, extra)
+
+
+class RateLimiter:
+    """Icehouse's default limit: per user, ``limit`` POSTs a minute to any URL."""
+
+    def __init__(self, limits, clock=time.monotonic):
+        self.limit = limits.get("POST", 120)
+        self.clock = clock
+        self._hits = collections.defaultdict(collections.deque)
+        self._lock = threading.Lock()
+
+    def check(self, method, user_id):
+        """None, or the seconds to wait before the next POST is allowed."""
+        if method != "POST" or self.limit < 0:
+            return None
+        now = self.clock()
+        with self._lock:
+            hits = self._hits[user_id]
+            while hits and now - hits[0] >= 60:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                return int(60 - (now - hits[0])) + 1 if hits else 60
+            hits.append(now)
+            return None
+
+    def error(self, wait):
+        return ApiError(429, "This request was rate-limited.", {
+            "Retry-After": wait,
+            "details": "Only %d POST request(s) can be made to * every minute." % self.limit})
+
+
+class APIRouter:
+    """One WSGI app serving the /v2 contract of the servers resource."""
+
+    def __init__(self, controller, rate_limits=None):
+        self.controller = controller
+        self.rate_limiter = RateLimiter(rate_limits or {})
+
+    @webob.dec.wsgify
+    def __call__(self, req):
+        route, params = self._match(req)
+        span_name = "%s %s" % (req.method, route.template) if route else req.method
+        parent = tracing.extract_context(req.headers)
+        with tracing.tracer().start_as_current_span(
+                span_name, context=parent, kind=SpanKind.SERVER,
+                attributes=_http_attributes(req, route)) as span:
+            request_id = generate_request_id()
+            try:
+                response = self._handle(req, route, params, request_id)
+            except ApiError as error:
+                response = fault_response(error)
+                tracing.mark_error(span, error, **{"nova.fault": next(iter(
+                    fault_body(error.status, "")), "")})
+            context = req.environ.get("nova.context")
+            response.headers["x-compute-request-id"] = context.request_id if context else request_id
+            span.set_attribute("http.response.status_code", response.status_code)
+            if context is not None:
+                span.set_attribute("nova.request_id", context.request_id)
+                span.set_attribute("nova.project_id", context.project_id)
+            return response
+
+    @staticmethod
+    def _match(req):
+        for route in ROUTES:
+            found = route.pattern.match(req.path_info)
+            if found and route.method == req.method:
+                return route, found.groupdict()
+        return None, {}
+
+    def _handle(self, req, route, params, request_id):
+        if route is None:
+            raise ApiError(404)
+        if _body_too_large(req):
+            return webob.exc.HTTPRequestEntityTooLarge(explanation="Request is too large.")
+        context = auth.context_from_headers(req.headers, req.remote_addr)
+        if context is None:
+            return _unauthorized()
+        context.request_id = request_id
+        req.environ["nova.context"] = context
+        wait = self.rate_limiter.check(req.method, context.user_id)
+        if wait is not None:
+            raise self.rate_limiter.error(wait)
+        return self._dispatch(req, route, params, context)
+
+    def _dispatch(self, req, route, params, context):
+        project_id = params.pop("project_id")
+        if route.method == "POST":
+            body = _deserialize(req)
+        if project_id != context.project_id:
+            raise ApiError(400, "Malformed request URL: URL's project_id '%s' doesn't match "
+                                "Context's project_id '%s'" % (project_id, context.project_id))
+        if route.action == "create":
+            for pre_process in extensions.CREATE_PRE_PROCESSORS:
+                pre_process(body)
+            status, result, headers = self.controller.create(req, body)
+        else:
+            status, result, headers = self.controller.show(req, **params)
+        return json_response(status, result, headers)
+
+
+def _body_too_large(req):
+    """sizelimit (F1): over 114688 bytes, declared or read from a chunked body."""
+    if req.content_length is not None:
+        return req.content_length > MAX_REQUEST_BODY_SIZE
+    if req.method == "POST" and req.is_body_readable:
+        data = req.body_file_raw.read(MAX_REQUEST_BODY_SIZE + 1)
+        if len(data) > MAX_REQUEST_BODY_SIZE:
+            return True
+        req.body = data
+    return False
+
+
+def _unauthorized():
+    response = webob.Response(status=401, content_type="text/plain", charset="UTF-8")
+    response.text = "Authentication required"
+    response.headers["WWW-Authenticate"] = "Keystone uri='http://127.0.0.1:5000'"
+    return response
+
+
+def _deserialize(req):
+    """The body as JSON; F3 for an unsupported type, F4 for bad JSON, None when empty."""
+    content_type = req.content_type if "Content-Type" in req.headers else ""
+    if content_type and content_type != "text/plain" and content_type not in SUPPORTED_CONTENT_TYPES:
+        raise ApiError(400, "Unsupported Content-Type")
+    if not req.content_length:
+        return None
+    if not content_type or content_type == "text/plain":
+        raise ApiError(400, "Unsupported Content-Type")
+    if content_type.endswith("xml"):
+        # refnova speaks JSON only; Icehouse also parsed XML bodies.
+        raise ApiError(415, "XML request bodies are not supported")
+    try:
+        return json.loads(req.body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "Malformed request body")
+
+
+def _http_attributes(req, route):
+    attributes = {"http.request.method": req.method, "url.path": req.path_info,
+                  "url.scheme": req.scheme, "server.address": req.host.split(":")[0],
+                  "network.protocol.name": "http"}
+    if route is not None:
+        attributes["http.route"] = route.template
+    if req.query_string:
+        attributes["url.query"] = req.query_string
+    if req.user_agent:
+        attributes["user_agent.original"] = req.user_agent
+    if req.remote_addr:
+        attributes["client.address"] = req.remote_addr
+    return attributes

@@ -1,0 +1,98 @@
+"""The ``refnova`` command: serve | conductor | conformance | trace."""
+import argparse
+import logging
+import signal
+import socketserver
+import sys
+import threading
+from wsgiref import simple_server
+
+from refnova.config import Settings
+
+LOG = logging.getLogger("refnova")
+
+
+class _ThreadingWSGIServer(socketserver.ThreadingMixIn, simple_server.WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(simple_server.WSGIRequestHandler):
+    def log_message(self, format, *args):
+        LOG.info("%s - %s", self.address_string(), format % args)
+
+
+def _settings(args):
+    return Settings.from_env(db_url=args.db, transport_url=args.transport, world_file=args.world,
+                             host=getattr(args, "host", None), port=getattr(args, "port", None),
+                             glance_url=getattr(args, "glance_url", None),
+                             neutron_url=getattr(args, "neutron_url", None))
+
+
+def _wait_for_signal():
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+
+
+def serve(args):
+    from refnova.service import Deployment
+    settings = _settings(args)
+    deployment = Deployment(settings)
+    server = simple_server.make_server(settings.host, settings.port, deployment.app,
+                                       server_class=_ThreadingWSGIServer,
+                                       handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    LOG.warning("refnova API on http://%s:%d/v2 (db %s, transport %s%s)", settings.host,
+                server.server_port, settings.db_url, settings.transport_url,
+                ", conductor in-process" if deployment.conductor else "")
+    try:
+        _wait_for_signal()
+    finally:
+        server.shutdown()
+        deployment.close()
+    return 0
+
+
+def conductor(args):
+    from refnova.service import ConductorService
+    service = ConductorService(_settings(args))
+    LOG.warning("refnova conductor consuming %s", service.transport.url)
+    try:
+        _wait_for_signal()
+    finally:
+        service.close()
+    return 0
+
+
+def _common(parser):
+    parser.add_argument("--db", help="SQLAlchemy URL (default: an SQLite file refnova.db)")
+    parser.add_argument("--transport", help="kombu or oslo transport URL (default memory://)")
+    parser.add_argument("--world", help="world JSON file (default: fixtures/world.json)")
+    parser.add_argument("--glance-url", help="a real Glance endpoint (default: the world's images)")
+    parser.add_argument("--neutron-url", help="a real Neutron endpoint (default: the world's networks)")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="refnova", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_parser = commands.add_parser("serve", help="run the API (and, on memory://, a conductor)")
+    serve_parser.add_argument("--host", default=None)
+    serve_parser.add_argument("--port", type=int, default=None)
+    _common(serve_parser)
+    serve_parser.set_defaults(handler=serve)
+    conductor_parser = commands.add_parser("conductor", help="run a conductor alone")
+    _common(conductor_parser)
+    conductor_parser.set_defaults(handler=conductor)
+    return parser
+
+
+def main(argv=None):
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

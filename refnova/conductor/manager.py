@@ -1,0 +1,132 @@
+"""conductor.manager.ComputeTaskManager and what Icehouse did after it, in one process.
+
+Icehouse's conductor cast ``run_instance`` to the scheduler, whose FilterScheduler picked a
+host and cast to that host's compute manager. refnova runs those steps in-process: filters
+(enabled, availability zone, forced host/node, RAM, disk), a RAM weigher, and a fake
+compute driver that records the server ACTIVE, or ERROR with a fault when no host fits.
+"""
+import logging
+
+from sqlalchemy import select, update
+
+from refnova import exception, tracing
+from refnova.db import models
+
+LOG = logging.getLogger(__name__)
+POWER_STATE_RUNNING = 1
+RAM_ALLOCATION_RATIO = 1.5   # Icehouse's default
+DISK_ALLOCATION_RATIO = 1.0
+
+
+class ComputeTaskManager:
+    target = {"namespace": "compute_task", "version": "1.6"}
+
+    def __init__(self, db, network_api):
+        self.db = db
+        self.scheduler = FilterScheduler(db)
+        self.compute = FakeComputeManager(db, network_api)
+
+    @tracing.traced("conductor.manager.ComputeTaskManager.build_instances")
+    def build_instances(self, context, instances, image, filter_properties, admin_password,
+                        injected_files, requested_networks, security_groups,
+                        block_device_mapping=None, legacy_bdm=True):
+        uuids = [instance["nova_object.data"]["uuid"] for instance in instances]
+        request_spec = {"image": image or {}, "instance_uuids": uuids, "num_instances": len(uuids),
+                        "instance_type": filter_properties.get("instance_type", {}),
+                        "block_device_mapping": block_device_mapping,
+                        "security_group": security_groups}
+        self.scheduler.run_instance(context, request_spec, filter_properties,
+                                    requested_networks, self.compute)
+
+
+class FilterScheduler:
+    def __init__(self, db):
+        self.db = db
+
+    @tracing.traced("scheduler.filter_scheduler.FilterScheduler.schedule_run_instance")
+    def run_instance(self, context, request_spec, filter_properties, requested_networks, compute):
+        flavor = request_spec["instance_type"]
+        for instance_uuid in request_spec["instance_uuids"]:
+            self._schedule_one(context, instance_uuid, flavor, filter_properties,
+                               requested_networks, compute)
+
+    def _schedule_one(self, context, instance_uuid, flavor, filter_properties, requested_networks,
+                      compute):
+        with self.db.transaction() as session:
+            instance = session.scalar(select(models.Instance).where(
+                models.Instance.uuid == instance_uuid).with_for_update())
+            if instance is None or instance.vm_state != "building":
+                # Built already (a redelivered message) or gone: nothing to do twice.
+                return
+            node = self._select_host(session, instance, flavor, filter_properties)
+            if node is None:
+                compute.record_no_valid_host(session, instance)
+                return
+            _claim(session, node, instance)
+            compute.run_instance(session, context, instance, node, requested_networks)
+
+    @tracing.traced("scheduler.filter_scheduler.FilterScheduler._schedule")
+    def _select_host(self, session, instance, flavor, filter_properties):
+        nodes = session.scalars(select(models.ComputeNode).order_by(models.ComputeNode.id)
+                                .with_for_update()).all()
+        forced_hosts = filter_properties.get("force_hosts") or []
+        forced_nodes = filter_properties.get("force_nodes") or []
+        if forced_hosts or forced_nodes:
+            # Icehouse bypasses the filters for forced hosts.
+            candidates = [n for n in nodes if (not forced_hosts or n.host in forced_hosts)
+                          and (not forced_nodes or n.hypervisor_hostname in forced_nodes)]
+        else:
+            candidates = [n for n in nodes if _passes_filters(n, instance, flavor)]
+        if not candidates:
+            return None
+        return max(candidates, key=lambda n: n.memory_mb * RAM_ALLOCATION_RATIO - n.memory_mb_used)
+
+
+def _passes_filters(node, instance, flavor):
+    memory = flavor.get("memory_mb", instance.memory_mb)
+    disk = flavor.get("root_gb", instance.root_gb) + flavor.get("ephemeral_gb", instance.ephemeral_gb)
+    return (not node.disabled
+            and (not instance.availability_zone or node.availability_zone == instance.availability_zone)
+            and node.memory_mb * RAM_ALLOCATION_RATIO - node.memory_mb_used >= memory
+            and node.local_gb * DISK_ALLOCATION_RATIO - node.local_gb_used >= disk)
+
+
+def _claim(session, node, instance):
+    session.execute(update(models.ComputeNode).where(models.ComputeNode.id == node.id).values(
+        memory_mb_used=models.ComputeNode.memory_mb_used + instance.memory_mb,
+        local_gb_used=models.ComputeNode.local_gb_used + instance.root_gb + instance.ephemeral_gb))
+
+
+class FakeComputeManager:
+    """compute.manager.ComputeManager.run_instance with a driver that spawns nothing."""
+
+    def __init__(self, db, network_api):
+        self.db = db
+        self.network_api = network_api
+
+    @tracing.traced("compute.manager.ComputeManager.run_instance")
+    def run_instance(self, session, context, instance, node, requested_networks):
+        now = models.utcnow()
+        instance.network_info = self.network_api.allocate_for_instance(
+            context, instance.uuid, [tuple(n) for n in requested_networks] if requested_networks else None)
+        instance.host, instance.node = node.host, node.hypervisor_hostname
+        instance.vm_state, instance.task_state = "active", None
+        instance.power_state = POWER_STATE_RUNNING
+        instance.scheduled_at = instance.launched_at = instance.updated_at = now
+        _finish_action(session, instance.uuid, now, None)
+
+    @tracing.traced("scheduler.utils.set_vm_state_and_notify")
+    def record_no_valid_host(self, session, instance):
+        now = models.utcnow()
+        error = exception.NoValidHost(reason="")
+        instance.vm_state, instance.task_state, instance.updated_at = "error", None, now
+        session.add(models.InstanceFault(instance_uuid=instance.uuid, code=500,
+                                         message=error.format_message(), details="", created_at=now))
+        _finish_action(session, instance.uuid, now, "Error")
+        tracing.mark_error(tracing.current_span(), error)
+
+
+def _finish_action(session, instance_uuid, now, message):
+    session.execute(update(models.InstanceAction).where(
+        models.InstanceAction.instance_uuid == instance_uuid,
+        models.InstanceAction.action == "create").values(finish_time=now, message=message))

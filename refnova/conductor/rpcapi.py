@@ -1,0 +1,39 @@
+"""conductor.rpcapi.ComputeTaskAPI: the client side of the conductor's compute_task RPC API.
+
+Version history (as Nova's): 1.2 build_instances, 1.5 legacy_bdm added to it.
+"""
+from refnova import messaging, tracing
+
+TOPIC = "conductor"
+NAMESPACE = "compute_task"
+INSTANCE_OBJECT_VERSION = "1.13"
+
+
+def _isotime(value):
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(value, "strftime") else value
+
+
+def instance_primitive(instance):
+    """An Instance as NovaObjectSerializer puts it on the wire."""
+    data = {key: _isotime(value) for key, value in instance.items()}
+    return {"nova_object.name": "Instance", "nova_object.namespace": "nova",
+            "nova_object.version": INSTANCE_OBJECT_VERSION, "nova_object.data": data,
+            "nova_object.changes": sorted(data)}
+
+
+class ComputeTaskAPI:
+    def __init__(self, transport):
+        self.client = messaging.RPCClient(transport, TOPIC, namespace=NAMESPACE, version="1.0")
+
+    @tracing.traced("conductor.rpcapi.ComputeTaskAPI.build_instances")
+    def build_instances(self, context, instances, image, filter_properties, admin_password,
+                        injected_files, requested_networks, security_groups,
+                        block_device_mapping, legacy_bdm=True):
+        image = messaging.to_primitive(image)
+        cctxt = self.client.prepare(version="1.5")
+        return cctxt.cast(context, "build_instances",
+                          instances=[instance_primitive(i) for i in instances], image=image,
+                          filter_properties=filter_properties, admin_password=admin_password,
+                          injected_files=injected_files, requested_networks=requested_networks,
+                          security_groups=security_groups,
+                          block_device_mapping=block_device_mapping, legacy_bdm=legacy_bdm)

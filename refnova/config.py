@@ -1,0 +1,56 @@
+"""One settings object for every refnova process.
+
+Values come from keyword arguments (the CLI), else ``REFNOVA_*`` environment variables,
+else the embedded defaults, which need nothing but Python.
+"""
+import dataclasses
+import os
+
+
+def _env(name, default):
+    return os.environ.get("REFNOVA_" + name.upper(), default)
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    db_url: str = "sqlite:///refnova.db"
+    transport_url: str = "memory://"
+    world_file: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8774
+    # Seconds a publish may spend retrying an unreachable broker before the create fails.
+    publish_timeout: float = 10.0
+    conductor_prefetch: int = 8
+    conductor_in_process: bool | None = None   # None: only on the memory transport
+    glance_url: str | None = None              # None: the world's images, in-process
+    neutron_url: str | None = None             # None: the world's networks, in-process
+    tracing: str = "none"                      # none | otlp | console | file
+    traces_dir: str | None = None
+
+    @classmethod
+    def from_env(cls, **overrides):
+        """Settings from REFNOVA_* variables, with non-None overrides on top."""
+        values = {}
+        for field in dataclasses.fields(cls):
+            raw = _env(field.name, None)
+            if raw is not None:
+                values[field.name] = _coerce(field, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    @property
+    def runs_conductor_in_process(self):
+        if self.conductor_in_process is not None:
+            return self.conductor_in_process
+        return self.transport_url.startswith("memory://")
+
+
+def _coerce(field, raw):
+    kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
+    if kind.startswith("int"):
+        return int(raw)
+    if kind.startswith("float"):
+        return float(raw)
+    if kind.startswith("bool"):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    return raw

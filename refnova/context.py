@@ -1,0 +1,65 @@
+"""The request context that travels from the API to the conductor."""
+import dataclasses
+import datetime
+import uuid
+
+
+def generate_request_id():
+    return "req-" + str(uuid.uuid4())
+
+
+@dataclasses.dataclass
+class RequestContext:
+    user_id: str
+    project_id: str
+    roles: list = dataclasses.field(default_factory=list)
+    is_admin: bool = False
+    request_id: str = dataclasses.field(default_factory=generate_request_id)
+    auth_token: str | None = None
+    remote_address: str | None = None
+    read_deleted: str = "no"
+    user_name: str | None = None
+    project_name: str | None = None
+    timestamp: datetime.datetime = dataclasses.field(
+        default_factory=lambda: datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None))
+
+    def to_dict(self):
+        """The keys Icehouse's RequestContext.to_dict() gave (the RPC `_context_*` keys)."""
+        return {
+            "user_id": self.user_id,
+            "project_id": self.project_id,
+            "is_admin": self.is_admin,
+            "read_deleted": self.read_deleted,
+            "roles": list(self.roles),
+            "remote_address": self.remote_address,
+            "timestamp": self.timestamp.strftime("%Y-%m-%dT%H:%M:%S.%f"),
+            "request_id": self.request_id,
+            "auth_token": self.auth_token,
+            "quota_class": None,
+            "user_name": self.user_name,
+            "service_catalog": [],
+            "project_name": self.project_name,
+            "instance_lock_checked": False,
+            "tenant": self.project_id,
+            "user": self.user_id,
+        }
+
+    @classmethod
+    def from_dict(cls, values):
+        timestamp = values.get("timestamp")
+        extra = {}
+        if timestamp:
+            extra["timestamp"] = datetime.datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%S.%f")
+        return cls(
+            user_id=values.get("user_id") or values.get("user"),
+            project_id=values.get("project_id") or values.get("tenant"),
+            roles=list(values.get("roles") or []),
+            is_admin=bool(values.get("is_admin")),
+            request_id=values.get("request_id") or generate_request_id(),
+            auth_token=values.get("auth_token"),
+            remote_address=values.get("remote_address"),
+            read_deleted=values.get("read_deleted") or "no",
+            user_name=values.get("user_name"),
+            project_name=values.get("project_name"),
+            **extra,
+        )

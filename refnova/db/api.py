@@ -1,0 +1,276 @@
+"""The database: engine set-up, seeding from the world, and the queries the path needs."""
+import contextlib
+import datetime
+import threading
+import uuid
+
+from sqlalchemy import create_engine, event, func, insert, select, update, delete
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
+
+from refnova import exception
+from refnova.db import models
+
+QUOTA_RESOURCES = ("instances", "cores", "ram")
+RESERVATION_TTL = datetime.timedelta(days=1)
+
+
+class Database:
+    """One engine and the transactions over it."""
+
+    def __init__(self, url):
+        self.url = url
+        self.engine = _make_engine(url)
+        # A single shared in-memory SQLite connection cannot hold two transactions at
+        # once, so its users take turns.
+        in_memory = self.engine.dialect.name == "sqlite" and self.engine.url.database in (None, "", ":memory:")
+        self._turns = threading.RLock() if in_memory else contextlib.nullcontext()
+        models.Base.metadata.create_all(self.engine)
+
+    @property
+    def system_name(self):
+        return self.engine.dialect.name
+
+    @contextlib.contextmanager
+    def transaction(self):
+        with self._turns, Session(self.engine, expire_on_commit=False) as session:
+            with session.begin():
+                yield session
+
+    def close(self):
+        self.engine.dispose()
+
+
+def _make_engine(url):
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    if url in ("sqlite://", "sqlite:///:memory:"):
+        engine = create_engine(url, poolclass=StaticPool,
+                               connect_args={"check_same_thread": False})
+    else:
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    _take_write_lock_at_begin(engine)
+    return engine
+
+
+def _take_write_lock_at_begin(engine):
+    """SQLite: BEGIN IMMEDIATE, so two writers queue instead of failing on lock upgrade."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# --- the world ------------------------------------------------------------------------
+
+def seed_world(db, world):
+    """Fill an empty database with the world's flavors, key pairs, hosts and quotas."""
+    with db.transaction() as session:
+        if session.scalar(select(func.count()).select_from(models.Flavor)):
+            return
+        for spec in world.get("flavors", []):
+            flavor = models.Flavor(
+                flavorid=spec["flavorid"], name=spec["name"], memory_mb=spec["memory_mb"],
+                vcpus=spec["vcpus"], root_gb=spec["root_gb"],
+                ephemeral_gb=spec.get("ephemeral_gb", 0), swap=spec.get("swap", 0),
+                disabled=spec.get("disabled", False), is_public=spec.get("is_public", True),
+                extra_specs=spec.get("extra_specs", {}))
+            session.add(flavor)
+            session.flush()
+            for project_id in spec.get("projects", []):
+                session.add(models.FlavorProject(flavor_id=flavor.id, project_id=project_id))
+        for spec in world.get("keypairs", []):
+            session.add(models.KeyPair(**spec))
+        for spec in world.get("hosts", []):
+            session.add(models.ComputeNode(
+                host=spec["host"], hypervisor_hostname=spec.get("node", spec["host"]),
+                availability_zone=spec.get("availability_zone", "nova"),
+                memory_mb=spec["memory_mb"], local_gb=spec["disk_gb"],
+                disabled=not spec.get("enabled", True)))
+        for project_id, limits in world.get("project_quotas", {}).items():
+            for resource, limit in limits.items():
+                session.add(models.Quota(project_id=project_id, resource=resource, hard_limit=limit))
+        for spec in world.get("server_groups", []):
+            session.add(models.InstanceGroup(
+                uuid=spec["uuid"], name=spec["name"], user_id=spec.get("user_id", ""),
+                project_id=spec["project_id"], policies=spec.get("policies", [])))
+
+
+def flavor_get_by_flavor_id(session, flavorid, context):
+    """The non-deleted flavor with this flavorid that the caller may see."""
+    query = select(models.Flavor).where(models.Flavor.flavorid == flavorid,
+                                        models.Flavor.deleted == 0)
+    if not context.is_admin:
+        access = select(models.FlavorProject.flavor_id).where(
+            models.FlavorProject.project_id == context.project_id)
+        query = query.where(models.Flavor.is_public.is_(True) | models.Flavor.id.in_(access))
+    flavor = session.scalar(query)
+    if flavor is None:
+        raise exception.FlavorNotFound(flavor_id=flavorid)
+    return flavor
+
+
+def key_pair_get(session, user_id, name):
+    keypair = session.scalar(select(models.KeyPair).where(
+        models.KeyPair.user_id == user_id, models.KeyPair.name == name))
+    if keypair is None:
+        raise exception.KeypairNotFound(user_id=user_id, name=name)
+    return keypair
+
+
+def availability_zones(session):
+    zones = session.scalars(select(models.ComputeNode.availability_zone).where(
+        models.ComputeNode.disabled.is_(False)).distinct())
+    return set(zones) | {"internal"}
+
+
+def instance_group_get(session, group_uuid):
+    group = session.scalar(select(models.InstanceGroup).where(models.InstanceGroup.uuid == group_uuid))
+    if group is None:
+        raise exception.InstanceGroupNotFound(group_uuid=group_uuid)
+    return group
+
+
+# --- quotas ---------------------------------------------------------------------------
+
+def quota_limits(session, defaults, project_id):
+    limits = dict(defaults)
+    rows = session.execute(select(models.Quota.resource, models.Quota.hard_limit).where(
+        models.Quota.project_id == project_id))
+    limits.update({resource: limit for resource, limit in rows})
+    return limits
+
+
+def _locked_usages(session, project_id, resources):
+    """The project's usage rows for these resources, created if missing, locked for update."""
+    query = select(models.QuotaUsage).where(
+        models.QuotaUsage.project_id == project_id,
+        models.QuotaUsage.resource.in_(resources)).with_for_update()
+    usages = {usage.resource: usage for usage in session.scalars(query)}
+    missing = [r for r in resources if r not in usages]
+    if missing:
+        session.execute(_insert_ignoring_conflicts(session, models.QuotaUsage),
+                        [{"project_id": project_id, "resource": r, "in_use": 0, "reserved": 0}
+                         for r in missing])
+        usages = {usage.resource: usage for usage in session.scalars(
+            query.execution_options(populate_existing=True))}
+    return usages
+
+
+def _insert_ignoring_conflicts(session, model):
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        return pg_insert(model).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+        return sqlite_insert(model).on_conflict_do_nothing()
+    return insert(model).prefix_with("IGNORE")
+
+
+def quota_reserve(session, project_id, deltas, limits):
+    """Reserve ``deltas`` against ``limits``; Nova's semantics: in_use + reserved + delta.
+
+    Raises OverQuota with the over-limit resources (sorted), the limits and the headroom.
+    """
+    usages = _locked_usages(session, project_id, sorted(deltas))
+    headroom = {r: limits[r] - (usages[r].in_use + usages[r].reserved) for r in deltas}
+    overs = sorted(r for r, delta in deltas.items()
+                   if delta > 0 and limits[r] >= 0 and delta > headroom[r])
+    if overs:
+        raise exception.OverQuota(overs=overs, quotas=limits, headroom=headroom)
+    expire = models.utcnow() + RESERVATION_TTL
+    reservations = []
+    for resource, delta in deltas.items():
+        usages[resource].reserved += delta
+        reservations.append({"uuid": str(uuid.uuid4()), "usage_id": usages[resource].id,
+                             "project_id": project_id, "resource": resource,
+                             "delta": delta, "expire": expire})
+    session.execute(insert(models.Reservation), reservations)
+    session.flush()
+    return [r["uuid"] for r in reservations]
+
+
+def _settle_reservations(session, reservation_uuids, to_in_use):
+    rows = session.execute(select(models.Reservation.usage_id, models.Reservation.delta).where(
+        models.Reservation.uuid.in_(reservation_uuids))).all()
+    for usage_id, delta in rows:
+        values = {"reserved": models.QuotaUsage.reserved - delta}
+        if to_in_use:
+            values["in_use"] = models.QuotaUsage.in_use + delta
+        session.execute(update(models.QuotaUsage).where(models.QuotaUsage.id == usage_id).values(**values))
+    session.execute(delete(models.Reservation).where(models.Reservation.uuid.in_(reservation_uuids)))
+
+
+def reservation_commit(session, reservation_uuids):
+    _settle_reservations(session, reservation_uuids, to_in_use=True)
+
+
+def reservation_rollback(session, reservation_uuids):
+    _settle_reservations(session, reservation_uuids, to_in_use=False)
+
+
+def quota_release(session, project_id, deltas):
+    """Give back usage that a failed build had committed."""
+    for resource, delta in deltas.items():
+        session.execute(update(models.QuotaUsage).where(
+            models.QuotaUsage.project_id == project_id,
+            models.QuotaUsage.resource == resource).values(in_use=models.QuotaUsage.in_use - delta))
+
+
+# --- instances ------------------------------------------------------------------------
+
+def instances_create(session, instances, metadata, system_metadata, bdms, group_members=()):
+    """Insert the rows of new instances, one statement per table."""
+    session.execute(insert(models.Instance), instances)
+    for model, rows in ((models.InstanceMetadata, metadata),
+                        (models.InstanceSystemMetadata, system_metadata),
+                        (models.BlockDeviceMapping, bdms),
+                        (models.InstanceGroupMember, group_members)):
+        if rows:
+            session.execute(insert(model), rows)
+
+
+def actions_start(session, actions):
+    session.execute(insert(models.InstanceAction), actions)
+
+
+def instance_get(session, instance_uuid, project_id=None):
+    query = select(models.Instance).where(models.Instance.uuid == instance_uuid,
+                                          models.Instance.deleted == 0)
+    if project_id is not None:
+        query = query.where(models.Instance.project_id == project_id)
+    instance = session.scalar(query)
+    if instance is None:
+        raise exception.InstanceNotFound(instance_id=instance_uuid)
+    return instance
+
+
+def instance_metadata(session, instance_uuid):
+    rows = session.execute(select(models.InstanceMetadata.key, models.InstanceMetadata.value).where(
+        models.InstanceMetadata.instance_uuid == instance_uuid))
+    return dict(rows.all())
+
+
+def instance_fault_latest(session, instance_uuid):
+    return session.scalar(select(models.InstanceFault).where(
+        models.InstanceFault.instance_uuid == instance_uuid).order_by(models.InstanceFault.id.desc()))
+
+
+def count_rows(db, model, **filters):
+    """How many rows of ``model`` match (for tests and checks)."""
+    with db.transaction() as session:
+        query = select(func.count()).select_from(model)
+        for column, value in filters.items():
+            query = query.where(getattr(model, column) == value)
+        return session.scalar(query)

@@ -1,0 +1,72 @@
+"""Images, as Glance's v2 API serves them: over HTTP, or from the world in-process."""
+import requests
+
+from refnova import exception
+
+# Glance v2 keys that are not image properties in Nova's (v1-shaped) image dict.
+_BASE_KEYS = ("id", "name", "status", "size", "min_disk", "min_ram", "disk_format",
+              "container_format", "checksum", "owner", "visibility", "created_at",
+              "updated_at", "deleted_at", "deleted", "protected", "tags", "file", "schema",
+              "self", "virtual_size", "direct_url", "locations", "os_hidden", "os_hash_algo",
+              "os_hash_value")
+
+
+def _to_nova_image(v2):
+    """Glance v2's flat image body in the shape Nova's image service returned."""
+    image = {key: v2.get(key) for key in ("id", "name", "status", "size", "min_disk", "min_ram",
+                                          "disk_format", "container_format", "checksum", "owner",
+                                          "created_at", "updated_at", "deleted_at")}
+    image["min_disk"] = image["min_disk"] or 0
+    image["min_ram"] = image["min_ram"] or 0
+    image["deleted"] = bool(v2.get("deleted", False))
+    image["is_public"] = v2.get("visibility") == "public"
+    properties = dict(v2.get("properties") or {})
+    properties.update({k: v for k, v in v2.items() if k not in _BASE_KEYS and k != "properties"})
+    image["properties"] = properties
+    return image
+
+
+class GlanceClient:
+    """GET /v2/images/{id} with the caller's token."""
+
+    def __init__(self, endpoint, session=None, timeout=10.0):
+        self.endpoint = endpoint.rstrip("/")
+        self.session = session or requests.Session()
+        self.timeout = timeout
+
+    def show(self, context, image_id):
+        response = self.session.get(
+            "%s/v2/images/%s" % (self.endpoint, image_id), timeout=self.timeout,
+            headers={"X-Auth-Token": context.auth_token or "", "Accept": "application/json"})
+        if response.status_code == 404:
+            raise exception.ImageNotFound(image_id=image_id)
+        if response.status_code in (401, 403):
+            raise exception.ImageNotAuthorized(image_id=image_id)
+        if response.status_code == 400:
+            raise exception.Invalid(response.text)
+        response.raise_for_status()
+        return _to_nova_image(response.json())
+
+
+class WorldImageService:
+    """The world's images, with Glance's visibility rule: public, or owned by the caller."""
+
+    def __init__(self, images):
+        self.images = {image["id"]: image for image in images}
+
+    def show(self, context, image_id):
+        image = self.images.get(image_id)
+        if image is None or image.get("deleted") or not _visible(context, image):
+            raise exception.ImageNotFound(image_id=image_id)
+        return _to_nova_image(image)
+
+
+def _visible(context, image):
+    return (context.is_admin or image.get("visibility", "public") == "public"
+            or image.get("owner") == context.project_id)
+
+
+def image_service(settings_url, world, session=None):
+    if settings_url:
+        return GlanceClient(settings_url, session=session)
+    return WorldImageService(world.get("images", []))

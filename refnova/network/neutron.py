@@ -1,0 +1,213 @@
+"""Networks, ports and security groups, as Neutron's v2 API serves them.
+
+``NeutronClient`` speaks HTTP to a real Neutron; ``WorldNeutron`` answers the same calls from
+the world in-process. ``API`` is Nova's neutronv2 API: the checks the create path makes.
+"""
+import requests
+
+from refnova import exception
+
+
+class NeutronError(Exception):
+    """An error answer from Neutron, with its status and text."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class NeutronClient:
+    def __init__(self, endpoint, session=None, timeout=10.0):
+        self.endpoint = endpoint.rstrip("/")
+        self.session = session or requests.Session()
+        self.timeout = timeout
+
+    def _get(self, context, path, params=None):
+        response = self.session.get(
+            "%s/v2.0/%s" % (self.endpoint, path), params=params, timeout=self.timeout,
+            headers={"X-Auth-Token": context.auth_token or "", "Accept": "application/json"})
+        if response.status_code >= 400:
+            raise NeutronError(response.status_code, _neutron_message(response))
+        return response.json()
+
+    def show_port(self, context, port_id):
+        return self._get(context, "ports/%s" % port_id)["port"]
+
+    def list_networks(self, context, **filters):
+        return self._get(context, "networks", filters)["networks"]
+
+    def list_ports(self, context, **filters):
+        return self._get(context, "ports", filters)["ports"]
+
+    def show_quota(self, context, tenant_id):
+        return self._get(context, "quotas/%s" % tenant_id)["quota"]
+
+    def list_security_groups(self, context, **filters):
+        return self._get(context, "security-groups", filters)["security_groups"]
+
+
+def _neutron_message(response):
+    try:
+        body = response.json()
+        return body["NeutronError"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return response.text
+
+
+class WorldNeutron:
+    """The world's networks, ports and groups, filtered as Neutron filters them."""
+
+    def __init__(self, world):
+        self.networks = world.get("networks", [])
+        self.ports = world.get("ports", [])
+        self.security_groups = world.get("security_groups", [])
+        self.port_quota = world.get("port_quota", 50)
+
+    def show_port(self, context, port_id):
+        for port in self.ports:
+            if port["id"] == port_id and _owned_or_admin(context, port):
+                return port
+        raise NeutronError(404, "Port %s could not be found" % port_id)
+
+    def list_networks(self, context, **filters):
+        return _filtered(self.networks, filters)
+
+    def list_ports(self, context, **filters):
+        return _filtered(self.ports, filters)
+
+    def show_quota(self, context, tenant_id):
+        return {"port": self.port_quota}
+
+    def list_security_groups(self, context, **filters):
+        visible = [g for g in self.security_groups if _owned_or_admin(context, g)]
+        return _filtered(visible, filters)
+
+
+def _owned_or_admin(context, resource):
+    return context.is_admin or resource.get("tenant_id") == context.project_id
+
+
+def _filtered(resources, filters):
+    def matches(resource):
+        for key, wanted in filters.items():
+            wanted = wanted if isinstance(wanted, (list, tuple, set)) else [wanted]
+            if resource.get(key) not in wanted:
+                return False
+        return True
+    return [resource for resource in resources if matches(resource)]
+
+
+class API:
+    """The checks of nova.network.neutronv2.api (2014.1) that create makes."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def _available_networks(self, context, net_ids=None):
+        """The project's own networks, then the shared ones (as Nova asked Neutron)."""
+        filters = {"id": list(net_ids)} if net_ids else {}
+        own = self.client.list_networks(context, tenant_id=context.project_id, shared=False, **filters)
+        shared = self.client.list_networks(context, shared=True, **filters)
+        return own + shared
+
+    def _port_for_request(self, context, port_id):
+        try:
+            port = self.client.show_port(context, port_id)
+        except NeutronError as error:
+            if error.status != 404:
+                raise
+            port = None
+        if not port:
+            raise exception.PortNotFound(port_id=port_id)
+        if port.get("device_id"):
+            raise exception.PortInUse(port_id=port_id)
+        if not port.get("fixed_ips"):
+            raise exception.PortRequiresFixedIP(port_id=port_id)
+        return port
+
+    def validate_networks(self, context, requested_networks, num_instances):
+        """How many of ``num_instances`` the port quota allows; raises on a bad request."""
+        ports_needed_per_instance = 0
+        if not requested_networks:
+            if len(self._available_networks(context)) > 1:
+                raise exception.NetworkAmbiguous(
+                    "Multiple possible networks found, use a Network ID to be more specific.")
+            ports_needed_per_instance = 1
+        else:
+            on_networks, requested_ids = [], []
+            for net_id, _fixed_ip, port_id in requested_networks:
+                if port_id:
+                    net_id = self._port_for_request(context, port_id)["network_id"]
+                else:
+                    ports_needed_per_instance += 1
+                    requested_ids.append(net_id)
+                if net_id in on_networks:
+                    raise exception.NetworkDuplicated(network_id=net_id)
+                on_networks.append(net_id)
+            if requested_ids:
+                self._check_networks_exist(context, requested_ids)
+        if not ports_needed_per_instance:
+            return num_instances
+        return self._instances_within_port_quota(context, ports_needed_per_instance, num_instances)
+
+    def _check_networks_exist(self, context, requested_ids):
+        networks = self._available_networks(context, requested_ids)
+        for network in networks:
+            if not network.get("subnets"):
+                raise exception.NetworkRequiresSubnet(network_uuid=network["id"])
+        if len(networks) != len(requested_ids):
+            found = {network["id"] for network in networks}
+            lost = [net_id for net_id in dict.fromkeys(requested_ids) if net_id not in found]
+            raise exception.NetworkNotFound(network_id=", ".join(lost))
+
+    def _instances_within_port_quota(self, context, per_instance, num_instances):
+        quota = self.client.show_quota(context, context.project_id).get("port")
+        if quota == -1:
+            return num_instances
+        free = quota - len(self.client.list_ports(context, tenant_id=context.project_id))
+        if free >= per_instance * num_instances:
+            return num_instances
+        return max(free, 0) // per_instance
+
+    def get_security_group(self, context, name_or_id):
+        """Nova's neutron security-group driver ``get``: by id, else by name."""
+        groups = self.client.list_security_groups(context, id=name_or_id)
+        if not groups:
+            groups = self.client.list_security_groups(context, name=name_or_id)
+        if not groups:
+            raise exception.SecurityGroupNotFound(
+                "Unable to find security_group with name '%s'" % name_or_id)
+        if len(groups) > 1:
+            raise exception.NoUniqueMatch(
+                "Multiple security_group matches found for name '%s', use an ID to be more "
+                "specific." % name_or_id)
+        return groups[0]
+
+    def allocate_for_instance(self, context, instance_uuid, requested_networks):
+        """The addresses a fake compute reports for the instance (nothing is changed in Neutron)."""
+        if not requested_networks:
+            networks = self._available_networks(context)
+            requested_networks = [(n["id"], None, None) for n in networks[:1]]
+        info = []
+        for index, (net_id, fixed_ip, port_id) in enumerate(requested_networks):
+            if port_id:
+                port = self._port_for_request(context, port_id)
+                net_id, address = port["network_id"], port["fixed_ips"][0]["ip_address"]
+                mac = port.get("mac_address", "")
+            else:
+                address = fixed_ip or _fake_address(instance_uuid, index)
+                mac = _fake_mac(instance_uuid, index)
+            network = next(iter(self.client.list_networks(context, id=net_id)), {"name": net_id})
+            info.append({"network": network.get("name", net_id), "address": address, "mac": mac})
+        return info
+
+
+def _fake_address(instance_uuid, index):
+    value = int(instance_uuid.replace("-", ""), 16)
+    return "10.%d.%d.%d" % (index % 256, (value >> 8) % 256, value % 254 + 1)
+
+
+def _fake_mac(instance_uuid, index):
+    tail = instance_uuid.replace("-", "")[-6:]
+    return "fa:16:3e:%s:%s:%s" % (tail[0:2], tail[2:4], "%02x" % ((int(tail[4:6], 16) + index) % 256))

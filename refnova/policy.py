@@ -1,0 +1,33 @@
+"""Icehouse's policy defaults for the create path, and the few rule forms they use."""
+from refnova import exception
+
+DEFAULT_RULES = {
+    "compute:create": "",
+    "compute:create:attach_network": "",
+    "compute:create:attach_volume": "",
+    "compute:create:forced_host": "is_admin:True",
+    "compute_extension:disk_config": "",
+    "compute_extension:security_groups": "",
+    "compute_extension:keypairs": "",
+}
+
+
+class Enforcer:
+    def __init__(self, overrides=None):
+        self.rules = {**DEFAULT_RULES, **(overrides or {})}
+
+    def allows(self, context, action):
+        rule = self.rules.get(action, "")
+        if rule == "":
+            return True
+        if rule == "!":
+            return False
+        if rule == "is_admin:True":
+            return context.is_admin
+        if rule.startswith("role:"):
+            return rule[len("role:"):] in context.roles
+        raise ValueError("unsupported policy rule %r for %s" % (rule, action))
+
+    def enforce(self, context, action):
+        if not self.allows(context, action):
+            raise exception.PolicyNotAuthorized(action=action)

@@ -1,0 +1,81 @@
+"""A deployment: everything one ``refnova serve`` (or one conductor) runs, wired together."""
+import logging
+
+from refnova import messaging, policy
+from refnova.api.openstack import wsgi
+from refnova.api.openstack.compute import servers
+from refnova.compute import api as compute_api
+from refnova.conductor import api as conductor_api
+from refnova.conductor import manager as conductor_manager
+from refnova.conductor import rpcapi as conductor_rpcapi
+from refnova.context import RequestContext
+from refnova.db import api as db_api
+from refnova.image import glance
+from refnova.network import neutron
+from refnova.volume import cinder
+from refnova.world import load_world
+
+LOG = logging.getLogger(__name__)
+
+
+def network_api_for(settings, world):
+    client = neutron.NeutronClient(settings.neutron_url) if settings.neutron_url else neutron.WorldNeutron(world)
+    return neutron.API(client)
+
+
+def start_conductor(settings, db, transport, network_api):
+    manager = conductor_manager.ComputeTaskManager(db, network_api)
+    server = messaging.RPCServer(transport, conductor_rpcapi.TOPIC, [manager],
+                                 RequestContext.from_dict, prefetch=settings.conductor_prefetch)
+    return server.start()
+
+
+class Deployment:
+    """The API (and, on the memory transport, a conductor) over one database and broker."""
+
+    def __init__(self, settings, world=None):
+        self.settings = settings
+        self.world = world if world is not None else load_world(path=settings.world_file)
+        self.db = db_api.Database(settings.db_url)
+        db_api.seed_world(self.db, self.world)
+        self.transport = messaging.Transport(settings.transport_url, settings.publish_timeout)
+        network_api = network_api_for(settings, self.world)
+        config = compute_api.ComputeConfig(quotas=dict(self.world["quotas"]))
+        self.compute_api = compute_api.API(
+            self.db, glance.image_service(settings.glance_url, self.world), network_api,
+            cinder.WorldVolumes(self.world), conductor_api.ComputeTaskAPI(self.transport),
+            policy.Enforcer(self.world.get("policy")), config)
+        controller = servers.Controller(self.compute_api, config)
+        self.app = wsgi.APIRouter(controller, self.world.get("rate_limits"))
+        self.conductor = None
+        if settings.runs_conductor_in_process:
+            self.conductor = start_conductor(settings, self.db, self.transport, network_api)
+
+    def close(self):
+        if self.conductor is not None:
+            self.conductor.stop()
+        self.transport.close()
+        self.db.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+class ConductorService:
+    """``refnova conductor``: the conductor alone, against a shared database and broker."""
+
+    def __init__(self, settings, world=None):
+        self.world = world if world is not None else load_world(path=settings.world_file)
+        self.db = db_api.Database(settings.db_url)
+        db_api.seed_world(self.db, self.world)
+        self.transport = messaging.Transport(settings.transport_url, settings.publish_timeout)
+        self.server = start_conductor(settings, self.db, self.transport,
+                                      network_api_for(settings, self.world))
+
+    def close(self):
+        self.server.stop()
+        self.transport.close()
+        self.db.close()
