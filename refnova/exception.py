@@ -31,10 +31,11 @@ class ApiError(Exception):
     Without a message it carries WebOb's default explanation for its status.
     """
 
-    def __init__(self, status, message=None, headers=None):
+    def __init__(self, status, message=None, headers=None, details=None):
         self.status = status
         self.message = GENERIC_TEXT.get(status, "") if message is None else message
         self.headers = dict(headers or {})
+        self.details = details   # the rate limiter's extra fault field
         super().__init__(self.message)
 
 

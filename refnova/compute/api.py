@@ -130,7 +130,7 @@ class API:
         self.compute_task_api.build_instances(
             context, instances=instances, image=boot_meta, filter_properties=filter_properties,
             admin_password=admin_password, injected_files=injected_files,
-            requested_networks=[list(n) for n in requested_networks] if requested_networks else None,
+            requested_networks=None if requested_networks is None else [list(n) for n in requested_networks],
             security_groups=security_groups, block_device_mapping=block_device_mapping,
             legacy_bdm=False)
         return instances, reservation_id

@@ -61,11 +61,10 @@ def json_response(status, body, headers=None):
 
 
 def fault_response(error):
-    extra = dict(error.headers)
-    body = fault_body(error.status, error.message, extra)
-    if "details" in extra:
-        body[FAULT_NAMES.get(error.status, "computeFault")]["details"] = extra.pop("details")
-    return json_response(error.status, body, extra)
+    body = fault_body(error.status, error.message, error.headers)
+    if error.details is not None:
+        body[FAULT_NAMES.get(error.status, "computeFault")]["details"] = error.details
+    return json_response(error.status, body, error.headers)
 
 
 class RateLimiter:
@@ -92,9 +91,8 @@ class RateLimiter:
             return None
 
     def error(self, wait):
-        return ApiError(429, "This request was rate-limited.", {
-            "Retry-After": wait,
-            "details": "Only %d POST request(s) can be made to * every minute." % self.limit})
+        return ApiError(429, "This request was rate-limited.", {"Retry-After": wait},
+                        details="Only %d POST request(s) can be made to * every minute." % self.limit)
 
 
 class APIRouter:
@@ -181,7 +179,6 @@ def _body_too_large(req):
 def _unauthorized():
     response = webob.Response(status=401, content_type="text/plain", charset="UTF-8")
     response.text = "Authentication required"
-    response.headers["WWW-Authenticate"] = "Keystone uri='http://127.0.0.1:5000'"
     return response
 
 
