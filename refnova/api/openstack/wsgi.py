@@ -52,19 +52,28 @@ def fault_body(status, message, headers=None):
     return {key: fault}
 
 
-def json_response(status, body, headers=None):
-    response = webob.Response(status=status, content_type="application/json", charset=None)
+JSON_CONTENT_TYPES = ("application/json", "application/vnd.openstack.compute+json")
+
+
+def best_json_type(req):
+    """The JSON media type the client prefers; Nova echoed the vendor type when asked for it."""
+    offers = req.accept.acceptable_offers(JSON_CONTENT_TYPES) if req is not None else []
+    return offers[0][0] if offers else "application/json"
+
+
+def json_response(status, body, headers=None, content_type="application/json"):
+    response = webob.Response(status=status, content_type=content_type, charset=None)
     response.body = json.dumps(body).encode("utf-8")
     for name, value in (headers or {}).items():
         response.headers[name] = str(value)
     return response
 
 
-def fault_response(error):
+def fault_response(error, req=None):
     body = fault_body(error.status, error.message, error.headers)
     if error.details is not None:
         body[FAULT_NAMES.get(error.status, "computeFault")]["details"] = error.details
-    return json_response(error.status, body, error.headers)
+    return json_response(error.status, body, error.headers, best_json_type(req))
 
 
 class RateLimiter:
@@ -114,7 +123,7 @@ class APIRouter:
             try:
                 response = self._handle(req, route, params, request_id)
             except ApiError as error:
-                response = fault_response(error)
+                response = fault_response(error, req)
                 tracing.mark_error(span, error, **{"nova.fault": next(iter(
                     fault_body(error.status, "")), "")})
             context = req.environ.get("nova.context")
@@ -137,7 +146,7 @@ class APIRouter:
         if route is None:
             raise ApiError(404)
         if _body_too_large(req):
-            return webob.exc.HTTPRequestEntityTooLarge(explanation="Request is too large.")
+            return _too_large_page(req)
         context = auth.context_from_headers(req.headers, req.remote_addr)
         if context is None:
             return _unauthorized()
@@ -161,7 +170,7 @@ class APIRouter:
             status, result, headers = self.controller.create(req, body)
         else:
             status, result, headers = self.controller.show(req, **params)
-        return json_response(status, result, headers)
+        return json_response(status, result, headers, best_json_type(req))
 
 
 def _body_too_large(req):
@@ -174,6 +183,17 @@ def _body_too_large(req):
             return True
         req.body = data
     return False
+
+
+def _too_large_page(req):
+    """F1: WebOb 1.3's own page, HTML when Accept mentions html or */*, else plain text."""
+    error = webob.exc.HTTPRequestEntityTooLarge(explanation="Request is too large.")
+    accept = req.headers.get("Accept", "")
+    if "html" in accept or "*/*" in accept:
+        return webob.Response(status=413, content_type="text/html", charset="UTF-8",
+                              body=error.html_body(req.environ).encode("utf-8"))
+    return webob.Response(status=413, content_type="text/plain", charset="UTF-8",
+                          body=error.plain_body(req.environ).encode("utf-8"))
 
 
 def _unauthorized():
