@@ -25,7 +25,9 @@ def _settings(args):
     return Settings.from_env(db_url=args.db, transport_url=args.transport, world_file=args.world,
                              host=getattr(args, "host", None), port=getattr(args, "port", None),
                              glance_url=getattr(args, "glance_url", None),
-                             neutron_url=getattr(args, "neutron_url", None))
+                             neutron_url=getattr(args, "neutron_url", None),
+                             auth_strategy=getattr(args, "auth", None),
+                             keystone_url=getattr(args, "keystone_url", None))
 
 
 def _wait_for_signal():
@@ -80,11 +82,17 @@ def build_parser():
     serve_parser = commands.add_parser("serve", help="run the API (and, on memory://, a conductor)")
     serve_parser.add_argument("--host", default=None)
     serve_parser.add_argument("--port", type=int, default=None)
+    serve_parser.add_argument("--auth", choices=("noauth2", "keystone"), default=None,
+                              help="noauth2 (default): X-Auth-Token user:project; keystone: "
+                                   "tokens validated by --keystone-url")
+    serve_parser.add_argument("--keystone-url", help="Keystone (v3) that validates tokens")
     _common(serve_parser)
     serve_parser.set_defaults(handler=serve)
     conductor_parser = commands.add_parser("conductor", help="run a conductor alone")
     _common(conductor_parser)
     conductor_parser.set_defaults(handler=conductor)
+    from refnova.conformance_cli import add_conformance_command
+    add_conformance_command(commands)
     return parser
 
 

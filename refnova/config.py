@@ -24,6 +24,9 @@ class Settings:
     conductor_in_process: bool | None = None   # None: only on the memory transport
     glance_url: str | None = None              # None: the world's images, in-process
     neutron_url: str | None = None             # None: the world's networks, in-process
+    auth_strategy: str = "noauth2"             # noauth2 | keystone
+    keystone_url: str | None = None            # Keystone (v3) that validates X-Auth-Token
+    keystone_cache_ttl: float = 300.0          # seconds a valid token is trusted at most
     tracing: str = "none"                      # none | otlp | console | file
     traces_dir: str | None = None
 

@@ -31,6 +31,7 @@ by default) or to a live endpoint over HTTP with ``requests``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -548,10 +549,18 @@ class Result:
     status: int | None = None
     mismatches: tuple[str, ...] = ()
     reason: str = ""
+    got: str = ""                      # the answer, in one line: "400 badRequest: ..."
+    notes: tuple[str, ...] = ()        # what else the run saw (nova_status, clean-up)
 
     @property
     def ok(self) -> bool:
+        """Refnova's contract met exactly."""
         return self.outcome == PASS
+
+    @property
+    def passed(self) -> bool:
+        """No departure from Nova: refnova's answer, or Icehouse's own where they differ."""
+        return self.outcome in (PASS, NOVA)
 
     def describe(self) -> str:
         head = f"{self.outcome.upper():4} {self.fixture.id} ({self.fixture.name})"
@@ -561,27 +570,80 @@ class Result:
         if self.reason:
             lines.append(f"     {self.reason}")
         lines += [f"     - {problem}" for problem in self.mismatches]
+        lines += [f"     note: {note}" for note in self.notes]
         return "\n".join(lines)
 
 
 def evaluate(fixture: Fixture, response: HttpResponse, values: Mapping[str, str]) -> Result:
     """Match a response against the fixture's expectation."""
     problems = check_response(expand(fixture.expect, values), response)
+    got = answer_summary(response)
     if not problems:
-        return Result(fixture, PASS, response.status)
+        notes = ()
+        if fixture.nova_status is not None:
+            notes = (f"gave refnova's answer ({response.status}), not Icehouse's own "
+                     f"({fixture.nova_status})",)
+        return Result(fixture, PASS, response.status, got=got, notes=notes)
     if fixture.nova_status is not None and response.status == fixture.nova_status:
         reason = (f"answered {response.status} as Icehouse itself did; refnova's contract is "
                   f"{fixture.expect['status']}")
-        return Result(fixture, NOVA, response.status, tuple(problems), reason)
-    return Result(fixture, FAIL, response.status, tuple(problems))
+        return Result(fixture, NOVA, response.status, tuple(problems), reason, got=got)
+    return Result(fixture, FAIL, response.status, tuple(problems), got=got)
+
+
+def answer_summary(response: HttpResponse, limit: int = 160) -> str:
+    """``400 badRequest: Invalid flavorRef provided.``, or the status and the start of the text."""
+    return _answer_line(response.status, _json_or_none(response.body), response.text, limit)
+
+
+def expected_summary(fixture: Fixture, values: Mapping[str, str], limit: int = 160) -> str:
+    """The fixture's expected answer in the same one-line form as ``answer_summary``."""
+    expect = expand(fixture.expect, values)
+    text = " ".join(expect.get("text_contains", []))
+    return _answer_line(expect["status"], expect.get("body"), text, limit)
+
+
+def _answer_line(status: int, body: Any, text: str, limit: int) -> str:
+    line = str(status)
+    if isinstance(body, dict) and len(body) == 1:
+        key, fault = next(iter(body.items()))
+        if isinstance(fault, dict) and "message" in fault:
+            line += f" {key}: {fault['message']}"
+        else:
+            line += f" {key}"
+    elif text.strip():
+        line += " " + " ".join(text.split())
+    return line if len(line) <= limit else line[:limit] + "..."
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def counts(results: Sequence[Result]) -> dict[str, int]:
+    """passed (refnova's answer or Icehouse's own), failed, skipped, and nova (of the passed)."""
+    return {"passed": sum(1 for r in results if r.passed),
+            "failed": sum(1 for r in results if r.outcome == FAIL),
+            "skipped": sum(1 for r in results if r.outcome == SKIP),
+            "nova": sum(1 for r in results if r.outcome == NOVA)}
+
+
+def summary_line(results: Sequence[Result]) -> str:
+    found = counts(results)
+    return f"{found['passed']} passed, {found['failed']} failed, {found['skipped']} skipped"
 
 
 def summarize(results: Sequence[Result]) -> str:
-    """A report: one block per result that is not a pass, then the counts."""
-    lines = [result.describe() for result in results if not result.ok]
-    counts = {outcome: sum(1 for r in results if r.outcome == outcome)
-              for outcome in (PASS, FAIL, NOVA, SKIP)}
-    lines.append(", ".join(f"{count} {outcome}" for outcome, count in counts.items()))
+    """A report: one block per result that is not a plain pass, then the counts."""
+    lines = [result.describe() for result in results if not result.ok or result.notes]
+    nova = counts(results)["nova"]
+    if nova:
+        lines.append(f"{nova} of the passes gave Icehouse's own answer where refnova's differs "
+                     "(nova_status)")
+    lines.append(summary_line(results))
     return "\n".join(lines)
 
 
@@ -625,6 +687,98 @@ def call_wsgi(app: Callable, request: HttpRequest) -> HttpResponse:
     return HttpResponse(response.status_int, tuple(response.headerlist), response.body)
 
 
+# --------------------------------------------------------------------------- the reference world
+
+# Where a fixture names an object of the reference world: (JSON path in the body, kind).
+# "*" is every item of a list. The last '/' segment of refs (URLs) and the zone before ':'
+# are what is looked up.
+REFERENCE_FIELDS = (
+    (("server", "imageRef"), "image"),
+    (("server", "flavorRef"), "flavor"),
+    (("server", "networks", "*", "uuid"), "network"),
+    (("server", "networks", "*", "port"), "port"),
+    (("server", "security_groups", "*", "name"), "security group"),
+    (("server", "key_name"), "key pair"),
+    (("server", "availability_zone"), "availability zone"),
+    (("server", "block_device_mapping", "*", "volume_id"), "volume"),
+    (("server", "block_device_mapping", "*", "snapshot_id"), "snapshot"),
+    (("server", "block_device_mapping_v2", "*", "uuid"), "image"),
+    (("server", "block_device_mapping_v2", "*", "uuid"), "volume"),
+    (("os:scheduler_hints", "group"), "server group"),
+    (("server", "scheduler_hints", "group"), "server group"),
+)
+# Names every Icehouse deployment has: not the reference world's own.
+COMMON_NAMES = {"security group": {"default"}, "availability zone": {"nova"}}
+
+
+def reference_objects(world: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """kind -> {id or name: description} for the objects of the reference world that a
+    fixture may name literally (the placeholders' own objects excluded)."""
+    defaults = set((world.get("defaults") or {}).values())
+    objects: dict[str, dict[str, str]] = {}
+
+    def add(kind: str, key: Any, text: str) -> None:
+        if key is not None and str(key) not in defaults and str(key) not in COMMON_NAMES.get(kind, ()):
+            objects.setdefault(kind, {})[str(key)] = text
+
+    for image in world.get("images", []):
+        add("image", image["id"], f"image {image['id']} ({image.get('name')}, "
+                                  f"{image.get('status')}, {image.get('visibility', 'public')})")
+    for flavor in world.get("flavors", []):
+        add("flavor", flavor["flavorid"], f"flavor {flavor['flavorid']} ({flavor['name']})")
+    for network in world.get("networks", []):
+        add("network", network["id"], f"network {network['id']} ({network.get('name')})")
+    for port in world.get("ports", []):
+        state = "in use" if port.get("device_id") else "free"
+        add("port", port["id"], f"port {port['id']} ({state})")
+    for group in world.get("security_groups", []):
+        add("security group", group["name"], f"security group {group['name']!r}")
+    for keypair in world.get("keypairs", []):
+        add("key pair", keypair["name"], f"key pair {keypair['name']!r} of user {keypair['user_id']}")
+    zones = set(world.get("availability_zones", [])) | {
+        host.get("availability_zone", "nova") for host in world.get("hosts", [])}
+    for zone in sorted(zones):
+        add("availability zone", zone, f"availability zone {zone!r}")
+    for volume in world.get("volumes", []):
+        add("volume", volume["id"], f"volume {volume['id']}")
+    for snapshot in world.get("snapshots", []):
+        add("snapshot", snapshot["id"], f"snapshot {snapshot['id']}")
+    for group in world.get("server_groups", []):
+        add("server group", group["uuid"], f"server group {group['uuid']}")
+    return objects
+
+
+def world_references(fixture: Fixture, world: Mapping[str, Any]) -> list[str]:
+    """The objects of the reference world that the fixture's request names, described."""
+    body = fixture.request.get("body")
+    if not isinstance(body, dict):
+        return []
+    objects = reference_objects(world)
+    found: list[str] = []
+    for path, kind in REFERENCE_FIELDS:
+        for value in _values_at(body, path):
+            if not isinstance(value, (str, int)) or isinstance(value, bool):
+                continue
+            text = str(value)
+            key = text.split(":")[0] if kind == "availability zone" else text.rstrip("/").split("/")[-1]
+            described = objects.get(kind, {}).get(key)
+            if described and described not in found:
+                found.append(described)
+    return found
+
+
+def _values_at(value: Any, path: Sequence[str]) -> list[Any]:
+    if not path:
+        return [value]
+    head, rest = path[0], path[1:]
+    if head == "*":
+        return [found for item in value for found in _values_at(item, rest)] \
+            if isinstance(value, list) else []
+    if isinstance(value, dict) and head in value:
+        return _values_at(value[head], rest)
+    return []
+
+
 # --------------------------------------------------------------------------- live runner
 
 def live_values(given: Mapping[str, str] | None = None,
@@ -632,23 +786,104 @@ def live_values(given: Mapping[str, str] | None = None,
                 ) -> dict[str, str]:
     """Placeholder values for a live target: the reference world's, overridden by ``given``."""
     values = placeholder_values((world_loader or load_reference_world)(None))
-    values.update({name: str(value) for name, value in (given or {}).items()})
+    values.update({name: str(value) for name, value in (given or {}).items() if value is not None})
     return values
+
+
+def target_root(url: str) -> str:
+    """The endpoint's root: ``http://h:8774/v2/<project>`` and ``http://h:8774/v2`` give
+    ``http://h:8774`` (the fixtures' paths start with ``/v2/``)."""
+    url = url.rstrip("/")
+    found = re.match(r"^(.*?)/v(?:1\.1|2)(?:/.*)?$", url)
+    return found.group(1) if found else url
+
+
+@dataclass(frozen=True)
+class LiveTarget:
+    """An endpoint to run the fixtures against, and what the runner knows of it.
+
+    ``token`` None means noauth2: the fixtures' own ``X-Auth-Token: user:project`` headers
+    go as they are. With a token (Keystone), the default user's header carries ``token`` and
+    the admin's ``admin_token``; fixtures that need the admin are skipped without one.
+    ``reference_world``: the target was seeded from fixtures/world.json (``refnova serve``),
+    so fixtures that name its objects (a queued image, a port in use...) can run.
+    """
+
+    url: str
+    values: Mapping[str, str]
+    token: str | None = None
+    admin_token: str | None = None
+    reference_world: bool = False
+    world: Mapping[str, Any] | None = None     # the reference world (default: world.json)
+
+
+def live_skip_reason(fixture: Fixture, target: LiveTarget) -> str | None:
+    """Why a live target cannot run this fixture, or None."""
+    if fixture.needs_world:
+        changes = ", ".join(_world_change_lines(fixture.world or {}))
+        return (f"needs a world change ({changes}) that a live target cannot be given; "
+                "it runs against the in-process reference")
+    if not target.reference_world:
+        references = world_references(fixture, target.world or load_reference_world(None))
+        if references:
+            return ("names objects of the reference world (" + "; ".join(references) + "); "
+                    "they run with --reference-world against a target seeded from "
+                    "fixtures/world.json")
+    return None
+
+
+def _world_change_lines(changes: Mapping[str, Any], prefix: str = "") -> list[str]:
+    lines = []
+    for key, value in changes.items():
+        if isinstance(value, dict) and value:
+            lines += _world_change_lines(value, f"{prefix}{key}.")
+        elif isinstance(value, list):
+            lines.append(f"{prefix}{key} replaced by a list of {len(value)}")
+        else:
+            lines.append(f"{prefix}{key} = {_show(value, 60)}")
+    return lines
+
+
+def authorize(request: HttpRequest, target: LiveTarget) -> HttpRequest | str:
+    """The request with the target's tokens in X-Auth-Token, or a skip reason."""
+    if target.token is None:
+        return request
+    user = f"{target.values['user_id']}:{target.values['project_id']}"
+    admin = f"admin:{target.values['project_id']}"
+    headers = []
+    for name, value in request.headers:
+        if name.lower() == "x-auth-token":
+            if value == user:
+                value = target.token
+            elif value == admin:
+                if not target.admin_token:
+                    return "needs the project's admin (give an admin token with --admin-token)"
+                value = target.admin_token
+        headers.append((name, value))
+    return HttpRequest(request.method, request.path, tuple(headers), request.removed, request.body)
 
 
 def run_live(fixture: Fixture, base_url: str, values: Mapping[str, str],
              session: Any = None, timeout: float = 30.0, rate_limit_retries: int = 2,
-             sleep: Callable[[float], None] = time.sleep, max_wait: float = 65.0) -> Result:
-    """Run one fixture against a live endpoint (``base_url`` = scheme://host:port[/prefix]).
+             sleep: Callable[[float], None] = time.sleep, max_wait: float = 65.0,
+             target: LiveTarget | None = None) -> Result:
+    """Send one fixture to a live endpoint (``base_url`` = scheme://host:port) and match.
 
-    Fixtures that need a world change are skipped. A 429 that the fixture does not expect
-    (the default limiter allows 120 POSTs a minute) is waited out and retried.
+    Fixtures a live target cannot run are skipped (``live_skip_reason``). A 429 that the
+    fixture does not expect (the default limiter allows 120 POSTs a minute) is waited out
+    and retried.
     """
-    if fixture.needs_world:
-        keys = ", ".join(sorted(fixture.world or {}))
-        return Result(fixture, SKIP, reason=f"needs a world change ({keys}); "
-                                            "only the in-process reference can apply it")
+    target = target or LiveTarget(base_url, values, reference_world=True)
+    reason = live_skip_reason(fixture, target)
     request = build_request(fixture, values)
+    if reason is None:
+        authorized = authorize(request, target)
+        if isinstance(authorized, str):
+            reason = authorized
+        else:
+            request = authorized
+    if reason is not None:
+        return Result(fixture, SKIP, reason=reason)
     response = send_http(base_url, request, session, timeout)
     for _ in range(rate_limit_retries):
         if response.status != 429 or fixture.expect["status"] == 429:
@@ -684,26 +919,159 @@ def send_http(base_url: str, request: HttpRequest, session: Any = None,
     return HttpResponse(reply.status_code, tuple(reply.headers.items()), reply.content)
 
 
+class LiveRunner:
+    """Runs fixtures against a live target, leaving the project as it found it.
+
+    Before each fixture it lists the project's servers (``GET /v2/{project}/servers``);
+    after it, it deletes every server that was not there before and waits until they are
+    gone, so that quota fixtures ("already used 0") see an unused project. Run it against a
+    project of its own: a server that someone else creates meanwhile would be deleted too.
+    """
+
+    def __init__(self, target: LiveTarget, session: Any = None, timeout: float = 30.0,
+                 sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic, cleanup_timeout: float = 120.0,
+                 poll_interval: float = 0.5, rate_limit_retries: int = 2, max_wait: float = 65.0):
+        self.target = target
+        self.session = session
+        self.timeout = timeout
+        self.sleep = sleep
+        self.clock = clock
+        self.cleanup_timeout = cleanup_timeout
+        self.poll_interval = poll_interval
+        self.rate_limit_retries = rate_limit_retries
+        self.max_wait = max_wait
+        self.cleanup_problem: str | None = None     # set once listing servers does not work
+
+    @property
+    def servers_path(self) -> str:
+        return f"/v2/{self.target.values['project_id']}/servers"
+
+    def _admin_request(self, method: str, path: str) -> HttpResponse:
+        token = self.target.token or f"{self.target.values['user_id']}:{self.target.values['project_id']}"
+        request = HttpRequest(method, path, (("Accept", "application/json"),
+                                             ("X-Auth-Token", token)), (), b"")
+        return send_http(self.target.url, request, self.session, self.timeout)
+
+    def server_ids(self) -> set[str] | None:
+        """The ids of the project's servers, or None when the target cannot list them."""
+        try:
+            response = self._admin_request("GET", self.servers_path)
+        except OSError as error:
+            self.cleanup_problem = f"listing servers failed: {error}"
+            return None
+        body = _json_or_none(response.body)
+        if response.status != 200 or not isinstance(body, dict) or \
+                not isinstance(body.get("servers"), list):
+            self.cleanup_problem = (f"GET {self.servers_path} answered {answer_summary(response)}: "
+                                    "servers the fixtures create are not cleaned up")
+            return None
+        return {server["id"] for server in body["servers"]
+                if isinstance(server, dict) and "id" in server}
+
+    def clean_up(self, before: set[str]) -> tuple[str, ...]:
+        """Delete the servers that appeared since ``before``; notes on what did not go well."""
+        after = self.server_ids()
+        if after is None:
+            return (self.cleanup_problem or "could not list servers",)
+        created = sorted(after - before)
+        notes = []
+        for server_id in created:
+            response = self._admin_request("DELETE", f"{self.servers_path}/{server_id}")
+            if response.status not in (202, 204, 404):
+                notes.append(f"deleting server {server_id} answered {answer_summary(response)}")
+        deadline = self.clock() + self.cleanup_timeout
+        remaining = set(created)
+        while remaining:
+            current = self.server_ids()
+            if current is None:
+                notes.append(self.cleanup_problem or "could not list servers")
+                break
+            remaining &= current
+            if not remaining:
+                break
+            if self.clock() >= deadline:
+                notes.append(f"servers still there after {self.cleanup_timeout:.0f}s: "
+                             + ", ".join(sorted(remaining)))
+                break
+            self.sleep(self.poll_interval)
+        return tuple(notes)
+
+    def run(self, fixture: Fixture) -> Result:
+        before = self.server_ids() if live_skip_reason(fixture, self.target) is None else None
+        result = run_live(fixture, self.target.url, self.target.values, session=self.session,
+                          timeout=self.timeout, rate_limit_retries=self.rate_limit_retries,
+                          sleep=self.sleep, max_wait=self.max_wait, target=self.target)
+        if result.outcome == SKIP:
+            return result
+        notes = self.clean_up(before) if before is not None else (
+            self.cleanup_problem or "could not list servers",)
+        return dataclasses.replace(result, notes=result.notes + notes) if notes else result
+
+    def run_all(self, fixtures: Iterable[Fixture],
+                progress: Callable[[Result], None] | None = None) -> list[Result]:
+        results = []
+        for fixture in fixtures:
+            result = self.run(fixture)
+            if progress is not None:
+                progress(result)
+            results.append(result)
+        return results
+
+
 # --------------------------------------------------------------------------- suites
 
-def run_suite(fixtures: Iterable[Fixture], target: str | None = None,
-              values: Mapping[str, str] | None = None) -> list[Result]:
+def run_suite(fixtures: Iterable[Fixture], target: str | LiveTarget | None = None,
+              values: Mapping[str, str] | None = None,
+              progress: Callable[[Result], None] | None = None, **runner_options: Any
+              ) -> list[Result]:
     """Run fixtures in-process (``target`` None) or against a live endpoint.
 
-    A live target keeps what each create leaves behind (instances, bound ports, quota
-    usage), so it gets the rejections first, while the project is still unused; the
-    success shapes then need quota headroom beyond Icehouse's default of 10 instances.
+    ``target`` is a URL (noauth2, a target seeded from the reference world, ``values``
+    over the world's placeholders) or a ``LiveTarget``.
     """
     if target is None:
-        return [run_in_process(fixture) for fixture in fixtures]
+        results = []
+        for fixture in fixtures:
+            results.append(run_in_process(fixture))
+            if progress is not None:
+                progress(results[-1])
+        return results
     import requests
 
-    live = live_values(values)
+    if isinstance(target, str):
+        target = LiveTarget(target_root(target), live_values(values), reference_world=True)
     with requests.Session() as session:
-        return [run_live(fixture, target, live, session=session)
-                for fixture in live_order(fixtures)]
+        return LiveRunner(target, session=session, **runner_options).run_all(fixtures, progress)
 
 
-def live_order(fixtures: Iterable[Fixture]) -> list[Fixture]:
-    """Rejections before successes (a stable sort: file order otherwise)."""
-    return sorted(fixtures, key=lambda fixture: 200 <= fixture.expect["status"] < 300)
+def select(fixtures: Iterable[Fixture], expression: str | None) -> list[Fixture]:
+    """The fixtures that a pytest-like ``-k`` expression selects.
+
+    Words match case-insensitively as substrings of the file name, the fixture's name and its
+    source; ``and``, ``or``, ``not`` and parentheses combine them.
+    """
+    fixtures = list(fixtures)
+    if not expression or not expression.strip():
+        return fixtures
+    predicate = _compile_selection(expression)
+    return [f for f in fixtures if predicate(" ".join((f.id, f.name, f.source)).lower())]
+
+
+def _compile_selection(expression: str) -> Callable[[str], bool]:
+    tokens = re.findall(r"\(|\)|[^\s()]+", expression)
+    words: list[str] = []
+    code = []
+    for token in tokens:
+        if token in ("(", ")") or token.lower() in ("and", "or", "not"):
+            code.append(token.lower())
+        else:
+            words.append(token.lower())
+            code.append(f"(_w[{len(words) - 1}] in _t)")
+    source = " ".join(code)
+    try:
+        compiled = compile(source, "<-k>", "eval")
+        eval(compiled, {"__builtins__": {}}, {"_w": words, "_t": ""})
+    except SyntaxError as error:
+        raise ValueError(f"bad -k expression {expression!r}") from error
+    return lambda text: bool(eval(compiled, {"__builtins__": {}}, {"_w": words, "_t": text}))

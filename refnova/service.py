@@ -2,7 +2,7 @@
 import logging
 
 from refnova import messaging, policy
-from refnova.api.openstack import wsgi
+from refnova.api.openstack import auth, wsgi
 from refnova.api.openstack.compute import servers
 from refnova.compute import api as compute_api
 from refnova.conductor import api as conductor_api
@@ -45,8 +45,10 @@ class Deployment:
             self.db, glance.image_service(settings.glance_url, self.world), network_api,
             cinder.WorldVolumes(self.world), conductor_api.ComputeTaskAPI(self.transport),
             policy.Enforcer(self.world.get("policy")), config)
-        controller = servers.Controller(self.compute_api, config)
-        self.app = wsgi.APIRouter(controller, self.world.get("rate_limits"))
+        controller = servers.Controller(self.compute_api, config,
+                                        servers.error_table_for(self.world.get("api")))
+        self.app = wsgi.APIRouter(controller, self.world.get("rate_limits"),
+                                  auth.authenticator_for(settings))
         self.conductor = None
         if settings.runs_conductor_in_process:
             self.conductor = start_conductor(settings, self.db, self.transport, network_api)

@@ -352,7 +352,17 @@ def test_summarize_counts_and_lists_non_passes():
                cf.Result(fixture, cf.SKIP, reason="needs a world change")]
     text = cf.summarize(results)
     assert "FAIL C03-x" in text and "- status" in text and "needs a world change" in text
-    assert text.endswith("1 pass, 1 fail, 0 nova, 1 skip")
+    assert text.endswith("\n1 passed, 1 failed, 1 skipped")
+
+
+def test_summarize_counts_icehouse_s_own_answer_as_passed_and_says_so():
+    fixture = make_fixture(nova_status=500)
+    results = [cf.Result(fixture, cf.NOVA, 500, reason="answered 500 as Icehouse itself did"),
+               cf.Result(fixture, cf.PASS, 400)]
+    text = cf.summarize(results)
+    assert "NOVA C03-x" in text and "answered 500 as Icehouse itself did" in text
+    assert "1 of the passes gave Icehouse's own answer" in text
+    assert text.endswith("\n2 passed, 0 failed, 0 skipped")
 
 
 # ----------------------------------------------------------------------------- runners
@@ -482,10 +492,3 @@ def test_run_live_does_not_retry_an_expected_rate_limit():
 def test_live_values_override_the_world_defaults():
     values = cf.live_values({"project_id": "other"}, world_loader=fake_world_loader)
     assert values["project_id"] == "other" and values["image_id"] == UUID
-
-
-def test_live_order_puts_rejections_before_successes():
-    created = make_fixture(expect={"status": 202})
-    rejected = make_fixture()
-    quota = make_fixture(expect={"status": 413})
-    assert cf.live_order([created, rejected, quota]) == [rejected, quota, created]

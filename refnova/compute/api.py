@@ -135,6 +135,46 @@ class API:
             legacy_bdm=False)
         return instances, reservation_id
 
+    # --- index and delete ----------------------------------------------------------------
+
+    def get_all(self, context):
+        """The caller's project's servers that are not deleted, newest first."""
+        self.policy.enforce(context, "compute:get_all")
+        with self.db.transaction() as session:
+            instances = db_api.instances_list(session, context.project_id)
+            for instance in instances:
+                session.expunge(instance)
+            return instances
+
+    @tracing.traced("compute.api.API.delete")
+    def delete(self, context, instance_uuid):
+        """Delete a server of the caller's project, at once and in one transaction.
+
+        Icehouse deleted an instance without a host in the API and cast the others to their
+        compute host; refnova's compute is in-process, so both happen here: the row is
+        soft-deleted, its quota usage released, what it claimed on its host freed, and a
+        'delete' instance action recorded. The row lock keeps a conductor that is building
+        the same instance from claiming a host for it afterwards (it builds only 'building'
+        instances).
+        """
+        self.policy.enforce(context, "compute:delete")
+        now = models.utcnow()
+        with self.db.transaction() as session:
+            instance = db_api.instance_get_for_update(session, instance_uuid, context.project_id)
+            flavor = session.get(models.Flavor, instance.instance_type_id)
+            vram = int(((flavor.extra_specs if flavor is not None else None) or {}).get(VIDEO_RAM) or 0)
+            db_api.quota_release(session, instance.project_id, {
+                "instances": 1, "cores": instance.vcpus, "ram": instance.memory_mb + vram})
+            if instance.host:
+                db_api.compute_node_release(session, instance.host, instance.node,
+                                            instance.memory_mb,
+                                            instance.root_gb + instance.ephemeral_gb)
+            db_api.instance_soft_delete(session, instance, now)
+            db_api.actions_start(session, [{
+                "action": "delete", "instance_uuid": instance.uuid,
+                "request_id": context.request_id, "user_id": context.user_id,
+                "project_id": context.project_id, "start_time": now, "finish_time": now}])
+
     # --- image ----------------------------------------------------------------------------
 
     def _get_image(self, context, image_href, block_device_mapping, legacy_bdm):

@@ -256,6 +256,37 @@ def instance_get(session, instance_uuid, project_id=None):
     return instance
 
 
+def instances_list(session, project_id):
+    """The project's instances that are not deleted, newest first (Nova's default sort)."""
+    return session.scalars(select(models.Instance).where(
+        models.Instance.project_id == project_id, models.Instance.deleted == 0).order_by(
+        models.Instance.created_at.desc(), models.Instance.id.desc())).all()
+
+
+def instance_get_for_update(session, instance_uuid, project_id):
+    """A live instance of the project, its row locked until the transaction ends."""
+    instance = session.scalar(select(models.Instance).where(
+        models.Instance.uuid == instance_uuid, models.Instance.project_id == project_id,
+        models.Instance.deleted == 0).with_for_update())
+    if instance is None:
+        raise exception.InstanceNotFound(instance_id=instance_uuid)
+    return instance
+
+
+def instance_soft_delete(session, instance, now):
+    """Nova's soft delete: ``deleted`` takes the row's id, the state becomes 'deleted'."""
+    instance.deleted = instance.id
+    instance.vm_state, instance.task_state, instance.updated_at = "deleted", None, now
+
+
+def compute_node_release(session, host, node, memory_mb, local_gb):
+    """Give back what an instance had claimed on its host."""
+    session.execute(update(models.ComputeNode).where(
+        models.ComputeNode.host == host, models.ComputeNode.hypervisor_hostname == node).values(
+        memory_mb_used=models.ComputeNode.memory_mb_used - memory_mb,
+        local_gb_used=models.ComputeNode.local_gb_used - local_gb))
+
+
 def instance_metadata(session, instance_uuid):
     rows = session.execute(select(models.InstanceMetadata.key, models.InstanceMetadata.value).where(
         models.InstanceMetadata.instance_uuid == instance_uuid))

@@ -12,7 +12,7 @@ import webob.exc
 from opentelemetry.trace import SpanKind
 
 from refnova import tracing
-from refnova.api.openstack import auth
+from refnova.api.openstack import auth, versions
 from refnova.api.openstack.compute import extensions
 from refnova.context import generate_request_id
 from refnova.exception import ApiError
@@ -26,20 +26,29 @@ FAULT_NAMES = {400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "i
                415: "badMediaType", 429: "overLimit", 501: "notImplemented",
                503: "serviceUnavailable"}
 
-Route = collections.namedtuple("Route", "method pattern template action")
+# A route names the controller method it calls ("create", "show", ...) or, for version
+# discovery, "versions" / "version:<id>". Public routes skip authentication (Icehouse served
+# GET / outside the v2 pipeline; GET /v2/ went through it).
+Route = collections.namedtuple("Route", "method pattern template action public")
 
 
-def _route(method, template, action):
+def _route(method, template, action, public=False):
     regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
-    return Route(method, re.compile("^" + regex + "/?$"), template, action)
+    return Route(method, re.compile("^" + regex + "/?$"), template, action, public)
 
 
 ROUTES = (
+    _route("GET", "/", "versions", public=True),
+    _route("GET", "/v2", "version:v2.0"),
     _route("POST", "/v2/{project_id}/servers", "create"),
     _route("POST", "/v1.1/{project_id}/servers", "create"),
     _route("POST", "/v2/{project_id}/os-volumes_boot", "create"),
+    _route("GET", "/v2/{project_id}/servers", "index"),
+    _route("GET", "/v1.1/{project_id}/servers", "index"),
     _route("GET", "/v2/{project_id}/servers/{server_id}", "show"),
     _route("GET", "/v1.1/{project_id}/servers/{server_id}", "show"),
+    _route("DELETE", "/v2/{project_id}/servers/{server_id}", "delete"),
+    _route("DELETE", "/v1.1/{project_id}/servers/{server_id}", "delete"),
 )
 
 
@@ -107,9 +116,10 @@ class RateLimiter:
 class APIRouter:
     """One WSGI app serving the /v2 contract of the servers resource."""
 
-    def __init__(self, controller, rate_limits=None):
+    def __init__(self, controller, rate_limits=None, authenticator=None):
         self.controller = controller
         self.rate_limiter = RateLimiter(rate_limits or {})
+        self.authenticator = authenticator or auth.NoAuth()
 
     @webob.dec.wsgify
     def __call__(self, req):
@@ -147,9 +157,11 @@ class APIRouter:
             raise ApiError(404)
         if _body_too_large(req):
             return _too_large_page(req)
-        context = auth.context_from_headers(req.headers, req.remote_addr)
+        if route.public:
+            return self._dispatch(req, route, params, None)
+        context = self.authenticator.authenticate(req)   # ApiError(503) when Keystone is down
         if context is None:
-            return _unauthorized()
+            return _unauthorized(self.authenticator.challenge_headers())
         context.request_id = request_id
         req.environ["nova.context"] = context
         wait = self.rate_limiter.check(req.method, context.user_id)
@@ -158,6 +170,11 @@ class APIRouter:
         return self._dispatch(req, route, params, context)
 
     def _dispatch(self, req, route, params, context):
+        if route.action == "versions":
+            return json_response(200, versions.list_versions(req), {}, best_json_type(req))
+        if route.action.startswith("version:"):
+            return json_response(200, versions.show_version(req, route.action.split(":", 1)[1]),
+                                 {}, best_json_type(req))
         project_id = params.pop("project_id")
         if route.method == "POST":
             body = _deserialize(req)
@@ -169,7 +186,9 @@ class APIRouter:
                 pre_process(body)
             status, result, headers = self.controller.create(req, body)
         else:
-            status, result, headers = self.controller.show(req, **params)
+            status, result, headers = getattr(self.controller, route.action)(req, **params)
+        if result is None:   # 204: no body
+            return webob.Response(status=status, headerlist=[], content_type=None)
         return json_response(status, result, headers, best_json_type(req))
 
 
@@ -196,9 +215,11 @@ def _too_large_page(req):
                           body=error.plain_body(req.environ).encode("utf-8"))
 
 
-def _unauthorized():
+def _unauthorized(headers=None):
     response = webob.Response(status=401, content_type="text/plain", charset="UTF-8")
     response.text = "Authentication required"
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
     return response
 
 

@@ -39,6 +39,14 @@ def create(req, instance, admin_password, server, config):
     return {"server": body}
 
 
+def index(req, instances):
+    """GET /servers: the Icehouse index view, id, name and links only."""
+    return {"servers": [{"id": instance.uuid, "name": instance.display_name,
+                         "links": resource_links(req, instance.project_id, "servers",
+                                                 instance.uuid)}
+                        for instance in instances]}
+
+
 def show(req, session, instance, context, config):
     """GET /servers/{id}: the Icehouse detail view with its standard extensions."""
     project_id = instance.project_id

@@ -1,0 +1,1 @@
+"""Clients of the identity service (Keystone)."""
