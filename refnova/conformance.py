@@ -1072,6 +1072,6 @@ def _compile_selection(expression: str) -> Callable[[str], bool]:
     try:
         compiled = compile(source, "<-k>", "eval")
         eval(compiled, {"__builtins__": {}}, {"_w": words, "_t": ""})
-    except SyntaxError as error:
+    except (SyntaxError, TypeError) as error:   # e.g. "A24 and (", or two bare words
         raise ValueError(f"bad -k expression {expression!r}") from error
     return lambda text: bool(eval(compiled, {"__builtins__": {}}, {"_w": words, "_t": text}))

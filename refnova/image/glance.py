@@ -1,7 +1,7 @@
 """Images, as Glance's v2 API serves them: over HTTP, or from the world in-process."""
 import requests
 
-from refnova import exception
+from refnova import exception, outside
 
 # Glance v2 keys that are not image properties in Nova's (v1-shaped) image dict.
 _BASE_KEYS = ("id", "name", "status", "size", "min_disk", "min_ram", "disk_format",
@@ -27,25 +27,44 @@ def _to_nova_image(v2):
 
 
 class GlanceClient:
-    """GET /v2/images/{id} with the caller's token."""
+    """GET /v2/images/{id} with the caller's token.
+
+    Glance's answers become Nova's exceptions as Icehouse mapped them: 404 ImageNotFound
+    (A6a), 401/403 ImageNotAuthorized (a generic 500, A6b), 400 Invalid with Glance's text
+    (A6c). Glance unreachable, timing out or failing (5xx) is ServiceUnavailable (503).
+    """
+
+    SERVICE = "the image service (Glance)"
 
     def __init__(self, endpoint, session=None, timeout=10.0):
         self.endpoint = endpoint.rstrip("/")
-        self.session = session or requests.Session()
+        self.session = outside.ServiceSession(session or requests.Session(), self.SERVICE)
         self.timeout = timeout
 
     def show(self, context, image_id):
         response = self.session.get(
             "%s/v2/images/%s" % (self.endpoint, image_id), timeout=self.timeout,
             headers={"X-Auth-Token": context.auth_token or "", "Accept": "application/json"})
+        return self._image(response, image_id)
+
+    def _image(self, response, image_id):
         if response.status_code == 404:
             raise exception.ImageNotFound(image_id=image_id)
         if response.status_code in (401, 403):
             raise exception.ImageNotAuthorized(image_id=image_id)
         if response.status_code == 400:
-            raise exception.Invalid(response.text)
-        response.raise_for_status()
-        return _to_nova_image(response.json())
+            raise exception.Invalid(response.text.strip())
+        unavailable = outside.failed_on_its_side(response, self.SERVICE)
+        if unavailable is not None:
+            raise unavailable
+        try:
+            body = response.json() if response.status_code == 200 else None
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or "id" not in body:
+            raise exception.ServiceUnavailable(
+                reason="%s answered %d without an image" % (self.SERVICE, response.status_code))
+        return _to_nova_image(body)
 
 
 class WorldImageService:

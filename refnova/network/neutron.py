@@ -5,11 +5,15 @@ the world in-process. ``API`` is Nova's neutronv2 API: the checks the create pat
 """
 import requests
 
-from refnova import exception
+from refnova import exception, outside
 
 
-class NeutronError(Exception):
-    """An error answer from Neutron, with its status and text."""
+class NeutronError(exception.NovaException):
+    """An error answer from Neutron (4xx), with its status and text.
+
+    The API maps the ones Nova understood (a 404 port is PortNotFound); any other one was a
+    neutronclient exception that Icehouse let through as a generic 500, as here (R3).
+    """
 
     def __init__(self, status, message):
         super().__init__(message)
@@ -18,9 +22,11 @@ class NeutronError(Exception):
 
 
 class NeutronClient:
+    SERVICE = "the networking service (Neutron)"
+
     def __init__(self, endpoint, session=None, timeout=10.0):
         self.endpoint = endpoint.rstrip("/")
-        self.session = session or requests.Session()
+        self.session = outside.ServiceSession(session or requests.Session(), self.SERVICE)
         self.timeout = timeout
 
     def _get(self, context, path, params=None):
@@ -28,8 +34,13 @@ class NeutronClient:
             "%s/v2.0/%s" % (self.endpoint, path), params=params, timeout=self.timeout,
             headers={"X-Auth-Token": context.auth_token or "", "Accept": "application/json"})
         if response.status_code >= 400:
-            raise NeutronError(response.status_code, _neutron_message(response))
-        return response.json()
+            raise (outside.failed_on_its_side(response, self.SERVICE)
+                   or NeutronError(response.status_code, _neutron_message(response)))
+        try:
+            return response.json()
+        except ValueError:
+            raise exception.ServiceUnavailable(
+                reason="%s answered something that is not JSON" % self.SERVICE)
 
     def show_port(self, context, port_id):
         return self._get(context, "ports/%s" % port_id)["port"]
