@@ -27,7 +27,10 @@ def _settings(args):
                              glance_url=getattr(args, "glance_url", None),
                              neutron_url=getattr(args, "neutron_url", None),
                              auth_strategy=getattr(args, "auth", None),
-                             keystone_url=getattr(args, "keystone_url", None))
+                             keystone_url=getattr(args, "keystone_url", None),
+                             tracing=getattr(args, "tracing", None),
+                             trace_file=getattr(args, "trace_file", None),
+                             traces_dir=getattr(args, "traces_dir", None))
 
 
 def _wait_for_signal():
@@ -38,8 +41,10 @@ def _wait_for_signal():
 
 
 def serve(args):
+    from refnova import tracing
     from refnova.service import Deployment
     settings = _settings(args)
+    tracing.configure(settings, tracing.SERVICE_API)
     deployment = Deployment(settings)
     server = simple_server.make_server(settings.host, settings.port, deployment.app,
                                        server_class=_ThreadingWSGIServer,
@@ -54,17 +59,22 @@ def serve(args):
     finally:
         server.shutdown()
         deployment.close()
+        tracing.shutdown()
     return 0
 
 
 def conductor(args):
+    from refnova import tracing
     from refnova.service import ConductorService
-    service = ConductorService(_settings(args))
+    settings = _settings(args)
+    tracing.configure(settings, tracing.SERVICE_CONDUCTOR)
+    service = ConductorService(settings)
     LOG.warning("refnova conductor consuming %s", service.transport.url)
     try:
         _wait_for_signal()
     finally:
         service.close()
+        tracing.shutdown()
     return 0
 
 
@@ -74,6 +84,10 @@ def _common(parser):
     parser.add_argument("--world", help="world JSON file (default: fixtures/world.json)")
     parser.add_argument("--glance-url", help="a real Glance endpoint (default: the world's images)")
     parser.add_argument("--neutron-url", help="a real Neutron endpoint (default: the world's networks)")
+    parser.add_argument("--tracing", help="trace exporters: otlp,console,file,none (default: from "
+                                          "OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_ENDPOINT)")
+    parser.add_argument("--trace-file", help="the 'file' exporter's OTLP JSON lines file")
+    parser.add_argument("--traces-dir", help="write each finished trace as DIR/<trace id>.json")
 
 
 def build_parser():
@@ -91,6 +105,8 @@ def build_parser():
     conductor_parser = commands.add_parser("conductor", help="run a conductor alone")
     _common(conductor_parser)
     conductor_parser.set_defaults(handler=conductor)
+    from refnova.tracecli import add_trace_commands
+    add_trace_commands(commands)
     from refnova.conformance_cli import add_conformance_command
     add_conformance_command(commands)
     return parser

@@ -27,8 +27,11 @@ class Settings:
     auth_strategy: str = "noauth2"             # noauth2 | keystone
     keystone_url: str | None = None            # Keystone (v3) that validates X-Auth-Token
     keystone_cache_ttl: float = 300.0          # seconds a valid token is trusted at most
-    tracing: str = "none"                      # none | otlp | console | file
-    traces_dir: str | None = None
+    # Trace exporters, a comma list of otlp | console | file | none; None: as OTEL_TRACES_EXPORTER,
+    # else otlp when OTEL_EXPORTER_OTLP_ENDPOINT is set (see refnova.tracing).
+    tracing: str | None = None
+    trace_file: str = "refnova-traces.jsonl"   # the "file" exporter's OTLP JSON lines
+    traces_dir: str | None = None              # one OTLP JSON file per finished trace
 
     @classmethod
     def from_env(cls, **overrides):

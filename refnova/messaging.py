@@ -135,6 +135,7 @@ class RPCClient:
                       "nova.rpc.method": message["method"],
                       "nova.rpc.namespace": self.namespace or "",
                       "nova.rpc.version": self.version or ""}
+        attributes.update(_context_attributes(message))
         with tracing.tracer().start_as_current_span(
                 "publish " + destination, kind=SpanKind.PRODUCER, attributes=attributes) as span:
             body = serialize_msg(message)
@@ -256,13 +257,17 @@ class RPCServer:
         tag = message.delivery_tag
         if isinstance(tag, int):
             attributes["messaging.rabbitmq.message.delivery_tag"] = tag
-        with tracing.tracer().start_as_current_span(
-                "process " + destination, context=parent, kind=SpanKind.CONSUMER,
+        with tracing.start_remote_span(
+                "process " + destination, parent, kind=SpanKind.CONSUMER,
                 links=links, attributes=attributes, record_exception=False,
                 set_status_on_exception=False) as span:
             try:
                 inner = deserialize_msg(body)
                 span.set_attribute("messaging.message.id", str(inner.get("_unique_id", "")))
+                if span.is_recording():
+                    span.set_attributes(_context_attributes(inner))
+                    span.set_attributes({"nova.rpc." + key: str(inner[key]) for key in
+                                         ("method", "namespace", "version") if key in inner})
                 context = self.context_factory({key[len("_context_"):]: value
                                                 for key, value in inner.items()
                                                 if key.startswith("_context_")})
@@ -273,6 +278,17 @@ class RPCServer:
                 message.reject(requeue=False)
                 return
             message.ack()
+
+
+def _context_attributes(message):
+    """The request's id and project from a message's ``_context_*`` keys, for its spans
+    (only those two: the context also carries the caller's token, which no span may)."""
+    attributes = {}
+    for key, attribute in (("_context_request_id", "nova.request_id"),
+                           ("_context_project_id", "nova.project_id")):
+        if isinstance(message.get(key), str):
+            attributes[attribute] = message[key]
+    return attributes
 
 
 def _span_context_of(ctx):

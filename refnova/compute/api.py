@@ -97,6 +97,10 @@ class API:
                          config_drive, block_device_mapping, auto_disk_config, scheduler_hints,
                          legacy_bdm):
         reservation_id = utils.generate_uid("r")
+        if tracing.recording():
+            tracing.annotate({"nova.reservation_id": reservation_id,
+                              "nova.project_id": context.project_id,
+                              "nova.request_id": context.request_id})
         security_groups = security_group or ["default"]
         min_count = min_count or 1
         max_count = max_count or min_count
@@ -126,6 +130,8 @@ class API:
             min_count=min_count, max_count=max_count, security_groups=security_groups,
             scheduler_hints=scheduler_hints or {}, forced_host=forced_host, forced_node=forced_node)
         instances = self._provision_instances(request)
+        if tracing.recording():
+            tracing.annotate({"nova.instance_uuids": [instance["uuid"] for instance in instances]})
         filter_properties = self._build_filter_properties(request)
         self.compute_task_api.build_instances(
             context, instances=instances, image=boot_meta, filter_properties=filter_properties,
@@ -504,6 +510,10 @@ class API:
                                     rows.bdms, rows.group_members)
             db_api.reservation_commit(session, reservations)
             self._record_action_start(session, context, instances)
+        if tracing.recording():
+            tracing.annotate({"nova.instance_uuids": [instance["uuid"] for instance in instances],
+                              "nova.reservation_id": request.base_options["reservation_id"],
+                              "nova.num_instances": num_instances})
         # Nova sends the same BDM dicts to the conductor, with the last instance's uuid.
         for bdm in request.block_device_mapping:
             bdm["volume_size"] = _volume_size(request.flavor, bdm)

@@ -31,6 +31,8 @@ class ComputeTaskManager:
                         injected_files, requested_networks, security_groups,
                         block_device_mapping=None, legacy_bdm=True):
         uuids = [instance["nova_object.data"]["uuid"] for instance in instances]
+        tracing.annotate({"nova.instance_uuids": uuids, "nova.request_id": context.request_id,
+                          "nova.project_id": context.project_id})
         request_spec = {"image": image or {}, "instance_uuids": uuids, "num_instances": len(uuids),
                         "instance_type": filter_properties.get("instance_type", {}),
                         "block_device_mapping": block_device_mapping,
@@ -106,6 +108,8 @@ class FakeComputeManager:
 
     @tracing.traced("compute.manager.ComputeManager.run_instance")
     def run_instance(self, session, context, instance, node, requested_networks):
+        tracing.annotate({"nova.instance_uuid": instance.uuid, "nova.host": node.host,
+                          "nova.node": node.hypervisor_hostname})
         now = models.utcnow()
         instance.network_info = self.network_api.allocate_for_instance(
             context, instance.uuid, [tuple(n) for n in requested_networks] if requested_networks else None)

@@ -8,7 +8,7 @@ from sqlalchemy import create_engine, event, func, insert, select, update, delet
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from refnova import exception
+from refnova import exception, tracing
 from refnova.db import models
 
 QUOTA_RESOURCES = ("instances", "cores", "ram")
@@ -26,6 +26,8 @@ class Database:
         in_memory = self.engine.dialect.name == "sqlite" and self.engine.url.database in (None, "", ":memory:")
         self._turns = threading.RLock() if in_memory else contextlib.nullcontext()
         models.Base.metadata.create_all(self.engine)
+        # Database spans (only when tracing is on: otherwise nothing is hooked).
+        tracing.instrument_engine(self.engine)
 
     @property
     def system_name(self):

@@ -1,7 +1,7 @@
 """Images, as Glance's v2 API serves them: over HTTP, or from the world in-process."""
 import requests
 
-from refnova import exception, outside
+from refnova import exception, outside, tracing
 
 # Glance v2 keys that are not image properties in Nova's (v1-shaped) image dict.
 _BASE_KEYS = ("id", "name", "status", "size", "min_disk", "min_ram", "disk_format",
@@ -41,10 +41,13 @@ class GlanceClient:
         self.session = outside.ServiceSession(session or requests.Session(), self.SERVICE)
         self.timeout = timeout
 
+    @tracing.client_call("glance", "GET", "/v2/images/{image_id}")
     def show(self, context, image_id):
-        response = self.session.get(
-            "%s/v2/images/%s" % (self.endpoint, image_id), timeout=self.timeout,
-            headers={"X-Auth-Token": context.auth_token or "", "Accept": "application/json"})
+        url = "%s/v2/images/%s" % (self.endpoint, image_id)
+        headers = {"X-Auth-Token": context.auth_token or "", "Accept": "application/json"}
+        headers.update(tracing.inject_headers())
+        response = self.session.get(url, timeout=self.timeout, headers=headers)
+        tracing.record_http(url, response.status_code)
         return self._image(response, image_id)
 
     def _image(self, response, image_id):
@@ -73,6 +76,7 @@ class WorldImageService:
     def __init__(self, images):
         self.images = {image["id"]: image for image in images}
 
+    @tracing.client_call("glance", "GET", "/v2/images/{image_id}", in_process=True)
     def show(self, context, image_id):
         image = self.images.get(image_id)
         if image is None or image.get("deleted") or not _visible(context, image):

@@ -5,7 +5,14 @@ the world in-process. ``API`` is Nova's neutronv2 API: the checks the create pat
 """
 import requests
 
-from refnova import exception, outside
+from refnova import exception, outside, tracing
+
+# The Neutron v2.0 calls of the create path: each one a CLIENT span, over HTTP or in-process.
+_SHOW_PORT = ("neutron", "GET", "/v2.0/ports/{port_id}")
+_LIST_NETWORKS = ("neutron", "GET", "/v2.0/networks")
+_LIST_PORTS = ("neutron", "GET", "/v2.0/ports")
+_SHOW_QUOTA = ("neutron", "GET", "/v2.0/quotas/{project_id}")
+_LIST_SECURITY_GROUPS = ("neutron", "GET", "/v2.0/security-groups")
 
 
 class NeutronError(exception.NovaException):
@@ -30,9 +37,13 @@ class NeutronClient:
         self.timeout = timeout
 
     def _get(self, context, path, params=None):
+        headers = {"X-Auth-Token": context.auth_token or "", "Accept": "application/json"}
+        headers.update(tracing.inject_headers())
         response = self.session.get(
             "%s/v2.0/%s" % (self.endpoint, path), params=params, timeout=self.timeout,
-            headers={"X-Auth-Token": context.auth_token or "", "Accept": "application/json"})
+            headers=headers)
+        tracing.record_http(response.url or "%s/v2.0/%s" % (self.endpoint, path),
+                            response.status_code)
         if response.status_code >= 400:
             raise (outside.failed_on_its_side(response, self.SERVICE)
                    or NeutronError(response.status_code, _neutron_message(response)))
@@ -42,18 +53,23 @@ class NeutronClient:
             raise exception.ServiceUnavailable(
                 reason="%s answered something that is not JSON" % self.SERVICE)
 
+    @tracing.client_call(*_SHOW_PORT)
     def show_port(self, context, port_id):
         return self._get(context, "ports/%s" % port_id)["port"]
 
+    @tracing.client_call(*_LIST_NETWORKS)
     def list_networks(self, context, **filters):
         return self._get(context, "networks", filters)["networks"]
 
+    @tracing.client_call(*_LIST_PORTS)
     def list_ports(self, context, **filters):
         return self._get(context, "ports", filters)["ports"]
 
+    @tracing.client_call(*_SHOW_QUOTA)
     def show_quota(self, context, tenant_id):
         return self._get(context, "quotas/%s" % tenant_id)["quota"]
 
+    @tracing.client_call(*_LIST_SECURITY_GROUPS)
     def list_security_groups(self, context, **filters):
         return self._get(context, "security-groups", filters)["security_groups"]
 
@@ -75,21 +91,26 @@ class WorldNeutron:
         self.security_groups = world.get("security_groups", [])
         self.port_quota = world.get("port_quota", 50)
 
+    @tracing.client_call(*_SHOW_PORT, in_process=True)
     def show_port(self, context, port_id):
         for port in self.ports:
             if port["id"] == port_id and _owned_or_admin(context, port):
                 return port
         raise NeutronError(404, "Port %s could not be found" % port_id)
 
+    @tracing.client_call(*_LIST_NETWORKS, in_process=True)
     def list_networks(self, context, **filters):
         return _filtered(self.networks, filters)
 
+    @tracing.client_call(*_LIST_PORTS, in_process=True)
     def list_ports(self, context, **filters):
         return _filtered(self.ports, filters)
 
+    @tracing.client_call(*_SHOW_QUOTA, in_process=True)
     def show_quota(self, context, tenant_id):
         return {"port": self.port_quota}
 
+    @tracing.client_call(*_LIST_SECURITY_GROUPS, in_process=True)
     def list_security_groups(self, context, **filters):
         visible = [g for g in self.security_groups if _owned_or_admin(context, g)]
         return _filtered(visible, filters)

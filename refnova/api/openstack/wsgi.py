@@ -126,8 +126,8 @@ class APIRouter:
         route, params = self._match(req)
         span_name = "%s %s" % (req.method, route.template) if route else req.method
         parent = tracing.extract_context(req.headers)
-        with tracing.tracer().start_as_current_span(
-                span_name, context=parent, kind=SpanKind.SERVER,
+        with tracing.start_remote_span(
+                span_name, parent, kind=SpanKind.SERVER,
                 attributes=_http_attributes(req, route)) as span:
             request_id = generate_request_id()
             try:
@@ -136,6 +136,10 @@ class APIRouter:
                 response = fault_response(error, req)
                 tracing.mark_error(span, error, **{"nova.fault": next(iter(
                     fault_body(error.status, "")), "")})
+            else:
+                if response.status_code >= 400:   # refused before any handler raised (401, 413)
+                    tracing.mark_rejected(span, response.status, **{
+                        "nova.fault": FAULT_NAMES.get(response.status_code, "computeFault")})
             context = req.environ.get("nova.context")
             response.headers["x-compute-request-id"] = context.request_id if context else request_id
             span.set_attribute("http.response.status_code", response.status_code)
@@ -245,6 +249,11 @@ def _http_attributes(req, route):
     attributes = {"http.request.method": req.method, "url.path": req.path_info,
                   "url.scheme": req.scheme, "server.address": req.host.split(":")[0],
                   "network.protocol.name": "http"}
+    if req.host_port:
+        attributes["server.port"] = int(req.host_port)
+    protocol = req.environ.get("SERVER_PROTOCOL", "")
+    if protocol.startswith("HTTP/"):
+        attributes["network.protocol.version"] = protocol[len("HTTP/"):]
     if route is not None:
         attributes["http.route"] = route.template
     if req.query_string:

@@ -1,0 +1,91 @@
+"""``refnova trace show | export --jaeger | html | shape FILE``: read the OTLP JSON trace files
+that ``--traces-dir`` (one file per trace) or the ``file`` exporter (JSON lines) write."""
+import json
+import sys
+from pathlib import Path
+
+
+def add_trace_commands(commands):
+    trace_parser = commands.add_parser("trace", help="show, convert or render a trace file")
+    actions = trace_parser.add_subparsers(dest="trace_command", required=True)
+
+    show = actions.add_parser("show", help="print each trace as an indented tree with durations")
+    show.add_argument("file")
+    show.add_argument("--trace-id", help="only this trace (32 hex digits)")
+    show.set_defaults(handler=_show)
+
+    export = actions.add_parser("export", help="convert to the Jaeger UI's JSON upload format")
+    export.add_argument("--jaeger", action="store_true", required=True,
+                        help="Jaeger query-API JSON ({\"data\": [...]}), for the UI's file upload")
+    export.add_argument("file")
+    export.add_argument("-o", "--output", help="output file ('-': stdout; default FILE.jaeger.json)")
+    export.set_defaults(handler=_export)
+
+    page = actions.add_parser("html", help="write a self-contained HTML waterfall page")
+    page.add_argument("file")
+    page.add_argument("-o", "--output", help="output file ('-': stdout; default FILE.html)")
+    page.set_defaults(handler=_html)
+
+    shape = actions.add_parser("shape", help="print a trace's golden shape (names, kinds, parents)")
+    shape.add_argument("file")
+    shape.add_argument("--trace-id", help="the trace (needed when the file holds several)")
+    shape.set_defaults(handler=_shape)
+
+
+def _load(path):
+    from refnova import tracefiles
+    try:
+        return tracefiles.load_spans(path)
+    except (OSError, ValueError) as error:
+        raise SystemExit("refnova trace: cannot read %s: %s" % (path, error))
+
+
+def _write(text, output, default):
+    if output == "-":
+        sys.stdout.write(text)
+        return
+    path = Path(output or default)
+    path.write_text(text, encoding="utf-8")
+    print(path)
+
+
+def _show(args):
+    from refnova import traceviews
+    try:
+        sys.stdout.write(traceviews.render_text(_load(args.file), args.trace_id))
+    except KeyError as error:
+        raise SystemExit("refnova trace: %s" % error.args[0])
+    return 0
+
+
+def _export(args):
+    from refnova import traceviews
+    document = traceviews.to_jaeger(_load(args.file))
+    _write(json.dumps(document, indent=1) + "\n", args.output, _beside(args.file, ".jaeger.json"))
+    return 0
+
+
+def _html(args):
+    from refnova import traceviews
+    page = traceviews.to_html(_load(args.file), title="refnova trace: %s" % Path(args.file).name)
+    _write(page, args.output, _beside(args.file, ".html"))
+    return 0
+
+
+def _shape(args):
+    from refnova import tracefiles, traceviews
+    traces = tracefiles.by_trace(_load(args.file))
+    if args.trace_id:
+        traces = {k: v for k, v in traces.items() if k == args.trace_id.lower()}
+    if len(traces) != 1:
+        raise SystemExit("refnova trace: %d traces in %s; pick one with --trace-id"
+                         % (len(traces), args.file))
+    spans = next(iter(traces.values()))
+    sys.stdout.write(json.dumps(traceviews.shape(spans), indent=2) + "\n")
+    return 0
+
+
+def _beside(path, suffix):
+    path = Path(path)
+    stem = path.name[:-len(".json")] if path.name.endswith(".json") else path.stem
+    return path.with_name(stem + suffix)

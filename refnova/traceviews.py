@@ -1,0 +1,283 @@
+"""Views of a trace: an indented text tree, Jaeger's JSON, an HTML waterfall, a golden shape.
+
+All of them take the ``SpanRecord`` values of ``refnova.tracefiles``. A span's parent is
+the span its ``parent_id`` names when that span is in the same trace; a span whose parent
+is missing (another process did not write its part, say) is shown as a root.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import html
+import json
+
+from refnova.tracefiles import by_trace
+
+
+@dataclasses.dataclass
+class Node:
+    span: object
+    children: list
+    orphan: bool = False     # has a parent id that is not in the trace
+
+
+def build_tree(spans):
+    """The roots of one trace's spans, children ordered by start time."""
+    ordered = sorted(spans, key=lambda s: (s.start_ns, s.end_ns, s.name))
+    nodes = {span.span_id: Node(span, []) for span in ordered}
+    roots = []
+    for span in ordered:
+        node = nodes[span.span_id]
+        parent = nodes.get(span.parent_id) if span.parent_id else None
+        if parent is not None and parent is not node:
+            parent.children.append(node)
+        else:
+            node.orphan = bool(span.parent_id)
+            roots.append(node)
+    return roots
+
+
+def walk(roots, depth=0):
+    """(depth, node) in display order."""
+    for node in roots:
+        yield depth, node
+        yield from walk(node.children, depth + 1)
+
+
+def error_origin(node):
+    """Whether an error span is where the error arose (no child of it failed)."""
+    return node.span.is_error and not any(child.span.is_error for child in node.children)
+
+
+def _ms(nanoseconds):
+    return "%.3f ms" % (nanoseconds / 1e6)
+
+
+# --- text ------------------------------------------------------------------------------
+
+def render_text(records, trace_id=None):
+    """Every trace of ``records`` (or just ``trace_id``) as an indented tree with durations."""
+    traces = by_trace(records)
+    if trace_id is not None:
+        traces = {key: value for key, value in traces.items() if key == trace_id.lower()}
+        if not traces:
+            raise KeyError("no trace %s in the file" % trace_id)
+    blocks = [_render_trace(trace, spans) for trace, spans in traces.items()]
+    return "\n\n".join(blocks) + "\n" if blocks else "no spans\n"
+
+
+def _render_trace(trace_id, spans):
+    roots = build_tree(spans)
+    start = min(span.start_ns for span in spans)
+    end = max(span.end_ns for span in spans)
+    services = list(dict.fromkeys(span.service for span in spans if span.service))
+    errors = sum(1 for span in spans if span.is_error)
+    header = "trace %s: %d span%s, %s, %s%s" % (
+        trace_id, len(spans), "" if len(spans) == 1 else "s",
+        ", ".join(services) or "no service", _ms(end - start),
+        ", %d with errors" % errors if errors else "")
+    lines = [header, "%12s %12s  %s" % ("start", "duration", "span")]
+    parent_service = {}
+    for depth, node in walk(roots):
+        span = node.span
+        label = span.name
+        if span.kind != "INTERNAL":
+            label += "  [%s]" % span.kind
+        inherited = parent_service.get(span.parent_id)
+        if span.service and span.service != inherited:
+            label += "  (%s)" % span.service
+        parent_service[span.span_id] = span.service
+        status = span.attributes.get("http.response.status_code")
+        if span.kind == "SERVER" and status is not None:
+            fault = span.attributes.get("nova.fault")
+            label += "  -> %s%s" % (status, " " + fault if fault else "")
+        if node.orphan:
+            label += "  (parent %s not in this trace)" % span.parent_id
+        if span.is_error:
+            label += ("  ERROR: %s" % (span.status_message or span.attributes.get("error.type", ""))
+                      if error_origin(node) else "  ERROR")
+        lines.append("%12s %12s  %s%s" % ("+" + _ms(span.start_ns - start), _ms(span.duration_ns),
+                                          "  " * depth, label))
+    return "\n".join(lines)
+
+
+# --- Jaeger --------------------------------------------------------------------------
+
+def _jaeger_tag(key, value):
+    if isinstance(value, bool):
+        return {"key": key, "type": "bool", "value": value}
+    if isinstance(value, int):
+        return {"key": key, "type": "int64", "value": value}
+    if isinstance(value, float):
+        return {"key": key, "type": "float64", "value": value}
+    if isinstance(value, (list, dict)):
+        return {"key": key, "type": "string", "value": json.dumps(value)}
+    return {"key": key, "type": "string", "value": str(value)}
+
+
+def to_jaeger(records):
+    """Jaeger's query-API JSON (``{"data": [trace, ...]}``), which the Jaeger UI uploads.
+
+    As Jaeger's own OTLP translation does: the parent is a CHILD_OF reference, each link
+    a FOLLOWS_FROM one; times are microseconds; kind and status become tags.
+    """
+    traces = []
+    for trace_id, spans in by_trace(records).items():
+        processes, process_ids, jaeger_spans = {}, {}, []
+        for span in spans:
+            key = json.dumps(span.resource, sort_keys=True, default=str)
+            if key not in process_ids:
+                process_ids[key] = "p%d" % (len(process_ids) + 1)
+                processes[process_ids[key]] = {
+                    "serviceName": span.service or "unknown_service",
+                    "tags": [_jaeger_tag(k, v) for k, v in span.resource.items() if k != "service.name"]}
+            references = []
+            if span.parent_id:
+                references.append({"refType": "CHILD_OF", "traceID": trace_id, "spanID": span.parent_id})
+            references += [{"refType": "FOLLOWS_FROM", "traceID": link["trace_id"],
+                            "spanID": link["span_id"]} for link in span.links]
+            tags = [_jaeger_tag(k, v) for k, v in span.attributes.items()]
+            tags.append(_jaeger_tag("span.kind", span.kind.lower()))
+            if span.scope.get("name"):
+                tags.append(_jaeger_tag("otel.scope.name", span.scope["name"]))
+            if span.status != "UNSET":
+                tags.append(_jaeger_tag("otel.status_code", span.status))
+            if span.is_error:
+                tags.append(_jaeger_tag("error", True))
+                if span.status_message:
+                    tags.append(_jaeger_tag("otel.status_description", span.status_message))
+            logs = [{"timestamp": event["time_ns"] // 1000,
+                     "fields": [_jaeger_tag("event", event["name"])]
+                     + [_jaeger_tag(k, v) for k, v in event["attributes"].items()]}
+                    for event in span.events]
+            jaeger_spans.append({
+                "traceID": trace_id, "spanID": span.span_id, "operationName": span.name,
+                "references": references, "startTime": span.start_ns // 1000,
+                "duration": span.duration_ns // 1000, "tags": tags, "logs": logs,
+                "processID": process_ids[key], "warnings": None, "flags": 1})
+        traces.append({"traceID": trace_id, "spans": jaeger_spans, "processes": processes,
+                       "warnings": None})
+    return {"data": traces, "total": 0, "limit": 0, "offset": 0, "errors": None}
+
+
+# --- HTML ------------------------------------------------------------------------------
+
+_PALETTE = ("#4e79a7", "#59a14f", "#b07aa1", "#f28e2b", "#76b7b2", "#edc948", "#9c755f")
+
+_STYLE = """
+body{font:13px/1.4 system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:16px;color:#222}
+h1{font-size:18px;margin:0 0 4px}h2{font-size:15px;margin:24px 0 4px;font-family:monospace}
+.meta{color:#555;margin-bottom:8px}.legend span{display:inline-block;margin-right:14px}
+.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}
+details{border-bottom:1px solid #eee}details[open]{background:#fafafa}
+summary{display:grid;grid-template-columns:minmax(320px,40%) 1fr 90px;align-items:center;
+cursor:pointer;list-style:none;padding:2px 0}summary::-webkit-details-marker{display:none}
+.name{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;font-family:monospace}
+.kind{color:#777;font-size:11px;margin-left:6px}.err .name{color:#c00}
+.lane{position:relative;height:14px;background:#f3f3f3}
+.bar{position:absolute;top:2px;height:10px;min-width:2px;border-radius:2px}
+.err .bar{outline:2px solid #c00}.dur{text-align:right;font-family:monospace;color:#444}
+table{border-collapse:collapse;margin:4px 0 8px 24px;font-family:monospace;font-size:12px}
+td{padding:1px 8px;vertical-align:top;border-top:1px solid #eee}td:first-child{color:#555}
+.msg{color:#c00;margin-left:24px;font-family:monospace}
+"""
+
+
+def to_html(records, title="refnova trace"):
+    """One self-contained HTML page with a waterfall per trace (no scripts, no fetches)."""
+    esc = html.escape
+    traces = by_trace(records)
+    services = list(dict.fromkeys(span.service for span in records if span.service))
+    colours = {service: _PALETTE[i % len(_PALETTE)] for i, service in enumerate(services)}
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             "<title>%s</title>" % esc(title), "<style>%s</style></head><body>" % _STYLE,
+             "<h1>%s</h1>" % esc(title),
+             '<div class="legend">%s</div>' % "".join(
+                 '<span><i style="background:%s"></i>%s</span>' % (colours[s], esc(s))
+                 for s in services)]
+    for trace_id, spans in traces.items():
+        start = min(span.start_ns for span in spans)
+        total = max(max(span.end_ns for span in spans) - start, 1)
+        errors = sum(1 for span in spans if span.is_error)
+        parts.append("<h2>trace %s</h2>" % esc(trace_id))
+        parts.append('<div class="meta">%d spans, %s%s</div>' % (
+            len(spans), _ms(total), ", %d with errors" % errors if errors else ""))
+        for depth, node in walk(build_tree(spans)):
+            parts.append(_html_row(node, depth, start, total, colours))
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _html_row(node, depth, start, total, colours):
+    esc = html.escape
+    span = node.span
+    left = 100.0 * (span.start_ns - start) / total
+    width = max(100.0 * span.duration_ns / total, 0.15)
+    kind = "" if span.kind == "INTERNAL" else '<span class="kind">%s</span>' % span.kind
+    rows = [("service", span.service), ("kind", span.kind), ("span id", span.span_id),
+            ("parent id", span.parent_id or ""), ("start", "+" + _ms(span.start_ns - start)),
+            ("duration", _ms(span.duration_ns)), ("status", span.status)]
+    rows += sorted((key, value) for key, value in span.attributes.items())
+    rows += [("event %s" % event["name"], json.dumps(event["attributes"], default=str))
+             for event in span.events]
+    rows += [("link", "%s/%s" % (link["trace_id"], link["span_id"])) for link in span.links]
+    table = "".join("<tr><td>%s</td><td>%s</td></tr>" % (esc(str(k)), esc(_text(v))) for k, v in rows)
+    message = ('<div class="msg">%s</div>' % esc(span.status_message)
+               if span.is_error and span.status_message and error_origin(node) else "")
+    return ('<details class="%s"><summary><div class="name" style="padding-left:%dpx" title="%s">'
+            '%s%s</div><div class="lane"><div class="bar" style="left:%.3f%%;width:%.3f%%;'
+            'background:%s"></div></div><div class="dur">%s</div></summary>%s<table>%s</table>'
+            '</details>' % ("err" if span.is_error else "", depth * 14, esc(span.name),
+                            esc(span.name), kind, left, width, colours.get(span.service, "#888"),
+                            _ms(span.duration_ns), message, table))
+
+
+def _text(value):
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+# --- golden shapes ---------------------------------------------------------------------
+
+def is_database_span(span):
+    return "db.system.name" in span.attributes
+
+
+def shape(spans):
+    """One trace's span tree without ids or times: name, kind, error flag, children.
+
+    Database statements are summarised on the span that ran them: ``"db"`` lists the
+    distinct statement summaries (``"INSERT instances"``...), so that batching an insert or
+    repeating a query does not change the shape, while a statement that moves, appears or
+    disappears does.
+    """
+    def node_shape(node):
+        result = {"name": node.span.name, "kind": node.span.kind}
+        if node.span.is_error:
+            result["error"] = True
+        statements = sorted({child.span.name for child in node.children
+                             if is_database_span(child.span)})
+        if statements:
+            result["db"] = statements
+        children = [node_shape(child) for child in node.children
+                    if not is_database_span(child.span)]
+        if children:
+            result["children"] = children
+        return result
+    return [node_shape(root) for root in build_tree(spans)]
+
+
+def shape_lines(nodes, depth=0):
+    """A shape as indented text lines (what comparisons diff)."""
+    lines = []
+    for node in nodes:
+        lines.append("%s%s [%s]%s" % ("  " * depth, node["name"], node["kind"],
+                                      " ERROR" if node.get("error") else ""))
+        lines += ["%s(db) %s" % ("  " * (depth + 1), statement) for statement in node.get("db", [])]
+        lines += shape_lines(node.get("children", []), depth + 1)
+    return lines
+
+
+def compare_shapes(expected, actual):
+    """A unified diff of two shapes (empty when they are the same)."""
+    return list(difflib.unified_diff(shape_lines(expected), shape_lines(actual),
+                                     "expected", "actual", lineterm="", n=2))
