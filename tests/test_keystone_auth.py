@@ -6,6 +6,7 @@ import json
 import pytest
 import requests
 import responses
+from opentelemetry.trace import SpanKind
 from sqlalchemy import func, select
 
 from refnova import cli, conformance, conformance_cli
@@ -57,6 +58,8 @@ def stub_validation(tokens):
             return 404, {}, json.dumps(NOT_FOUND)
         return 200, {"X-Subject-Token": subject}, json.dumps(tokens[subject])
     responses.add_callback(responses.GET, TOKENS, callback=answer)
+
+from tests.tracing_helpers import spans  # noqa: F401  (the span-recording fixture)
 
 
 @pytest.fixture(autouse=True)
@@ -306,3 +309,14 @@ def test_the_runner_needs_a_project_for_an_opaque_token(capsys):
     args = runner_args("--token", "gAAAA-opaque")
     assert args.handler(args) == 2
     assert "--token needs --project" in capsys.readouterr().err
+
+
+@responses.activate
+def test_validation_is_a_client_span_that_carries_no_token(spans):
+    stub_validation({"tok-secret": token_body()})
+    keystone.KeystoneClient(KEYSTONE).validate("tok-secret")
+    span = next(s for s in spans.finished() if s.name == "GET /v3/auth/tokens")
+    assert span.kind == SpanKind.CLIENT
+    assert span.attributes["peer.service"] == "keystone"
+    assert span.attributes["http.response.status_code"] == 200
+    assert "tok-secret" not in repr(dict(span.attributes))

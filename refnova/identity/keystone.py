@@ -14,6 +14,8 @@ import datetime
 
 import requests
 
+from refnova import tracing
+
 
 class KeystoneError(Exception):
     """Keystone could not be used as asked."""
@@ -88,11 +90,14 @@ class KeystoneClient:
 
     def _send(self, method: str, **kwargs) -> requests.Response:
         try:
-            return self.session.request(method, self.tokens_url, timeout=self.timeout, **kwargs)
+            response = self.session.request(method, self.tokens_url, timeout=self.timeout, **kwargs)
+            tracing.record_http(self.tokens_url, response.status_code)
+            return response
         except (requests.ConnectionError, requests.Timeout) as error:
             raise KeystoneUnavailable("Keystone at %s is unreachable: %s"
                                       % (self.auth_url, type(error).__name__)) from error
 
+    @tracing.client_call("keystone", "GET", "/v3/auth/tokens")
     def validate(self, token: str) -> TokenInfo | None:
         """The token's holder, or None when Keystone says the token is not valid."""
         response = self._send("GET", headers={
@@ -105,6 +110,7 @@ class KeystoneClient:
                                       % response.status_code)
         return TokenInfo.from_body(token, _json(response))
 
+    @tracing.client_call("keystone", "POST", "/v3/auth/tokens")
     def issue_token(self, username: str, password: str, project_name: str,
                     user_domain_name: str = "Default",
                     project_domain_name: str = "Default") -> TokenInfo:
