@@ -1,6 +1,7 @@
 """The ``refnova`` command: serve | conductor | conformance | trace."""
 import argparse
 import logging
+import os
 import signal
 import socketserver
 import sys
@@ -14,6 +15,7 @@ LOG = logging.getLogger("refnova")
 
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, simple_server.WSGIServer):
     daemon_threads = True
+    request_queue_size = 128   # the listen backlog (socketserver's default is 5)
 
 
 class _QuietHandler(simple_server.WSGIRequestHandler):
@@ -113,7 +115,8 @@ def build_parser():
 
 
 def main(argv=None):
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    level = os.environ.get("REFNOVA_LOG_LEVEL", "WARNING").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     args = build_parser().parse_args(argv)
     return args.handler(args)
 

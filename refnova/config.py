@@ -21,6 +21,8 @@ class Settings:
     # Seconds a publish may spend retrying an unreachable broker before the create fails.
     publish_timeout: float = 10.0
     conductor_prefetch: int = 8
+    # Seconds the conductor's fake hypervisor takes to spawn a server (0: at once).
+    spawn_seconds: float = 0.0
     conductor_in_process: bool | None = None   # None: only on the memory transport
     glance_url: str | None = None              # None: the world's images, in-process
     neutron_url: str | None = None             # None: the world's networks, in-process

@@ -133,13 +133,28 @@ class API:
         if tracing.recording():
             tracing.annotate({"nova.instance_uuids": [instance["uuid"] for instance in instances]})
         filter_properties = self._build_filter_properties(request)
-        self.compute_task_api.build_instances(
-            context, instances=instances, image=boot_meta, filter_properties=filter_properties,
-            admin_password=admin_password, injected_files=injected_files,
-            requested_networks=None if requested_networks is None else [list(n) for n in requested_networks],
-            security_groups=security_groups, block_device_mapping=block_device_mapping,
-            legacy_bdm=False)
+        try:
+            self.compute_task_api.build_instances(
+                context, instances=instances, image=boot_meta, filter_properties=filter_properties,
+                admin_password=admin_password, injected_files=injected_files,
+                requested_networks=None if requested_networks is None else [list(n) for n in requested_networks],
+                security_groups=security_groups, block_device_mapping=block_device_mapping,
+                legacy_bdm=False)
+        except exception.ServiceUnavailable as error:
+            self._abandon_build(context, instances, instance_type, error)
+            raise
         return instances, reservation_id
+
+    def _abandon_build(self, context, instances, flavor, error):
+        """The cast never reached the broker: the instances go to ERROR with a fault and the
+        quota they took is released, so that nothing waits for a build that will not come."""
+        with self.db.transaction() as session:
+            abandoned = db_api.instances_set_error(
+                session, [instance["uuid"] for instance in instances], error.code,
+                error.format_message())
+            if abandoned:
+                db_api.quota_release(session, context.project_id,
+                                     _quota_deltas(flavor, len(abandoned)))
 
     # --- index and delete ----------------------------------------------------------------
 
@@ -481,9 +496,8 @@ class API:
         limits = db_api.quota_limits(session, self.config.quotas, context.project_id)
         vram = int(flavor.extra_specs.get(VIDEO_RAM) or 0)
         try:
-            reservations = db_api.quota_reserve(session, context.project_id, {
-                "instances": max_count, "cores": max_count * flavor.vcpus,
-                "ram": max_count * (flavor.memory_mb + vram)}, limits)
+            reservations = db_api.quota_reserve(session, context.project_id,
+                                                _quota_deltas(flavor, max_count), limits)
             return max_count, reservations
         except exception.OverQuota as over:
             allowed = _allowed_by_headroom(over.kwargs, flavor, vram)
@@ -686,6 +700,13 @@ def _image_system_metadata(image_id, image):
     if image_id:
         values["image_base_image_ref"] = image_id
     return values
+
+
+def _quota_deltas(flavor, count):
+    """What ``count`` instances of the flavor take from the quota."""
+    vram = int((flavor.extra_specs or {}).get(VIDEO_RAM) or 0)
+    return {"instances": count, "cores": count * flavor.vcpus,
+            "ram": count * (flavor.memory_mb + vram)}
 
 
 def _allowed_by_headroom(over, flavor, vram):

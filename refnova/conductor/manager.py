@@ -6,6 +6,7 @@ host and cast to that host's compute manager. refnova runs those steps in-proces
 compute driver that records the server ACTIVE, or ERROR with a fault when no host fits.
 """
 import logging
+import time
 
 from sqlalchemy import select, update
 
@@ -21,10 +22,10 @@ DISK_ALLOCATION_RATIO = 1.0
 class ComputeTaskManager:
     target = {"namespace": "compute_task", "version": "1.6"}
 
-    def __init__(self, db, network_api):
+    def __init__(self, db, network_api, spawn_seconds=0.0):
         self.db = db
         self.scheduler = FilterScheduler(db)
-        self.compute = FakeComputeManager(db, network_api)
+        self.compute = FakeComputeManager(db, network_api, spawn_seconds)
 
     @tracing.traced("conductor.manager.ComputeTaskManager.build_instances")
     def build_instances(self, context, instances, image, filter_properties, admin_password,
@@ -54,18 +55,41 @@ class FilterScheduler:
 
     def _schedule_one(self, context, instance_uuid, flavor, filter_properties, requested_networks,
                       compute):
+        """Build one instance exactly once, however often its message is delivered.
+
+        The claim and the ACTIVE state are committed together, under a lock on the instance row,
+        and only while the instance is still 'building': a redelivered message (its conductor
+        died before acknowledging it) or a second conductor finds it built and does nothing.
+        """
+        if compute.spawn_seconds:
+            with self.db.transaction() as session:
+                state = session.scalar(select(models.Instance.vm_state).where(
+                    models.Instance.uuid == instance_uuid))
+            if state != "building":
+                LOG.info("Instance %s is %s: not building it again", instance_uuid, state)
+                return
+            LOG.info("Spawning instance %s", instance_uuid)
+            compute.spawn()   # the hypervisor's time, outside any transaction
         with self.db.transaction() as session:
             instance = session.scalar(select(models.Instance).where(
                 models.Instance.uuid == instance_uuid).with_for_update())
             if instance is None or instance.vm_state != "building":
                 # Built already (a redelivered message) or gone: nothing to do twice.
+                LOG.info("Instance %s is %s: not building it again", instance_uuid,
+                         instance.vm_state if instance is not None else "gone")
                 return
             node = self._select_host(session, instance, flavor, filter_properties)
             if node is None:
                 compute.record_no_valid_host(session, instance)
-                return
-            _claim(session, node, instance)
-            compute.run_instance(session, context, instance, node, requested_networks)
+                host = None
+            else:
+                _claim(session, node, instance)
+                compute.run_instance(session, context, instance, node, requested_networks)
+                host = node.host
+        if host is None:
+            LOG.info("Instance %s: no valid host", instance_uuid)
+        else:
+            LOG.info("Built instance %s on %s", instance_uuid, host)
 
     @tracing.traced("scheduler.filter_scheduler.FilterScheduler._schedule")
     def _select_host(self, session, instance, flavor, filter_properties):
@@ -102,9 +126,15 @@ def _claim(session, node, instance):
 class FakeComputeManager:
     """compute.manager.ComputeManager.run_instance with a driver that spawns nothing."""
 
-    def __init__(self, db, network_api):
+    def __init__(self, db, network_api, spawn_seconds=0.0):
         self.db = db
         self.network_api = network_api
+        # How long a "hypervisor" takes to spawn a server (0: at once); it keeps messages in
+        # flight long enough to stop or kill a conductor in the middle of a build.
+        self.spawn_seconds = spawn_seconds
+
+    def spawn(self):
+        time.sleep(self.spawn_seconds)
 
     @tracing.traced("compute.manager.ComputeManager.run_instance")
     def run_instance(self, session, context, instance, node, requested_networks):

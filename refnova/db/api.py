@@ -4,7 +4,8 @@ import datetime
 import threading
 import uuid
 
-from sqlalchemy import create_engine, event, func, insert, select, update, delete
+from sqlalchemy import create_engine, event, func, insert, select, text, update, delete
+from sqlalchemy import exc as sqlalchemy_exc
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
@@ -13,6 +14,12 @@ from refnova.db import models
 
 QUOTA_RESOURCES = ("instances", "cores", "ram")
 RESERVATION_TTL = datetime.timedelta(days=1)
+# PostgreSQL advisory lock that serializes schema creation and seeding between the processes
+# (API and conductors) that may start at once on an empty database.
+SCHEMA_LOCK_KEY = 0x7265666E6F7661
+# What a database that is away (or busy) raises, rather than a request it refuses: worth trying
+# the same work again later.
+TRANSIENT_ERRORS = (sqlalchemy_exc.OperationalError, sqlalchemy_exc.InterfaceError)
 
 
 class Database:
@@ -25,7 +32,9 @@ class Database:
         # once, so its users take turns.
         in_memory = self.engine.dialect.name == "sqlite" and self.engine.url.database in (None, "", ":memory:")
         self._turns = threading.RLock() if in_memory else contextlib.nullcontext()
-        models.Base.metadata.create_all(self.engine)
+        with self.engine.begin() as connection:
+            _lock_schema(connection)
+            models.Base.metadata.create_all(connection)
         # Database spans (only when tracing is on: otherwise nothing is hooked).
         tracing.instrument_engine(self.engine)
 
@@ -41,6 +50,12 @@ class Database:
 
     def close(self):
         self.engine.dispose()
+
+
+def _lock_schema(connection):
+    """PostgreSQL: one process at a time creates or seeds (SQLite: BEGIN IMMEDIATE does it)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
 
 
 def _make_engine(url):
@@ -78,6 +93,7 @@ def _take_write_lock_at_begin(engine):
 def seed_world(db, world):
     """Fill an empty database with the world's flavors, key pairs, hosts and quotas."""
     with db.transaction() as session:
+        _lock_schema(session.connection())
         if session.scalar(select(func.count()).select_from(models.Flavor)):
             return
         for spec in world.get("flavors", []):
@@ -157,7 +173,8 @@ def _locked_usages(session, project_id, resources):
     """The project's usage rows for these resources, created if missing, locked for update."""
     query = select(models.QuotaUsage).where(
         models.QuotaUsage.project_id == project_id,
-        models.QuotaUsage.resource.in_(resources)).with_for_update()
+        models.QuotaUsage.resource.in_(resources)).order_by(
+        models.QuotaUsage.resource).with_for_update()
     usages = {usage.resource: usage for usage in session.scalars(query)}
     missing = [r for r in resources if r not in usages]
     if missing:
@@ -241,6 +258,26 @@ def instances_create(session, instances, metadata, system_metadata, bdms, group_
                         (models.InstanceGroupMember, group_members)):
         if rows:
             session.execute(insert(model), rows)
+
+
+def instances_set_error(session, instance_uuids, code, message, details=""):
+    """Instances that will never be built: ERROR, a fault each, and their create action closed.
+
+    Only instances still 'building' change, so one that a conductor built meanwhile stays as built.
+    Returns the uuids that changed.
+    """
+    now = models.utcnow()
+    changed = session.scalars(update(models.Instance).where(
+        models.Instance.uuid.in_(instance_uuids), models.Instance.vm_state == "building").values(
+        vm_state="error", task_state=None, updated_at=now).returning(models.Instance.uuid)).all()
+    if changed:
+        session.execute(insert(models.InstanceFault), [
+            {"instance_uuid": instance_uuid, "code": code, "message": message[:255],
+             "details": details, "created_at": now} for instance_uuid in changed])
+        session.execute(update(models.InstanceAction).where(
+            models.InstanceAction.instance_uuid.in_(changed),
+            models.InstanceAction.action == "create").values(finish_time=now, message="Error"))
+    return list(changed)
 
 
 def actions_start(session, actions):
