@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import uuid
+import warnings
 
 import kombu
 import pytest
@@ -295,6 +296,8 @@ class Process:
             try:
                 self.popen.wait(timeout)
             except subprocess.TimeoutExpired:
+                warnings.warn("%s did not stop within %ss of SIGTERM; killed it:\n%s"
+                              % (self.name, timeout, self.log()[-3000:]))
                 self.popen.kill()
                 self.popen.wait(10)
         self._log.close()
