@@ -23,6 +23,12 @@ class _QuietHandler(simple_server.WSGIRequestHandler):
         LOG.info("%s - %s", self.address_string(), format % args)
 
 
+def _safe_url(url):
+    """A database or broker URL fit for a log line: the password masked."""
+    from kombu.utils.url import maybe_sanitize_url
+    return maybe_sanitize_url(url)
+
+
 def _settings(args):
     return Settings.from_env(db_url=args.db, transport_url=args.transport, world_file=args.world,
                              host=getattr(args, "host", None), port=getattr(args, "port", None),
@@ -54,7 +60,7 @@ def serve(args):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     LOG.warning("refnova API on http://%s:%d/v2 (db %s, transport %s%s)", settings.host,
-                server.server_port, settings.db_url, settings.transport_url,
+                server.server_port, _safe_url(settings.db_url), _safe_url(settings.transport_url),
                 ", conductor in-process" if deployment.conductor else "")
     try:
         _wait_for_signal()
@@ -71,7 +77,7 @@ def conductor(args):
     settings = _settings(args)
     tracing.configure(settings, tracing.SERVICE_CONDUCTOR)
     service = ConductorService(settings)
-    LOG.warning("refnova conductor consuming %s", service.transport.url)
+    LOG.warning("refnova conductor consuming %s", _safe_url(service.transport.url))
     try:
         _wait_for_signal()
     finally:
@@ -117,7 +123,11 @@ def build_parser():
 def main(argv=None):
     level = os.environ.get("REFNOVA_LOG_LEVEL", "WARNING").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "auth", None) == "keystone" and not (
+            args.keystone_url or os.environ.get("REFNOVA_KEYSTONE_URL")):
+        parser.error("--auth keystone needs --keystone-url (or REFNOVA_KEYSTONE_URL)")
     return args.handler(args)
 
 

@@ -118,6 +118,9 @@ InstanceUserDataMalformed = _define("InstanceUserDataMalformed", NovaException,
                                     "User data needs to be valid base 64.")
 MultiplePortsNotApplicable = _define("MultiplePortsNotApplicable", Invalid,
                                      "Failed to launch instances: %(reason)s")
+# Not in Icehouse: today's compute API rejects a fixed IP for several instances.
+InvalidFixedIpAndMaxCountRequest = _define("InvalidFixedIpAndMaxCountRequest", Invalid,
+                                           "Failed to launch instances: %(reason)s")
 NetworkNotFound = _define("NetworkNotFound", NotFound, "Network %(network_id)s could not be found.")
 NetworkDuplicated = _define("NetworkDuplicated", Invalid, "Network %(network_id)s is duplicated.")
 NetworkAmbiguous = _define(

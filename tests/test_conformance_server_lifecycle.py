@@ -116,7 +116,11 @@ def test_version_list_is_icehouse_s(deployment):
     assert response.content_type == "application/json"
     assert json.loads(response.body) == {"versions": [{
         "id": "v2.0", "status": "CURRENT", "updated": "2011-01-21T11:33:21Z",
-        "links": [{"rel": "self", "href": "http://api.example:8774/v2/"}]}]}
+        "links": [{"rel": "self", "href": "http://api.example:8774/v2/"}]}, {
+        # today's contract beside it, declaring the microversions refnova implements
+        "id": "v2.1", "status": "CURRENT", "updated": "2013-07-23T11:33:21Z",
+        "links": [{"rel": "self", "href": "http://api.example:8774/v2.1/"}],
+        "min_version": "2.1", "version": "2.1"}]}
 
 
 def test_v2_version_document_is_icehouse_s_and_needs_credentials(client, deployment):

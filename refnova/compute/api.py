@@ -66,15 +66,22 @@ class API:
     @tracing.traced("compute.api.API.create")
     def create(self, context, instance_type, image_href, *, max_count=None, min_count=None,
                requested_networks=None, block_device_mapping=None, availability_zone=None,
+               allow_duplicate_networks=False, reject_fixed_ip_with_max_count=False,
                **kwargs):
+        """Icehouse's create. Two options give today's Nova behaviour, as today's Nova's
+        controller passes its own microversion-dependent flags: ``allow_duplicate_networks``
+        (a network may be requested twice) and ``reject_fixed_ip_with_max_count``."""
         self._check_create_policies(context, availability_zone, requested_networks,
                                     block_device_mapping)
         if requested_networks and max_count and max_count > 1:
+            if reject_fixed_ip_with_max_count:
+                self._check_multiple_instances_with_specified_ip(requested_networks)
             self._check_multiple_instances_neutron_ports(requested_networks)
         return self._create_instance(
             context, instance_type, image_href, min_count=min_count, max_count=max_count,
             requested_networks=requested_networks, block_device_mapping=block_device_mapping,
-            availability_zone=availability_zone, **kwargs)
+            availability_zone=availability_zone,
+            allow_duplicate_networks=allow_duplicate_networks, **kwargs)
 
     def _check_create_policies(self, context, availability_zone, requested_networks,
                                block_device_mapping):
@@ -83,6 +90,12 @@ class API:
             self.policy.enforce(context, "compute:create:attach_network")
         if block_device_mapping:
             self.policy.enforce(context, "compute:create:attach_volume")
+
+    @staticmethod
+    def _check_multiple_instances_with_specified_ip(requested_networks):
+        if any(net and ip for net, ip, _port in requested_networks):
+            raise exception.InvalidFixedIpAndMaxCountRequest(
+                reason="max_count cannot be greater than 1 if an fixed_ip is specified.")
 
     @staticmethod
     def _check_multiple_instances_neutron_ports(requested_networks):
@@ -95,7 +108,7 @@ class API:
                          injected_files, admin_password, min_count, max_count,
                          requested_networks, security_group, user_data, availability_zone,
                          config_drive, block_device_mapping, auto_disk_config, scheduler_hints,
-                         legacy_bdm):
+                         legacy_bdm, allow_duplicate_networks=False):
         reservation_id = utils.generate_uid("r")
         if tracing.recording():
             tracing.annotate({"nova.reservation_id": reservation_id,
@@ -118,7 +131,8 @@ class API:
             access_ip_v4=access_ip_v4, access_ip_v6=access_ip_v6,
             requested_networks=requested_networks, config_drive=config_drive,
             auto_disk_config=auto_disk_config, reservation_id=reservation_id,
-            max_count=max_count, injected_files=injected_files)
+            max_count=max_count, injected_files=injected_files,
+            allow_duplicate_networks=allow_duplicate_networks)
         if max_net_count == 0:
             raise exception.PortLimitExceeded()
         max_count = min(max_count, max_net_count)
@@ -259,9 +273,10 @@ class API:
                                          key_name, user_data, security_groups, availability_zone,
                                          forced_host, metadata, access_ip_v4, access_ip_v6,
                                          requested_networks, config_drive, auto_disk_config,
-                                         reservation_id, max_count, injected_files):
-        with self.db.transaction() as session:
-            if availability_zone and forced_host is None:
+                                         reservation_id, max_count, injected_files,
+                                         allow_duplicate_networks=False):
+        if availability_zone and forced_host is None:
+            with self.db.transaction() as session:
                 if not _hashable(availability_zone) or \
                         availability_zone not in db_api.availability_zones(session):
                     raise exception.InvalidRequest("The requested availability zone is not available")
@@ -272,7 +287,8 @@ class API:
         metadata = self._checks_for_create_and_rebuild(
             context, image_id, boot_meta, instance_type, metadata, injected_files)
         self._check_requested_secgroups(context, security_groups)
-        max_network_count = self.network_api.validate_networks(context, requested_networks, max_count)
+        max_network_count = self.network_api.validate_networks(
+            context, requested_networks, max_count, allow_duplicates=allow_duplicate_networks)
         kernel_id, ramdisk_id = self._handle_kernel_and_ramdisk(context, kernel_id, ramdisk_id, boot_meta)
         config_drive = self._check_config_drive(config_drive)
         key_data = self._key_data(context, key_name)
@@ -353,9 +369,10 @@ class API:
         max_path = max(len(path) for path, _ in injected_files)
         max_content = max(len(contents) for _, contents in injected_files)
         if 0 <= quotas["injected_file_path_bytes"] < max_path:
-            raise exception.OnsetFilePathLimitExceeded()
+            raise exception.OnsetFilePathLimitExceeded(allowed=quotas["injected_file_path_bytes"])
         if 0 <= quotas["injected_file_content_bytes"] < max_content:
-            raise exception.OnsetFileContentLimitExceeded()
+            raise exception.OnsetFileContentLimitExceeded(
+                allowed=quotas["injected_file_content_bytes"])
 
     @staticmethod
     def _check_requested_image(image_id, image, instance_type):
@@ -368,10 +385,14 @@ class API:
             raise exception.FlavorMemoryTooSmall()
         root_gb = instance_type.root_gb
         if root_gb:
-            if int(image.get("size") or 0) > root_gb * 1024 ** 3:
-                raise exception.FlavorDiskTooSmall()
+            # The sizes in bytes go with the error for the contracts that report them (/v2.1).
+            flavor_size = root_gb * 1024 ** 3
+            if int(image.get("size") or 0) > flavor_size:
+                raise exception.FlavorDiskTooSmall(flavor_size=flavor_size,
+                                                   image_size=int(image["size"]))
             if int(image.get("min_disk") or 0) > root_gb:
-                raise exception.FlavorDiskTooSmall()
+                raise exception.FlavorDiskTooSmall(flavor_size=flavor_size,
+                                                   image_min_disk=int(image["min_disk"]) * 1024 ** 3)
 
     def _check_requested_secgroups(self, context, security_groups):
         """A17: every group but the literal 'default' must exist (Neutron driver)."""
@@ -730,8 +751,12 @@ def _too_many_instances(over, flavor, vram, min_count, max_count):
         "cores": max_count * flavor.vcpus,
         "ram": max_count * (flavor.memory_mb + vram),
     }
+    # Every resource over quota, for the contracts whose text lists them all (/v2.1).
+    over_details = [(name, requested[name], over["quotas"][name] - over["headroom"][name],
+                     over["quotas"][name]) for name in over["overs"]]
     return exception.TooManyInstances(overs=",".join(over["overs"]), req=requested[resource],
-                                      used=used, allowed=over["quotas"][resource], resource=resource)
+                                      used=used, allowed=over["quotas"][resource], resource=resource,
+                                      over_details=over_details)
 
 
 def _root_bdm(mappings):

@@ -158,8 +158,11 @@ class API:
             raise exception.PortRequiresFixedIP(port_id=port_id)
         return port
 
-    def validate_networks(self, context, requested_networks, num_instances):
-        """How many of ``num_instances`` the port quota allows; raises on a bad request."""
+    def validate_networks(self, context, requested_networks, num_instances, allow_duplicates=False):
+        """How many of ``num_instances`` the port quota allows; raises on a bad request.
+
+        ``allow_duplicates``: a network may be requested twice (Icehouse: NetworkDuplicated).
+        """
         ports_needed_per_instance = 0
         if not requested_networks:
             if len(self._available_networks(context)) > 1:
@@ -174,7 +177,7 @@ class API:
                 else:
                     ports_needed_per_instance += 1
                     requested_ids.append(net_id)
-                if net_id in on_networks:
+                if net_id in on_networks and not allow_duplicates:
                     raise exception.NetworkDuplicated(network_id=net_id)
                 on_networks.append(net_id)
             if requested_ids:
@@ -191,7 +194,8 @@ class API:
         if len(networks) != len(requested_ids):
             found = {network["id"] for network in networks}
             lost = [net_id for net_id in dict.fromkeys(requested_ids) if net_id not in found]
-            raise exception.NetworkNotFound(network_id=", ".join(lost))
+            if lost:   # a network requested twice is found once
+                raise exception.NetworkNotFound(network_id=", ".join(lost))
 
     def _instances_within_port_quota(self, context, per_instance, num_instances):
         quota = self.client.show_quota(context, context.project_id).get("port")
@@ -209,7 +213,8 @@ class API:
             groups = self.client.list_security_groups(context, name=name_or_id)
         if not groups:
             raise exception.SecurityGroupNotFound(
-                "Unable to find security_group with name '%s'" % name_or_id)
+                "Unable to find security_group with name '%s'" % name_or_id,
+                security_group_id=name_or_id)
         if len(groups) > 1:
             raise exception.NoUniqueMatch(
                 "Multiple security_group matches found for name '%s', use an ID to be more "

@@ -1,10 +1,14 @@
-"""Version discovery as Icehouse answered it: ``GET /`` (every version) and ``GET /v2/``.
+"""Version discovery: ``GET /`` (every version), ``GET /v2/`` and ``GET /v2.1/``.
 
 Icehouse listed only v2.0 (the v3 API was off by default), and built every link from the
-request's own URL: ``http://host:port/v2/``. The documents are data, so a later contract
-(v2.1, with its microversion fields) is one more entry here.
+request's own URL: ``http://host:port/v2/``. The documents are data, so a later contract is
+one more entry here: v2.1, today's, whose ``min_version`` and ``version`` (the maximum)
+declare the microversions refnova implements (``contracts.V2_1.versions``). Only entries
+that have microversions carry those two fields in the ``GET /`` list.
 """
 import copy
+
+from refnova.api.openstack import contracts
 
 V2_UPDATED = "2011-01-21T11:33:21Z"
 
@@ -27,7 +31,25 @@ VERSIONS = {
              "type": "application/vnd.openstack.compute+json;version=2"},
         ],
     },
+    # Today's document (Nova 34.0.0's, with refnova's own range).
+    "v2.1": {
+        "id": "v2.1",
+        "status": "CURRENT",
+        "updated": "2013-07-23T11:33:21Z",
+        "path": "v2.1",
+        "links": [
+            {"rel": "describedby", "type": "text/html", "href": "http://docs.openstack.org/"},
+        ],
+        "media-types": [
+            {"base": "application/json",
+             "type": "application/vnd.openstack.compute+json;version=2.1"},
+        ],
+        "min_version": contracts.V2_1.min_version,
+        "version": contracts.V2_1.max_version,
+    },
 }
+
+MICROVERSION_FIELDS = ("min_version", "version")
 
 
 def _self_href(req, version):
@@ -38,7 +60,8 @@ def list_versions(req, versions=VERSIONS):
     """``GET /``: id, status, updated and a self link for each version, sorted by id."""
     return {"versions": [
         {"id": version["id"], "status": version["status"], "updated": version["updated"],
-         "links": [{"rel": "self", "href": _self_href(req, version)}]}
+         "links": [{"rel": "self", "href": _self_href(req, version)}],
+         **{field: version[field] for field in MICROVERSION_FIELDS if field in version}}
         for _key, version in sorted(versions.items())]}
 
 

@@ -12,8 +12,7 @@ import webob.exc
 from opentelemetry.trace import SpanKind
 
 from refnova import tracing
-from refnova.api.openstack import auth, versions
-from refnova.api.openstack.compute import extensions
+from refnova.api.openstack import auth, contracts, versions
 from refnova.context import generate_request_id
 from refnova.exception import ApiError
 
@@ -49,6 +48,12 @@ ROUTES = (
     _route("GET", "/v1.1/{project_id}/servers/{server_id}", "show"),
     _route("DELETE", "/v2/{project_id}/servers/{server_id}", "delete"),
     _route("DELETE", "/v1.1/{project_id}/servers/{server_id}", "delete"),
+    # Today's contract (contracts.V2_1); the project id in the URL is optional.
+    _route("GET", "/v2.1", "version:v2.1"),
+    _route("POST", "/v2.1/servers", "create"),
+    _route("POST", "/v2.1/{project_id}/servers", "create"),
+    _route("GET", "/v2.1/servers/{server_id}", "show"),
+    _route("GET", "/v2.1/{project_id}/servers/{server_id}", "show"),
 )
 
 
@@ -136,10 +141,12 @@ class APIRouter:
                 response = fault_response(error, req)
                 tracing.mark_error(span, error, **{"nova.fault": next(iter(
                     fault_body(error.status, "")), "")})
+                contracts.contract_of(req).finish_fault(req, response)
             else:
                 if response.status_code >= 400:   # refused before any handler raised (401, 413)
                     tracing.mark_rejected(span, response.status, **{
                         "nova.fault": FAULT_NAMES.get(response.status_code, "computeFault")})
+            contracts.contract_of(req).finish_response(req, response)   # /v2.1: version echo
             context = req.environ.get("nova.context")
             response.headers["x-compute-request-id"] = context.request_id if context else request_id
             span.set_attribute("http.response.status_code", response.status_code)
@@ -159,6 +166,8 @@ class APIRouter:
     def _handle(self, req, route, params, request_id):
         if route is None:
             raise ApiError(404)
+        contract = contracts.for_path(route.template)
+        req.environ[contracts.ENVIRON_KEY] = contract
         if _body_too_large(req):
             return _too_large_page(req)
         if route.public:
@@ -168,25 +177,29 @@ class APIRouter:
             return _unauthorized(self.authenticator.challenge_headers())
         context.request_id = request_id
         req.environ["nova.context"] = context
-        wait = self.rate_limiter.check(req.method, context.user_id)
+        wait = self.rate_limiter.check(req.method, context.user_id) if contract.rate_limited else None
         if wait is not None:
             raise self.rate_limiter.error(wait)
         return self._dispatch(req, route, params, context)
 
     def _dispatch(self, req, route, params, context):
+        contract = contracts.contract_of(req)
+        contract.negotiate(req)            # /v2.1: the microversion (400, 406) comes first
         if route.action == "versions":
             return json_response(200, versions.list_versions(req), {}, best_json_type(req))
         if route.action.startswith("version:"):
             return json_response(200, versions.show_version(req, route.action.split(":", 1)[1]),
                                  {}, best_json_type(req))
-        project_id = params.pop("project_id")
-        if route.method == "POST":
+        project_id = params.pop("project_id", None)   # optional on /v2.1
+        if contract.read_body is not None:
+            body = contract.read_body(req)
+        elif route.method == "POST":
             body = _deserialize(req)
-        if project_id != context.project_id:
+        if project_id is not None and project_id != context.project_id:
             raise ApiError(400, "Malformed request URL: URL's project_id '%s' doesn't match "
                                 "Context's project_id '%s'" % (project_id, context.project_id))
         if route.action == "create":
-            for pre_process in extensions.CREATE_PRE_PROCESSORS:
+            for pre_process in contract.pre_processors:
                 pre_process(body)
             status, result, headers = self.controller.create(req, body)
         else:

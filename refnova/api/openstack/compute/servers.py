@@ -367,43 +367,69 @@ def error_table_for(api_options, table=V2_ERRORS):
 
 
 def to_api_error(error, table=V2_ERRORS):
-    """The HTTP answer for a compute-API exception, by the first matching table row."""
+    """The HTTP answer for a compute-API exception, by the first matching table row.
+
+    A row's message is a fixed text, None (the exception's own) or a function of the error.
+    """
     for classes, status, message, retry_after in table:
         if isinstance(error, classes):
             headers = {"Retry-After": "0"} if retry_after else {}
+            if callable(message):
+                message = message(error)
             return ApiError(status or error.code, message or error.format_message(), headers)
     # R3: anything else shows only the generic text of its class code.
     return ApiError(getattr(error, "code", 500) or 500)
 
 
+def server_from_body(body):
+    """C1: the body must be an object with a ``server`` object (else Icehouse's 422)."""
+    if not (body and isinstance(body, dict) and "server" in body
+            and isinstance(body["server"], dict)):
+        raise ApiError(422)
+    return body["server"]
+
+
+def _contract_of(req):
+    """The API contract (/v2 or /v2.1) the router chose for ``req``."""
+    from refnova.api.openstack import contracts   # it builds on this module's tables
+    return contracts.contract_of(req)
+
+
 class Controller:
-    """The servers resource of one API contract."""
+    """The servers resource; each request brings its API contract (/v2 or /v2.1).
+
+    ``error_table`` is the /v2 contract's table for this deployment (see error_table_for).
+    """
 
     def __init__(self, compute_api, config, error_table=V2_ERRORS):
         self.compute_api = compute_api
         self.config = config
         self.error_table = error_table
 
+    def _errors(self, contract):
+        return self.error_table if contract.name == "v2" else contract.errors
+
     @tracing.traced("servers.Controller.create")
     def create(self, req, body):
-        if not (body and isinstance(body, dict) and "server" in body
-                and isinstance(body["server"], dict)):
-            raise ApiError(422)
+        contract = _contract_of(req)
+        server = contract.server_from_body(body)
         context = req.environ["nova.context"]
-        server = body["server"]
         try:
-            values = {name: step(server, body, self.config) for name, step in CREATE_STEPS}
+            values = {name: step(server, body, self.config)
+                      for name, step in contract.create_steps}
         except exception.InvalidBDMFormat as error:
             raise _bad_request(error.format_message())
         try:
             flavor = self._flavor(context, values["flavor_id"])
             instances, reservation_id = self.compute_api.create(
-                context, flavor, values["image_uuid"], **self._create_kwargs(server, values))
+                context, flavor, values["image_uuid"], **self._create_kwargs(server, values),
+                **contract.compute_options)
         except exception.NovaException as error:
-            raise to_api_error(error, self.error_table)
+            raise to_api_error(error, self._errors(contract))
         if utils.py2_truthy(server.get("return_reservation_id", False)):
             return 202, {"reservation_id": reservation_id}, {}
-        body = views.create(req, instances[0], values["admin_password"], server, self.config)
+        body = contract.create_view(req, instances[0], values["admin_password"], server,
+                                    self.config)
         return 202, body, {"Location": body["server"]["links"][0]["href"]}
 
     def _flavor(self, context, flavorid):
@@ -458,6 +484,6 @@ class Controller:
             try:
                 instance = db_api.instance_get(session, server_id, context.project_id)
             except exception.InstanceNotFound:
-                raise ApiError(404, "Instance could not be found")
-            body = views.show(req, session, instance, context, self.config)
+                raise ApiError(404, _contract_of(req).instance_not_found % {"id": server_id})
+            body = _contract_of(req).show_view(req, session, instance, context, self.config)
         return 200, body, {}

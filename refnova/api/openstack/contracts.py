@@ -1,0 +1,150 @@
+"""The two API contracts refnova serves, as data: /v2 (Icehouse 2014.1) and /v2.1 (today).
+
+Everything below the servers controller is shared: one compute API, one conductor path,
+one database. What differs between ``POST /v2/{project_id}/servers`` and ``POST
+/v2.1/servers`` is held by a ``Contract``:
+
+* the URL prefix of its routes;
+* how a request body is read (content types, JSON) and checked: /v2 runs Icehouse's
+  extension pre-processors and the controller's field checks (``servers.CREATE_STEPS``);
+  /v2.1 runs the JSON-Schema (``schemas/servers.py``) and the checks today's Nova still
+  runs after it (``servers_v21.CREATE_STEPS``);
+* the options it asks of the compute API (``compute_options``);
+* the table that turns a compute-API exception into an HTTP answer (``errors``; /v2.1's
+  is derived from /v2's, ``servers_v21.V21_CHANGES``);
+* the shape of the 202 body and of a missing server's 404;
+* microversions: /v2 ignores the headers, /v2.1 reads, checks and echoes them
+  (``versions``: the range refnova implements, 2.1 to 2.1);
+* whether the Icehouse rate limiter applies (/v2 only).
+
+The router picks the contract from the matched route (``for_path``) and leaves it on the
+request (``contract_of``), as Nova marks a request legacy-v2 or v2.1 at version X.Y.
+"""
+import dataclasses
+import json
+from typing import Callable, Mapping, Optional
+
+from refnova.api.openstack import microversions
+from refnova.api.openstack.compute import extensions, servers, servers_v21, views
+from refnova.exception import ApiError
+
+ENVIRON_KEY = "refnova.contract"
+VERSION_KEY = "refnova.api_version"
+
+V21_SUPPORTED_CONTENT_TYPES = ("application/json", "application/vnd.openstack.compute+json")
+
+
+@dataclasses.dataclass(frozen=True)
+class Contract:
+    name: str
+    prefix: str                                   # routes under it belong to this contract
+    server_from_body: Callable                    # body -> the "server" object, or ApiError
+    create_steps: tuple                           # (value name, step(server, body, config))
+    errors: tuple                                 # (classes, status, message, retry_after)
+    create_view: Callable                         # (req, instance, password, server, config)
+    show_view: Callable                           # (req, session, instance, context, config)
+    instance_not_found: str                       # 404 text of GET /servers/{id}; %(id)s
+    pre_processors: tuple = ()                    # run on the raw body before the controller
+    read_body: Optional[Callable] = None          # None: the router's Icehouse rules
+    compute_options: Mapping = dataclasses.field(default_factory=dict)
+    versions: Optional[microversions.VersionRange] = None   # None: no microversions
+    rate_limited: bool = False
+    fault_content_type: Optional[str] = None      # None: the JSON type the client accepts
+
+    def owns(self, path):
+        return path == self.prefix or path.startswith(self.prefix + "/")
+
+    def negotiate(self, req):
+        """Settle the request's microversion (``VERSION_KEY``); ApiError(400/406) if bad."""
+        if self.versions is None:
+            return
+        version, error = self.versions.negotiate(req.headers)
+        req.environ[VERSION_KEY] = version
+        if error is not None:
+            raise error
+
+    def response_headers(self, req):
+        """What every answer to the request carries: the microversion echo, once known."""
+        version = req.environ.get(VERSION_KEY)
+        if self.versions is None or version is None:
+            return {}
+        return microversions.response_headers(version)
+
+    def finish_response(self, req, response):
+        for name, value in self.response_headers(req).items():
+            response.headers[name] = value
+
+    def finish_fault(self, req, response):
+        if self.fault_content_type:
+            response.headers["Content-Type"] = self.fault_content_type
+
+    @property
+    def max_version(self):
+        return str(self.versions.maximum) if self.versions else ""
+
+    @property
+    def min_version(self):
+        return str(self.versions.minimum) if self.versions else ""
+
+
+def read_v21_body(req):
+    """Nova's v2.1 Resource: 415 for a type it does not serve; a missing or text/plain type
+    still reads the body as JSON; an empty body is None; bad JSON is 400."""
+    if "Content-Type" in req.headers:
+        content_type = req.content_type
+        if content_type and content_type != "text/plain" \
+                and content_type not in V21_SUPPORTED_CONTENT_TYPES:
+            raise ApiError(415, "Unsupported Content-Type")
+    if req.method not in ("POST", "PUT"):
+        return None
+    if not req.content_length:
+        return None
+    try:
+        return json.loads(req.body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "Malformed request body")
+
+
+V2 = Contract(
+    name="v2",
+    prefix="/v2",
+    server_from_body=servers.server_from_body,
+    create_steps=servers.CREATE_STEPS,
+    errors=servers.V2_ERRORS,
+    create_view=views.create,
+    show_view=views.show,
+    instance_not_found="Instance could not be found",
+    pre_processors=extensions.CREATE_PRE_PROCESSORS,
+    rate_limited=True,
+)
+
+V2_1 = Contract(
+    name="v2.1",
+    prefix="/v2.1",
+    server_from_body=servers_v21.server_from_body,
+    create_steps=servers_v21.CREATE_STEPS,
+    errors=servers_v21.ERRORS,
+    create_view=servers_v21.create_view,
+    show_view=servers_v21.show_view,
+    instance_not_found=servers_v21.INSTANCE_NOT_FOUND,
+    read_body=read_v21_body,
+    compute_options=servers_v21.COMPUTE_OPTIONS,
+    versions=microversions.VersionRange("2.1", "2.1"),
+    fault_content_type="application/json; charset=UTF-8",
+)
+
+CONTRACTS = (V2_1, V2)
+BY_NAME = {contract.name: contract for contract in CONTRACTS}
+
+
+def for_path(path):
+    """The contract of a request path or route template; /v2 (and /v1.1) by default."""
+    for contract in CONTRACTS:
+        if contract.owns(path):
+            return contract
+    return V2
+
+
+def contract_of(req):
+    """The contract the router chose for this request (/v2 for a request it did not route)."""
+    return req.environ.get(ENVIRON_KEY) or V2

@@ -1,0 +1,87 @@
+"""Compute API microversions, as today's Nova reads, checks and echoes them.
+
+A client asks for a version with ``OpenStack-API-Version: compute X.Y`` or the legacy
+``X-OpenStack-Nova-API-Version: X.Y``; the standard header wins when it names the compute
+service. No header means the minimum (2.1); ``latest`` means the maximum this server
+implements. A version string that is not ``MajorNum.MinorNum`` is a 400; a version outside
+the implemented range is a 406. Every answer to a request whose version was understood
+echoes it in both headers and says ``Vary`` on both.
+"""
+import collections
+import re
+
+from refnova.exception import ApiError
+
+STANDARD_HEADER = "OpenStack-API-Version"
+LEGACY_HEADER = "X-OpenStack-Nova-API-Version"
+SERVICE_TYPE = "compute"
+VARY = "%s, %s" % (STANDARD_HEADER, LEGACY_HEADER)
+LATEST = "latest"
+
+_VERSION_RE = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")
+
+
+class APIVersion(collections.namedtuple("APIVersion", "major minor")):
+    """A version ``X.Y``; tuples compare as versions do."""
+
+    @classmethod
+    def parse(cls, text):
+        found = _VERSION_RE.match(text)
+        if not found:
+            raise ApiError(400, "API Version String %s is of invalid format. Must be of format "
+                                "MajorNum.MinorNum." % text)
+        return cls(int(found.group(1)), int(found.group(2)))
+
+    def __str__(self):
+        return "%d.%d" % (self.major, self.minor)
+
+
+def requested_version(headers):
+    """The version string the request asks for, or None (microversion_parse's rules).
+
+    The standard header may list several services (``compute 2.1, volume 3.0``); the last
+    compute entry counts. Only when it names no compute version is the legacy header read
+    (its last comma-separated value).
+    """
+    standard = headers.get(STANDARD_HEADER)
+    if standard is not None:
+        for entry in reversed(standard.split(",")):
+            parts = entry.strip().split(None, 1)
+            if len(parts) == 2 and parts[0].lower() == SERVICE_TYPE:
+                return parts[1].strip()
+    legacy = headers.get(LEGACY_HEADER)
+    if legacy is not None:
+        return legacy.split(",")[-1].strip()
+    return None
+
+
+class VersionRange:
+    """The microversions a contract implements: ``minimum`` to ``maximum``."""
+
+    def __init__(self, minimum, maximum):
+        self.minimum = APIVersion.parse(minimum)
+        self.maximum = APIVersion.parse(maximum)
+
+    def negotiate(self, headers):
+        """The version a request gets, and whether to echo it; raises ApiError(400/406).
+
+        Returns ``(version, error)``: ``error`` is the 406 to answer with (the requested
+        version is still echoed on it), or None.
+        """
+        text = requested_version(headers)
+        if text is None:
+            return self.minimum, None
+        if text == LATEST:
+            return self.maximum, None
+        version = APIVersion.parse(text)
+        if not self.minimum <= version <= self.maximum:
+            return version, ApiError(406, "Version %s is not supported by the API. Minimum is %s "
+                                          "and maximum is %s." % (version, self.minimum,
+                                                                  self.maximum))
+        return version, None
+
+
+def response_headers(version):
+    """The headers that echo ``version`` (Vary names both request headers)."""
+    return {STANDARD_HEADER: "%s %s" % (SERVICE_TYPE, version), LEGACY_HEADER: str(version),
+            "Vary": VARY}

@@ -1,0 +1,18 @@
+"""The refnova command line itself."""
+import pytest
+
+from refnova import cli
+
+
+def test_urls_in_log_lines_hide_passwords():
+    assert cli._safe_url("amqp://guest:s3cret@127.0.0.1:5672/v") == "amqp://guest:**@127.0.0.1:5672/v"
+    assert "pw" not in cli._safe_url("postgresql+psycopg://user:pw@127.0.0.1/test")
+    assert cli._safe_url("sqlite:///refnova.db") == "sqlite:///refnova.db"
+
+
+def test_keystone_auth_without_a_keystone_url_is_a_usage_error(monkeypatch, capsys):
+    monkeypatch.delenv("REFNOVA_KEYSTONE_URL", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["serve", "--auth", "keystone"])
+    assert exit_info.value.code == 2
+    assert "--auth keystone needs --keystone-url" in capsys.readouterr().err
