@@ -7,6 +7,8 @@ response the reference contract gives to it. The format (see DESIGN.md, "Fixture
      "source": "icehouse-create-path.md §2.3 C3",     # last token: the spec row ID
      "nova_status": 500,                              # optional: what Icehouse itself answered
      "world": {...},                                  # optional: overrides merged into world.json
+     "oracle": {...},                                 # optional (/v2.1): how the real Nova was
+                                                      # asked (tools/oracle_check.py)
      "request": {"method": "POST", "path": "/v2/{project_id}/servers",
                  "headers": {...},                    # merged over DEFAULT_HEADERS, null removes
                  "body": {...} | "body_text": "..." | "body_text_repeat": ["a", 114689]},
@@ -58,13 +60,16 @@ SIMPLE_MARKERS = frozenset({ANY, STRING, UUID, ABSENT})
 
 REPEAT_KEY = "$repeat"
 
-TOP_LEVEL_KEYS = frozenset({"name", "source", "nova_status", "world", "request", "expect", "trace"})
+TOP_LEVEL_KEYS = frozenset({"name", "source", "nova_status", "world", "oracle", "request",
+                            "expect", "trace"})
 REQUEST_KEYS = frozenset({"method", "path", "headers", "body", "body_text", "body_text_repeat"})
 BODY_KEYS = ("body", "body_text", "body_text_repeat")
 EXPECT_KEYS = frozenset({"status", "headers", "body", "exact_body", "text_contains"})
 
 # The last token of "source": a spec row ID (F1, C7b, A14d, V3...), or §3 for a success shape.
-ROW_ID_RE = re.compile(r"[FPCAV]\d+[a-z]?|§3")
+# /v2.1 rows (docs/v2.1-create-contract.md): J schema, K controller, X exception table,
+# M microversions and media, R responses.
+ROW_ID_RE = re.compile(r"[FPCAVJKMRX]\d+[a-z]?|§3")
 # Something that looks like a marker but is none of ours (a typo such as "<uid>").
 MARKER_LIKE_RE = re.compile(r"<[a-z]+(?::.*)?>", re.DOTALL)
 
@@ -132,6 +137,15 @@ def default_fixture_dir(version: str = "v2") -> Path:
     return REPO_ROOT / "fixtures" / version
 
 
+CONTRACTS = ("v2", "v2.1")
+
+
+def contract_for_target(url: str | None) -> str:
+    """The contract a target URL names: ``.../v2.1[/...]`` is today's, anything else /v2."""
+    path = re.sub(r"^[a-z]+://[^/]*", "", (url or "").rstrip("/"))
+    return "v2.1" if re.search(r"(^|/)v2\.1(/|$)", path) else "v2"
+
+
 def fixture_paths(directory: Path | str) -> list[Path]:
     """The fixture files of a directory, sorted by file name."""
     return sorted(Path(directory).glob("*.json"))
@@ -166,6 +180,8 @@ def check_fixture(data: Any) -> list[str]:
         problems.append("nova_status must be an integer")
     if "world" in data and not isinstance(data["world"], dict):
         problems.append("world must be an object")
+    if "oracle" in data and not isinstance(data["oracle"], dict):
+        problems.append("oracle must be an object")
     if isinstance(data.get("request"), dict):
         problems += _check_request(data["request"])
     elif "request" in data:
@@ -794,7 +810,7 @@ def target_root(url: str) -> str:
     """The endpoint's root: ``http://h:8774/v2/<project>`` and ``http://h:8774/v2`` give
     ``http://h:8774`` (the fixtures' paths start with ``/v2/``)."""
     url = url.rstrip("/")
-    found = re.match(r"^(.*?)/v(?:1\.1|2)(?:/.*)?$", url)
+    found = re.match(r"^(.*?)/v(?:1\.1|2\.1|2)(?:/.*)?$", url)
     return found.group(1) if found else url
 
 

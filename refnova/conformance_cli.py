@@ -1,6 +1,9 @@
 """``refnova conformance``: run the golden fixtures in-process or against a live endpoint.
 
-    refnova conformance                                   the in-process reference
+    refnova conformance                                   the in-process reference (/v2)
+    refnova conformance --contract v2.1                   today's contract, in-process
+    refnova conformance --target http://nova:8774/v2.1    a live /v2.1 (the contract is
+                                                          taken from the URL's version)
     refnova conformance --target http://nova:8774 \\
         --os-auth-url http://keystone:5000/v3 --os-username demo --os-password secret \\
         --os-project-name demo --image IMAGE --flavor FLAVOR --network NETWORK
@@ -26,7 +29,10 @@ def add_conformance_command(commands):
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target", help="a live endpoint's root, e.g. http://nova:8774 "
                                          "(default: the in-process reference)")
-    parser.add_argument("--fixtures", help="fixture directory (default: fixtures/v2)")
+    parser.add_argument("--contract", choices=conformance.CONTRACTS,
+                        help="v2 (Icehouse, fixtures/v2) or v2.1 (today's Nova, fixtures/v2.1); "
+                             "default: the --target URL's version, else v2")
+    parser.add_argument("--fixtures", help="fixture directory (default: fixtures/<contract>)")
     parser.add_argument("-k", dest="select", metavar="EXPR",
                         help="only fixtures whose file name, name or source match EXPR "
                              "(words, and/or/not, parentheses)")
@@ -100,7 +106,8 @@ def live_target(args) -> conformance.LiveTarget:
 
 
 def run(args) -> int:
-    directory = Path(args.fixtures) if args.fixtures else conformance.default_fixture_dir("v2")
+    contract = args.contract or conformance.contract_for_target(args.target)
+    directory = Path(args.fixtures) if args.fixtures else conformance.default_fixture_dir(contract)
     try:
         fixtures = conformance.select(conformance.load_fixtures(directory), args.select)
         target = live_target(args) if args.target else None

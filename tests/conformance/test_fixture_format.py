@@ -18,8 +18,9 @@ from refnova import conformance
 
 SPEC = conformance.REPO_ROOT / "docs" / "icehouse-create-path.md"
 SCHEMA = json.loads((conformance.REPO_ROOT / "fixtures" / "schema.json").read_text(encoding="utf-8"))
-# The Icehouse contract's fixtures. (fixtures/v2.1 joins here once its format is settled.)
-FIXTURE_DIRS = [conformance.default_fixture_dir("v2")]
+# The Icehouse contract's fixtures and today's (recorded from Nova 34.0.0); the /v2.1 rows
+# are test_fixtures_v21's business.
+FIXTURE_DIRS = [conformance.default_fixture_dir("v2"), conformance.default_fixture_dir("v2.1")]
 PATHS = [path for directory in FIXTURE_DIRS for path in conformance.fixture_paths(directory)]
 V2_FIXTURES = conformance.load_fixtures(conformance.default_fixture_dir("v2"))
 CATALOGUE_SECTIONS = ("2.1", "2.2", "2.3", "2.4")
