@@ -13,20 +13,19 @@ one listed in ``V21_CHANGES``: quota errors are 403 ``forbidden`` without Retry-
 with today's texts, a missing flavor keeps its own message, a server group that does not
 exist is a 400, an ambiguous network a 409, policy names are ``os_compute_api:*``.
 """
+import functools
+
 from refnova import exception, utils
 from refnova.api import validation
 from refnova.api.openstack.compute import servers, views
 from refnova.api.openstack.compute.schemas import servers as schemas
 from refnova.exception import ApiError
 
-_CREATE_VALIDATOR = None
 
-
+@functools.cache
 def _validator():
-    global _CREATE_VALIDATOR
-    if _CREATE_VALIDATOR is None:
-        _CREATE_VALIDATOR = validation.SchemaValidator(schemas.create)
-    return _CREATE_VALIDATOR
+    """The create schema's validator, built on first use (with the name regex it needs)."""
+    return validation.SchemaValidator(schemas.create)
 
 
 def server_from_body(body):
