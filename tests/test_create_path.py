@@ -232,3 +232,22 @@ def test_a_message_that_cannot_be_decoded_is_dropped_and_the_consumer_goes_on(cl
 def test_transport_url_accepts_the_oslo_rabbit_scheme():
     assert messaging.kombu_url("rabbit://guest:guest@127.0.0.1:5672/") == "amqp://guest:guest@127.0.0.1:5672/"
     assert kombu.Connection(messaging.kombu_url("rabbit://h:1/")).transport_cls == "amqp"
+
+
+def test_a_create_whose_cast_cannot_leave_gives_its_quota_back_once():
+    settings = {"transport_url": "amqp://guest:guest@127.0.0.1:1//", "publish_timeout": 0.5,
+                "conductor_in_process": False}
+    with make_deployment(**settings) as deployment:
+        client = Client(deployment)
+        response = client.create()
+        assert response.status_int == 503
+        with deployment.db.transaction() as session:
+            instance = session.query(models.Instance).one()
+            usage = {u.resource: u.in_use for u in session.query(models.QuotaUsage)}
+        assert instance.vm_state == "error"
+        assert usage == {"instances": 0, "cores": 0, "ram": 0}
+        deleted = client.request("DELETE", "/v2/%s/servers/%s" % (client.project_id, instance.uuid))
+        assert deleted.status_int == 204
+        with deployment.db.transaction() as session:
+            usage = {u.resource: u.in_use for u in session.query(models.QuotaUsage)}
+        assert usage == {"instances": 0, "cores": 0, "ram": 0}

@@ -169,6 +169,7 @@ class API:
             if abandoned:
                 db_api.quota_release(session, context.project_id,
                                      _quota_deltas(flavor, len(abandoned)))
+                db_api.mark_quota_released(session, abandoned)
 
     # --- index and delete ----------------------------------------------------------------
 
@@ -198,8 +199,9 @@ class API:
             instance = db_api.instance_get_for_update(session, instance_uuid, context.project_id)
             flavor = session.get(models.Flavor, instance.instance_type_id)
             vram = int(((flavor.extra_specs if flavor is not None else None) or {}).get(VIDEO_RAM) or 0)
-            db_api.quota_release(session, instance.project_id, {
-                "instances": 1, "cores": instance.vcpus, "ram": instance.memory_mb + vram})
+            if not db_api.quota_already_released(session, instance.uuid):
+                db_api.quota_release(session, instance.project_id, {
+                    "instances": 1, "cores": instance.vcpus, "ram": instance.memory_mb + vram})
             if instance.host:
                 db_api.compute_node_release(session, instance.host, instance.node,
                                             instance.memory_mb,

@@ -314,6 +314,23 @@ def instances_create(session, instances, metadata, system_metadata, bdms, group_
             _core(session, _INSERTS[model], rows)
 
 
+# System metadata that marks an instance whose create never reached a conductor: its quota
+# was given back then, so deleting it must not give it back again.
+QUOTA_RELEASED_KEY = "refnova_quota_released"
+
+
+def mark_quota_released(session, instance_uuids):
+    _core(session, _INSERTS[models.InstanceSystemMetadata], [
+        {"instance_uuid": instance_uuid, "key": QUOTA_RELEASED_KEY, "value": "True"}
+        for instance_uuid in instance_uuids])
+
+
+def quota_already_released(session, instance_uuid):
+    return session.scalar(select(func.count()).select_from(models.InstanceSystemMetadata).where(
+        models.InstanceSystemMetadata.instance_uuid == instance_uuid,
+        models.InstanceSystemMetadata.key == QUOTA_RELEASED_KEY)) > 0
+
+
 def instances_set_error(session, instance_uuids, code, message, details=""):
     """Instances that will never be built: ERROR, a fault each, and their create action closed.
 
