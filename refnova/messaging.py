@@ -252,8 +252,7 @@ class RPCClient:
         self._publish(message)
         return message["_unique_id"]
 
-    def _publish(self, message):
-        destination = "%s:%s" % (CONTROL_EXCHANGE, self.topic)
+    def _publish_attributes(self, message, destination):
         attributes = {"messaging.system": "rabbitmq", "messaging.operation.name": "publish",
                       "messaging.operation.type": "send", "messaging.destination.name": destination,
                       "messaging.rabbitmq.destination.routing_key": self.topic,
@@ -262,10 +261,16 @@ class RPCClient:
                       "nova.rpc.namespace": self.namespace or "",
                       "nova.rpc.version": self.version or ""}
         attributes.update(_context_attributes(message))
-        with tracing.tracer().start_as_current_span(
-                "publish " + destination, kind=SpanKind.PRODUCER, attributes=attributes) as span:
+        return attributes
+
+    def _publish(self, message):
+        destination = "%s:%s" % (CONTROL_EXCHANGE, self.topic)
+        traced = tracing.enabled()
+        attributes = self._publish_attributes(message, destination) if traced else None
+        with tracing.span("publish " + destination, kind=SpanKind.PRODUCER,
+                          attributes=attributes) as span:
             body = serialize_msg(message)
-            headers = tracing.inject_headers()
+            headers = tracing.inject_headers() if traced else {}
             try:
                 self.transport.publish(body, self.topic, self.transport.queue(self.topic),
                                        headers=headers, content_encoding="utf-8")

@@ -78,6 +78,8 @@ def traced(span_name, kind=SpanKind.INTERNAL):
 
         @functools.wraps(function)
         def wrapper(*args, **kwargs):
+            if not enabled():
+                return function(*args, **kwargs)
             with _tracer.start_as_current_span(span_name, kind=kind, attributes=attributes) as span:
                 try:
                     return function(*args, **kwargs)
@@ -86,6 +88,14 @@ def traced(span_name, kind=SpanKind.INTERNAL):
                     raise
         return wrapper
     return decorate
+
+
+def span(name, **kwargs):
+    """``tracer().start_as_current_span(...)``, or (tracing off) a context that yields the
+    no-op span without creating anything: the untraced path pays one check."""
+    if not enabled():
+        return contextlib.nullcontext(trace.INVALID_SPAN)
+    return _tracer.start_as_current_span(name, **kwargs)
 
 
 def client_call(peer_service, method, url_template, in_process=False):
@@ -105,6 +115,8 @@ def client_call(peer_service, method, url_template, in_process=False):
 
         @functools.wraps(function)
         def wrapper(*args, **kwargs):
+            if not enabled():
+                return function(*args, **kwargs)
             with _tracer.start_as_current_span(span_name, kind=SpanKind.CLIENT,
                                                attributes=attributes) as span:
                 try:
@@ -267,12 +279,13 @@ def instrument_engine(engine):
         if url.port:
             base["server.port"] = int(url.port)
 
-    def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
-        if context is None or not trace.get_current_span().is_recording():
-            return
+    @functools.lru_cache(maxsize=1024)
+    def statement_span(statement):
+        """(span name, attributes) of a statement, or None for driver plumbing. The path's
+        statements are prebuilt, so each text is parsed once, not once per execution."""
         operation, table = sql_summary(statement)
         if operation in _UNTRACED_SQL:
-            return
+            return None
         name = "%s %s" % (operation, table) if table else (operation or system)
         attributes = dict(base)
         attributes["db.query.summary"] = name
@@ -281,8 +294,17 @@ def instrument_engine(engine):
             attributes["db.operation.name"] = operation
         if table:
             attributes["db.collection.name"] = table
+        return name, attributes
+
+    def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
+        if context is None or not trace.get_current_span().is_recording():
+            return
+        found = statement_span(statement)
+        if found is None:
+            return
+        name, attributes = found
         if executemany and isinstance(parameters, (list, tuple)) and len(parameters) > 1:
-            attributes["db.operation.batch.size"] = len(parameters)
+            attributes = {**attributes, "db.operation.batch.size": len(parameters)}
         setattr(context, _SPAN_KEY, _tracer.start_span(name, kind=SpanKind.CLIENT,
                                                        attributes=attributes))
 
@@ -312,9 +334,14 @@ def instrument_engine(engine):
 # --- the provider --------------------------------------------------------------------
 
 def enabled():
-    """Whether this process has a real tracer provider (ours or one installed for it)."""
-    provider = trace.get_tracer_provider()
-    return not isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
+    """Whether this process has a real tracer provider (ours or one installed for it).
+
+    Every traced hop asks this first, so it is kept to one lookup and one type check.
+    """
+    return not isinstance(trace.get_tracer_provider(), _NO_OP_PROVIDERS)
+
+
+_NO_OP_PROVIDERS = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
 
 
 def exporter_names(settings, environ=None):
