@@ -74,20 +74,24 @@ def traced(span_name, kind=SpanKind.INTERNAL):
     """
 
     def decorate(function):
-        attributes = {"code.function.name": "refnova.%s" % span_name}
-
-        @functools.wraps(function)
-        def wrapper(*args, **kwargs):
-            if not enabled():
-                return function(*args, **kwargs)
-            with _tracer.start_as_current_span(span_name, kind=kind, attributes=attributes) as span:
-                try:
-                    return function(*args, **kwargs)
-                except Exception as error:
-                    _note_error_type(span, error)
-                    raise
-        return wrapper
+        return _in_span(function, span_name, kind, {"code.function.name": "refnova.%s" % span_name})
     return decorate
+
+
+def _in_span(function, span_name, kind, attributes):
+    """``function`` wrapped to run inside its span (and straight through when tracing is off)."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        if not enabled():
+            return function(*args, **kwargs)
+        with _tracer.start_as_current_span(span_name, kind=kind, attributes=attributes) as span:
+            try:
+                return function(*args, **kwargs)
+            except Exception as error:
+                _note_error_type(span, error)
+                raise
+    return wrapper
 
 
 def span(name, **kwargs):
@@ -112,19 +116,7 @@ def client_call(peer_service, method, url_template, in_process=False):
                       "code.function.name": "%s.%s" % (function.__module__, function.__qualname__)}
         if in_process:
             attributes["refnova.in_process"] = True
-
-        @functools.wraps(function)
-        def wrapper(*args, **kwargs):
-            if not enabled():
-                return function(*args, **kwargs)
-            with _tracer.start_as_current_span(span_name, kind=SpanKind.CLIENT,
-                                               attributes=attributes) as span:
-                try:
-                    return function(*args, **kwargs)
-                except Exception as error:
-                    _note_error_type(span, error)
-                    raise
-        return wrapper
+        return _in_span(function, span_name, SpanKind.CLIENT, attributes)
     return decorate
 
 
