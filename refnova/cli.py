@@ -113,7 +113,7 @@ def build_parser():
     conductor_parser = commands.add_parser("conductor", help="run a conductor alone")
     _common(conductor_parser)
     conductor_parser.set_defaults(handler=conductor)
-    from refnova.tracecli import add_trace_commands
+    from refnova.tracing.cli import add_trace_commands
     add_trace_commands(commands)
     from refnova.conformance_cli import add_conformance_command
     add_conformance_command(commands)

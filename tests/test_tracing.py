@@ -204,7 +204,7 @@ def test_no_span_carries_the_token_or_the_admin_password(traced_client, spans):
     response, records = _create_and_wait(traced_client, spans, {"adminPass": ADMIN_PASSWORD},
                                          headers={"baggage": "auth_token=%s" % token})
     assert response.status_int == 202
-    from refnova import tracefiles
+    from refnova.tracing import files as tracefiles
     dumped = json.dumps(tracefiles.to_otlp_json(records))
     assert ADMIN_PASSWORD not in dumped
     assert token not in dumped

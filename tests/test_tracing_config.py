@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from refnova import tracefiles, tracing
+from refnova import tracing
+from refnova.tracing import files as tracefiles
 from refnova.config import Settings
 
 from tests.tracing_helpers import OtlpGrpcReceiver, OtlpHttpReceiver

@@ -14,8 +14,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
-from refnova import cli, tracefiles, traceviews
-from refnova.tracefiles import TraceDirectoryWriter
+from refnova import cli
+from refnova.tracing import files as tracefiles
+from refnova.tracing import views as traceviews
+from refnova.tracing.files import TraceDirectoryWriter
 
 from tests.conftest import Client, make_deployment
 from tests.tracing_helpers import CREATE_SPAN, check_create_trace, spans  # noqa: F401

@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from refnova import cli, tracefiles
+from refnova import cli
+from refnova.tracing import files as tracefiles
 
 from tests.tracing_helpers import (CREATE_SPAN, READY, OtlpHttpReceiver, RefnovaProcess,
                                    check_create_trace, clean_environment, create_and_wait_active,

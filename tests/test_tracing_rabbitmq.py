@@ -14,7 +14,7 @@ import uuid
 import kombu
 import pytest
 
-from refnova import tracefiles
+from refnova.tracing import files as tracefiles
 
 from tests.tracing_helpers import (CONDUCTOR_SIDE, CREATE_SPAN, PROCESS_SPAN, PUBLISH_SPAN,
                                    READY, OtlpHttpReceiver, RefnovaProcess, check_create_trace,

@@ -16,7 +16,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 
-from refnova import tracefiles, tracing
+from refnova import tracing
+from refnova.tracing import files as tracefiles
 
 TEST_SERVICE = "refnova-test"
 CREATE_SPAN = "POST /v2/{project_id}/servers"

@@ -14,7 +14,7 @@ What a process exports is chosen by its settings (``refnova.config.Settings``):
     turns everything off.
 ``traces_dir``
     Also write each finished trace as one OTLP JSON file (``<trace id>.json``) in this
-    directory (see ``refnova.tracefiles.TraceDirectoryWriter``).
+    directory (see ``refnova.tracing.files.TraceDirectoryWriter``).
 
 The OTLP exporter takes the standard ``OTEL_EXPORTER_OTLP_*`` variables (endpoint, headers,
 timeout, compression, certificates); ``OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL`` picks
@@ -401,11 +401,11 @@ def build_provider(settings, service_name):
         elif name == "console":
             exporter = ConsoleSpanExporter(service_name=service_name, out=sys.stdout)
         else:
-            from refnova.tracefiles import JsonLinesSpanExporter
+            from refnova.tracing.files import JsonLinesSpanExporter
             exporter = JsonLinesSpanExporter(settings.trace_file)
         provider.add_span_processor(BatchSpanProcessor(exporter))
     if settings.traces_dir:
-        from refnova.tracefiles import TraceDirectoryWriter
+        from refnova.tracing.files import TraceDirectoryWriter
         provider.add_span_processor(TraceDirectoryWriter(settings.traces_dir))
     return provider
 

@@ -4,7 +4,7 @@ A fixture with a ``"trace": "traces/<name>.json"`` key is run in-process (as the
 suite runs it) with spans recorded; once the conductor's side of a cast has arrived, the
 trace of the request is reduced to its shape (names, kinds, error flags and parent links, no
 ids or times; database statements as the distinct statements under each span, see
-``refnova.traceviews.shape``) and compared with the golden file. Set REFNOVA_UPDATE_TRACE_SHAPES=1 to
+``refnova.tracing.views.shape``) and compared with the golden file. Set REFNOVA_UPDATE_TRACE_SHAPES=1 to
 rewrite the golden files from what the code produces (then review the diff).
 """
 import json
@@ -12,7 +12,8 @@ import os
 
 import pytest
 
-from refnova import conformance, traceviews
+from refnova import conformance
+from refnova.tracing import views as traceviews
 from refnova.api.openstack.compute import servers
 from refnova.compute import api as compute_api
 from refnova.conductor import api as conductor_api

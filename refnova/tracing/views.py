@@ -1,6 +1,6 @@
 """Views of a trace: an indented text tree, Jaeger's JSON, an HTML waterfall, a golden shape.
 
-All of them take the ``SpanRecord`` values of ``refnova.tracefiles``. A span's parent is
+All of them take the ``SpanRecord`` values of ``refnova.tracing.files``. A span's parent is
 the span its ``parent_id`` names when that span is in the same trace; a span whose parent
 is missing (another process did not write its part, say) is shown as a root.
 """
@@ -11,7 +11,7 @@ import difflib
 import html
 import json
 
-from refnova.tracefiles import by_trace
+from refnova.tracing.files import by_trace
 
 
 @dataclasses.dataclass

@@ -4,7 +4,7 @@ The on-disk format is OTLP's JSON encoding (``{"resourceSpans": [...]}``; ids as
 as integers, 64-bit integers as decimal strings), which the OpenTelemetry Collector's file
 exporter writes and Jaeger's UI uploads. ``load_spans`` reads a single document, an array
 of documents, or JSON lines of them, into flat ``SpanRecord`` values that the views in
-``refnova.traceviews`` render.
+``refnova.tracing.views`` render.
 """
 from __future__ import annotations
 

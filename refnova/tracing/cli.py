@@ -33,7 +33,7 @@ def add_trace_commands(commands):
 
 
 def _load(path):
-    from refnova import tracefiles
+    from refnova.tracing import files as tracefiles
     try:
         return tracefiles.load_spans(path)
     except (OSError, ValueError) as error:
@@ -50,7 +50,7 @@ def _write(text, output, default):
 
 
 def _show(args):
-    from refnova import traceviews
+    from refnova.tracing import views as traceviews
     try:
         sys.stdout.write(traceviews.render_text(_load(args.file), args.trace_id))
     except KeyError as error:
@@ -59,21 +59,22 @@ def _show(args):
 
 
 def _export(args):
-    from refnova import traceviews
+    from refnova.tracing import views as traceviews
     document = traceviews.to_jaeger(_load(args.file))
     _write(json.dumps(document, indent=1) + "\n", args.output, _beside(args.file, ".jaeger.json"))
     return 0
 
 
 def _html(args):
-    from refnova import traceviews
+    from refnova.tracing import views as traceviews
     page = traceviews.to_html(_load(args.file), title="refnova trace: %s" % Path(args.file).name)
     _write(page, args.output, _beside(args.file, ".html"))
     return 0
 
 
 def _shape(args):
-    from refnova import tracefiles, traceviews
+    from refnova.tracing import files as tracefiles
+    from refnova.tracing import views as traceviews
     traces = tracefiles.by_trace(_load(args.file))
     if args.trace_id:
         traces = {k: v for k, v in traces.items() if k == args.trace_id.lower()}
