@@ -1,0 +1,267 @@
+"""oslo.messaging's RPCServer, with acks after the work and a dead-letter queue.
+
+What goes past oslo.messaging's server, so that nothing is lost, retried forever or stuck:
+
+- the server acknowledges a message only after its endpoint returned (oslo acknowledges on
+  receipt), so a conductor that dies mid-build leaves the message to another one; endpoints are
+  idempotent, so a redelivery does no work twice;
+- what the server cannot decode or dispatch goes to a dead-letter queue with the reason, and a
+  failing endpoint is retried a bounded number of times before it goes there too; a failure of
+  what the endpoint stands on (``transient_errors``) is requeued after a back-off instead.
+"""
+import logging
+import socket
+import threading
+from typing import Any, Callable, Iterable
+
+import kombu
+from opentelemetry import trace
+from opentelemetry.trace import Link, SpanKind
+
+from refnova import tracing
+from refnova.messaging import envelope
+from refnova.messaging.client import context_attributes
+from refnova.messaging.dispatcher import DISPATCH_ERRORS, Dispatcher
+from refnova.messaging.transport import CONTROL_EXCHANGE, Transport
+
+LOG = logging.getLogger(__name__)
+
+# AMQP headers refnova adds (oslo.messaging consumers never read the headers table).
+REASON_HEADER = "x-refnova-dead-letter-reason"
+ORIGIN_HEADER = "x-refnova-original-routing-key"
+ATTEMPT_HEADER = "x-refnova-attempt"
+MAX_DISPATCH_ATTEMPTS = 3
+TRANSIENT_BACKOFF_START = 0.2   # seconds, doubled for each transient failure in a row
+TRANSIENT_BACKOFF_MAX = 5.0
+
+
+class _Stopping(Exception):
+    """The server was asked to stop while it waited for the broker."""
+
+
+class RPCServer:
+    """Consumes a topic's queue and dispatches each message, acknowledging after it.
+
+    Delivery is at least once. A message is acknowledged only after its endpoint returned (the
+    conductor's build is committed by then), so the messages a server held when it died go back
+    to the queue and to another server, and the endpoints are idempotent (the conductor builds an
+    instance only while it is still 'building'). A message that cannot be decoded, or asks for a
+    method, version or arguments no endpoint serves, goes to the dead-letter queue at once; one
+    whose endpoint failed is sent again (a header counts the attempts) and dead-lettered after
+    ``max_attempts``, unless the failure is one of ``transient_errors``. ``stop`` lets the
+    message in hand finish and be acknowledged; messages prefetched but not started go back to
+    the broker. A lost connection is re-established.
+    """
+
+    def __init__(self, transport: Transport, topic: str, endpoints: list[Any],
+                 context_factory: Callable[[dict[str, Any]], Any], prefetch: int = 8,
+                 max_attempts: int = MAX_DISPATCH_ATTEMPTS, retry_delay: float = 0.5,
+                 transient_errors: Iterable[type[BaseException]] = ()) -> None:
+        self.transport = transport
+        self.topic = topic
+        self.dispatcher = Dispatcher(endpoints)
+        self.context_factory = context_factory
+        self.prefetch = prefetch
+        self.max_attempts = max_attempts
+        self.retry_delay = retry_delay
+        # Exceptions that say the endpoint's own resources are away (a database outage): such a
+        # message is requeued after a backoff, as often as it takes, never dead-lettered.
+        self.transient_errors = tuple(transient_errors)
+        self._transient_failures = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.ready = threading.Event()   # set while consuming
+        self.idle = threading.Event()
+
+    def start(self) -> "RPCServer":
+        self._thread = threading.Thread(target=self.run, name="rpc-server-" + self.topic,
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                LOG.warning("%s server still busy after %ss; leaving its message to the broker",
+                            self.topic, timeout)
+
+    def run(self) -> None:
+        """Consume until stopped, reconnecting whenever the connection is lost."""
+        while not self._stop.is_set():
+            try:
+                with self.transport.consumer_connection() as conn:
+                    conn.ensure_connection(errback=self._connect_failed, max_retries=None,
+                                           interval_start=0.5, interval_step=1.0,
+                                           interval_max=10.0, callback=self._raise_if_stopping)
+                    self._consume(conn)
+            except _Stopping:
+                break
+            except Exception as error:  # neither the broker nor a message may end the server
+                LOG.warning("%s server lost its connection (%s); reconnecting", self.topic, error)
+                self._stop.wait(1.0)
+            finally:
+                self.ready.clear()
+
+    def _raise_if_stopping(self) -> None:
+        if self._stop.is_set():
+            raise _Stopping()
+
+    @staticmethod
+    def _connect_failed(error: Exception, interval: float) -> None:
+        LOG.warning("Cannot reach the broker (%s); retrying in %ss", error, interval)
+
+    def _consume(self, conn: kombu.Connection) -> None:
+        channel = conn.default_channel
+        self.transport.dead_letter_queue(self.topic)(channel).declare()
+        consumer = kombu.Consumer(channel, [self.transport.queue(self.topic)],
+                                  callbacks=[self._on_message], accept=["json"],
+                                  prefetch_count=self.prefetch,
+                                  on_decode_error=self._on_decode_error)
+        with consumer:
+            self.ready.set()
+            LOG.info("Consuming %s:%s (prefetch %d)", CONTROL_EXCHANGE, self.topic, self.prefetch)
+            while not self._stop.is_set():
+                try:
+                    conn.drain_events(timeout=0.05 if self.transport.is_memory else 1.0)
+                    self.idle.clear()
+                except socket.timeout:
+                    self.idle.set()
+                if self.transport.heartbeat:
+                    conn.heartbeat_check()
+
+    def _on_decode_error(self, message: kombu.Message, error: Exception) -> None:
+        self._dead_letter(message, "cannot decode the message: %s" % error)
+
+    def _on_message(self, body: Any, message: kombu.Message) -> None:
+        if self._stop.is_set():
+            message.requeue()   # stopping: a message not started goes to another server
+            return
+        headers = message.headers or {}
+        parent = tracing.extract_context(headers)
+        destination = "%s:%s" % (CONTROL_EXCHANGE, self.topic)
+        producer_span = _span_context_of(parent)
+        links = [Link(producer_span)] if producer_span is not None else []
+        attributes = {"messaging.system": "rabbitmq", "messaging.operation.name": "process",
+                      "messaging.operation.type": "process",
+                      "messaging.destination.name": destination,
+                      "messaging.rabbitmq.destination.routing_key": message.delivery_info.get(
+                          "routing_key", self.topic)}
+        tag = message.delivery_tag
+        if isinstance(tag, int):
+            attributes["messaging.rabbitmq.message.delivery_tag"] = tag
+        with tracing.start_remote_span(
+                "process " + destination, parent, kind=SpanKind.CONSUMER,
+                links=links, attributes=attributes, record_exception=False,
+                set_status_on_exception=False) as span:
+            decoded = self._decode(span, body, message)
+            if decoded is not None:
+                self._dispatch(span, message, *decoded)
+
+    def _decode(self, span: Any, body: Any, message: kombu.Message) -> tuple[Any, dict, str] | None:
+        """(context, inner message, unique id), or None once an undecodable message is
+        dead-lettered (a bad message must never stop the consumer)."""
+        try:
+            inner = envelope.deserialize_msg(body)
+            unique_id = str(inner.get("_unique_id", ""))
+            span.set_attribute("messaging.message.id", unique_id)
+            if span.is_recording():
+                span.set_attributes(context_attributes(inner))
+                span.set_attributes({"nova.rpc." + key: str(inner[key]) for key in
+                                     ("method", "namespace", "version") if key in inner})
+            context = self.context_factory({key[len("_context_"):]: value
+                                            for key, value in inner.items()
+                                            if key.startswith("_context_")})
+        except Exception as error:
+            tracing.mark_error(span, error)
+            self._dead_letter(message, "cannot decode the message: %s: %s"
+                              % (type(error).__name__, error))
+            return None
+        return context, inner, unique_id
+
+    def _dispatch(self, span: Any, message: kombu.Message, context: Any, inner: dict,
+                  unique_id: str) -> None:
+        """Dispatch, then ack; or dead-letter, requeue or send again, as the failure asks."""
+        if message.delivery_info.get("redelivered"):
+            LOG.info("Message %s is a redelivery", unique_id)
+        try:
+            self.dispatcher.dispatch(context, inner)
+        except DISPATCH_ERRORS as error:
+            tracing.mark_error(span, error)
+            self._dead_letter(message, str(error), unique_id)
+            return
+        except self.transient_errors as error:
+            tracing.mark_error(span, error)
+            self._back_off_and_requeue(message, error, unique_id)
+            return
+        except Exception as error:
+            LOG.exception("Message %s: %s failed", unique_id, inner.get("method"))
+            tracing.mark_error(span, error)
+            self._retry_or_dead_letter(message, error, unique_id)
+            return
+        message.ack()
+        self._transient_failures = 0
+
+    def _back_off_and_requeue(self, message: kombu.Message, error: BaseException,
+                              unique_id: str) -> None:
+        """A failure of what the endpoint stands on (the database is away): not the message's
+        fault, so it is not counted against it. The server waits, longer each time in a row,
+        and gives the message back to the broker; it never dead-letters it for that."""
+        self._transient_failures += 1
+        delay = min(TRANSIENT_BACKOFF_START * 2 ** (self._transient_failures - 1),
+                    TRANSIENT_BACKOFF_MAX)
+        LOG.warning("Message %s: transient failure (%s: %s); requeueing it in %.1fs", unique_id,
+                    type(error).__name__, str(error).splitlines()[0] if str(error) else "", delay)
+        self._stop.wait(delay)
+        message.requeue()
+
+    def _retry_or_dead_letter(self, message: kombu.Message, error: BaseException,
+                              unique_id: str) -> None:
+        attempt = _attempt_of(message)
+        reason = "%s: %s" % (type(error).__name__, error)
+        if attempt >= self.max_attempts:
+            self._dead_letter(message, "failed %d times, last with %s" % (attempt, reason),
+                              unique_id)
+            return
+        if self._stop.wait(self.retry_delay * attempt):
+            message.requeue()   # stopping: the broker gives it to another server as it is
+            return
+        LOG.warning("Message %s: attempt %d of %d failed (%s); sending it again",
+                    unique_id, attempt, self.max_attempts, reason)
+        self._republish(message, self.transport.queue(self.topic), {ATTEMPT_HEADER: attempt + 1})
+        message.ack()
+
+    def _dead_letter(self, message: kombu.Message, reason: str, unique_id: str = "") -> None:
+        """Move the message to the dead-letter queue (the broker confirms it), then ack it.
+
+        If the copy cannot be published, the error propagates, the original stays unacknowledged
+        and the broker redelivers it once the connection is re-established.
+        """
+        queue = self.transport.dead_letter_queue(self.topic)
+        LOG.error("Rejecting message %s to %s: %s", unique_id or message.delivery_tag, queue.name,
+                  reason)
+        self._republish(message, queue, {
+            REASON_HEADER: reason[:1024],
+            ORIGIN_HEADER: message.delivery_info.get("routing_key") or self.topic})
+        message.ack()
+
+    def _republish(self, message: kombu.Message, queue: kombu.Queue,
+                   extra_headers: dict[str, Any]) -> None:
+        headers = dict(message.headers or {})
+        headers.update(extra_headers)
+        self.transport.publish(message.body, queue.routing_key, queue, headers=headers,
+                               content_type=message.content_type or "application/data",
+                               content_encoding=message.content_encoding or "binary")
+
+
+def _attempt_of(message: kombu.Message) -> int:
+    try:
+        return max(int((message.headers or {}).get(ATTEMPT_HEADER, 1)), 1)
+    except (TypeError, ValueError):
+        return 1
+
+
+def _span_context_of(ctx: Any) -> Any:
+    span_context = trace.get_current_span(ctx).get_span_context()
+    return span_context if span_context.is_valid else None

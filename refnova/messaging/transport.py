@@ -1,0 +1,174 @@
+"""The broker: kombu connections, the control exchange, the topic queues, confirmed publishes.
+
+What goes past oslo.messaging's transport, so that a cast the broker accepted is never lost: the
+producer declares the exchange, the topic queue and its binding before it publishes (oslo
+declares only the exchange, so a cast sent before any server ever ran is dropped), and
+publishes persistent, ``mandatory`` (a message no queue took comes back and is sent again after
+the declarations are redone), with publisher confirms, under kombu's bounded retry policy.
+"""
+import collections
+import logging
+import threading
+from typing import Any
+
+import kombu
+from kombu.transport import memory, virtual
+
+LOG = logging.getLogger(__name__)
+
+CONTROL_EXCHANGE = "nova"
+DEAD_LETTER_SUFFIX = ".dead"
+
+
+class Unroutable(Exception):
+    """The broker returned a ``mandatory`` message: no queue was bound to take it."""
+
+
+def kombu_url(url: str) -> str:
+    """oslo's ``rabbit://`` is kombu's ``amqp://``; ``memory://`` gets kombu's default host."""
+    if url.startswith("rabbit://"):
+        return "amqp://" + url[len("rabbit://"):]
+    if url.rstrip("/") == "memory:":
+        return "memory://localhost/"
+    return url
+
+
+def _private_memory_transport() -> type:
+    """kombu's memory transport keeps one broker per process; give each Transport its own."""
+    channel = type("Channel", (memory.Channel,),
+                   {"events": collections.defaultdict(set), "queues": {}})
+    return type("Transport", (memory.Transport,), {"Channel": channel,
+                                                   "global_state": virtual.BrokerState()})
+
+
+class Transport:
+    """A broker connection pool plus the exchange and queues of the RPC topics."""
+
+    def __init__(self, url: str, publish_timeout: float = 10.0, pool_size: int = 8,
+                 heartbeat: int = 60) -> None:
+        self.url = kombu_url(url)
+        self.is_memory = self.url.startswith("memory://")
+        self.system = "memory" if self.is_memory else "rabbitmq"
+        self.publish_timeout = publish_timeout
+        # Consumers send heartbeats (as oslo's listeners do), so a dead broker is noticed.
+        self.heartbeat = 0 if self.is_memory else heartbeat
+        # The retry policy also bounds the first connection of each pooled connection (kombu
+        # reads it from the transport options when it opens the default channel).
+        options = {"transport": _private_memory_transport()} if self.is_memory else {
+            "transport_options": {"confirm_publish": True, **self.retry_policy()},
+            "heartbeat": 0, "connect_timeout": min(publish_timeout, 5.0)}
+        self.connection = kombu.Connection(self.url, **options)
+        self.pool = self.connection.Pool(limit=pool_size)
+        self.exchange = kombu.Exchange(CONTROL_EXCHANGE, type="topic", durable=False,
+                                       auto_delete=False)
+        self._queues: dict[str, kombu.Queue] = {}
+
+    def queue(self, topic: str) -> kombu.Queue:
+        """The topic's queue, exactly as oslo.messaging declares it."""
+        # durable False, auto_delete False, no arguments: refnova and real oslo peers share
+        # it, and RabbitMQ refuses a redeclare with other flags or arguments
+        # (PRECONDITION_FAILED). Made once per topic (every cast asks for it); whoever binds
+        # it to a channel gets a copy.
+        queue = self._queues.get(topic)
+        if queue is None:
+            queue = self._queues[topic] = kombu.Queue(topic, self.exchange, routing_key=topic,
+                                                      durable=False, auto_delete=False)
+        return queue
+
+    def dead_letter_queue(self, topic: str) -> kombu.Queue:
+        """Where a server moves what it cannot serve: ``<topic>.dead`` on the same exchange.
+
+        Not ``x-dead-letter-exchange`` on the topic queue: that is a queue argument, oslo declares
+        the queue without arguments, and RabbitMQ would refuse one of the two declarations, so a
+        refnova conductor could not share the queue with real oslo.messaging peers. Instead the
+        server republishes the rejected message here, the reason in a header, and acknowledges the
+        original once the broker confirmed the copy. This queue is durable (oslo never declares
+        it), so persistent dead letters survive a broker restart.
+        """
+        name = topic + DEAD_LETTER_SUFFIX
+        return kombu.Queue(name, self.exchange, routing_key=name, durable=True, auto_delete=False)
+
+    def consumer_connection(self) -> kombu.Connection:
+        """A connection of its own for a server, with heartbeats."""
+        return self.connection.clone(heartbeat=self.heartbeat)
+
+    def retry_policy(self) -> dict[str, float]:
+        """Bounded retries with backoff (kombu's own policy); the total stays near
+        publish_timeout."""
+        return {"max_retries": 3, "interval_start": 0, "interval_step": 1.0,
+                "interval_max": max(self.publish_timeout / 3, 0.5)}
+
+    @property
+    def publish_errors(self) -> tuple[type[BaseException], ...]:
+        """What ``publish`` raises once the retry policy gave up."""
+        return ((OSError, kombu.exceptions.KombuError, Unroutable)
+                + tuple(self.connection.connection_errors)
+                + tuple(self.connection.channel_errors))
+
+    def publish(self, body: Any, routing_key: str, queue: kombu.Queue,
+                headers: dict[str, Any] | None = None, **properties: Any) -> None:
+        """Publish to the control exchange once ``queue`` and its binding are declared.
+
+        Persistent, confirmed by the broker and ``mandatory``: a message no queue took comes back
+        and is sent again after the declarations are redone (kombu caches them per connection,
+        and the queue may have been deleted since). kombu's retry policy reconnects and retries a
+        bounded number of times, then the last error is raised (one of ``publish_errors``).
+        """
+        with self.pool.acquire(block=True, timeout=self.publish_timeout) as conn:
+            producer, queues, send = self._publisher(conn)
+            send(conn, producer, queues, body, routing_key, queue, headers, properties)
+
+    def _send(self, conn: Any, producer: Any, queues: dict[str, Any], body: Any,
+              routing_key: str, queue: kombu.Queue, headers: dict[str, Any] | None,
+              properties: dict[str, Any]) -> None:
+        _returned.message = None
+        # The queue bound once per connection: kombu copies an unbound queue to bind it on
+        # every declare check. The declaration itself still happens, on the producer's
+        # channel, whenever the connection's cache says so.
+        bound = queues.get(queue.name)
+        if bound is None:
+            bound = queues[queue.name] = queue.bind(producer.channel)
+        options = {} if self.is_memory else {"mandatory": True,
+                                              "confirm_timeout": self.publish_timeout}
+        producer.publish(body, exchange=self.exchange, routing_key=routing_key,
+                         declare=[bound], delivery_mode=2, headers=headers or {},
+                         **options, **properties)
+        if _returned.message is not None:
+            conn.declared_entities.clear()
+            raise Unroutable("%s:%s returned by the broker: %s"
+                             % (CONTROL_EXCHANGE, routing_key, _returned.message))
+
+    def _publisher(self, conn: Any) -> Any:
+        """What a pooled connection publishes with, made once for it: its producer (kombu's
+        ``ensure`` revives it on a new channel after a reconnection), the queues bound for it,
+        and ``_send`` wrapped in ``ensure`` with the retry policy."""
+        made = getattr(conn, "_refnova_publisher", None)
+        if made is None:
+            producer = (conn.Producer(serializer="json") if self.is_memory
+                        else conn.Producer(serializer="json", on_return=_on_return))
+            send = conn.ensure(producer, self._send, errback=_publish_failed,
+                               retry_errors=(Unroutable,), **self.retry_policy())
+            made = conn._refnova_publisher = (producer, {}, send)
+        return made
+
+    @property
+    def server_address(self) -> tuple[Any, Any]:
+        """The broker's host and port, as the connection resolved them."""
+        info = self.connection.info()
+        return info.get("hostname"), info.get("port")
+
+    def close(self) -> None:
+        self.pool.force_close_all()
+        self.connection.release()
+
+
+_returned = threading.local()
+
+
+def _on_return(error: Exception, exchange: Any, routing_key: str, message: Any) -> None:
+    # basic.return comes before the confirm, on the thread that waits for it: the publisher's.
+    _returned.message = str(error)
+
+
+def _publish_failed(error: Exception, interval: float) -> None:
+    LOG.warning("Publishing failed (%s); retrying in %ss", error, interval)
