@@ -16,7 +16,9 @@
     message again a bounded number of times, and moves what it cannot serve to the
     dead-letter queue with the reason.
 
-Each layer imports only the ones listed above it. Nothing is lost (a cast the broker accepted reaches a server or the dead-letter queue),
+Each layer imports only the ones listed above it. No layer builds a span:
+``refnova.tracing.messaging`` makes the PRODUCER span of a publish and the CONSUMER span of
+a message's processing. Nothing is lost (a cast the broker accepted reaches a server or the dead-letter queue),
 nothing is retried forever, and nothing blocks the queue.
 """
 from refnova.messaging.client import RPCClient

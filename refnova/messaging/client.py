@@ -8,11 +8,10 @@ import logging
 import uuid
 from typing import Any
 
-from opentelemetry.trace import SpanKind
-
 from refnova import exception, tracing
 from refnova.messaging import envelope
 from refnova.messaging.transport import CONTROL_EXCHANGE, Transport
+from refnova.tracing import messaging as tracing_messaging
 
 LOG = logging.getLogger(__name__)
 
@@ -43,26 +42,11 @@ class RPCClient:
         self._publish(message)
         return message["_unique_id"]
 
-    def _publish_attributes(self, message: dict[str, Any], destination: str) -> dict[str, Any]:
-        attributes = {"messaging.system": "rabbitmq", "messaging.operation.name": "publish",
-                      "messaging.operation.type": "send",
-                      "messaging.destination.name": destination,
-                      "messaging.rabbitmq.destination.routing_key": self.topic,
-                      "messaging.message.id": message["_unique_id"],
-                      "nova.rpc.method": message["method"],
-                      "nova.rpc.namespace": self.namespace or "",
-                      "nova.rpc.version": self.version or ""}
-        attributes.update(context_attributes(message))
-        return attributes
-
     def _publish(self, message: dict[str, Any]) -> None:
         destination = "%s:%s" % (CONTROL_EXCHANGE, self.topic)
-        traced = tracing.enabled()
-        attributes = self._publish_attributes(message, destination) if traced else None
-        with tracing.span("publish " + destination, kind=SpanKind.PRODUCER,
-                          attributes=attributes) as span:
+        with tracing_messaging.publish_span(destination, self.topic, message) as span:
             body = envelope.serialize_msg(message)
-            headers = tracing.inject_headers() if traced else {}
+            headers = tracing_messaging.publish_headers()
             try:
                 self.transport.publish(body, self.topic, self.transport.queue(self.topic),
                                        headers=headers, content_encoding="utf-8")
@@ -72,18 +56,4 @@ class RPCClient:
                 raise exception.ServiceUnavailable(
                     reason="the message broker could not be reached")
             if not self.transport.is_memory and span.is_recording():
-                address, port = self.transport.server_address
-                span.set_attribute("server.address", address or "")
-                if port:
-                    span.set_attribute("server.port", int(port))
-
-
-def context_attributes(message: dict[str, Any]) -> dict[str, str]:
-    """The request's id and project from a message's ``_context_*`` keys, for its spans
-    (only those two: the context also carries the caller's token, which no span may)."""
-    attributes = {}
-    for key, attribute in (("_context_request_id", "nova.request_id"),
-                           ("_context_project_id", "nova.project_id")):
-        if isinstance(message.get(key), str):
-            attributes[attribute] = message[key]
-    return attributes
+                tracing_messaging.record_broker(span, *self.transport.server_address)

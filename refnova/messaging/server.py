@@ -15,14 +15,11 @@ import threading
 from typing import Any, Callable, Iterable
 
 import kombu
-from opentelemetry import trace
-from opentelemetry.trace import Link, SpanKind
-
 from refnova import tracing
 from refnova.messaging import envelope
-from refnova.messaging.client import context_attributes
 from refnova.messaging.dispatcher import DISPATCH_ERRORS, Dispatcher
 from refnova.messaging.transport import CONTROL_EXCHANGE, Transport
+from refnova.tracing import messaging as tracing_messaging
 
 LOG = logging.getLogger(__name__)
 
@@ -138,23 +135,10 @@ class RPCServer:
         if self._stop.is_set():
             message.requeue()   # stopping: a message not started goes to another server
             return
-        headers = message.headers or {}
-        parent = tracing.extract_context(headers)
         destination = "%s:%s" % (CONTROL_EXCHANGE, self.topic)
-        producer_span = _span_context_of(parent)
-        links = [Link(producer_span)] if producer_span is not None else []
-        attributes = {"messaging.system": "rabbitmq", "messaging.operation.name": "process",
-                      "messaging.operation.type": "process",
-                      "messaging.destination.name": destination,
-                      "messaging.rabbitmq.destination.routing_key": message.delivery_info.get(
-                          "routing_key", self.topic)}
-        tag = message.delivery_tag
-        if isinstance(tag, int):
-            attributes["messaging.rabbitmq.message.delivery_tag"] = tag
-        with tracing.start_remote_span(
-                "process " + destination, parent, kind=SpanKind.CONSUMER,
-                links=links, attributes=attributes, record_exception=False,
-                set_status_on_exception=False) as span:
+        routing_key = message.delivery_info.get("routing_key", self.topic)
+        with tracing_messaging.process_span(destination, message.headers, routing_key,
+                                            message.delivery_tag) as span:
             decoded = self._decode(span, body, message)
             if decoded is not None:
                 self._dispatch(span, message, *decoded)
@@ -165,11 +149,7 @@ class RPCServer:
         try:
             inner = envelope.deserialize_msg(body)
             unique_id = str(inner.get("_unique_id", ""))
-            span.set_attribute("messaging.message.id", unique_id)
-            if span.is_recording():
-                span.set_attributes(context_attributes(inner))
-                span.set_attributes({"nova.rpc." + key: str(inner[key]) for key in
-                                     ("method", "namespace", "version") if key in inner})
+            tracing_messaging.record_message(span, inner, unique_id)
             context = self.context_factory({key[len("_context_"):]: value
                                             for key, value in inner.items()
                                             if key.startswith("_context_")})
@@ -261,7 +241,3 @@ def _attempt_of(message: kombu.Message) -> int:
     except (TypeError, ValueError):
         return 1
 
-
-def _span_context_of(ctx: Any) -> Any:
-    span_context = trace.get_current_span(ctx).get_span_context()
-    return span_context if span_context.is_valid else None

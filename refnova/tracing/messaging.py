@@ -1,0 +1,115 @@
+"""Messaging instrumentation: the spans of an RPC cast, as OpenTelemetry's messaging
+conventions have them (and as its pika and kombu instrumentations build them).
+
+The publish is a PRODUCER span ``publish <exchange>:<topic>``; its context travels in the
+message's AMQP headers table (W3C trace context and baggage), which oslo.messaging consumers
+never read. The processing is a CONSUMER span ``process <exchange>:<topic>``, a child of the
+producer's span and linked to it, so a backend that follows either finds the cast. Of the
+request context a message carries, only its request id and project id become attributes
+(the context also carries the caller's token, which no span may).
+
+``refnova.messaging`` calls these functions; it builds no span itself.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ContextManager
+
+from opentelemetry import trace
+from opentelemetry.semconv._incubating.attributes.messaging_attributes import (
+    MESSAGING_DESTINATION_NAME, MESSAGING_MESSAGE_ID, MESSAGING_OPERATION_NAME,
+    MESSAGING_OPERATION_TYPE, MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY,
+    MESSAGING_RABBITMQ_MESSAGE_DELIVERY_TAG, MESSAGING_SYSTEM, MessagingOperationTypeValues,
+    MessagingSystemValues)
+from opentelemetry.semconv.attributes.server_attributes import SERVER_ADDRESS, SERVER_PORT
+from opentelemetry.trace import Link, Span, SpanKind
+from opentelemetry.util.types import AttributeValue
+
+from refnova import tracing
+
+# The wire format is RabbitMQ's (AMQP 0-9-1) on every transport, memory:// included.
+SYSTEM = MessagingSystemValues.RABBITMQ.value
+_SEND = MessagingOperationTypeValues.SEND.value
+_PROCESS = MessagingOperationTypeValues.PROCESS.value
+
+# refnova's own keys: the RPC call a message carries, and the request it belongs to.
+NOVA_RPC_METHOD = "nova.rpc.method"
+NOVA_RPC_NAMESPACE = "nova.rpc.namespace"
+NOVA_RPC_VERSION = "nova.rpc.version"
+NOVA_REQUEST_ID = "nova.request_id"
+NOVA_PROJECT_ID = "nova.project_id"
+_CONTEXT_ATTRIBUTES = (("_context_request_id", NOVA_REQUEST_ID),
+                       ("_context_project_id", NOVA_PROJECT_ID))
+_RPC_FIELDS = (("method", NOVA_RPC_METHOD), ("namespace", NOVA_RPC_NAMESPACE),
+               ("version", NOVA_RPC_VERSION))
+
+
+def publish_span(destination: str, routing_key: str,
+                 message: Mapping[str, Any]) -> ContextManager[Span]:
+    """The current PRODUCER span of a publish (the no-op span, at one check, when untraced)."""
+    attributes = _publish_attributes(destination, routing_key, message) \
+        if tracing.enabled() else None
+    return tracing.span("publish " + destination, kind=SpanKind.PRODUCER, attributes=attributes)
+
+
+def publish_headers() -> dict[str, str]:
+    """The AMQP headers that carry the current span's context (none when untraced)."""
+    return tracing.inject_headers() if tracing.enabled() else {}
+
+
+def record_broker(span: Span, address: str | None, port: int | str | None) -> None:
+    """The broker a recording PRODUCER span published to."""
+    span.set_attribute(SERVER_ADDRESS, address or "")
+    if port:
+        span.set_attribute(SERVER_PORT, int(port))
+
+
+def process_span(destination: str, headers: Mapping[str, Any] | None, routing_key: str,
+                 delivery_tag: object) -> ContextManager[Span]:
+    """The current CONSUMER span of a received message, child of and linked to the span whose
+    context its headers carry (a new trace when they carry none, or none valid).
+
+    The server marks the span itself (``tracing.mark_error``): an exception that leaves the
+    span is not recorded twice.
+    """
+    parent = tracing.extract_context(headers or {})
+    producer = trace.get_current_span(parent).get_span_context()
+    links = [Link(producer)] if producer.is_valid else []
+    attributes: dict[str, AttributeValue] = {
+        MESSAGING_SYSTEM: SYSTEM, MESSAGING_OPERATION_NAME: "process",
+        MESSAGING_OPERATION_TYPE: _PROCESS, MESSAGING_DESTINATION_NAME: destination,
+        MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY: routing_key}
+    if isinstance(delivery_tag, int):   # memory:// has string tags, RabbitMQ numbers
+        attributes[MESSAGING_RABBITMQ_MESSAGE_DELIVERY_TAG] = delivery_tag
+    return tracing.start_remote_span(
+        "process " + destination, parent, kind=SpanKind.CONSUMER, links=links,
+        attributes=attributes, record_exception=False, set_status_on_exception=False)
+
+
+def record_message(span: Span, message: Mapping[str, Any], unique_id: str) -> None:
+    """What a CONSUMER span learns once the message is decoded: its id, request and call."""
+    span.set_attribute(MESSAGING_MESSAGE_ID, unique_id)
+    if span.is_recording():
+        span.set_attributes(context_attributes(message))
+        span.set_attributes({attribute: str(message[key]) for key, attribute in _RPC_FIELDS
+                             if key in message})
+
+
+def context_attributes(message: Mapping[str, Any]) -> dict[str, str]:
+    """The request's id and project from a message's ``_context_*`` keys."""
+    return {attribute: message[key] for key, attribute in _CONTEXT_ATTRIBUTES
+            if isinstance(message.get(key), str)}
+
+
+def _publish_attributes(destination: str, routing_key: str,
+                        message: Mapping[str, Any]) -> dict[str, AttributeValue]:
+    attributes: dict[str, AttributeValue] = {
+        MESSAGING_SYSTEM: SYSTEM, MESSAGING_OPERATION_NAME: "publish",
+        MESSAGING_OPERATION_TYPE: _SEND, MESSAGING_DESTINATION_NAME: destination,
+        MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY: routing_key,
+        MESSAGING_MESSAGE_ID: message["_unique_id"],
+        NOVA_RPC_METHOD: message["method"],
+        NOVA_RPC_NAMESPACE: message.get("namespace") or "",
+        NOVA_RPC_VERSION: message.get("version") or ""}
+    attributes.update(context_attributes(message))
+    return attributes
