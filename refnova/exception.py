@@ -1,7 +1,7 @@
 """The NovaException family, with Nova 2014.1's message templates and class codes.
 
 How an exception becomes an HTTP answer is not decided here: each API contract keeps one
-table for that (see ``refnova.api.openstack.compute.servers``).
+table for that (``refnova.api.openstack.compute.errors``).
 """
 
 # WebOb 1.3's default explanations. Nova answered with them where it raised a bare HTTP
@@ -76,6 +76,9 @@ InvalidInput = _define("InvalidInput", Invalid, "Invalid input received: %(reaso
 InvalidRequest = _define("InvalidRequest", Invalid, "The request is invalid.")
 InvalidMetadata = _define("InvalidMetadata", Invalid, "Invalid metadata: %(reason)s")
 InvalidMetadataSize = _define("InvalidMetadataSize", Invalid, "Invalid metadata size: %(reason)s")
+# Where Icehouse answered a bare ``HTTPBadRequest`` (WebOb's own text), the layers below the
+# API raise this; every contract's error table turns it into that same answer.
+MalformedInput = _define("MalformedInput", Invalid, GENERIC_TEXT[400])
 
 QuotaError = _define("QuotaError", NovaException, "Quota exceeded: code=%(code)s", 413,
                      headers={"Retry-After": 0}, safe=True)

@@ -46,8 +46,7 @@ class Deployment:
             self.db, glance.image_service(settings.glance_url, self.world), network_api,
             cinder.WorldVolumes(self.world), conductor_api.ComputeTaskAPI(self.transport),
             policy.Enforcer(self.world.get("policy")), config)
-        controller = servers.Controller(self.compute_api, config,
-                                        servers.error_table_for(self.world.get("api")))
+        controller = servers.Controller(self.compute_api, config, self.world.get("api"))
         self.app = wsgi.APIRouter(controller, self.world.get("rate_limits"),
                                   auth.authenticator_for(settings))
         self.conductor = None

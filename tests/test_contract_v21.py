@@ -13,7 +13,7 @@ import pytest
 
 from refnova import exception
 from refnova.api.openstack import contracts, microversions, versions
-from refnova.api.openstack.compute import servers, servers_v21
+from refnova.api.openstack.compute import errors
 from refnova.api.openstack.compute.schemas import servers as schemas
 from refnova.conformance import REPO_ROOT
 from tests.conftest import Client, make_deployment
@@ -225,17 +225,17 @@ def test_routes_pick_their_contract_by_prefix():
 
 
 def test_the_v21_error_table_is_v2_s_with_the_listed_changes():
-    v2_rows = {row[0][0]: row for row in servers.V2_ERRORS}
-    v21_rows = {row[0][0]: row for row in servers_v21.ERRORS}
+    v2_rows = {rule.classes[0]: rule for rule in errors.V2_ERRORS}
+    v21_rows = {rule.classes[0]: rule for rule in errors.V21_ERRORS}
     assert list(v2_rows) == list(v21_rows)                   # same rows, same order
-    changed = {cls for _kind, cls, _change in servers_v21.V21_CHANGES}
+    changed = {change.first_class for change in errors.V21_CHANGES}
     for cls, row in v2_rows.items():
         if cls not in changed:
             assert v21_rows[cls] == row, cls
     quota = v21_rows[exception.QuotaError]
-    assert quota[1] == 403 and quota[3] is False
-    assert exception.NetworkAmbiguous in v21_rows[exception.PortInUse][0]
-    assert exception.InstanceGroupNotFound in v21_rows[exception.ImageNotActive][0]
+    assert quota.status == 403 and quota.retry_after is False
+    assert exception.NetworkAmbiguous in v21_rows[exception.PortInUse].classes
+    assert exception.InstanceGroupNotFound in v21_rows[exception.ImageNotActive].classes
 
 
 @pytest.mark.parametrize("error, status, message", [
@@ -251,15 +251,15 @@ def test_the_v21_error_table_is_v2_s_with_the_listed_changes():
     (exception.InstanceGroupNotFound(group_uuid="g"), 400, "Instance group g could not be found."),
 ])
 def test_v21_table_rows(error, status, message):
-    answer = servers.to_api_error(error, servers_v21.ERRORS)
+    answer = errors.to_api_error(error, errors.V21_ERRORS)
     assert answer.status == status
     assert answer.message == (message or error.format_message())
     assert "Retry-After" not in answer.headers
 
 
 def test_the_v2_table_still_answers_as_icehouse():
-    answer = servers.to_api_error(exception.OnsetFilePathLimitExceeded(allowed=255))
+    answer = errors.to_api_error(exception.OnsetFilePathLimitExceeded(allowed=255))
     assert (answer.status, answer.message, answer.headers) == (
         413, "Personality file path too long", {"Retry-After": "0"})
-    disk = servers.to_api_error(exception.FlavorDiskTooSmall(flavor_size=1, image_size=2))
+    disk = errors.to_api_error(exception.FlavorDiskTooSmall(flavor_size=1, image_size=2))
     assert disk.message == "Flavor's disk is too small for requested image."

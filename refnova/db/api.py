@@ -11,7 +11,7 @@ from sqlalchemy import exc as sqlalchemy_exc
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from refnova import exception, tracing
+from refnova import exception, tracing, utils
 from refnova.db import models
 
 QUOTA_RESOURCES = ("instances", "cores", "ram")
@@ -415,3 +415,19 @@ def count_rows(db, model, **filters):
         for column, value in filters.items():
             query = query.where(getattr(model, column) == value)
         return session.scalar(query)
+
+
+def instance_group_get_by_hint(session, project_id, user_id, hint):
+    """The group a ``group`` scheduler hint names: by uuid (else InstanceGroupNotFound), or
+    by name in the project, made on first use with Icehouse's 'legacy' policy."""
+    if utils.is_uuid_like(hint):
+        return instance_group_get(session, hint)
+    existing = session.query(models.InstanceGroup).filter_by(
+        project_id=project_id, name=hint).first()
+    if existing is not None:
+        return existing
+    group = models.InstanceGroup(uuid=str(uuid.uuid4()), name=hint, user_id=user_id,
+                                 project_id=project_id, policies=["legacy"])
+    session.add(group)
+    session.flush()
+    return group

@@ -6,26 +6,30 @@ one database. What differs between ``POST /v2/{project_id}/servers`` and ``POST
 
 * the URL prefix of its routes;
 * how a request body is read (content types, JSON) and checked: /v2 runs Icehouse's
-  extension pre-processors and the controller's field checks (``servers.CREATE_STEPS``);
-  /v2.1 runs the JSON-Schema (``schemas/servers.py``) and the checks today's Nova still
-  runs after it (``servers_v21.CREATE_STEPS``);
+  extension pre-processors and the controller's field checks (``V2_STEPS``); /v2.1 runs
+  the JSON-Schema (``schemas/servers.py``) and the checks today's Nova still runs after it
+  (``V21_STEPS``); the checks themselves are in ``compute/server_checks.py``;
 * the options it asks of the compute API (``compute_options``);
 * the table that turns a compute-API exception into an HTTP answer (``errors``; /v2.1's
-  is derived from /v2's, ``servers_v21.V21_CHANGES``);
+  is derived from /v2's, ``compute/errors.py``);
 * the shape of the 202 body and of a missing server's 404;
 * microversions: /v2 ignores the headers, /v2.1 reads, checks and echoes them
-  (``versions``: the range refnova implements, 2.1 to 2.1);
+  (``versions``: the range refnova implements, 2.1 to 2.1); a step may apply to a range
+  of versions only (``Step.versions``);
 * whether the Icehouse rate limiter applies (/v2 only).
 
 The router picks the contract from the matched route (``for_path``) and leaves it on the
 request (``contract_of``), as Nova marks a request legacy-v2 or v2.1 at version X.Y.
 """
 import dataclasses
+import functools
 import json
-from typing import Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from refnova.api.openstack import microversions
-from refnova.api.openstack.compute import extensions, servers, servers_v21, views
+from refnova.api.openstack.compute import errors, extensions, views
+from refnova.api.openstack.compute import server_checks as checks
+from refnova.api.openstack.compute.server_checks import Step
 from refnova.exception import ApiError
 
 ENVIRON_KEY = "refnova.contract"
@@ -39,8 +43,8 @@ class Contract:
     name: str
     prefix: str                                   # routes under it belong to this contract
     server_from_body: Callable                    # body -> the "server" object, or ApiError
-    create_steps: tuple                           # (value name, step(server, body, config))
-    errors: tuple                                 # (classes, status, message, retry_after)
+    create_steps: tuple[Step, ...]                # the checks, in the order Nova runs them
+    errors: errors.ErrorTable                     # how compute-API exceptions answer
     create_view: Callable                         # (req, instance, password, server, config)
     show_view: Callable                           # (req, session, instance, context, config)
     instance_not_found: str                       # 404 text of GET /servers/{id}; %(id)s
@@ -53,6 +57,10 @@ class Contract:
 
     def owns(self, path):
         return path == self.prefix or path.startswith(self.prefix + "/")
+
+    def steps_at(self, version: Any) -> tuple[Step, ...]:
+        """The create steps that apply at a microversion (None: the contract has none)."""
+        return _steps_at(self.create_steps, version)
 
     def negotiate(self, req):
         """Settle the request's microversion (``VERSION_KEY``); ApiError(400/406) if bad."""
@@ -105,12 +113,72 @@ def read_v21_body(req):
         raise ApiError(400, "Malformed request body")
 
 
+@functools.lru_cache(maxsize=64)
+def _steps_at(steps: tuple[Step, ...], version: Any) -> tuple[Step, ...]:
+    return tuple(step for step in steps if step.applies_at(version))
+
+
+# Nova 2014.1's evaluation order (spec §1.2); each step names the value it yields.
+V2_STEPS = (
+    Step("admin_password", checks.admin_password),
+    Step("display_name", checks.icehouse_display_name),
+    Step("image_uuid", checks.icehouse_image_uuid),
+    Step("config_drive", checks.read("config_drive")),
+    Step("injected_files", checks.icehouse_injected_files),
+    Step("security_groups", checks.security_group_names),
+    Step("requested_networks", checks.icehouse_requested_networks),
+    Step("access_ip_v4", checks.icehouse_access_ip_v4),
+    Step("access_ip_v6", checks.icehouse_access_ip_v6),
+    Step("flavor_id", checks.flavor_id),
+    Step("key_name", checks.read("key_name")),
+    Step("user_data", checks.icehouse_user_data),
+    Step("availability_zone", checks.read("availability_zone")),
+    Step("legacy_bdm_list", checks.icehouse_legacy_block_device_mapping),
+    Step(None, checks.one_bdm_syntax),
+    Step("bdm_v2_list", checks.icehouse_block_device_mapping_v2),
+    Step("counts", checks.icehouse_instance_counts),
+    # OS-DCF and OS-SCH-HNT's pre-processors have put these into the server object.
+    Step("auto_disk_config", checks.read("auto_disk_config")),
+    Step("scheduler_hints", lambda server, body, config: server.get("scheduler_hints", {})),
+)
+
+# Nova 34.0.0's order (ServersController.create) after the schema, at 2.1.
+V21_STEPS = (
+    Step("admin_password", checks.admin_password),
+    Step("display_name", checks.today_display_name),
+    Step("user_data", checks.read("user_data")),
+    Step("key_name", checks.read("key_name")),
+    Step("config_drive", checks.read("config_drive")),
+    Step("security_groups", checks.security_group_names),
+    Step("scheduler_hints", checks.today_scheduler_hints),
+    Step("counts", checks.today_instance_counts),
+    Step("availability_zone", checks.read("availability_zone")),
+    Step("auto_disk_config", checks.today_auto_disk_config),
+    Step("access_ip_v4", checks.read("accessIPv4")),
+    Step("access_ip_v6", checks.read("accessIPv6")),
+    Step("injected_files", checks.injected_files),
+    Step(None, checks.one_bdm_syntax),
+    Step("legacy_bdm_list", checks.today_legacy_block_device_mapping),
+    Step("bdm_v2_list", checks.today_block_device_mapping_v2),
+    Step("image_uuid", checks.today_image_uuid),
+    Step("requested_networks", checks.today_requested_networks),
+    Step("flavor_id", checks.flavor_id),
+)
+
+# The options today's compute API applies that Icehouse's did not (see compute.api.API.create).
+V21_COMPUTE_OPTIONS = {
+    # Since Liberty Neutron networks may be requested twice (two ports on one network).
+    "allow_duplicate_networks": True,
+    # A fixed IP cannot go to several instances (InvalidFixedIpAndMaxCountRequest).
+    "reject_fixed_ip_with_max_count": True,
+}
+
 V2 = Contract(
     name="v2",
     prefix="/v2",
-    server_from_body=servers.server_from_body,
-    create_steps=servers.CREATE_STEPS,
-    errors=servers.V2_ERRORS,
+    server_from_body=checks.icehouse_server_from_body,
+    create_steps=V2_STEPS,
+    errors=errors.V2_ERRORS,
     create_view=views.create,
     show_view=views.show,
     instance_not_found="Instance could not be found",
@@ -121,14 +189,14 @@ V2 = Contract(
 V2_1 = Contract(
     name="v2.1",
     prefix="/v2.1",
-    server_from_body=servers_v21.server_from_body,
-    create_steps=servers_v21.CREATE_STEPS,
-    errors=servers_v21.ERRORS,
-    create_view=servers_v21.create_view,
-    show_view=servers_v21.show_view,
-    instance_not_found=servers_v21.INSTANCE_NOT_FOUND,
+    server_from_body=checks.today_server_from_body,
+    create_steps=V21_STEPS,
+    errors=errors.V21_ERRORS,
+    create_view=views.today_create,
+    show_view=views.today_show,
+    instance_not_found="Instance %(id)s could not be found.",
     read_body=read_v21_body,
-    compute_options=servers_v21.COMPUTE_OPTIONS,
+    compute_options=V21_COMPUTE_OPTIONS,
     versions=microversions.VersionRange("2.1", "2.1"),
     fault_content_type="application/json; charset=UTF-8",
 )

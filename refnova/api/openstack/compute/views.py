@@ -1,6 +1,7 @@
 """Response bodies of the servers resource, shaped as Icehouse's views and extensions."""
 import hashlib
 
+from refnova.api.openstack.compute.schemas import servers as schemas
 from refnova.db import api as db_api
 
 _STATUS_BY_VM_STATE = {"building": "BUILD", "active": "ACTIVE", "error": "ERROR",
@@ -117,3 +118,23 @@ def _addresses(network_info):
             "version": 6 if ":" in vif["address"] else 4, "addr": vif["address"],
             "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": vif["mac"]})
     return addresses
+
+
+# --- /v2.1 at 2.1 ------------------------------------------------------------------------------
+
+def today_create(req, instance, admin_password, server, config):
+    """The 202 body: only the keys Nova's v2.1 create response schema allows."""
+    body = create(req, instance, admin_password, server, config)
+    body["server"] = {key: value for key, value in body["server"].items()
+                      if key in schemas.CREATE_RESPONSE_KEYS}
+    return body
+
+
+def today_show(req, session, instance, context, config):
+    """GET /servers/{id} at 2.1: the same keys as /v2; a launch time as oslo.serialization
+    writes a datetime (``2026-01-02T03:04:05.000006``, no zone)."""
+    body = show(req, session, instance, context, config)
+    launched_at = instance.launched_at
+    body["server"]["OS-SRV-USG:launched_at"] = (
+        launched_at.strftime("%Y-%m-%dT%H:%M:%S.%f") if launched_at else None)
+    return body
