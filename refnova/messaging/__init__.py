@@ -18,8 +18,8 @@
 
 Each layer imports only the ones listed above it. No layer builds a span:
 ``refnova.tracing.messaging`` makes the PRODUCER span of a publish and the CONSUMER span of
-a message's processing. Nothing is lost (a cast the broker accepted reaches a server or the dead-letter queue),
-nothing is retried forever, and nothing blocks the queue.
+a message's processing. Nothing is lost (a cast the broker accepted reaches a server or the
+dead-letter queue), nothing is retried forever, and nothing blocks the queue.
 """
 from refnova.messaging.client import RPCClient
 from refnova.messaging.dispatcher import (Dispatcher, InvalidArguments, NoSuchMethod,

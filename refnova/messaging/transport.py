@@ -12,7 +12,9 @@ import threading
 from typing import Any
 
 import kombu
+from kombu.resource import Resource
 from kombu.transport import memory, virtual
+from kombu.utils.functional import lazy
 
 LOG = logging.getLogger(__name__)
 
@@ -42,7 +44,8 @@ def _private_memory_transport() -> type:
 
 
 class Transport:
-    """A broker connection pool plus the exchange and queues of the RPC topics."""
+    """The broker: a connection (cloned for each publisher and each server), a pool of
+    publishers, the control exchange and the queues of the RPC topics."""
 
     def __init__(self, url: str, publish_timeout: float = 10.0, pool_size: int = 8,
                  heartbeat: int = 60) -> None:
@@ -52,16 +55,16 @@ class Transport:
         self.publish_timeout = publish_timeout
         # Consumers send heartbeats (as oslo's listeners do), so a dead broker is noticed.
         self.heartbeat = 0 if self.is_memory else heartbeat
-        # The retry policy also bounds the first connection of each pooled connection (kombu
+        # The retry policy also bounds the first connect of each publisher's connection (kombu
         # reads it from the transport options when it opens the default channel).
         options = {"transport": _private_memory_transport()} if self.is_memory else {
             "transport_options": {"confirm_publish": True, **self.retry_policy()},
             "heartbeat": 0, "connect_timeout": min(publish_timeout, 5.0)}
         self.connection = kombu.Connection(self.url, **options)
-        self.pool = self.connection.Pool(limit=pool_size)
         self.exchange = kombu.Exchange(CONTROL_EXCHANGE, type="topic", durable=False,
                                        auto_delete=False)
         self._queues: dict[str, kombu.Queue] = {}
+        self.publishers = PublisherPool(self, pool_size)
 
     def queue(self, topic: str) -> kombu.Queue:
         """The topic's queue, exactly as oslo.messaging declares it."""
@@ -107,49 +110,22 @@ class Transport:
 
     def publish(self, body: Any, routing_key: str, queue: kombu.Queue,
                 headers: dict[str, Any] | None = None, **properties: Any) -> None:
-        """Publish to the control exchange once ``queue`` and its binding are declared.
+        """Publish to the queue's exchange once ``queue`` and its binding are declared.
 
         Persistent, confirmed by the broker and ``mandatory``: a message no queue took comes back
         and is sent again after the declarations are redone (kombu caches them per connection,
         and the queue may have been deleted since). kombu's retry policy reconnects and retries a
         bounded number of times, then the last error is raised (one of ``publish_errors``).
         """
-        with self.pool.acquire(block=True, timeout=self.publish_timeout) as conn:
-            producer, queues, send = self._publisher(conn)
-            send(conn, producer, queues, body, routing_key, queue, headers, properties)
-
-    def _send(self, conn: Any, producer: Any, queues: dict[str, Any], body: Any,
-              routing_key: str, queue: kombu.Queue, headers: dict[str, Any] | None,
-              properties: dict[str, Any]) -> None:
-        _returned.message = None
-        # The queue bound once per connection: kombu copies an unbound queue to bind it on
-        # every declare check. The declaration itself still happens, on the producer's
-        # channel, whenever the connection's cache says so.
-        bound = queues.get(queue.name)
-        if bound is None:
-            bound = queues[queue.name] = queue.bind(producer.channel)
-        options = {} if self.is_memory else {"mandatory": True,
-                                              "confirm_timeout": self.publish_timeout}
-        producer.publish(body, exchange=self.exchange, routing_key=routing_key,
-                         declare=[bound], delivery_mode=2, headers=headers or {},
-                         **options, **properties)
-        if _returned.message is not None:
-            conn.declared_entities.clear()
-            raise Unroutable("%s:%s returned by the broker: %s"
-                             % (CONTROL_EXCHANGE, routing_key, _returned.message))
-
-    def _publisher(self, conn: Any) -> Any:
-        """What a pooled connection publishes with, made once for it: its producer (kombu's
-        ``ensure`` revives it on a new channel after a reconnection), the queues bound for it,
-        and ``_send`` wrapped in ``ensure`` with the retry policy."""
-        made = getattr(conn, "_refnova_publisher", None)
-        if made is None:
-            producer = (conn.Producer(serializer="json") if self.is_memory
-                        else conn.Producer(serializer="json", on_return=_on_return))
-            send = conn.ensure(producer, self._send, errback=_publish_failed,
-                               retry_errors=(Unroutable,), **self.retry_policy())
-            made = conn._refnova_publisher = (producer, {}, send)
-        return made
+        publisher = self.publishers.acquire(block=True, timeout=self.publish_timeout)
+        try:
+            publisher.send(body, routing_key, queue, headers, properties)
+        except BaseException:
+            # As kombu's pooled connections do: the next publish starts on a fresh connection.
+            publisher.connection.close()
+            raise
+        finally:
+            self.publishers.release(publisher)
 
     @property
     def server_address(self) -> tuple[Any, Any]:
@@ -158,8 +134,72 @@ class Transport:
         return info.get("hostname"), info.get("port")
 
     def close(self) -> None:
-        self.pool.force_close_all()
+        self.publishers.force_close_all()
         self.connection.release()
+
+
+class Publisher:
+    """One broker connection and what it publishes with, made once for it: its producer
+    (kombu's ``ensure`` revives it on a new channel after a reconnection), the queues bound on
+    it, and the publish wrapped in ``ensure`` with the transport's retry policy."""
+
+    def __init__(self, transport: Transport, connection: kombu.Connection) -> None:
+        self.connection = connection
+        self.exchange = transport.exchange
+        # Confirms and mandatory are AMQP's: kombu's memory transport has neither.
+        self.options: dict[str, Any] = {} if transport.is_memory else {
+            "mandatory": True, "confirm_timeout": transport.publish_timeout}
+        on_return = {} if transport.is_memory else {"on_return": _on_return}
+        self.producer = connection.Producer(serializer="json", **on_return)
+        self.bound: dict[str, kombu.Queue] = {}
+        self.send = connection.ensure(self.producer, self._publish, errback=_publish_failed,
+                                      retry_errors=(Unroutable,), **transport.retry_policy())
+
+    def _publish(self, body: Any, routing_key: str, queue: kombu.Queue,
+                 headers: dict[str, Any] | None, properties: dict[str, Any]) -> None:
+        _returned.message = None
+        # The queue bound once per connection: kombu copies an unbound queue to bind it on
+        # every declare check. The declaration itself still happens, on the producer's
+        # channel, whenever the connection's cache says so.
+        bound = self.bound.get(queue.name)
+        if bound is None:
+            bound = self.bound[queue.name] = queue.bind(self.producer.channel)
+        self.producer.publish(body, exchange=self.exchange, routing_key=routing_key,
+                              declare=[bound], delivery_mode=2, headers=headers or {},
+                              **self.options, **properties)
+        if _returned.message is not None:
+            self.connection.declared_entities.clear()
+            raise Unroutable("%s:%s returned by the broker: %s"
+                             % (self.exchange.name, routing_key, _returned.message))
+
+
+class PublisherPool(Resource):
+    """A bounded pool of publishers (kombu's resource pool, as its connection pool is): a
+    publish takes one, so each connection's producer and declarations serve one thread at a
+    time, and keep serving the next publishes on that connection."""
+
+    def __init__(self, transport: Transport, limit: int) -> None:
+        self.transport = transport
+        super().__init__(limit=limit)
+
+    def setup(self) -> None:
+        # Filled with promises: a publisher and its connection are made at their first use.
+        queue = self._resource.queue
+        while len(queue) < self.limit - len(self._dirty):
+            self._resource.put_nowait(lazy(self.new))
+
+    def new(self) -> Publisher:
+        return Publisher(self.transport, self.transport.connection.clone())
+
+    def prepare(self, resource: Any) -> Publisher:
+        return resource() if isinstance(resource, lazy) else resource
+
+    def close_resource(self, resource: Publisher) -> None:
+        resource.connection.close()
+
+    def collect_resource(self, resource: Any, socket_timeout: float = 0.1) -> None:
+        if not isinstance(resource, lazy):
+            resource.connection.collect(socket_timeout)
 
 
 _returned = threading.local()
