@@ -6,8 +6,8 @@ Not part of the suites (no target, no gate): the measurements benchmarks/README.
 1. The no-op spans, untraced: the memory cast and the whole create, each timed beside its floors
    as it is and with refnova's tracer replaced by one whose spans cost nothing.
 2. The tracing cost split in two: refnova's own spans (engine not hooked) and the SQL statement
-   spans (engine hooked by ``tracing.instrument_engine``), each against the same spans made with
-   the bare SDK.
+   spans (engine hooked by ``tracing.SQLAlchemyInstrumentor``), each against the same spans
+   made with the bare SDK.
 
 All figures are medians of the thread's CPU time, rounds interleaved.
 """
@@ -25,7 +25,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from benchmarks import floors, support, tracing_probe
-from refnova import messaging, tracing
+from refnova import messaging
+from refnova.tracing import spans as tracing_spans
 from refnova.conductor import rpcapi
 
 
@@ -54,12 +55,12 @@ def _medians(cases, rounds, warmup, between):
 
 def _with_tracer(replacement, function):
     def run():
-        real = tracing._tracer
-        tracing._tracer = replacement
+        real = tracing_spans._tracer
+        tracing_spans._tracer = replacement
         try:
             function()
         finally:
-            tracing._tracer = real
+            tracing_spans._tracer = real
     return run
 
 

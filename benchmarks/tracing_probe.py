@@ -1,7 +1,7 @@
 """The tracing cost, measured in a process of its own: ``python -m benchmarks.tracing_probe``.
 
 OpenTelemetry lets a process install one global tracer provider, and refnova decides at engine
-creation whether to hook SQLAlchemy (``tracing.instrument_engine``), so this probe:
+creation whether to hook SQLAlchemy (``tracing.SQLAlchemyInstrumentor``), so this probe:
 
 1. builds the untraced deployment first (no provider: its engine is not hooked);
 2. installs an SDK ``TracerProvider`` with ``BatchSpanProcessor(InMemorySpanExporter())``;
@@ -27,6 +27,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from benchmarks import floors, support
 from refnova import tracing
+from refnova.tracing import spans as tracing_spans
 
 
 class _UntracedProxy(trace.ProxyTracer):
@@ -83,7 +84,7 @@ def main(argv=None):
         raise SystemExit("could not install the benchmark's tracer provider")
     traced = support.make_deployment("sqlite:///%s" % os.path.join(directory, "traced.db"))
 
-    real_tracer = tracing._tracer
+    real_tracer = tracing_spans._tracer
     off_tracer = _UntracedProxy("refnova")
     post_untraced = support.Poster(untraced.app, world, raw)
     post_traced = support.Poster(traced.app, world, raw)
@@ -99,11 +100,11 @@ def main(argv=None):
         return found
 
     def run_untraced():
-        tracing._tracer = off_tracer
+        tracing_spans._tracer = off_tracer
         try:
             post_untraced()
         finally:
-            tracing._tracer = real_tracer
+            tracing_spans._tracer = real_tracer
 
     # What each kind of round makes: nothing untraced, the same number of spans traced and floor
     # (from the second create on: the first one also creates the project's quota usage rows).
@@ -133,12 +134,12 @@ def main(argv=None):
         if index % 200 == 0:
             support.purge_queue(untraced.transport)
             support.purge_queue(traced.transport)
-        tracing._tracer = off_tracer
+        tracing_spans._tracer = off_tracer
         order = (("untraced", post_untraced), ("spans", floor), ("traced", post_traced))
         for name, function in (order if index % 2 == 0 else order[::-1]):
-            tracing._tracer = off_tracer if name == "untraced" else real_tracer
+            tracing_spans._tracer = off_tracer if name == "untraced" else real_tracer
             timed(name, function)
-        tracing._tracer = real_tracer
+        tracing_spans._tracer = real_tracer
         if index + 1 == args.warmup:
             for values in (*samples.values(), *cpu.values()):
                 values.clear()

@@ -1,7 +1,7 @@
 """A deployment: everything one ``refnova serve`` (or one conductor) runs, wired together."""
 import logging
 
-from refnova import messaging, policy
+from refnova import messaging, policy, tracing
 from refnova.api.openstack import auth, wsgi
 from refnova.api.openstack.compute import servers
 from refnova.compute import api as compute_api
@@ -47,8 +47,9 @@ class Deployment:
             cinder.WorldVolumes(self.world), conductor_api.ComputeTaskAPI(self.transport),
             policy.Enforcer(self.world.get("policy")), config)
         controller = servers.Controller(self.compute_api, config, self.world.get("api"))
-        self.app = wsgi.APIRouter(controller, self.world.get("rate_limits"),
-                                  auth.authenticator_for(settings))
+        router = wsgi.APIRouter(controller, self.world.get("rate_limits"),
+                                auth.authenticator_for(settings))
+        self.app = tracing.ServerSpanMiddleware(router)   # each request's SERVER span
         self.conductor = None
         if settings.runs_conductor_in_process:
             self.conductor = start_conductor(settings, self.db, self.transport, network_api)

@@ -38,7 +38,8 @@ class Database:
             _lock_schema(connection)
             models.Base.metadata.create_all(connection)
         # Database spans (only when tracing is on: otherwise nothing is hooked).
-        tracing.instrument_engine(self.engine)
+        self._instrumentor = tracing.SQLAlchemyInstrumentor()
+        self._instrumentor.instrument(self.engine)
 
     @property
     def system_name(self):
@@ -58,6 +59,7 @@ class Database:
             yield connection
 
     def close(self):
+        self._instrumentor.uninstrument(self.engine)
         self.engine.dispose()
 
 

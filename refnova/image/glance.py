@@ -45,9 +45,8 @@ class GlanceClient:
     def show(self, context, image_id):
         url = "%s/v2/images/%s" % (self.endpoint, image_id)
         headers = {"X-Auth-Token": context.auth_token or "", "Accept": "application/json"}
-        headers.update(tracing.inject_headers())
-        response = self.session.get(url, timeout=self.timeout, headers=headers)
-        tracing.record_http(url, response.status_code)
+        response = tracing.send(self.session.request, "GET", url, timeout=self.timeout,
+                                headers=headers)
         return self._image(response, image_id)
 
     def _image(self, response, image_id):

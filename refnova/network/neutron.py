@@ -38,12 +38,8 @@ class NeutronClient:
 
     def _get(self, context, path, params=None):
         headers = {"X-Auth-Token": context.auth_token or "", "Accept": "application/json"}
-        headers.update(tracing.inject_headers())
-        response = self.session.get(
-            "%s/v2.0/%s" % (self.endpoint, path), params=params, timeout=self.timeout,
-            headers=headers)
-        tracing.record_http(response.url or "%s/v2.0/%s" % (self.endpoint, path),
-                            response.status_code)
+        response = tracing.send(self.session.request, "GET", "%s/v2.0/%s" % (self.endpoint, path),
+                                params=params, timeout=self.timeout, headers=headers)
         if response.status_code >= 400:
             raise (outside.failed_on_its_side(response, self.SERVICE)
                    or NeutronError(response.status_code, _neutron_message(response)))

@@ -183,7 +183,7 @@ def test_removing_any_span_from_a_golden_shape_is_a_difference(fixture):
 
 def test_without_database_spans_the_success_shape_differs(spans, monkeypatch):
     from refnova import tracing
-    monkeypatch.setattr(tracing, "instrument_engine", lambda engine: False)
+    monkeypatch.setattr(tracing.SQLAlchemyInstrumentor, "instrument", lambda self, engine: False)
     fixture = _success_fixture()
     result, records = run_traced(fixture, spans)
     assert result.ok, result.describe()

@@ -9,12 +9,12 @@ import time
 import webob
 import webob.dec
 import webob.exc
-from opentelemetry.trace import SpanKind
 
 from refnova import tracing
 from refnova.api.openstack import auth, contracts, versions
 from refnova.context import generate_request_id
 from refnova.exception import ApiError
+from refnova.tracing.attributes import NOVA_FAULT, NOVA_PROJECT_ID, NOVA_REQUEST_ID
 
 MAX_REQUEST_BODY_SIZE = 114688
 SUPPORTED_CONTENT_TYPES = ("application/json", "application/vnd.openstack.compute+json",
@@ -128,32 +128,31 @@ class APIRouter:
 
     @webob.dec.wsgify
     def __call__(self, req):
+        # The SERVER span is tracing.ServerSpanMiddleware's: the router names it after the
+        # route and adds the fault and the request's ids.
         route, params = self._match(req)
-        span_name = "%s %s" % (req.method, route.template) if route else req.method
-        parent = tracing.extract_context(req.headers)
-        with tracing.start_remote_span(
-                span_name, parent, kind=SpanKind.SERVER,
-                attributes=_http_attributes(req, route)) as span:
-            request_id = generate_request_id()
-            try:
-                response = self._handle(req, route, params, request_id)
-            except ApiError as error:
-                response = fault_response(error, req)
-                tracing.mark_error(span, error, **{"nova.fault": next(iter(
-                    fault_body(error.status, "")), "")})
-                contracts.contract_of(req).finish_fault(req, response)
-            else:
-                if response.status_code >= 400:   # refused before any handler raised (401, 413)
-                    tracing.mark_rejected(span, response.status, **{
-                        "nova.fault": FAULT_NAMES.get(response.status_code, "computeFault")})
-            contracts.contract_of(req).finish_response(req, response)   # /v2.1: version echo
-            context = req.environ.get("nova.context")
-            response.headers["x-compute-request-id"] = context.request_id if context else request_id
-            span.set_attribute("http.response.status_code", response.status_code)
-            if context is not None:
-                span.set_attribute("nova.request_id", context.request_id)
-                span.set_attribute("nova.project_id", context.project_id)
-            return response
+        span = tracing.current_span()
+        if route is not None:
+            tracing.name_after_route(span, req.method, route.template)
+        request_id = generate_request_id()
+        try:
+            response = self._handle(req, route, params, request_id)
+        except ApiError as error:
+            response = fault_response(error, req)
+            tracing.mark_error(span, error, **{NOVA_FAULT: next(iter(
+                fault_body(error.status, "")), "")})
+            contracts.contract_of(req).finish_fault(req, response)
+        else:
+            if response.status_code >= 400:   # refused before any handler raised (401, 413)
+                tracing.mark_rejected(span, response.status, **{
+                    NOVA_FAULT: FAULT_NAMES.get(response.status_code, "computeFault")})
+        contracts.contract_of(req).finish_response(req, response)   # /v2.1: version echo
+        context = req.environ.get("nova.context")
+        response.headers["x-compute-request-id"] = context.request_id if context else request_id
+        if context is not None:
+            tracing.annotate({NOVA_REQUEST_ID: context.request_id,
+                              NOVA_PROJECT_ID: context.project_id}, span)
+        return response
 
     @staticmethod
     def _match(req):
@@ -257,22 +256,3 @@ def _deserialize(req):
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, "Malformed request body")
 
-
-def _http_attributes(req, route):
-    attributes = {"http.request.method": req.method, "url.path": req.path_info,
-                  "url.scheme": req.scheme, "server.address": req.host.split(":")[0],
-                  "network.protocol.name": "http"}
-    if req.host_port:
-        attributes["server.port"] = int(req.host_port)
-    protocol = req.environ.get("SERVER_PROTOCOL", "")
-    if protocol.startswith("HTTP/"):
-        attributes["network.protocol.version"] = protocol[len("HTTP/"):]
-    if route is not None:
-        attributes["http.route"] = route.template
-    if req.query_string:
-        attributes["url.query"] = req.query_string
-    if req.user_agent:
-        attributes["user_agent.original"] = req.user_agent
-    if req.remote_addr:
-        attributes["client.address"] = req.remote_addr
-    return attributes

@@ -1,0 +1,153 @@
+"""CLIENT spans for SQLAlchemy statements (OpenTelemetry's database conventions).
+
+``SQLAlchemyInstrumentor().instrument(engine)`` hooks an engine's cursor events, as
+OpenTelemetry's own SQLAlchemy instrumentation does; ``uninstrument(engine)`` removes every
+listener it added. A statement gets a span only inside a recording span, so start-up DDL and
+seeding make no traces of their own. Statements are recorded parameterized
+(``db.query.text``); bound values never are.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from refnova.tracing import spans
+from refnova.tracing.attributes import (
+    DB_COLLECTION_NAME, DB_NAMESPACE, DB_OPERATION_BATCH_SIZE, DB_OPERATION_NAME,
+    DB_QUERY_SUMMARY, DB_QUERY_TEXT, DB_SYSTEM_NAME, DB_SYSTEM_OTHER, DB_SYSTEMS, ERROR_TYPE,
+    SERVER_ADDRESS, SERVER_PORT)
+from refnova.tracing.provider import enabled
+
+# Transaction control and SQLite pragmas: driver plumbing, not the path's statements.
+_UNTRACED_SQL = frozenset(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA", "SET",
+                           "SHOW"))
+_SQL_TARGET = re.compile(
+    r"^\s*(?:(?:SELECT|DELETE)\b.*?\bFROM\s+|INSERT\s+(?:OR\s+\w+\s+)?INTO\s+"
+    r"|UPDATE\s+(?:OR\s+\w+\s+)?)[\"`\[]?([A-Za-z_]\w*)", re.IGNORECASE | re.DOTALL)
+# Where a statement's span waits on SQLAlchemy's execution context between its events.
+_SPAN_KEY = "_refnova_db_span"
+_EVENTS = ("before_cursor_execute", "after_cursor_execute", "handle_error")
+
+Attributes = Mapping[str, AttributeValue]
+Listener = Callable[..., None]
+
+
+def sql_summary(statement: str) -> tuple[str, str | None]:
+    """(operation, table) of a statement, e.g. ("INSERT", "instances"); table may be None."""
+    words = statement.split(None, 1)
+    operation = words[0].upper() if words else ""
+    found = _SQL_TARGET.match(statement)
+    return operation, (found.group(1) if found else None)
+
+
+def engine_attributes(engine: Engine) -> dict[str, AttributeValue]:
+    """What every statement span of an engine carries: the system, database and server."""
+    system = DB_SYSTEMS.get(engine.dialect.name, DB_SYSTEM_OTHER)
+    base: dict[str, AttributeValue] = {DB_SYSTEM_NAME: system}
+    url = engine.url
+    if url.database and system != DB_SYSTEMS["sqlite"]:
+        base[DB_NAMESPACE] = url.database
+    if url.host:
+        base[SERVER_ADDRESS] = url.host
+        if url.port:
+            base[SERVER_PORT] = int(url.port)
+    return base
+
+
+def _statement_spans(base: Attributes) -> Callable[[str], tuple[str, Attributes] | None]:
+    """(span name, attributes) of a statement text, or None for driver plumbing."""
+    system = str(base[DB_SYSTEM_NAME])
+
+    # The path's statements are prebuilt, so each text is parsed once, not once per execution.
+    @functools.lru_cache(maxsize=1024)
+    def statement_span(statement: str) -> tuple[str, Attributes] | None:
+        operation, table = sql_summary(statement)
+        if operation in _UNTRACED_SQL:
+            return None
+        name = "%s %s" % (operation, table) if table else (operation or system)
+        attributes = dict(base)
+        attributes[DB_QUERY_SUMMARY] = name
+        attributes[DB_QUERY_TEXT] = statement
+        if operation:
+            attributes[DB_OPERATION_NAME] = operation
+        if table:
+            attributes[DB_COLLECTION_NAME] = table
+        return name, attributes
+    return statement_span
+
+
+def _listeners(tracer: trace.Tracer, base: Attributes) -> dict[str, Listener]:
+    """The three cursor-event listeners of one engine, by event name."""
+    statement_span = _statement_spans(base)
+
+    def before_cursor_execute(conn: Any, cursor: Any, statement: str, parameters: Any,
+                              context: Any, executemany: bool) -> None:
+        if context is None or not trace.get_current_span().is_recording():
+            return
+        found = statement_span(statement)
+        if found is None:
+            return
+        name, attributes = found
+        if executemany and isinstance(parameters, (list, tuple)) and len(parameters) > 1:
+            attributes = {**attributes, DB_OPERATION_BATCH_SIZE: len(parameters)}
+        setattr(context, _SPAN_KEY, tracer.start_span(name, kind=SpanKind.CLIENT,
+                                                      attributes=attributes))
+
+    def after_cursor_execute(conn: Any, cursor: Any, statement: str, parameters: Any,
+                             context: Any, executemany: bool) -> None:
+        span = getattr(context, _SPAN_KEY, None)
+        if span is not None:
+            setattr(context, _SPAN_KEY, None)
+            span.end()
+
+    def handle_error(exception_context: Any) -> None:
+        context = exception_context.execution_context
+        span = getattr(context, _SPAN_KEY, None) if context is not None else None
+        if span is not None:
+            setattr(context, _SPAN_KEY, None)
+            error = exception_context.original_exception
+            span.set_status(Status(StatusCode.ERROR, str(error)))
+            span.record_exception(error)
+            span.set_attribute(ERROR_TYPE, type(error).__name__)
+            span.end()
+
+    return {"before_cursor_execute": before_cursor_execute,
+            "after_cursor_execute": after_cursor_execute, "handle_error": handle_error}
+
+
+class SQLAlchemyInstrumentor:
+    """Statement spans on the engines it instruments, until it uninstruments them."""
+
+    def __init__(self, tracer: trace.Tracer | None = None) -> None:
+        self._tracer = tracer
+        # An engine that is garbage collected takes its listeners with it.
+        self._hooked: weakref.WeakKeyDictionary[Engine, dict[str, Listener]] = \
+            weakref.WeakKeyDictionary()
+
+    def instrument(self, engine: Engine) -> bool:
+        """Hook ``engine``; False (and nothing hooked) when tracing is off or it is hooked."""
+        if not enabled() or engine in self._hooked:
+            return False
+        listeners = _listeners(self._tracer or spans.tracer(), engine_attributes(engine))
+        for name in _EVENTS:
+            event.listen(engine, name, listeners[name])
+        self._hooked[engine] = listeners
+        return True
+
+    def uninstrument(self, engine: Engine) -> None:
+        """Remove every listener ``instrument`` added to ``engine`` (none: nothing to do)."""
+        listeners = self._hooked.pop(engine, None)
+        for name, listener in (listeners or {}).items():
+            event.remove(engine, name, listener)
+
+    def is_instrumented(self, engine: Engine) -> bool:
+        return engine in self._hooked

@@ -1,0 +1,119 @@
+"""Span helpers every hop uses: ``traced``, ``span``, and the marks and attributes they set.
+
+Until a provider is installed every span is OpenTelemetry's no-op span, so an untraced
+process pays only the API's no-op cost: ``traced`` adds nothing to it, and attribute helpers
+return after one ``is_recording``.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, ContextManager, TypeVar
+
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
+
+from refnova.tracing.attributes import CODE_FUNCTION_NAME, ERROR_TYPE, SCHEMA_URL
+from refnova.tracing.provider import enabled, refnova_version
+
+INSTRUMENTATION_NAME = "refnova"
+F = TypeVar("F", bound=Callable[..., Any])
+
+# A ProxyTracer: it follows whichever provider gets installed, before or after this import.
+# Benchmarks swap it for one pinned to the no-op tracer to time an untraced create.
+_tracer = trace.get_tracer(INSTRUMENTATION_NAME, refnova_version(), schema_url=SCHEMA_URL)
+
+
+def tracer() -> trace.Tracer:
+    """refnova's tracer (instrumentation name, version and schema URL)."""
+    return _tracer
+
+
+def traced(span_name: str, kind: SpanKind = SpanKind.INTERNAL) -> Callable[[F], F]:
+    """Run the function inside a span named after the Nova function it stands for.
+
+    An exception that leaves the function marks the span: error status, the exception
+    recorded as an event, and ``error.type``.
+    """
+    attributes = {CODE_FUNCTION_NAME: "refnova.%s" % span_name}
+
+    def decorate(function: F) -> F:
+        return in_span(function, span_name, kind, attributes)
+    return decorate
+
+
+def in_span(function: F, span_name: str, kind: SpanKind,
+            attributes: Mapping[str, AttributeValue]) -> F:
+    """``function`` wrapped to run inside its span (and straight through when tracing is off)."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not enabled():
+            return function(*args, **kwargs)
+        with _tracer.start_as_current_span(span_name, kind=kind, attributes=attributes) as span:
+            try:
+                return function(*args, **kwargs)
+            except Exception as error:
+                note_error_type(span, error)
+                raise
+    return wrapper  # type: ignore[return-value]  # functools.wraps keeps the signature
+
+
+def span(name: str, **kwargs: Any) -> ContextManager[Span]:
+    """``tracer().start_as_current_span(...)``, or (tracing off) a context that yields the
+    no-op span without creating anything: the untraced path pays one check."""
+    if not enabled():
+        return contextlib.nullcontext(trace.INVALID_SPAN)
+    return _tracer.start_as_current_span(name, **kwargs)
+
+
+def note_error_type(span: Span, error: BaseException) -> None:
+    """``error.type``: the exception's class name (its status and event come from the SDK)."""
+    if span.is_recording():
+        span.set_attribute(ERROR_TYPE, type(error).__name__)
+
+
+def mark_error(span: Span, error: BaseException, **attributes: AttributeValue) -> None:
+    """Error status, the exception, and ``error.type`` on a span that saw a rejection."""
+    if not span.is_recording():
+        return
+    span.set_status(Status(StatusCode.ERROR, str(error)))
+    span.record_exception(error)
+    span.set_attribute(ERROR_TYPE, type(error).__name__)
+    for key, value in attributes.items():
+        span.set_attribute(key, value)
+
+
+def mark_rejected(span: Span, status_line: str, **attributes: AttributeValue) -> None:
+    """Error status on a span whose request was refused without an exception (``error.type``
+    is then the HTTP status code, as OpenTelemetry's HTTP conventions have it). A span
+    already marked with the exception (``mark_error``) keeps what it has."""
+    if not span.is_recording() or _is_error(span):
+        return
+    span.set_status(Status(StatusCode.ERROR, status_line))
+    span.set_attribute(ERROR_TYPE, status_line.split(" ", 1)[0])
+    for key, value in attributes.items():
+        span.set_attribute(key, value)
+
+
+def _is_error(span: Span) -> bool:
+    status = getattr(span, "status", None)   # SDK spans only: the API's Span has no getter
+    return status is not None and status.status_code is StatusCode.ERROR
+
+
+def annotate(attributes: Mapping[str, AttributeValue | None], span: Span | None = None) -> None:
+    """Set attributes (None values skipped) on ``span`` or the current span, if it records."""
+    span = span or trace.get_current_span()
+    if span.is_recording():
+        span.set_attributes({key: value for key, value in attributes.items() if value is not None})
+
+
+def recording() -> bool:
+    """Whether the current span records (compute costly attributes only then)."""
+    return trace.get_current_span().is_recording()
+
+
+def current_span() -> Span:
+    return trace.get_current_span()

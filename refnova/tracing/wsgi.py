@@ -1,0 +1,98 @@
+"""The SERVER span of each HTTP request: a WSGI middleware around the API application.
+
+As OpenTelemetry's WSGI instrumentation does, the middleware owns the span (the remote parent
+from the request's headers, OpenTelemetry's HTTP server attributes, the response status, an
+exception that escapes the application) and the application it wraps names it after its
+route (``name_after_route``) and adds what only it knows (the Nova fault, request id...).
+The span ends when the application returns its response, whose body is then already built.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import webob
+from opentelemetry.trace import Span, SpanKind
+from opentelemetry.util.types import AttributeValue
+
+from refnova.tracing.attributes import (
+    CLIENT_ADDRESS, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE,
+    NETWORK_PROTOCOL_NAME, NETWORK_PROTOCOL_VERSION, SERVER_ADDRESS, SERVER_PORT, URL_PATH,
+    URL_QUERY, URL_SCHEME, USER_AGENT_ORIGINAL)
+from refnova.tracing.propagation import extract_context, start_remote_span
+from refnova.tracing.provider import enabled
+from refnova.tracing.spans import mark_rejected
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+else:
+    StartResponse = WSGIApplication = WSGIEnvironment = Any
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
+
+
+def http_server_attributes(req: webob.Request) -> dict[str, AttributeValue]:
+    """OpenTelemetry's HTTP server attributes of a request, known before it is routed."""
+    attributes: dict[str, AttributeValue] = {
+        HTTP_REQUEST_METHOD: req.method, URL_PATH: req.path_info, URL_SCHEME: req.scheme,
+        SERVER_ADDRESS: req.host.split(":")[0], NETWORK_PROTOCOL_NAME: "http"}
+    if req.host_port:
+        attributes[SERVER_PORT] = int(req.host_port)
+    protocol = req.environ.get("SERVER_PROTOCOL", "")
+    if protocol.startswith("HTTP/"):
+        attributes[NETWORK_PROTOCOL_VERSION] = protocol[len("HTTP/"):]
+    if req.query_string:
+        attributes[URL_QUERY] = req.query_string
+    if req.user_agent:
+        attributes[USER_AGENT_ORIGINAL] = req.user_agent
+    if req.remote_addr:
+        attributes[CLIENT_ADDRESS] = req.remote_addr
+    return attributes
+
+
+def name_after_route(span: Span, method: str, route: str) -> None:
+    """What the routing application adds once it knows the route: ``http.route``, and the
+    span's name ``"{method} {route}"`` (until then, the method alone)."""
+    if span.is_recording():
+        span.update_name("%s %s" % (method, route))
+        span.set_attribute(HTTP_ROUTE, route)
+
+
+class ServerSpanMiddleware:
+    """WSGI middleware: each request the wrapped application serves runs in a SERVER span."""
+
+    def __init__(self, app: WSGIApplication) -> None:
+        self.app = app
+
+    def __call__(self, environ: WSGIEnvironment,
+                 start_response: StartResponse) -> Iterable[bytes]:
+        if not enabled():   # untraced: no request object, no context, nothing
+            return self.app(environ, start_response)
+        req = webob.Request(environ)
+        with start_remote_span(req.method, extract_context(req.headers), kind=SpanKind.SERVER,
+                               attributes=http_server_attributes(req)) as span:
+            statuses: list[str] = []
+            body = self.app(environ, _recording_status(start_response, statuses))
+            if statuses:
+                _record_status(span, statuses[-1])
+            return body
+
+
+def _recording_status(start_response: StartResponse,
+                      statuses: list[str]) -> Callable[..., Callable[[bytes], object]]:
+    """``start_response`` that also keeps the status line it is given."""
+
+    def start(status: str, headers: list[tuple[str, str]],
+              exc_info: ExcInfo | None = None) -> Callable[[bytes], object]:
+        statuses.append(status)
+        return start_response(status, headers, exc_info)
+    return start
+
+
+def _record_status(span: Span, status_line: str) -> None:
+    """The response's status code; 4xx and 5xx mark the span (kept if already marked)."""
+    code = int(status_line.split(" ", 1)[0])
+    span.set_attribute(HTTP_RESPONSE_STATUS_CODE, code)
+    if code >= 400:
+        mark_rejected(span, status_line)
