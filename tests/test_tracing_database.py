@@ -1,0 +1,108 @@
+"""SQLAlchemyInstrumentor: statement spans on the engines it hooks, none once it unhooks them."""
+import pytest
+from opentelemetry.trace import SpanKind, StatusCode
+from sqlalchemy import create_engine, exc, text
+
+from refnova import tracing
+from refnova.db import api as db_api
+from refnova.tracing import database
+
+from tests.tracing_helpers import spans  # noqa: F401  (the fixture)
+
+EVENTS = ("before_cursor_execute", "after_cursor_execute", "handle_error")
+
+
+@pytest.fixture
+def engine():
+    engine = create_engine("sqlite://")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT)"))
+    yield engine
+    engine.dispose()
+
+
+def listeners(engine):
+    """How many listeners each event the instrumentor hooks has (``handle_error`` is an event
+    of the engine's dialect)."""
+    dispatches = {"handle_error": engine.dialect.dispatch}
+    return {name: len(getattr(dispatches.get(name, engine.dispatch), name)) for name in EVENTS}
+
+
+def insert_in_a_span(engine, name="a"):
+    with tracing.tracer().start_as_current_span("outer"):
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO things (name) VALUES (:name)"), {"name": name})
+
+
+def statement_spans(spans):
+    return [span for span in spans.finished() if span.name != "outer"]
+
+
+def test_an_instrumented_engine_makes_a_client_span_per_statement(spans, engine):
+    instrumentor = tracing.SQLAlchemyInstrumentor()
+    assert instrumentor.instrument(engine) and instrumentor.is_instrumented(engine)
+    insert_in_a_span(engine)
+    (span,) = statement_spans(spans)
+    assert (span.name, span.kind) == ("INSERT things", SpanKind.CLIENT)
+    assert dict(span.attributes) == {
+        "db.system.name": "sqlite", "db.query.summary": "INSERT things",
+        "db.query.text": "INSERT INTO things (name) VALUES (?)", "db.operation.name": "INSERT",
+        "db.collection.name": "things"}
+    instrumentor.uninstrument(engine)
+
+
+def test_uninstrument_removes_every_listener_it_added(spans, engine):
+    before = listeners(engine)
+    instrumentor = tracing.SQLAlchemyInstrumentor()
+    instrumentor.instrument(engine)
+    assert listeners(engine) == {name: count + 1 for name, count in before.items()}
+    instrumentor.uninstrument(engine)
+    assert listeners(engine) == before
+    assert not instrumentor.is_instrumented(engine)
+    insert_in_a_span(engine)
+    assert statement_spans(spans) == []
+
+
+def test_an_engine_is_hooked_once_and_can_be_hooked_again(spans, engine):
+    before = listeners(engine)
+    instrumentor = tracing.SQLAlchemyInstrumentor()
+    assert instrumentor.instrument(engine)
+    assert not instrumentor.instrument(engine)
+    assert listeners(engine) == {name: count + 1 for name, count in before.items()}
+    instrumentor.uninstrument(engine)
+    instrumentor.uninstrument(engine)   # nothing left to remove: no error
+    assert instrumentor.instrument(engine)
+    insert_in_a_span(engine)
+    assert len(statement_spans(spans)) == 1
+    instrumentor.uninstrument(engine)
+    assert listeners(engine) == before
+
+
+def test_a_failing_statement_ends_its_span_as_an_error(spans, engine):
+    instrumentor = tracing.SQLAlchemyInstrumentor()
+    instrumentor.instrument(engine)
+    with pytest.raises(exc.OperationalError):
+        with tracing.tracer().start_as_current_span("outer"):
+            with engine.begin() as connection:
+                connection.execute(text("INSERT INTO nowhere (name) VALUES ('x')"))
+    (span,) = statement_spans(spans)
+    assert span.name == "INSERT nowhere"
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.attributes["error.type"] == "OperationalError"
+    instrumentor.uninstrument(engine)
+
+
+def test_untraced_nothing_is_hooked(spans, engine, monkeypatch):
+    monkeypatch.setattr(database, "enabled", lambda: False)
+    before = listeners(engine)
+    instrumentor = tracing.SQLAlchemyInstrumentor()
+    assert not instrumentor.instrument(engine)
+    assert listeners(engine) == before
+
+
+def test_a_database_unhooks_its_engine_when_closed(spans):
+    db = db_api.Database("sqlite://")
+    hooked = listeners(db.engine)
+    assert all(count >= 1 for count in hooked.values())
+    db.close()
+    assert listeners(db.engine) == {name: count - 1 for name, count in hooked.items()}
