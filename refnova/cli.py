@@ -115,7 +115,7 @@ def build_parser():
     conductor_parser.set_defaults(handler=conductor)
     from refnova.tracing.cli import add_trace_commands
     add_trace_commands(commands)
-    from refnova.conformance_cli import add_conformance_command
+    from refnova.conformance.cli import add_conformance_command
     add_conformance_command(commands)
     return parser
 

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 import responses
 
-from refnova import conformance as cf
+from refnova.conformance.fixtures import (Fixture, FixtureError, check_fixture, fixture_paths,
+                                          load_fixture)
+from refnova.conformance.http import HttpResponse, build_request
+from refnova.conformance.matcher import check_response, match
+from refnova.conformance.placeholders import expand, generate
+from refnova.conformance.report import summarize
+from refnova.conformance.results import FAIL, NOVA, PASS, SKIP, Result, evaluate
+from refnova.conformance.runners import live_values, run_in_process, run_live
 
 UUID = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
 VALUES = {"project_id": "p1", "user_id": "demo", "image_id": UUID, "flavor_id": "1",
@@ -29,15 +36,15 @@ def make_fixture(tmp_path=None, **overrides):
                    "exact_body": True},
     }
     data.update(overrides)
-    assert cf.check_fixture(data) == []
+    assert check_fixture(data) == []
     path = (tmp_path / "C03-x.json") if tmp_path else Path("C03-x.json")
-    return cf.Fixture(path=path, data=data)
+    return Fixture(path=path, data=data)
 
 
 def response(status=200, body=b"", headers=()):
     if not isinstance(body, bytes):
         body = json.dumps(body).encode()
-    return cf.HttpResponse(status, tuple(headers), body)
+    return HttpResponse(status, tuple(headers), body)
 
 
 # ----------------------------------------------------------------------------- markers
@@ -55,79 +62,79 @@ def response(status=200, body=b"", headers=()):
     ("<re:\\d+>", "12", 12),                                  # a regex needs a string
 ])
 def test_marker_matches_and_fails(marker, good, bad):
-    assert cf.match({"k": marker}, {"k": good}) == []
-    problems = cf.match({"k": marker}, {"k": bad})
+    assert match({"k": marker}, {"k": good}) == []
+    problems = match({"k": marker}, {"k": bad})
     assert len(problems) == 1 and problems[0].startswith("$.k:")
 
 
 @pytest.mark.parametrize("value", [None, 0, "", [], {}, "x"])
 def test_any_matches_every_value(value):
-    assert cf.match({"k": "<any>"}, {"k": value}) == []
+    assert match({"k": "<any>"}, {"k": value}) == []
 
 
 def test_any_fails_when_the_key_is_missing():
-    assert cf.match({"k": "<any>"}, {}) == ["$.k: missing"]
+    assert match({"k": "<any>"}, {}) == ["$.k: missing"]
 
 
 def test_absent_key():
-    assert cf.match({"k": "<absent>"}, {"other": 1}) == []
-    assert cf.match({"k": "<absent>"}, {"k": None}) == ["$.k: must be absent, got null"]
+    assert match({"k": "<absent>"}, {"other": 1}) == []
+    assert match({"k": "<absent>"}, {"k": None}) == ["$.k: must be absent, got null"]
 
 
 def test_absent_key_in_exact_mode():
-    assert cf.match({"a": 1, "k": "<absent>"}, {"a": 1}, exact=True) == []
-    assert cf.match({"a": 1, "k": "<absent>"}, {"a": 1, "k": 2}, exact=True)
+    assert match({"a": 1, "k": "<absent>"}, {"a": 1}, exact=True) == []
+    assert match({"a": 1, "k": "<absent>"}, {"a": 1, "k": 2}, exact=True)
 
 
 def test_absent_outside_a_mapping_never_matches():
-    assert cf.match(["<absent>"], ["x"])
-    assert cf.match("<absent>", None)
+    assert match(["<absent>"], ["x"])
+    assert match("<absent>", None)
 
 
 def test_regex_placeholders_are_expanded_before_matching():
-    expected = cf.expand({"href": "<re:http://[^/]+/v2/{project_id}/servers/.+>"}, VALUES)
-    assert cf.match(expected, {"href": "http://h:1/v2/p1/servers/x"}) == []
-    assert cf.match(expected, {"href": "http://h:1/v2/p2/servers/x"})
+    expected = expand({"href": "<re:http://[^/]+/v2/{project_id}/servers/.+>"}, VALUES)
+    assert match(expected, {"href": "http://h:1/v2/p1/servers/x"}) == []
+    assert match(expected, {"href": "http://h:1/v2/p2/servers/x"})
 
 
 def test_bad_regex_is_a_mismatch_not_a_crash():
-    assert cf.match("<re:(>", "(")
+    assert match("<re:(>", "(")
 
 
 # ----------------------------------------------------------------------------- structure
 
 def test_objects_match_as_subsets_by_default():
-    assert cf.match({"a": {"b": 1}}, {"a": {"b": 1, "c": 2}, "d": 3}) == []
+    assert match({"a": {"b": 1}}, {"a": {"b": 1, "c": 2}, "d": 3}) == []
 
 
 def test_missing_key_fails():
-    assert cf.match({"a": {"b": 1}}, {"a": {"c": 1}}) == ["$.a.b: missing"]
+    assert match({"a": {"b": 1}}, {"a": {"c": 1}}) == ["$.a.b: missing"]
 
 
 def test_exact_rejects_extra_keys_at_every_depth():
-    assert cf.match({"a": {"b": 1}}, {"a": {"b": 1}}, exact=True) == []
-    assert cf.match({"a": {"b": 1}}, {"a": {"b": 1}, "z": 0}, exact=True) == \
+    assert match({"a": {"b": 1}}, {"a": {"b": 1}}, exact=True) == []
+    assert match({"a": {"b": 1}}, {"a": {"b": 1}, "z": 0}, exact=True) == \
         ["$: unexpected keys ['z']"]
-    assert cf.match({"a": {"b": 1}}, {"a": {"b": 1, "c": 2}}, exact=True) == \
+    assert match({"a": {"b": 1}}, {"a": {"b": 1, "c": 2}}, exact=True) == \
         ["$.a: unexpected keys ['c']"]
 
 
 def test_object_against_non_object():
-    assert cf.match({"a": 1}, [1])
-    assert cf.match({"a": 1}, None)
+    assert match({"a": 1}, [1])
+    assert match({"a": 1}, None)
 
 
 def test_lists_match_element_wise_with_equal_length():
-    assert cf.match([{"name": "default"}], [{"name": "default", "x": 1}]) == []
-    assert cf.match([1, 2], [1, 2, 3])[0].startswith("$: expected 2 items, got 3")
-    assert cf.match([1, 2], [1]) != []
-    assert cf.match([1, 2], [2, 1]) == ["$[0]: expected 1, got 2", "$[1]: expected 2, got 1"]
-    assert cf.match([1], {"0": 1}) != []
+    assert match([{"name": "default"}], [{"name": "default", "x": 1}]) == []
+    assert match([1, 2], [1, 2, 3])[0].startswith("$: expected 2 items, got 3")
+    assert match([1, 2], [1]) != []
+    assert match([1, 2], [2, 1]) == ["$[0]: expected 1, got 2", "$[1]: expected 2, got 1"]
+    assert match([1], {"0": 1}) != []
 
 
 def test_markers_inside_lists():
-    assert cf.match(["<uuid>", "<string>"], [UUID, "s"]) == []
-    assert cf.match(["<uuid>", "<string>"], [UUID, 5]) == ["$[1]: expected <string>, got 5"]
+    assert match(["<uuid>", "<string>"], [UUID, "s"]) == []
+    assert match(["<uuid>", "<string>"], [UUID, 5]) == ["$[1]: expected <string>, got 5"]
 
 
 @pytest.mark.parametrize("expected, actual", [
@@ -135,18 +142,18 @@ def test_markers_inside_lists():
     ("a", "b"), (1, 2), (None, 0),
 ])
 def test_scalars_compare_by_json_type_and_value(expected, actual):
-    assert cf.match(expected, actual) != []
-    assert cf.match(expected, expected) == []
+    assert match(expected, actual) != []
+    assert match(expected, expected) == []
 
 
 def test_int_and_float_are_both_numbers():
-    assert cf.match(1, 1.0) == []
+    assert match(1, 1.0) == []
 
 
 def test_crlf_text_must_match_exactly():
     generic = "The server could not comply with the request since\r\nit is either malformed."
-    assert cf.match(generic, generic) == []
-    assert cf.match(generic, generic.replace("\r\n", "\n"))
+    assert match(generic, generic) == []
+    assert match(generic, generic.replace("\r\n", "\n"))
 
 
 # ----------------------------------------------------------------------------- responses
@@ -155,14 +162,14 @@ def test_header_names_are_case_insensitive():
     actual = response(headers=[("content-type", "application/json"), ("Retry-After", "0")])
     expect = {"status": 200, "headers": {"Content-Type": "<re:application/json(;.*)?>",
                                          "retry-after": "0"}}
-    assert cf.check_response(expect, actual) == []
+    assert check_response(expect, actual) == []
 
 
 def test_header_value_mismatch_missing_and_absent():
     actual = response(headers=[("Retry-After", "5"), ("Location", "http://x")])
     expect = {"status": 200, "headers": {"Retry-After": "0", "X-Missing": "<any>",
                                          "location": "<absent>"}}
-    problems = cf.check_response(expect, actual)
+    problems = check_response(expect, actual)
     assert problems == ["header Retry-After: expected \"0\", got \"5\"",
                         "header X-Missing: missing",
                         "header location: must be absent, got 'http://x'"]
@@ -174,44 +181,44 @@ def test_repeated_headers_are_joined():
 
 
 def test_status_mismatch():
-    assert cf.check_response({"status": 202}, response(400)) == ["status: expected 202, got 400"]
+    assert check_response({"status": 202}, response(400)) == ["status: expected 202, got 400"]
 
 
 def test_body_subset_and_exact():
     actual = response(400, {"badRequest": {"message": "m", "code": 400}})
-    assert cf.check_response({"status": 400, "body": {"badRequest": {"code": 400}}}, actual) == []
-    assert cf.check_response({"status": 400, "body": {"badRequest": {"code": 400}},
+    assert check_response({"status": 400, "body": {"badRequest": {"code": 400}}}, actual) == []
+    assert check_response({"status": 400, "body": {"badRequest": {"code": 400}},
                               "exact_body": True}, actual) == \
         ["body.badRequest: unexpected keys ['message']"]
 
 
 def test_body_expected_but_response_is_not_json():
-    problems = cf.check_response({"status": 413, "body": {}}, response(413, b"<html>"))
+    problems = check_response({"status": 413, "body": {}}, response(413, b"<html>"))
     assert problems and problems[0].startswith("body: not JSON")
 
 
 def test_text_contains():
     page = response(413, b"413 Request Entity Too Large\n\nRequest is too large.\n")
     expect = {"status": 413, "text_contains": ["Request is too large."]}
-    assert cf.check_response(expect, page) == []
+    assert check_response(expect, page) == []
     expect["text_contains"].append("Something else")
-    assert len(cf.check_response(expect, page)) == 1
+    assert len(check_response(expect, page)) == 1
 
 
 def test_body_not_checked_when_not_expected():
-    assert cf.check_response({"status": 413}, response(413, b"not json")) == []
+    assert check_response({"status": 413}, response(413, b"not json")) == []
 
 
 # ----------------------------------------------------------------------------- expansion
 
 def test_expand_replaces_placeholders_everywhere_and_leaves_others():
     value = {"{user_id}": ["{project_id}/{image_id}", "{unknown}", 5, None, True]}
-    assert cf.expand(value, VALUES) == {"demo": [f"p1/{UUID}", "{unknown}", 5, None, True]}
+    assert expand(value, VALUES) == {"demo": [f"p1/{UUID}", "{unknown}", 5, None, True]}
 
 
 def test_generate_repeat_anywhere_in_the_body():
     body = {"server": {"user_data": {"$repeat": ["QUFB", 3]}, "p": [{"$repeat": ["a", 0]}]}}
-    assert cf.generate(body) == {"server": {"user_data": "QUFBQUFBQUFB", "p": [""]}}
+    assert generate(body) == {"server": {"user_data": "QUFBQUFBQUFB", "p": [""]}}
 
 
 @pytest.mark.parametrize("spec", [
@@ -219,12 +226,12 @@ def test_generate_repeat_anywhere_in_the_body():
     {"$repeat": ["a", 2], "extra": 1}, {"$repeat": ["a", True]},
 ])
 def test_generate_rejects_malformed_repeat(spec):
-    with pytest.raises(cf.FixtureError):
-        cf.generate({"x": spec})
+    with pytest.raises(FixtureError):
+        generate({"x": spec})
 
 
 def test_build_request_defaults_and_expansion():
-    request = cf.build_request(make_fixture(), VALUES)
+    request = build_request(make_fixture(), VALUES)
     assert request.method == "POST"
     assert request.path == "/v2/p1/servers"
     assert request.header_dict() == {"Content-Type": "application/json",
@@ -239,7 +246,7 @@ def test_build_request_header_override_is_case_insensitive_and_null_removes():
         "headers": {"content-type": "text/plain", "Accept": None,
                     "X-Auth-Token": "admin:{project_id}"},
         "body": {}})
-    request = cf.build_request(fixture, VALUES)
+    request = build_request(fixture, VALUES)
     assert request.header_dict() == {"content-type": "text/plain",
                                      "X-Auth-Token": "admin:p1"}
     assert request.removed == ("Accept",)
@@ -249,25 +256,25 @@ def test_build_request_header_override_is_case_insensitive_and_null_removes():
 def test_build_request_raw_bodies():
     text = make_fixture(request={"method": "POST", "path": "/v2/{project_id}/servers",
                                  "body_text": '{"server": "{user_id}"'})
-    assert cf.build_request(text, VALUES).body == b'{"server": "demo"'
+    assert build_request(text, VALUES).body == b'{"server": "demo"'
     big = make_fixture(request={"method": "POST", "path": "/v2/{project_id}/servers",
                                 "body_text_repeat": ["a", 114689]})
-    assert cf.build_request(big, VALUES).body == b"a" * 114689
+    assert build_request(big, VALUES).body == b"a" * 114689
     empty = make_fixture(request={"method": "POST", "path": "/v2/{project_id}/servers",
                                   "body_text": ""})
-    assert cf.build_request(empty, VALUES).body == b""
+    assert build_request(empty, VALUES).body == b""
 
 
 def test_build_request_generates_after_expanding():
     fixture = make_fixture(request={"method": "POST", "path": "/x",
                                     "body": {"n": {"$repeat": ["{flavor_id}", 3]}}})
-    assert json.loads(cf.build_request(fixture, VALUES).body) == {"n": "111"}
+    assert json.loads(build_request(fixture, VALUES).body) == {"n": "111"}
 
 
 # ----------------------------------------------------------------------------- fixture format
 
 def test_check_fixture_accepts_the_documented_format():
-    assert cf.check_fixture(make_fixture().data) == []
+    assert check_fixture(make_fixture().data) == []
 
 
 @pytest.mark.parametrize("change, problem", [
@@ -290,12 +297,12 @@ def test_check_fixture_accepts_the_documented_format():
 ])
 def test_check_fixture_reports_problems(change, problem):
     data = dict(make_fixture().data, **change)
-    problems = cf.check_fixture(data)
+    problems = check_fixture(data)
     assert any(problem in p for p in problems), problems
 
 
 def test_check_fixture_requires_the_four_keys():
-    assert cf.check_fixture({}) == [
+    assert check_fixture({}) == [
         "missing key 'name'", "missing key 'source'", "missing key 'request'",
         "missing key 'expect'", "source must be a non-empty string"]
 
@@ -312,16 +319,16 @@ def test_row_id_is_the_last_token(source, row):
 def test_load_fixture_round_trip_and_errors(tmp_path):
     good = tmp_path / "C03-ok.json"
     good.write_text(json.dumps(make_fixture().data))
-    assert cf.load_fixture(good).id == "C03-ok"
+    assert load_fixture(good).id == "C03-ok"
     broken = tmp_path / "C03-broken.json"
     broken.write_text("{")
-    with pytest.raises(cf.FixtureError, match="not valid JSON"):
-        cf.load_fixture(broken)
+    with pytest.raises(FixtureError, match="not valid JSON"):
+        load_fixture(broken)
     wrong = tmp_path / "C03-wrong.json"
     wrong.write_text(json.dumps(dict(make_fixture().data, source="nothing")))
-    with pytest.raises(cf.FixtureError, match="spec row ID"):
-        cf.load_fixture(wrong)
-    assert [p.name for p in cf.fixture_paths(tmp_path)] == [
+    with pytest.raises(FixtureError, match="spec row ID"):
+        load_fixture(wrong)
+    assert [p.name for p in fixture_paths(tmp_path)] == [
         "C03-broken.json", "C03-ok.json", "C03-wrong.json"]
 
 
@@ -333,33 +340,33 @@ def test_evaluate_pass_fail_and_nova_status():
         "exact_body": True})
     good = response(400, {"badRequest": {"message": "security_groups entries must be objects",
                                          "code": 400}})
-    assert cf.evaluate(crash, good, VALUES).outcome == cf.PASS
-    nova = cf.evaluate(crash, response(500, {"computeFault": {"message": "x", "code": 500}}), VALUES)
-    assert nova.outcome == cf.NOVA and not nova.ok and "Icehouse" in nova.reason
-    other = cf.evaluate(crash, response(502, b""), VALUES)
-    assert other.outcome == cf.FAIL and other.mismatches
+    assert evaluate(crash, good, VALUES).outcome == PASS
+    nova = evaluate(crash, response(500, {"computeFault": {"message": "x", "code": 500}}), VALUES)
+    assert nova.outcome == NOVA and not nova.ok and "Icehouse" in nova.reason
+    other = evaluate(crash, response(502, b""), VALUES)
+    assert other.outcome == FAIL and other.mismatches
 
 
 def test_evaluate_expands_placeholders_in_expectations():
     fixture = make_fixture(expect={"status": 400, "body": {"m": "project {project_id}"}})
-    assert cf.evaluate(fixture, response(400, {"m": "project p1"}), VALUES).ok
-    assert not cf.evaluate(fixture, response(400, {"m": "project {project_id}"}), VALUES).ok
+    assert evaluate(fixture, response(400, {"m": "project p1"}), VALUES).ok
+    assert not evaluate(fixture, response(400, {"m": "project {project_id}"}), VALUES).ok
 
 
 def test_summarize_counts_and_lists_non_passes():
     fixture = make_fixture()
-    results = [cf.Result(fixture, cf.PASS, 400), cf.Result(fixture, cf.FAIL, 500, ("status",)),
-               cf.Result(fixture, cf.SKIP, reason="needs a world change")]
-    text = cf.summarize(results)
+    results = [Result(fixture, PASS, 400), Result(fixture, FAIL, 500, ("status",)),
+               Result(fixture, SKIP, reason="needs a world change")]
+    text = summarize(results)
     assert "FAIL C03-x" in text and "- status" in text and "needs a world change" in text
     assert text.endswith("\n1 passed, 1 failed, 1 skipped")
 
 
 def test_summarize_counts_icehouse_s_own_answer_as_passed_and_says_so():
     fixture = make_fixture(nova_status=500)
-    results = [cf.Result(fixture, cf.NOVA, 500, reason="answered 500 as Icehouse itself did"),
-               cf.Result(fixture, cf.PASS, 400)]
-    text = cf.summarize(results)
+    results = [Result(fixture, NOVA, 500, reason="answered 500 as Icehouse itself did"),
+               Result(fixture, PASS, 400)]
+    text = summarize(results)
     assert "NOVA C03-x" in text and "answered 500 as Icehouse itself did" in text
     assert "1 of the passes gave Icehouse's own answer" in text
     assert text.endswith("\n2 passed, 0 failed, 0 skipped")
@@ -395,7 +402,7 @@ def fake_world_loader(overrides):
 def test_run_in_process_uses_a_fresh_deployment_and_closes_it():
     seen = {}
     fixture = make_fixture(world={"quotas": {"instances": 2}})
-    result = cf.run_in_process(fixture, lambda world: FakeDeployment(world, seen),
+    result = run_in_process(fixture, lambda world: FakeDeployment(world, seen),
                                fake_world_loader)
     assert result.ok, result.describe()
     assert seen["closed"] is True
@@ -411,9 +418,9 @@ def test_run_in_process_uses_a_fresh_deployment_and_closes_it():
 def test_run_in_process_reports_a_mismatch():
     seen = {}
     fixture = make_fixture(expect={"status": 400, "body": {"badRequest": {"code": 401}}})
-    result = cf.run_in_process(fixture, lambda world: FakeDeployment(world, seen),
+    result = run_in_process(fixture, lambda world: FakeDeployment(world, seen),
                                fake_world_loader)
-    assert result.outcome == cf.FAIL
+    assert result.outcome == FAIL
     assert result.mismatches == ("body.badRequest.code: expected 401, got 400",)
 
 
@@ -425,7 +432,7 @@ def test_run_in_process_closes_the_deployment_when_the_app_raises():
             raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
-        cf.run_in_process(make_fixture(), lambda world: Broken(world, seen), fake_world_loader)
+        run_in_process(make_fixture(), lambda world: Broken(world, seen), fake_world_loader)
     assert seen["closed"] is True
 
 
@@ -433,7 +440,7 @@ def test_run_in_process_without_content_type():
     seen = {}
     fixture = make_fixture(request={"method": "POST", "path": "/v2/{project_id}/servers",
                                     "headers": {"Content-Type": None}, "body_text": "{}"})
-    cf.run_in_process(fixture, lambda world: FakeDeployment(world, seen), fake_world_loader)
+    run_in_process(fixture, lambda world: FakeDeployment(world, seen), fake_world_loader)
     assert "CONTENT_TYPE" not in seen["environ"]
     assert seen["body"] == b"{}"
 
@@ -444,7 +451,7 @@ FAULT = {"badRequest": {"message": "Server name is not defined", "code": 400}}
 @responses.activate
 def test_run_live_sends_the_request_and_matches():
     responses.add(responses.POST, "http://api:8774/v2/p1/servers", json=FAULT, status=400)
-    result = cf.run_live(make_fixture(), "http://api:8774/", VALUES)
+    result = run_live(make_fixture(), "http://api:8774/", VALUES)
     assert result.ok, result.describe()
     sent = responses.calls[0].request
     assert sent.headers["X-Auth-Token"] == "demo:p1"
@@ -458,14 +465,14 @@ def test_run_live_removed_headers_are_not_added_back_by_requests():
     fixture = make_fixture(request={"method": "POST", "path": "/v2/{project_id}/servers",
                                     "headers": {"Accept": None, "Content-Type": None},
                                     "body_text": "{}"})
-    cf.run_live(fixture, "http://api", VALUES)
+    run_live(fixture, "http://api", VALUES)
     sent = responses.calls[0].request
     assert "Accept" not in sent.headers and "Content-Type" not in sent.headers
 
 
 def test_run_live_skips_fixtures_that_need_a_world_change():
-    result = cf.run_live(make_fixture(world={"port_quota": 3}), "http://api", VALUES)
-    assert result.outcome == cf.SKIP and "port_quota" in result.reason
+    result = run_live(make_fixture(world={"port_quota": 3}), "http://api", VALUES)
+    assert result.outcome == SKIP and "port_quota" in result.reason
 
 
 @responses.activate
@@ -475,7 +482,7 @@ def test_run_live_waits_out_an_unexpected_rate_limit():
                   json={"overLimit": {"code": 429}})
     responses.add(responses.POST, url, json=FAULT, status=400)
     waits = []
-    result = cf.run_live(make_fixture(), "http://api", VALUES, sleep=waits.append)
+    result = run_live(make_fixture(), "http://api", VALUES, sleep=waits.append)
     assert result.ok and waits == [7.0] and len(responses.calls) == 2
 
 
@@ -485,10 +492,10 @@ def test_run_live_does_not_retry_an_expected_rate_limit():
     responses.add(responses.POST, url, status=429, json={"overLimit": {"code": 429}})
     fixture = make_fixture(expect={"status": 429})
     waits = []
-    assert cf.run_live(fixture, "http://api", VALUES, sleep=waits.append).ok
+    assert run_live(fixture, "http://api", VALUES, sleep=waits.append).ok
     assert waits == [] and len(responses.calls) == 1
 
 
 def test_live_values_override_the_world_defaults():
-    values = cf.live_values({"project_id": "other"}, world_loader=fake_world_loader)
+    values = live_values({"project_id": "other"}, world_loader=fake_world_loader)
     assert values["project_id"] == "other" and values["image_id"] == UUID

@@ -6,13 +6,21 @@ import xml.etree.ElementTree as ET
 import pytest
 import responses
 
-from refnova import cli, conformance as cf, conformance_report as report
+from refnova import cli
+from refnova.conformance import report
+from refnova.conformance.fixtures import default_fixture_dir, load_fixtures
+from refnova.conformance.http import build_request
+from refnova.conformance.placeholders import placeholder_values
+from refnova.conformance.results import FAIL, NOVA, PASS, SKIP, Result
+from refnova.conformance.runners import (LiveRunner, LiveTarget, authorize, live_skip_reason,
+                                         target_root)
+from refnova.conformance.selection import select
 from refnova.world import load_world
 
 WORLD = load_world()
-VALUES = cf.placeholder_values(WORLD)
+VALUES = placeholder_values(WORLD)
 PROJECT = VALUES["project_id"]
-FIXTURES = {f.id: f for f in cf.load_fixtures(cf.default_fixture_dir("v2"))}
+FIXTURES = {f.id: f for f in load_fixtures(default_fixture_dir("v2"))}
 API = "http://nova.test:8774"
 SERVERS = "%s/v2/%s/servers" % (API, PROJECT)
 REQUEST_ID = {"x-compute-request-id": "req-0b9e2c4d-5f6a-4b7c-8d9e-0f1a2b3c4d5e"}
@@ -22,7 +30,7 @@ OLD = "99999999-2222-4333-8444-555555555555"
 
 def target(**changes):
     values = dict(VALUES)
-    return cf.LiveTarget(**{"url": API, "values": values, "world": WORLD, **changes})
+    return LiveTarget(**{"url": API, "values": values, "world": WORLD, **changes})
 
 
 def servers_body(*ids):
@@ -49,7 +57,7 @@ def test_runner_deletes_the_servers_a_fixture_created_and_waits_until_they_are_g
                   headers={**REQUEST_ID, "Location": "%s/%s" % (SERVERS, NEW)})
     responses.add(responses.DELETE, "%s/%s" % (SERVERS, NEW), status=204)
     sleeps = []
-    result = cf.LiveRunner(target(), sleep=sleeps.append).run(FIXTURES["S01-minimal"])
+    result = LiveRunner(target(), sleep=sleeps.append).run(FIXTURES["S01-minimal"])
     assert result.ok, result.describe()
     deletes = [c.request for c in responses.calls if c.request.method == "DELETE"]
     assert [d.url for d in deletes] == ["%s/%s" % (SERVERS, NEW)]      # never the old one
@@ -68,7 +76,7 @@ def test_runner_says_when_servers_do_not_go_away():
     def sleep(seconds):
         now[0] += seconds
 
-    runner = cf.LiveRunner(target(), sleep=sleep, clock=lambda: now[0], cleanup_timeout=2)
+    runner = LiveRunner(target(), sleep=sleep, clock=lambda: now[0], cleanup_timeout=2)
     result = runner.run(FIXTURES["S01-minimal"])
     assert any("deleting server %s answered 500" % NEW in note for note in result.notes)
     assert any("still there after 2s" in note for note in result.notes)
@@ -80,7 +88,7 @@ def test_runner_reports_a_target_that_cannot_list_servers():
         "message": "The resource could not be found.", "code": 404}})
     responses.add(responses.POST, SERVERS, status=400, headers=REQUEST_ID, json={
         "badRequest": {"message": "Server name is not defined", "code": 400}})
-    result = cf.LiveRunner(target()).run(FIXTURES["C03-name-absent"])
+    result = LiveRunner(target()).run(FIXTURES["C03-name-absent"])
     assert result.ok and "not cleaned up" in result.notes[0]
 
 
@@ -88,37 +96,37 @@ def test_runner_reports_a_target_that_cannot_list_servers():
 
 def test_fixtures_naming_reference_world_objects_are_skipped_unless_the_target_has_them():
     queued = FIXTURES["A16a-image-not-active"]
-    reason = cf.live_skip_reason(queued, target())
+    reason = live_skip_reason(queued, target())
     assert "image a2459075-d96c-40d5-893e-577ff92e721c (queued-image, queued, public)" in reason
     assert "--reference-world" in reason
-    assert cf.live_skip_reason(queued, target(reference_world=True)) is None
-    in_use = cf.live_skip_reason(FIXTURES["A18-port-in-use"], target())
+    assert live_skip_reason(queued, target(reference_world=True)) is None
+    in_use = live_skip_reason(FIXTURES["A18-port-in-use"], target())
     assert "port 88c6e0f6-5a79-4d4e-9a55-2a1c1d0e7b3a (in use)" in in_use
-    assert "flavor 92 (m1.huge)" in cf.live_skip_reason(FIXTURES["A24-quota-ram"], target())
+    assert "flavor 92 (m1.huge)" in live_skip_reason(FIXTURES["A24-quota-ram"], target())
 
 
 @pytest.mark.parametrize("fixture_id", ["C03-name-absent", "A06a-image-not-found",
                                         "A24-quota-instances", "C09a-security-groups-string-item",
                                         "A10-availability-zone-unknown", "S18-image-ref-url"])
 def test_fixtures_on_placeholders_or_unknown_ids_run_anywhere(fixture_id):
-    assert cf.live_skip_reason(FIXTURES[fixture_id], target()) is None
+    assert live_skip_reason(FIXTURES[fixture_id], target()) is None
 
 
 def test_world_changes_are_always_skipped_live_with_what_they_change():
-    reason = cf.live_skip_reason(FIXTURES["A24-quota-instances-world"],
+    reason = live_skip_reason(FIXTURES["A24-quota-instances-world"],
                                  target(reference_world=True))
     assert "needs a world change (quotas.instances = 2)" in reason
 
 
 def test_a_keystone_token_replaces_the_noauth_headers_and_admin_needs_its_own():
-    request = cf.build_request(FIXTURES["S21-forced-host-admin"], VALUES)
-    assert "--admin-token" in cf.authorize(request, target(token="tok"))
-    admin = cf.authorize(request, target(token="tok", admin_token="tok-admin"))
+    request = build_request(FIXTURES["S21-forced-host-admin"], VALUES)
+    assert "--admin-token" in authorize(request, target(token="tok"))
+    admin = authorize(request, target(token="tok", admin_token="tok-admin"))
     assert admin.header_dict()["X-Auth-Token"] == "tok-admin"
-    plain = cf.authorize(cf.build_request(FIXTURES["S01-minimal"], VALUES), target(token="tok"))
+    plain = authorize(build_request(FIXTURES["S01-minimal"], VALUES), target(token="tok"))
     assert plain.header_dict()["X-Auth-Token"] == "tok"
-    noauth = cf.build_request(FIXTURES["S01-minimal"], VALUES)
-    assert cf.authorize(noauth, target()) is noauth
+    noauth = build_request(FIXTURES["S01-minimal"], VALUES)
+    assert authorize(noauth, target()) is noauth
 
 
 @pytest.mark.parametrize("url, root", [
@@ -126,7 +134,7 @@ def test_a_keystone_token_replaces_the_noauth_headers_and_admin_needs_its_own():
     ("http://h:8774/v2", "http://h:8774"), ("http://h:8774/v2/abc", "http://h:8774"),
     ("https://h/compute/v2/abc/", "https://h/compute"), ("http://h/v1.1/p", "http://h")])
 def test_target_root(url, root):
-    assert cf.target_root(url) == root
+    assert target_root(url) == root
 
 
 # ----------------------------------------------------------------------------- -k
@@ -139,13 +147,13 @@ def test_target_root(url, root):
     ("§2.1 and F5", {"F05-project-id-mismatch"}),
 ])
 def test_select_with_k_expressions(expression, expected):
-    assert {f.id for f in cf.select(FIXTURES.values(), expression)} == expected
+    assert {f.id for f in select(FIXTURES.values(), expression)} == expected
 
 
 @pytest.mark.parametrize("expression", ["A24 and (", "A24 cores", "or"])
 def test_select_rejects_a_broken_expression(expression):
     with pytest.raises(ValueError):
-        cf.select(FIXTURES.values(), expression)
+        select(FIXTURES.values(), expression)
 
 
 # ----------------------------------------------------------------------------- reports
@@ -154,12 +162,12 @@ def _results():
     crash = FIXTURES["C09a-security-groups-string"]
     quota = FIXTURES["A24-quota-instances"]
     return [
-        cf.Result(FIXTURES["C03-name-absent"], cf.PASS, 400, got="400 badRequest: x"),
-        cf.Result(crash, cf.NOVA, 500, ("status: expected 400, got 500",),
+        Result(FIXTURES["C03-name-absent"], PASS, 400, got="400 badRequest: x"),
+        Result(crash, NOVA, 500, ("status: expected 400, got 500",),
                   "answered 500 as Icehouse itself did", got="500 computeFault: boom"),
-        cf.Result(quota, cf.FAIL, 403, ("status: expected 413, got 403",),
+        Result(quota, FAIL, 403, ("status: expected 413, got 403",),
                   got="403 forbidden: Quota exceeded for instances"),
-        cf.Result(FIXTURES["F02-rate-limited"], cf.SKIP, reason="needs a world change (x)"),
+        Result(FIXTURES["F02-rate-limited"], SKIP, reason="needs a world change (x)"),
     ]
 
 
@@ -208,7 +216,7 @@ def test_in_process_cli_run_writes_the_reports(tmp_path, capsys):
 
 
 def test_cli_exit_status_is_1_when_a_fixture_fails(tmp_path, capsys):
-    broken = json.loads((cf.default_fixture_dir() / "C03-name-absent.json").read_text())
+    broken = json.loads((default_fixture_dir() / "C03-name-absent.json").read_text())
     broken["expect"]["status"] = 418
     (tmp_path / "C03-name-absent.json").write_text(json.dumps(broken))
     args = cli.build_parser().parse_args(["conformance", "--fixtures", str(tmp_path)])

@@ -15,7 +15,7 @@ from refnova import exception
 from refnova.api.openstack import contracts, microversions, versions
 from refnova.api.openstack.compute import errors
 from refnova.api.openstack.compute.schemas import servers as schemas
-from refnova.conformance import REPO_ROOT
+from refnova.conformance.fixtures import REPO_ROOT
 from tests.conftest import Client, make_deployment
 
 RECORDED_SHOW = json.loads((REPO_ROOT / "tests" / "data" / "nova-34.0.0-v2.1-show.json").read_text())

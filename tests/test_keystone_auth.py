@@ -9,8 +9,12 @@ import responses
 from opentelemetry.trace import SpanKind
 from sqlalchemy import func, select
 
-from refnova import cli, conformance, conformance_cli
+from refnova import cli
 from refnova.api.openstack import auth
+from refnova.conformance.cli import live_target
+from refnova.conformance.fixtures import default_fixture_dir, load_fixture
+from refnova.conformance.results import FAIL, SKIP
+from refnova.conformance.runners import run_live
 from refnova.db import models
 from refnova.identity import keystone
 from tests.conftest import Client, make_deployment
@@ -272,23 +276,22 @@ def runner_args(*extra):
 def test_the_runner_gets_its_token_from_keystone_and_sends_it():
     responses.add(responses.POST, TOKENS, status=201, json=token_body(project_id="p-kst"),
                   headers={"X-Subject-Token": "gAAAA-runner"})
-    target = conformance_cli.live_target(runner_args(
+    target = live_target(runner_args(
         "--os-auth-url", KEYSTONE + "/v3", "--os-username", "demo", "--os-password", "secret",
         "--os-project-name", "demo", "--image", "img-1", "--flavor", "42"))
     assert target.url == "http://nova.test:8774" and target.token == "gAAAA-runner"
     assert target.values["project_id"] == "p-kst" and target.values["user_id"] == "u-demo"
     assert target.values["image_id"] == "img-1" and target.values["flavor_id"] == "42"
-    fixture = conformance.load_fixture(conformance.default_fixture_dir() / "C03-name-absent.json")
+    fixture = load_fixture(default_fixture_dir() / "C03-name-absent.json")
     responses.add(responses.POST, "http://nova.test:8774/v2/p-kst/servers", status=400,
                   json={"badRequest": {"message": "Server name is not defined", "code": 400}})
-    result = conformance.run_live(fixture, target.url, target.values, target=target)
+    result = run_live(fixture, target.url, target.values, target=target)
     assert responses.calls[-1].request.headers["X-Auth-Token"] == "gAAAA-runner"
-    assert result.outcome == conformance.FAIL       # no x-compute-request-id in this stub
-    admin_fixture = conformance.load_fixture(
-        conformance.default_fixture_dir() / "S21-forced-host-admin.json")
-    skipped = conformance.run_live(admin_fixture, target.url, target.values,
-                                   target=dataclass_replace(target, reference_world=True))
-    assert skipped.outcome == conformance.SKIP and "--admin-token" in skipped.reason
+    assert result.outcome == FAIL       # no x-compute-request-id in this stub
+    admin_fixture = load_fixture(default_fixture_dir() / "S21-forced-host-admin.json")
+    skipped = run_live(admin_fixture, target.url, target.values,
+                       target=dataclass_replace(target, reference_world=True))
+    assert skipped.outcome == SKIP and "--admin-token" in skipped.reason
 
 
 def dataclass_replace(target, **changes):

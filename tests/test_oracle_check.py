@@ -12,9 +12,13 @@ import sys
 
 import pytest
 
-from refnova import conformance as cf
+from refnova.conformance.fixtures import REPO_ROOT, Fixture, FixtureError, load_fixture
+from refnova.conformance.http import build_request
+from refnova.conformance.matcher import check_response, match
+from refnova.conformance.placeholders import expand
+from refnova.conformance.runners import run_in_process
 
-TOOL = cf.REPO_ROOT / "tools" / "oracle_check.py"
+TOOL = REPO_ROOT / "tools" / "oracle_check.py"
 spec = importlib.util.spec_from_file_location("oracle_check", TOOL)
 oracle_check = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(oracle_check)
@@ -124,7 +128,7 @@ def test_the_oracle_gets_refnova_s_request_its_own_identity_and_a_cleanup(fake, 
     assert sent["config"] == {"api": {"response_validation": "warn"},
                               "quota": {"instances": 1}}
     request, cleanup = sent["requests"]
-    refnova_request = cf.build_request(cf.load_fixture(path), VALUES)
+    refnova_request = build_request(load_fixture(path), VALUES)
     assert request["body"].encode("utf-8") == refnova_request.body
     assert request["as"] == "admin"
     assert request["headers"]["Content-Type"] is None
@@ -183,8 +187,8 @@ def test_record_writes_nova_s_answer_as_the_expectation(fake, tmp_path):
     assert expect["body"]["server"]["id"] == "<uuid>"
     assert expect["body"]["server"]["adminPass"].startswith("<re:")
     # The recorded expectation matches what was recorded, and a fresh create of refnova's.
-    assert cf.check_response(cf.expand(expect, VALUES), oracle_check.as_response(created)) == []
-    assert cf.run_in_process(cf.load_fixture(path)).ok
+    assert check_response(expand(expect, VALUES), oracle_check.as_response(created)) == []
+    assert run_in_process(load_fixture(path)).ok
     # ... and re-checking it against the same answer is a match.
     assert fake([path], {"R01-minimal": created}) == 0
 
@@ -198,18 +202,18 @@ def test_generalize_turns_generated_values_into_markers_and_world_ids_into_place
     out = oracle_check.generalize(body, VALUES, HOST)
     assert out["id"] == "<uuid>" and out["reservation_id"] == "<re:r-[0-9a-z]{8}>"
     assert out["message"] == "Network {network_id} could not be found."
-    href = cf.expand(out["links"][0]["href"], VALUES)
-    assert cf.match(href, body["links"][0]["href"]) == []
-    assert cf.match(href, body["links"][0]["href"].replace(HOST, "https://elsewhere:8774")) == []
+    href = expand(out["links"][0]["href"], VALUES)
+    assert match(href, body["links"][0]["href"]) == []
+    assert match(href, body["links"][0]["href"].replace(HOST, "https://elsewhere:8774")) == []
 
 
 def test_a_long_recorded_text_becomes_an_exact_equivalent_pattern():
     text = "Value: %s. '%s' is too long" % ("QUFB" * 16384, "QUFB" * 16384)
     pattern = oracle_check.generalize(text, VALUES, HOST, "message")
     assert len(pattern) < 200
-    assert cf.match(pattern, text) == []
-    assert cf.match(pattern, text.replace("QUFB", "QUFC", 1)) != []
-    assert cf.match(pattern, text[:-1]) != []
+    assert match(pattern, text) == []
+    assert match(pattern, text.replace("QUFB", "QUFC", 1)) != []
+    assert match(pattern, text[:-1]) != []
 
 
 def test_runs_group_fixtures_by_config_and_world():
@@ -217,7 +221,7 @@ def test_runs_group_fixtures_by_config_and_world():
         data = fixture_data()
         if oracle:
             data["oracle"] = oracle
-        return cf.Fixture(path=cf.REPO_ROOT / name, data=data)
+        return Fixture(path=REPO_ROOT / name, data=data)
 
     plain = [fixture("J01-a.json"), fixture("J02-b.json")]
     seeded = [fixture("X17-c.json", {"world": {"ports": [{"id": "p"}]}}),
@@ -225,12 +229,12 @@ def test_runs_group_fixtures_by_config_and_world():
     other = [fixture("X19-e.json", {"world": {"networks": [{"id": "n"}]}})]
     runs = oracle_check.plan_runs(plain + seeded + other)
     assert sorted(len(members) for _spec, members in runs) == [1, 2, 2]
-    with pytest.raises(cf.FixtureError):
+    with pytest.raises(FixtureError):
         oracle_check.plan_runs([fixture("J03-f.json", {"typo": 1})])
 
 
 def test_row_ids_come_from_file_names():
     assert oracle_check.row_id_of("J07-description.json") == "J7"
     assert oracle_check.row_id_of("M03a-x.json") == "M3a"
-    with pytest.raises(cf.FixtureError):
+    with pytest.raises(FixtureError):
         oracle_check.row_id_of("description.json")

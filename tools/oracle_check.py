@@ -4,7 +4,7 @@
 Every expectation under ``fixtures/v2.1`` was recorded from Nova 34.0.0 running
 in-process (``tools/nova_oracle.py``, Nova's own functional-test harness). This script
 sends each fixture's request to that oracle again and matches Nova's answer against the
-fixture's ``expect`` with the conformance matcher (``refnova.conformance.check_response``),
+fixture's ``expect`` with the conformance matcher (``refnova.conformance.matcher.check_response``),
 so a fixture whose expectation real Nova no longer meets is reported::
 
     tox -e oracle                                   # every /v2.1 fixture
@@ -51,7 +51,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from refnova import conformance as cf  # noqa: E402  (stdlib-only module)
+# noqa: E402 below: the source tree first. These modules need only jsonschema (Nova's too).
+from refnova.conformance.fixtures import FixtureError, fixture_paths, load_fixture  # noqa: E402
+from refnova.conformance.http import HttpResponse, build_request  # noqa: E402
+from refnova.conformance.matcher import check_response  # noqa: E402
+from refnova.conformance.placeholders import expand, placeholder_values  # noqa: E402
+from refnova.conformance.world import load_reference_world  # noqa: E402
 
 FIXTURE_DIR = REPO / "fixtures" / "v2.1"
 DEFAULT_ORACLE = Path(__file__).resolve().parent / "nova_oracle.py"
@@ -70,20 +75,20 @@ LONG_TEXT = 2048          # recorded strings longer than this get their long run
 # --------------------------------------------------------------------------- requests
 
 def reference_values():
-    return cf.placeholder_values(cf.load_reference_world())
+    return placeholder_values(load_reference_world())
 
 
 def oracle_section(fixture):
     section = fixture.data.get("oracle") or {}
     unknown = set(section) - ORACLE_KEYS
     if unknown:
-        raise cf.FixtureError(f"{fixture.path.name}: unknown oracle keys {sorted(unknown)}")
+        raise FixtureError(f"{fixture.path.name}: unknown oracle keys {sorted(unknown)}")
     return section
 
 
 def oracle_request(fixture, values):
     """The oracle's request for a fixture: refnova's exact bytes, the oracle's identity."""
-    request = cf.build_request(fixture, values)
+    request = build_request(fixture, values)
     headers = {name: value for name, value in request.headers
                if name.lower() != "x-auth-token"}
     for name in request.removed:
@@ -160,7 +165,7 @@ def run_oracle(spec, fixtures, values, python, oracle, workdir, index):
 def as_response(result):
     body = result["body"]
     raw = body.encode("utf-8") if isinstance(body, str) else json.dumps(body).encode("utf-8")
-    return cf.HttpResponse(result["status"], tuple(result["headers"].items()), raw)
+    return HttpResponse(result["status"], tuple(result["headers"].items()), raw)
 
 
 def compare(fixture, result, values):
@@ -170,7 +175,7 @@ def compare(fixture, result, values):
             return "MATCH", []
         return "DIFF", [f"status: Nova answered {result['status']}, the fixture records "
                         f"nova_status {fixture.nova_status}"]
-    problems = cf.check_response(cf.expand(fixture.expect, values), as_response(result))
+    problems = check_response(expand(fixture.expect, values), as_response(result))
     return ("MATCH" if not problems else "DIFF"), problems
 
 
@@ -264,7 +269,7 @@ def row_id_of(file_name):
     """``J07-name-type.json`` pins row J7 (docs/v2.1-create-contract.md)."""
     found = re.match(r"([A-Z])0*(\d+)([a-z]?)-", file_name)
     if not found:
-        raise cf.FixtureError(f"{file_name}: expected a <row>-<what>.json name")
+        raise FixtureError(f"{file_name}: expected a <row>-<what>.json name")
     return "".join(found.groups())
 
 
@@ -293,7 +298,7 @@ def _write(path, data):
 # --------------------------------------------------------------------------- main
 
 def select(paths, keywords):
-    fixtures = [cf.load_fixture(path) for path in paths]
+    fixtures = [load_fixture(path) for path in paths]
     if keywords:
         words = keywords.lower().split()
         fixtures = [f for f in fixtures
@@ -316,7 +321,7 @@ def main(argv=None):
     parser.add_argument("-v", "--verbose", action="store_true", help="list every fixture")
     args = parser.parse_args(argv)
 
-    paths = [Path(p) for p in args.fixtures] or cf.fixture_paths(FIXTURE_DIR)
+    paths = [Path(p) for p in args.fixtures] or fixture_paths(FIXTURE_DIR)
     fixtures = select(paths, args.keywords)
     if not fixtures:
         print("no fixtures selected")

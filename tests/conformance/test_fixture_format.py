@@ -14,15 +14,16 @@ import re
 import jsonschema
 import pytest
 
-from refnova import conformance
+from refnova.conformance.fixtures import (REPO_ROOT, Fixture, check_fixture, default_fixture_dir,
+                                          fixture_paths, load_fixtures)
 
-SPEC = conformance.REPO_ROOT / "docs" / "icehouse-create-path.md"
-SCHEMA = json.loads((conformance.REPO_ROOT / "fixtures" / "schema.json").read_text(encoding="utf-8"))
+SPEC = REPO_ROOT / "docs" / "icehouse-create-path.md"
+SCHEMA = json.loads((REPO_ROOT / "fixtures" / "schema.json").read_text(encoding="utf-8"))
 # The Icehouse contract's fixtures and today's (recorded from Nova 34.0.0); the /v2.1 rows
 # are test_fixtures_v21's business.
-FIXTURE_DIRS = [conformance.default_fixture_dir("v2"), conformance.default_fixture_dir("v2.1")]
-PATHS = [path for directory in FIXTURE_DIRS for path in conformance.fixture_paths(directory)]
-V2_FIXTURES = conformance.load_fixtures(conformance.default_fixture_dir("v2"))
+FIXTURE_DIRS = [default_fixture_dir("v2"), default_fixture_dir("v2.1")]
+PATHS = [path for directory in FIXTURE_DIRS for path in fixture_paths(directory)]
+V2_FIXTURES = load_fixtures(default_fixture_dir("v2"))
 CATALOGUE_SECTIONS = ("2.1", "2.2", "2.3", "2.4")
 
 # Rows of §2.1-§2.4 that the reproduced deployment (Neutron networking and security groups,
@@ -90,7 +91,7 @@ def test_fixture_file_follows_the_schema(path):
     assert not errors, "\n".join("%s: %s" % (list(e.absolute_path), e.message) for e in errors)
 
 
-BASE = json.loads((conformance.default_fixture_dir("v2") / "C03-name-absent.json").read_text())
+BASE = json.loads((default_fixture_dir("v2") / "C03-name-absent.json").read_text())
 
 
 def _broken(change):
@@ -114,7 +115,7 @@ def _broken(change):
 ])
 def test_the_schema_rejects_a_broken_fixture(why, data):
     assert list(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data)), why
-    assert conformance.check_fixture(data) or why in ("trace outside traces/",), why
+    assert check_fixture(data) or why in ("trace outside traces/",), why
 
 
 # ----------------------------------------------------------------------------- the spec rows
@@ -151,7 +152,7 @@ def test_rows_only_a_real_glance_reaches_are_pinned_by_tests(row):
 
 def test_the_checks_catch_an_unknown_row_and_a_row_without_fixture():
     rows = {"F1": "2.1", "C3": "2.3", "C4": "2.3", "A99": "2.4", "X1": "5"}
-    fixtures = [conformance.Fixture(path=conformance.REPO_ROOT / "C03-x.json",
+    fixtures = [Fixture(path=REPO_ROOT / "C03-x.json",
                                     data={**BASE, "source": "spec §2.3 %s" % row})
                 for row in ("C3", "C5", "F1")]
     assert unknown_row_ids(fixtures, rows) == ["C03-x: C5"]

@@ -9,10 +9,11 @@ import re
 
 import pytest
 
-from refnova import conformance
+from refnova.conformance.fixtures import default_fixture_dir, fixture_paths, load_fixture
+from refnova.conformance.runners import run_in_process
 
-FIXTURE_DIR = conformance.default_fixture_dir("v2")
-PATHS = conformance.fixture_paths(FIXTURE_DIR)
+FIXTURE_DIR = default_fixture_dir("v2")
+PATHS = fixture_paths(FIXTURE_DIR)
 IDS = [path.name for path in PATHS]
 
 # Rows where Icehouse answered 500 and refnova answers 400 instead.
@@ -27,13 +28,13 @@ def test_fixture_directory_is_populated():
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
 def test_fixture_is_well_formed(path):
-    fixture = conformance.load_fixture(path)   # raises FixtureError on a format problem
+    fixture = load_fixture(path)   # raises FixtureError on a format problem
     assert fixture.request["path"].startswith("/v2/")
 
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
 def test_file_name_agrees_with_source_row(path):
-    fixture = conformance.load_fixture(path)
+    fixture = load_fixture(path)
     found = FILE_ROW_RE.match(path.name)
     if path.name.startswith("S"):
         assert fixture.source == "icehouse-create-path.md §3"
@@ -47,7 +48,7 @@ def test_file_name_agrees_with_source_row(path):
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
 def test_nova_status_only_where_icehouse_crashed(path):
-    fixture = conformance.load_fixture(path)
+    fixture = load_fixture(path)
     if fixture.row_id in NOVA_500_ROWS:
         assert fixture.nova_status == 500
         assert fixture.expect["status"] == 400
@@ -57,5 +58,5 @@ def test_nova_status_only_where_icehouse_crashed(path):
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
 def test_fixture_in_process(path):
-    result = conformance.run_in_process(conformance.load_fixture(path))
+    result = run_in_process(load_fixture(path))
     assert result.ok, result.describe()

@@ -11,13 +11,15 @@ import re
 
 import pytest
 
-from refnova import conformance
+from refnova.conformance.fixtures import REPO_ROOT, default_fixture_dir, fixture_paths, load_fixture
+from refnova.conformance.matcher import RE_PREFIX
+from refnova.conformance.runners import run_in_process
 
-FIXTURE_DIR = conformance.default_fixture_dir("v2.1")
-PATHS = conformance.fixture_paths(FIXTURE_DIR)
+FIXTURE_DIR = default_fixture_dir("v2.1")
+PATHS = fixture_paths(FIXTURE_DIR)
 IDS = [path.name for path in PATHS]
-FIXTURES = [conformance.load_fixture(path) for path in PATHS]
-CATALOGUE = conformance.REPO_ROOT / "docs" / "v2.1-create-contract.md"
+FIXTURES = [load_fixture(path) for path in PATHS]
+CATALOGUE = REPO_ROOT / "docs" / "v2.1-create-contract.md"
 
 TABLE_ROW_RE = re.compile(r"^\|\s*([JKMRX][0-9]+[a-z]?)\s*\|", re.MULTILINE)
 FILE_ROW_RE = re.compile(r"([JKMRX])(\d{2})([a-z]?)-")
@@ -39,7 +41,7 @@ def custom_markers(value, key=None):
         return [m for k, v in value.items() for m in custom_markers(v, k)]
     if isinstance(value, list):
         return [m for v in value for m in custom_markers(v, key)]
-    if isinstance(value, str) and value.startswith(conformance.RE_PREFIX) and \
+    if isinstance(value, str) and value.startswith(RE_PREFIX) and \
             (key or "").lower() not in GENERATED_KEYS:
         return [(key, value)]
     return []
@@ -51,13 +53,13 @@ def test_fixture_directory_is_populated():
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
 def test_fixture_is_well_formed_and_targets_v21(path):
-    fixture = conformance.load_fixture(path)   # raises FixtureError on a format problem
+    fixture = load_fixture(path)   # raises FixtureError on a format problem
     assert fixture.request["path"] == "/v2.1" or fixture.request["path"].startswith("/v2.1/")
 
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
 def test_file_name_source_and_name_agree_on_the_row(path):
-    fixture = conformance.load_fixture(path)
+    fixture = load_fixture(path)
     letter, number, suffix = FILE_ROW_RE.match(path.name).groups()
     row = f"{letter}{int(number)}{suffix}"
     found = SOURCE_RE.fullmatch(fixture.source)
@@ -74,7 +76,7 @@ def test_the_catalogue_rows_and_the_fixtures_are_the_same_set():
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
 def test_nova_status_only_where_nova_crashed(path):
-    fixture = conformance.load_fixture(path)
+    fixture = load_fixture(path)
     if fixture.row_id in NOVA_500_ROWS:
         assert fixture.nova_status == 500
         assert fixture.expect["status"] == 400
@@ -84,7 +86,7 @@ def test_nova_status_only_where_nova_crashed(path):
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
 def test_departures_from_nova_s_literal_answer_are_explained(path):
-    fixture = conformance.load_fixture(path)
+    fixture = load_fixture(path)
     departs = fixture.nova_status is not None or custom_markers(fixture.expect)
     note = (fixture.data.get("oracle") or {}).get("note")
     if departs:
@@ -93,12 +95,12 @@ def test_departures_from_nova_s_literal_answer_are_explained(path):
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
 def test_every_answer_says_whether_it_echoes_the_microversion(path):
-    headers = conformance.load_fixture(path).expect["headers"]
+    headers = load_fixture(path).expect["headers"]
     assert all(name in headers for name in VERSION_HEADERS)
     assert headers["Content-Type"].startswith("application/")
 
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
 def test_fixture_in_process(path):
-    result = conformance.run_in_process(conformance.load_fixture(path))
+    result = run_in_process(load_fixture(path))
     assert result.ok, result.describe()

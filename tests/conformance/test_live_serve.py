@@ -14,11 +14,12 @@ import xml.etree.ElementTree as ET
 import pytest
 import requests
 
-from refnova import conformance
+from refnova.conformance.fixtures import default_fixture_dir, load_fixtures
+from refnova.conformance.matcher import ABSENT
 from refnova.world import load_world
 from tests.test_serve import free_port, wait_until_listening
 
-FIXTURES = conformance.load_fixtures(conformance.default_fixture_dir("v2"))
+FIXTURES = load_fixtures(default_fixture_dir("v2"))
 WORLD = load_world()
 PROJECT = WORLD["defaults"]["project_id"]
 SUMMARY_RE = re.compile(r"^(\d+) passed, (\d+) failed, (\d+) skipped$")
@@ -108,10 +109,10 @@ def quota_fixture_ids():
     """The fixtures that a live run sends and that expect a quota overrun: 413 + Retry-After."""
     def retry_after(fixture):
         return next((value for name, value in fixture.expect.get("headers", {}).items()
-                     if name.lower() == "retry-after"), conformance.ABSENT)
+                     if name.lower() == "retry-after"), ABSENT)
 
     return {f.id for f in FIXTURES if not f.needs_world and f.expect["status"] == 413
-            and retry_after(f) != conformance.ABSENT}
+            and retry_after(f) != ABSENT}
 
 
 def test_a_403_quota_variant_fails_exactly_the_quota_fixtures(serve, tmp_path):

@@ -6,11 +6,12 @@ change refnova's world, which are left to the in-process run with their reason.
 """
 import requests
 
-from refnova import conformance
+from refnova.conformance.fixtures import contract_for_target, default_fixture_dir, load_fixtures
+from refnova.conformance.runners import target_root
 from tests.conformance.test_live_serve import (  # noqa: F401  (serve is a pytest fixture)
     PROJECT, SUMMARY_RE, junit_outcomes, run_conformance, serve)
 
-FIXTURES = conformance.load_fixtures(conformance.default_fixture_dir("v2.1"))
+FIXTURES = load_fixtures(default_fixture_dir("v2.1"))
 
 
 def test_every_v21_fixture_passes_against_refnova_serve(serve, tmp_path):  # noqa: F811
@@ -34,13 +35,13 @@ def test_every_v21_fixture_passes_against_refnova_serve(serve, tmp_path):  # noq
 
 
 def test_the_contract_comes_from_the_url_or_the_option(tmp_path):
-    assert conformance.contract_for_target("http://nova:8774/v2.1") == "v2.1"
-    assert conformance.contract_for_target("http://nova:8774/v2.1/") == "v2.1"
-    assert conformance.contract_for_target("https://nova.example/compute/v2.1/abc") == "v2.1"
-    assert conformance.contract_for_target("http://nova:8774/v2/abc") == "v2"
-    assert conformance.contract_for_target("http://nova:8774") == "v2"
-    assert conformance.contract_for_target(None) == "v2"
-    assert conformance.target_root("http://nova:8774/v2.1/") == "http://nova:8774"
+    assert contract_for_target("http://nova:8774/v2.1") == "v2.1"
+    assert contract_for_target("http://nova:8774/v2.1/") == "v2.1"
+    assert contract_for_target("https://nova.example/compute/v2.1/abc") == "v2.1"
+    assert contract_for_target("http://nova:8774/v2/abc") == "v2"
+    assert contract_for_target("http://nova:8774") == "v2"
+    assert contract_for_target(None) == "v2"
+    assert target_root("http://nova:8774/v2.1/") == "http://nova:8774"
 
 
 def test_contract_option_runs_the_v21_fixtures_in_process(tmp_path):

@@ -12,7 +12,8 @@ import os
 
 import pytest
 
-from refnova import conformance
+from refnova.conformance.fixtures import REPO_ROOT, default_fixture_dir, load_fixtures
+from refnova.conformance.runners import reference_deployment, run_in_process
 from refnova.tracing import views as traceviews
 from refnova.api.openstack.compute import servers
 from refnova.compute import api as compute_api
@@ -21,9 +22,9 @@ from refnova.conductor import manager as conductor_manager
 from refnova.conductor import rpcapi as conductor_rpcapi
 from tests.tracing_helpers import CREATE_SPAN, spans  # noqa: F401  (the fixture)
 
-TRACES_DIR = conformance.REPO_ROOT / "traces"
+TRACES_DIR = REPO_ROOT / "traces"
 FIXTURES = [fixture for version in ("v2", "v2.1")
-            for fixture in conformance.load_fixtures(conformance.default_fixture_dir(version))
+            for fixture in load_fixtures(default_fixture_dir(version))
             if "trace" in fixture.data]
 IDS = [fixture.id for fixture in FIXTURES]
 UPDATE = os.environ.get("REFNOVA_UPDATE_TRACE_SHAPES") == "1"
@@ -47,13 +48,13 @@ class _WaitsForTheConductor:
 def run_traced(fixture, recorder):
     """Run a fixture in-process; (its Result, the records of its request's trace)."""
     def factory(world):
-        return _WaitsForTheConductor(conformance.reference_deployment(world), recorder)
-    result = conformance.run_in_process(fixture, deployment_factory=factory)
+        return _WaitsForTheConductor(reference_deployment(world), recorder)
+    result = run_in_process(fixture, deployment_factory=factory)
     return result, recorder.trace_of(CREATE_SPAN)
 
 
 def golden_path(fixture):
-    return conformance.REPO_ROOT / fixture.data["trace"]
+    return REPO_ROOT / fixture.data["trace"]
 
 
 def load_golden(fixture):
@@ -64,7 +65,7 @@ def test_traced_fixtures_cover_success_and_rejections_at_three_layers():
     by_origin = {}
     for fixture in FIXTURES:
         golden = load_golden(fixture)
-        assert golden["fixture"] == fixture.path.relative_to(conformance.REPO_ROOT).as_posix()
+        assert golden["fixture"] == fixture.path.relative_to(REPO_ROOT).as_posix()
         origins = [node["name"] for node in _walk(golden["spans"])
                    if node.get("error") and not any(c.get("error") for c in node.get("children", []))]
         by_origin.setdefault(origins[0] if origins else None, []).append(fixture.id)
@@ -89,7 +90,7 @@ def test_trace_matches_golden_shape(fixture, spans):
     actual = traceviews.shape(records)
     if UPDATE:
         golden = load_golden(fixture) if golden_path(fixture).exists() else {
-            "fixture": fixture.path.relative_to(conformance.REPO_ROOT).as_posix(), "about": ""}
+            "fixture": fixture.path.relative_to(REPO_ROOT).as_posix(), "about": ""}
         golden["spans"] = actual
         golden_path(fixture).write_text(json.dumps(golden, indent=1) + "\n", encoding="utf-8")
         pytest.skip("rewrote %s" % golden_path(fixture).name)

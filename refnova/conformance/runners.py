@@ -1,0 +1,333 @@
+"""The runners: a fixture sent to an in-process refnova or to a live endpoint, and matched.
+
+In-process, each fixture gets a fresh ``refnova.service.Deployment`` (in-memory SQLite,
+kombu's memory:// transport) built on the world the fixture asks for. Live, the fixtures go
+over HTTP with ``requests``; ``LiveRunner`` deletes the servers each fixture created, so
+that the next one meets an unused project.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Protocol
+
+import requests
+import webob
+
+from refnova.conformance.fixtures import Fixture
+from refnova.conformance.http import HttpRequest, HttpResponse, build_request, json_or_none
+from refnova.conformance.placeholders import placeholder_values
+from refnova.conformance.results import SKIP, Result, answer_summary, evaluate
+from refnova.conformance.world import (load_reference_world, world_change_lines,
+                                       world_references)
+
+WsgiApp = Callable[..., Iterable[bytes]]
+WorldLoader = Callable[[Mapping[str, Any] | None], Mapping[str, Any]]
+Progress = Callable[[Result], None]
+
+
+class Deployment(Protocol):
+    """What the in-process runner needs of a deployment (``refnova.service.Deployment``)."""
+
+    @property
+    def app(self) -> WsgiApp: ...
+
+    def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------------- in-process
+
+def reference_deployment(world: Mapping[str, Any]) -> Deployment:
+    """A fresh in-process refnova: in-memory SQLite, kombu memory:// transport."""
+    from refnova.config import Settings       # the application only when a fixture runs
+    from refnova.service import Deployment as ServiceDeployment
+    deployment: Deployment = ServiceDeployment(
+        Settings(db_url="sqlite://", transport_url="memory://"), world=world)
+    return deployment
+
+
+def run_in_process(fixture: Fixture,
+                   deployment_factory: Callable[[Mapping[str, Any]], Deployment] | None = None,
+                   world_loader: WorldLoader | None = None) -> Result:
+    """Run one fixture against a fresh deployment (anything with ``.app`` and ``.close()``)."""
+    world = (world_loader or load_reference_world)(fixture.world)
+    values = placeholder_values(world)
+    request = build_request(fixture, values)
+    deployment = (deployment_factory or reference_deployment)(world)
+    try:
+        response = call_wsgi(deployment.app, request)
+    finally:
+        deployment.close()
+    return evaluate(fixture, response, values)
+
+
+def call_wsgi(app: WsgiApp, request: HttpRequest) -> HttpResponse:
+    """Send a request to a WSGI application, as a server would."""
+    blank = webob.Request.blank(request.path, method=request.method,
+                                headers=request.header_dict(), body=request.body)
+    response = blank.get_response(app)
+    return HttpResponse(response.status_int, tuple(response.headerlist), response.body)
+
+
+# --------------------------------------------------------------------------- live targets
+
+@dataclass(frozen=True)
+class LiveTarget:
+    """An endpoint to run the fixtures against, and what the runner knows of it.
+
+    ``token`` None means noauth2: the fixtures' own ``X-Auth-Token: user:project`` headers
+    go as they are. With a token (Keystone), the default user's header carries ``token`` and
+    the admin's ``admin_token``; fixtures that need the admin are skipped without one.
+    ``reference_world``: the target was seeded from fixtures/world.json (``refnova serve``),
+    so fixtures that name its objects (a queued image, a port in use...) can run.
+    """
+
+    url: str
+    values: Mapping[str, str]
+    token: str | None = None
+    admin_token: str | None = None
+    reference_world: bool = False
+    world: Mapping[str, Any] | None = None     # the reference world (default: world.json)
+
+
+def live_values(given: Mapping[str, str | None] | None = None,
+                world_loader: WorldLoader | None = None) -> dict[str, str]:
+    """Placeholder values for a live target: the reference world's, overridden by ``given``."""
+    values = placeholder_values((world_loader or load_reference_world)(None))
+    values.update({name: str(value) for name, value in (given or {}).items()
+                   if value is not None})
+    return values
+
+
+def target_root(url: str) -> str:
+    """The endpoint's root: ``http://h:8774/v2/<project>`` and ``http://h:8774/v2`` give
+    ``http://h:8774`` (the fixtures' paths start with ``/v2/``)."""
+    url = url.rstrip("/")
+    found = re.match(r"^(.*?)/v(?:1\.1|2\.1|2)(?:/.*)?$", url)
+    return found.group(1) if found else url
+
+
+def live_skip_reason(fixture: Fixture, target: LiveTarget) -> str | None:
+    """Why a live target cannot run this fixture, or None."""
+    if fixture.needs_world:
+        changes = ", ".join(world_change_lines(fixture.world or {}))
+        return (f"needs a world change ({changes}) that a live target cannot be given; "
+                "it runs against the in-process reference")
+    if not target.reference_world:
+        references = world_references(fixture, target.world or load_reference_world(None))
+        if references:
+            return ("names objects of the reference world (" + "; ".join(references) + "); "
+                    "they run with --reference-world against a target seeded from "
+                    "fixtures/world.json")
+    return None
+
+
+def authorize(request: HttpRequest, target: LiveTarget) -> HttpRequest | str:
+    """The request with the target's tokens in X-Auth-Token, or a skip reason."""
+    if target.token is None:
+        return request
+    user = f"{target.values['user_id']}:{target.values['project_id']}"
+    admin = f"admin:{target.values['project_id']}"
+    headers = []
+    for name, value in request.headers:
+        if name.lower() == "x-auth-token":
+            if value == user:
+                value = target.token
+            elif value == admin:
+                if not target.admin_token:
+                    return "needs the project's admin (give an admin token with --admin-token)"
+                value = target.admin_token
+        headers.append((name, value))
+    return dataclasses.replace(request, headers=tuple(headers))
+
+
+def run_live(fixture: Fixture, base_url: str, values: Mapping[str, str],
+             session: requests.Session | None = None, timeout: float = 30.0,
+             rate_limit_retries: int = 2, sleep: Callable[[float], None] = time.sleep,
+             max_wait: float = 65.0, target: LiveTarget | None = None) -> Result:
+    """Send one fixture to a live endpoint (``base_url`` = scheme://host:port) and match.
+
+    Fixtures a live target cannot run are skipped (``live_skip_reason``). A 429 that the
+    fixture does not expect (the default limiter allows 120 POSTs a minute) is waited out
+    and retried.
+    """
+    target = target or LiveTarget(base_url, values, reference_world=True)
+    reason = live_skip_reason(fixture, target)
+    request = build_request(fixture, values)
+    if reason is None:
+        authorized = authorize(request, target)
+        if isinstance(authorized, str):
+            reason = authorized
+        else:
+            request = authorized
+    if reason is not None:
+        return Result(fixture, SKIP, reason=reason)
+    response = send_http(base_url, request, session, timeout)
+    for _ in range(rate_limit_retries):
+        if response.status != 429 or fixture.expect["status"] == 429:
+            break
+        sleep(_retry_after(response, max_wait))
+        response = send_http(base_url, request, session, timeout)
+    return evaluate(fixture, response, values)
+
+
+def _retry_after(response: HttpResponse, max_wait: float) -> float:
+    try:
+        wait = float(response.header_map().get("retry-after", "1"))
+    except ValueError:
+        wait = 1.0
+    return min(max(wait, 0.0), max_wait)
+
+
+def send_http(base_url: str, request: HttpRequest, session: requests.Session | None = None,
+              timeout: float = 30.0) -> HttpResponse:
+    """Send a request over HTTP to ``base_url`` (scheme://host:port) and read the answer."""
+    headers: dict[str, str | None] = dict(request.header_dict())
+    for name in request.removed:           # keep requests' own defaults out as well
+        headers[name] = None
+    client = session or requests.Session()
+    try:
+        # requests drops a header whose value is None; its type stubs do not say so
+        reply = client.request(request.method, base_url.rstrip("/") + request.path,
+                               headers=headers,  # type: ignore[arg-type]
+                               data=request.body, timeout=timeout, allow_redirects=False)
+    finally:
+        if session is None:
+            client.close()
+    return HttpResponse(reply.status_code, tuple(reply.headers.items()), reply.content)
+
+
+# --------------------------------------------------------------------------- the live runner
+
+class LiveRunner:
+    """Runs fixtures against a live target, leaving the project as it found it.
+
+    Before each fixture it lists the project's servers (``GET /v2/{project}/servers``);
+    after it, it deletes every server that was not there before and waits until they are
+    gone, so that quota fixtures ("already used 0") see an unused project. Run it against a
+    project of its own: a server that someone else creates meanwhile would be deleted too.
+    """
+
+    def __init__(self, target: LiveTarget, session: requests.Session | None = None,
+                 timeout: float = 30.0, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic, cleanup_timeout: float = 120.0,
+                 poll_interval: float = 0.5, rate_limit_retries: int = 2,
+                 max_wait: float = 65.0) -> None:
+        self.target = target
+        self.session = session
+        self.timeout = timeout
+        self.sleep = sleep
+        self.clock = clock
+        self.cleanup_timeout = cleanup_timeout
+        self.poll_interval = poll_interval
+        self.rate_limit_retries = rate_limit_retries
+        self.max_wait = max_wait
+        self.cleanup_problem: str | None = None     # set once listing servers does not work
+
+    @property
+    def servers_path(self) -> str:
+        return f"/v2/{self.target.values['project_id']}/servers"
+
+    def _admin_request(self, method: str, path: str) -> HttpResponse:
+        values = self.target.values
+        token = self.target.token or f"{values['user_id']}:{values['project_id']}"
+        request = HttpRequest(method, path, (("Accept", "application/json"),
+                                             ("X-Auth-Token", token)), (), b"")
+        return send_http(self.target.url, request, self.session, self.timeout)
+
+    def server_ids(self) -> set[str] | None:
+        """The ids of the project's servers, or None when the target cannot list them."""
+        try:
+            response = self._admin_request("GET", self.servers_path)
+        except OSError as error:
+            self.cleanup_problem = f"listing servers failed: {error}"
+            return None
+        body = json_or_none(response.body)
+        if response.status != 200 or not isinstance(body, dict) or \
+                not isinstance(body.get("servers"), list):
+            self.cleanup_problem = (f"GET {self.servers_path} answered "
+                                    f"{answer_summary(response)}: "
+                                    "servers the fixtures create are not cleaned up")
+            return None
+        return {server["id"] for server in body["servers"]
+                if isinstance(server, dict) and "id" in server}
+
+    def clean_up(self, before: set[str]) -> tuple[str, ...]:
+        """Delete the servers that appeared since ``before``; notes on what did not go well."""
+        after = self.server_ids()
+        if after is None:
+            return (self.cleanup_problem or "could not list servers",)
+        created = sorted(after - before)
+        notes = self._delete(created)
+        return tuple(notes + self._wait_until_gone(set(created)))
+
+    def _delete(self, server_ids: list[str]) -> list[str]:
+        notes = []
+        for server_id in server_ids:
+            response = self._admin_request("DELETE", f"{self.servers_path}/{server_id}")
+            if response.status not in (202, 204, 404):
+                notes.append(f"deleting server {server_id} answered {answer_summary(response)}")
+        return notes
+
+    def _wait_until_gone(self, remaining: set[str]) -> list[str]:
+        deadline = self.clock() + self.cleanup_timeout
+        while remaining:
+            current = self.server_ids()
+            if current is None:
+                return [self.cleanup_problem or "could not list servers"]
+            remaining &= current
+            if not remaining:
+                break
+            if self.clock() >= deadline:
+                return [f"servers still there after {self.cleanup_timeout:.0f}s: "
+                        + ", ".join(sorted(remaining))]
+            self.sleep(self.poll_interval)
+        return []
+
+    def run(self, fixture: Fixture) -> Result:
+        """Run one fixture, then clean up after it; clean-up problems become notes."""
+        before = self.server_ids() if live_skip_reason(fixture, self.target) is None else None
+        result = run_live(fixture, self.target.url, self.target.values, session=self.session,
+                          timeout=self.timeout, rate_limit_retries=self.rate_limit_retries,
+                          sleep=self.sleep, max_wait=self.max_wait, target=self.target)
+        if result.outcome == SKIP:
+            return result
+        notes = self.clean_up(before) if before is not None else (
+            self.cleanup_problem or "could not list servers",)
+        return dataclasses.replace(result, notes=result.notes + notes) if notes else result
+
+    def run_all(self, fixtures: Iterable[Fixture],
+                progress: Progress | None = None) -> list[Result]:
+        """Run fixtures one after the other, telling ``progress`` of each result."""
+        results = []
+        for fixture in fixtures:
+            result = self.run(fixture)
+            if progress is not None:
+                progress(result)
+            results.append(result)
+        return results
+
+
+# --------------------------------------------------------------------------- suites
+
+def run_suite(fixtures: Iterable[Fixture], target: str | LiveTarget | None = None,
+              values: Mapping[str, str] | None = None, progress: Progress | None = None,
+              **runner_options: Any) -> list[Result]:
+    """Run fixtures in-process (``target`` None) or against a live endpoint.
+
+    ``target`` is a URL (noauth2, a target seeded from the reference world, ``values``
+    over the world's placeholders) or a ``LiveTarget``.
+    """
+    if target is None:
+        results = []
+        for fixture in fixtures:
+            results.append(run_in_process(fixture))
+            if progress is not None:
+                progress(results[-1])
+        return results
+    if isinstance(target, str):
+        target = LiveTarget(target_root(target), live_values(values), reference_world=True)
+    with requests.Session() as session:
+        return LiveRunner(target, session=session, **runner_options).run_all(fixtures, progress)
