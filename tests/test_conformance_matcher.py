@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import responses
 
-from refnova.conformance.fixtures import (Fixture, FixtureError, check_fixture, fixture_paths,
+from refnova.conformance.fixtures import (Fixture, FixtureError, fixture_paths, format_problems,
                                           load_fixture)
 from refnova.conformance.http import HttpResponse, build_request
 from refnova.conformance.matcher import check_response, match
@@ -36,7 +36,7 @@ def make_fixture(tmp_path=None, **overrides):
                    "exact_body": True},
     }
     data.update(overrides)
-    assert check_fixture(data) == []
+    assert format_problems(data) == []
     path = (tmp_path / "C03-x.json") if tmp_path else Path("C03-x.json")
     return Fixture(path=path, data=data)
 
@@ -242,7 +242,7 @@ def test_build_request_defaults_and_expansion():
 
 def test_build_request_header_override_is_case_insensitive_and_null_removes():
     fixture = make_fixture(request={
-        "method": "post", "path": "/v2/{project_id}/servers",
+        "method": "POST", "path": "/v2/{project_id}/servers",
         "headers": {"content-type": "text/plain", "Accept": None,
                     "X-Auth-Token": "admin:{project_id}"},
         "body": {}})
@@ -273,38 +273,50 @@ def test_build_request_generates_after_expanding():
 
 # ----------------------------------------------------------------------------- fixture format
 
-def test_check_fixture_accepts_the_documented_format():
-    assert check_fixture(make_fixture().data) == []
+def test_format_problems_accepts_the_documented_format():
+    assert format_problems(make_fixture().data) == []
 
 
 @pytest.mark.parametrize("change, problem", [
-    ({"source": "icehouse-create-path.md §2.3"}, "spec row ID"),
-    ({"source": "icehouse-create-path.md §2.3 name-absent"}, "spec row ID"),
-    ({"surprise": 1}, "unknown key 'surprise'"),
-    ({"nova_status": "500"}, "nova_status"),
-    ({"world": []}, "world must be an object"),
-    ({"expect": {"status": "400"}}, "expect.status"),
-    ({"expect": {"status": 400, "body": {"id": "<uid>"}}}, "unknown marker '<uid>'"),
-    ({"expect": {"status": 400, "body": {"id": "<re:(>"}}}, "bad regular expression"),
-    ({"expect": {"status": 400, "body": ["<absent>"]}}, "<absent> can only stand for a key"),
-    ({"expect": {"status": 400, "exact_body": True}}, "exact_body without expect.body"),
-    ({"expect": {"status": 400, "text_contains": "x"}}, "text_contains"),
-    ({"request": {"method": "POST", "path": "/x", "body": {}, "body_text": ""}}, "more than one"),
-    ({"request": {"method": "POST", "path": "x"}}, "request.path"),
-    ({"request": {"method": "POST", "path": "/x", "headers": {"A": 1}}}, "request.headers"),
-    ({"request": {"method": "POST", "path": "/x", "body": {"a": {"$repeat": "x"}}}}, "$repeat"),
-    ({"request": {"method": "POST", "path": "/x", "body_text_repeat": ["a"]}}, "body_text_repeat"),
+    ({"source": "icehouse-create-path.md §2.3"}, "source: 'icehouse-create-path.md §2.3' does not"),
+    ({"source": "icehouse-create-path.md §2.3 name-absent"}, "source: "),
+    ({"surprise": 1}, "fixture: Additional properties are not allowed ('surprise' was"),
+    ({"nova_status": "500"}, "nova_status: '500' is not of type 'integer'"),
+    ({"world": []}, "world: [] is not of type 'object'"),
+    ({"expect": {"status": "400"}}, "expect.status: "),
+    ({"expect": {"status": 400, "body": {"id": "<uid>"}}}, "expect.body.id: '<uid>' does not"),
+    ({"expect": {"status": 400, "body": {"id": "<re:(>"}}},
+     "expect.body.id: bad regular expression"),
+    ({"expect": {"status": 400, "body": ["<absent>"]}}, "expect.body[0]: '<absent>' should not"),
+    ({"expect": {"status": 400, "exact_body": True}}, "'body' is a dependency of 'exact_body'"),
+    ({"expect": {"status": 400, "text_contains": "x"}}, "expect.text_contains: "),
+    ({"request": {"method": "POST", "path": "/x", "body": {}, "body_text": ""}}, "request: "),
+    ({"request": {"method": "POST", "path": "x"}}, "request.path: "),
+    ({"request": {"method": "POST", "path": "/x", "headers": {"A": 1}}}, "request.headers.A: "),
+    ({"request": {"method": "POST", "path": "/x", "body": {"a": {"$repeat": "x"}}}},
+     "request.body.a.$repeat: "),
+    ({"request": {"method": "POST", "path": "/x", "body_text_repeat": ["a"]}},
+     "request.body_text_repeat: "),
+    ({"request": {"method": "post", "path": "/x"}}, "request.method: "),
+    ({"expect": {"status": 400, "headers": {"Location": "<uid>"}}}, "expect.headers.Location: "),
 ])
-def test_check_fixture_reports_problems(change, problem):
+def test_format_problems_reports_problems(change, problem):
     data = dict(make_fixture().data, **change)
-    problems = check_fixture(data)
+    problems = format_problems(data)
     assert any(problem in p for p in problems), problems
 
 
-def test_check_fixture_requires_the_four_keys():
-    assert check_fixture({}) == [
-        "missing key 'name'", "missing key 'source'", "missing key 'request'",
-        "missing key 'expect'", "source must be a non-empty string"]
+def test_format_problems_requires_the_four_keys():
+    assert format_problems({}) == [
+        "fixture: 'expect' is a required property", "fixture: 'name' is a required property",
+        "fixture: 'request' is a required property", "fixture: 'source' is a required property"]
+    assert format_problems([]) == ["fixture: [] is not of type 'object'"]
+
+
+def test_re_marker_text_is_checked_in_headers_and_body_only():
+    expect = {"status": 400, "headers": {"X": "<re:[>"}, "text_contains": ["<re:[>"]}
+    assert format_problems(dict(make_fixture().data, expect=expect)) == [
+        "expect.headers.X: bad regular expression: unterminated character set at position 0"]
 
 
 @pytest.mark.parametrize("source, row", [
@@ -326,7 +338,7 @@ def test_load_fixture_round_trip_and_errors(tmp_path):
         load_fixture(broken)
     wrong = tmp_path / "C03-wrong.json"
     wrong.write_text(json.dumps(dict(make_fixture().data, source="nothing")))
-    with pytest.raises(FixtureError, match="spec row ID"):
+    with pytest.raises(FixtureError, match="C03-wrong.json: source: 'nothing' does not match"):
         load_fixture(wrong)
     assert [p.name for p in fixture_paths(tmp_path)] == [
         "C03-broken.json", "C03-ok.json", "C03-wrong.json"]
