@@ -34,7 +34,8 @@ def _sample_spans():
     """Spans of every kind, with events, a link, an error and attributes of each type."""
     exporter = InMemorySpanExporter()
     provider = _provider("refnova-api", SimpleSpanProcessor(exporter))
-    tracer = provider.get_tracer("refnova", "1.0")
+    tracer = provider.get_tracer("refnova", "1.0",
+                                 schema_url="https://opentelemetry.io/schemas/1.33.0")
     with tracer.start_as_current_span("root", kind=SpanKind.SERVER,
                                       attributes={"s": "x", "i": 7, "f": 1.5, "b": True,
                                                   "l": ["a", "b"], "n": [1, 2]}) as root:

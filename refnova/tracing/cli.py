@@ -1,11 +1,21 @@
 """``refnova trace show | export --jaeger | html | shape FILE``: read the OTLP JSON trace files
 that ``--traces-dir`` (one file per trace) or the ``file`` exporter (JSON lines) write."""
+from __future__ import annotations
+
+import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from refnova.tracing.files import SpanRecord
+
+# The files and views modules load the OpenTelemetry SDK: they are imported by the handlers,
+# so that ``refnova --help`` and the other commands do not pay for them.
 
 
-def add_trace_commands(commands):
+def add_trace_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     trace_parser = commands.add_parser("trace", help="show, convert or render a trace file")
     actions = trace_parser.add_subparsers(dest="trace_command", required=True)
 
@@ -18,7 +28,8 @@ def add_trace_commands(commands):
     export.add_argument("--jaeger", action="store_true", required=True,
                         help="Jaeger query-API JSON ({\"data\": [...]}), for the UI's file upload")
     export.add_argument("file")
-    export.add_argument("-o", "--output", help="output file ('-': stdout; default FILE.jaeger.json)")
+    export.add_argument("-o", "--output",
+                        help="output file ('-': stdout; default FILE.jaeger.json)")
     export.set_defaults(handler=_export)
 
     page = actions.add_parser("html", help="write a self-contained HTML waterfall page")
@@ -32,15 +43,15 @@ def add_trace_commands(commands):
     shape.set_defaults(handler=_shape)
 
 
-def _load(path):
+def _load(path: str) -> list[SpanRecord]:
     from refnova.tracing import files as tracefiles
     try:
         return tracefiles.load_spans(path)
     except (OSError, ValueError) as error:
-        raise SystemExit("refnova trace: cannot read %s: %s" % (path, error))
+        raise SystemExit("refnova trace: cannot read %s: %s" % (path, error)) from error
 
 
-def _write(text, output, default):
+def _write(text: str, output: str | None, default: Path) -> None:
     if output == "-":
         sys.stdout.write(text)
         return
@@ -49,30 +60,30 @@ def _write(text, output, default):
     print(path)
 
 
-def _show(args):
+def _show(args: argparse.Namespace) -> int:
     from refnova.tracing import views as traceviews
     try:
         sys.stdout.write(traceviews.render_text(_load(args.file), args.trace_id))
     except KeyError as error:
-        raise SystemExit("refnova trace: %s" % error.args[0])
+        raise SystemExit("refnova trace: %s" % error.args[0]) from error
     return 0
 
 
-def _export(args):
+def _export(args: argparse.Namespace) -> int:
     from refnova.tracing import views as traceviews
     document = traceviews.to_jaeger(_load(args.file))
     _write(json.dumps(document, indent=1) + "\n", args.output, _beside(args.file, ".jaeger.json"))
     return 0
 
 
-def _html(args):
+def _html(args: argparse.Namespace) -> int:
     from refnova.tracing import views as traceviews
     page = traceviews.to_html(_load(args.file), title="refnova trace: %s" % Path(args.file).name)
     _write(page, args.output, _beside(args.file, ".html"))
     return 0
 
 
-def _shape(args):
+def _shape(args: argparse.Namespace) -> int:
     from refnova.tracing import files as tracefiles
     from refnova.tracing import views as traceviews
     traces = tracefiles.by_trace(_load(args.file))
@@ -86,7 +97,7 @@ def _shape(args):
     return 0
 
 
-def _beside(path, suffix):
-    path = Path(path)
+def _beside(file: str, suffix: str) -> Path:
+    path = Path(file)
     stem = path.name[:-len(".json")] if path.name.endswith(".json") else path.stem
     return path.with_name(stem + suffix)

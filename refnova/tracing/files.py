@@ -18,15 +18,20 @@ import os
 import queue
 import tempfile
 import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not on POSIX
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
-from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from refnova.tracing.attributes import SERVICE_NAME
 
 LOG = logging.getLogger(__name__)
 
@@ -47,42 +52,45 @@ class SpanRecord:
     kind: str                          # one of KINDS
     start_ns: int
     end_ns: int
-    attributes: dict = dataclasses.field(default_factory=dict)
+    attributes: dict[str, Any] = dataclasses.field(default_factory=dict)
     status: str = "UNSET"              # one of STATUSES
     status_message: str = ""
-    events: list = dataclasses.field(default_factory=list)   # {"name", "time_ns", "attributes"}
-    links: list = dataclasses.field(default_factory=list)    # {"trace_id", "span_id", "attributes"}
-    resource: dict = dataclasses.field(default_factory=dict)
-    scope: dict = dataclasses.field(default_factory=dict)    # {"name", "version"}
+    events: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    """Each {"name", "time_ns", "attributes"}."""
+    links: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    """Each {"trace_id", "span_id", "attributes"}."""
+    resource: dict[str, Any] = dataclasses.field(default_factory=dict)
+    scope: dict[str, str] = dataclasses.field(default_factory=dict)
+    """{"name", "version", "schema_url"} of the instrumentation scope."""
     flags: int = 0
     trace_state: str = ""
 
     @property
-    def service(self):
-        return self.resource.get("service.name", "")
+    def service(self) -> str:
+        return str(self.resource.get(SERVICE_NAME, ""))
 
     @property
-    def duration_ns(self):
+    def duration_ns(self) -> int:
         return max(self.end_ns - self.start_ns, 0)
 
     @property
-    def is_error(self):
+    def is_error(self) -> bool:
         return self.status == "ERROR"
 
     @property
-    def parent_is_remote(self):
+    def parent_is_remote(self) -> bool:
         return bool(self.flags & _FLAG_IS_REMOTE)
 
 
 # --- from the SDK ----------------------------------------------------------------------
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
     return value
 
 
-def from_readable(span):
+def from_readable(span: ReadableSpan) -> SpanRecord:
     """A SpanRecord from an SDK ReadableSpan."""
     context = span.context
     parent = span.parent
@@ -106,7 +114,8 @@ def from_readable(span):
                 "attributes": {k: _plain(v) for k, v in (link.attributes or {}).items()}}
                for link in span.links],
         resource={key: _plain(value) for key, value in span.resource.attributes.items()},
-        scope={"name": scope.name, "version": scope.version or ""} if scope else {},
+        scope=({"name": scope.name, "version": scope.version or "",
+                "schema_url": scope.schema_url or ""} if scope else {}),
         flags=flags,
         trace_state=context.trace_state.to_header() if context.trace_state else "",
     )
@@ -114,7 +123,7 @@ def from_readable(span):
 
 # --- OTLP JSON ---------------------------------------------------------------------------
 
-def _any_value(value):
+def _any_value(value: Any) -> dict[str, Any]:
     if isinstance(value, bool):
         return {"boolValue": value}
     if isinstance(value, int):
@@ -130,12 +139,12 @@ def _any_value(value):
     return {"stringValue": str(value)}
 
 
-def _key_values(attributes):
+def _key_values(attributes: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [{"key": key, "value": _any_value(value)} for key, value in attributes.items()]
 
 
-def _span_json(record):
-    span = {"traceId": record.trace_id, "spanId": record.span_id}
+def _span_json(record: SpanRecord) -> dict[str, Any]:
+    span: dict[str, Any] = {"traceId": record.trace_id, "spanId": record.span_id}
     if record.trace_state:
         span["traceState"] = record.trace_state
     if record.parent_id:
@@ -156,7 +165,7 @@ def _span_json(record):
                           **({"attributes": _key_values(link["attributes"])}
                              if link.get("attributes") else {})}
                          for link in record.links]
-    status = {}
+    status: dict[str, Any] = {}
     if record.status_message:
         status["message"] = record.status_message
     if record.status != "UNSET":
@@ -165,27 +174,34 @@ def _span_json(record):
     return span
 
 
-def to_otlp_json(records):
+ScopeKey = tuple[str, str, str]   # name, version, schema URL
+
+
+def to_otlp_json(records: Iterable[SpanRecord]) -> dict[str, Any]:
     """One OTLP JSON document (a dict) holding ``records``, grouped by resource and scope."""
-    groups = {}
+    groups: dict[str, tuple[dict[str, Any], dict[ScopeKey, list[SpanRecord]]]] = {}
     for record in records:
         resource_key = json.dumps(record.resource, sort_keys=True, default=str)
-        scope_key = (record.scope.get("name", ""), record.scope.get("version", ""))
-        groups.setdefault(resource_key, (record.resource, {}))[1].setdefault(scope_key, []).append(record)
-    resource_spans = []
-    for resource, scopes in groups.values():
-        scope_spans = []
-        for (name, version), members in scopes.items():
-            scope = {"name": name}
-            if version:
-                scope["version"] = version
-            scope_spans.append({"scope": scope, "spans": [_span_json(r) for r in members]})
-        resource_spans.append({"resource": {"attributes": _key_values(resource)},
-                               "scopeSpans": scope_spans})
-    return {"resourceSpans": resource_spans}
+        scope_key = (record.scope.get("name", ""), record.scope.get("version", ""),
+                     record.scope.get("schema_url", ""))
+        scopes = groups.setdefault(resource_key, (record.resource, {}))[1]
+        scopes.setdefault(scope_key, []).append(record)
+    return {"resourceSpans": [
+        {"resource": {"attributes": _key_values(resource)},
+         "scopeSpans": [_scope_spans(key, members) for key, members in scopes.items()]}
+        for resource, scopes in groups.values()]}
 
 
-def _from_any_value(value):
+def _scope_spans(key: ScopeKey, members: list[SpanRecord]) -> dict[str, Any]:
+    name, version, schema_url = key
+    scope = {"name": name, **({"version": version} if version else {})}
+    scope_spans: dict[str, Any] = {"scope": scope, "spans": [_span_json(r) for r in members]}
+    if schema_url:
+        scope_spans["schemaUrl"] = schema_url
+    return scope_spans
+
+
+def _from_any_value(value: Any) -> Any:
     if not isinstance(value, dict) or not value:
         return None
     key, item = next(iter(value.items()))
@@ -206,11 +222,11 @@ def _from_any_value(value):
     return None
 
 
-def _from_key_values(items):
+def _from_key_values(items: Sequence[dict[str, Any]] | None) -> dict[str, Any]:
     return {item["key"]: _from_any_value(item.get("value")) for item in items or []}
 
 
-def _hex_id(value, length):
+def _hex_id(value: Any, length: int) -> str | None:
     """An id as hex: OTLP JSON uses hex; protobuf's generic JSON mapping uses base64."""
     if not value:
         return None
@@ -219,14 +235,14 @@ def _hex_id(value, length):
         return value.lower()
     try:
         raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("bad span or trace id %r" % value)
+    except (binascii.Error, ValueError) as error:
+        raise ValueError("bad span or trace id %r" % value) from error
     if len(raw) * 2 != length:
         raise ValueError("bad span or trace id %r" % value)
     return raw.hex()
 
 
-def _enum(value, names, prefix):
+def _enum(value: Any, names: Sequence[str], prefix: str) -> str:
     if isinstance(value, int):
         return names[value] if 0 <= value < len(names) else names[0]
     if isinstance(value, str):
@@ -239,37 +255,44 @@ def _enum(value, names, prefix):
     return names[0]
 
 
-def from_otlp_json(document):
+def from_otlp_json(document: Mapping[str, Any]) -> list[SpanRecord]:
     """The SpanRecords of one OTLP JSON document (a dict with ``resourceSpans``)."""
     records = []
     for resource_spans in document.get("resourceSpans", []) or []:
         resource = _from_key_values((resource_spans.get("resource") or {}).get("attributes"))
         for scope_spans in resource_spans.get("scopeSpans", []) or []:
             scope_json = scope_spans.get("scope") or {}
-            scope = {"name": scope_json.get("name", ""), "version": scope_json.get("version", "")}
-            for span in scope_spans.get("spans", []) or []:
-                status = span.get("status") or {}
-                records.append(SpanRecord(
-                    trace_id=_hex_id(span["traceId"], 32), span_id=_hex_id(span["spanId"], 16),
-                    parent_id=_hex_id(span.get("parentSpanId"), 16),
-                    name=span.get("name", ""), kind=_enum(span.get("kind", 0), KINDS, "SPAN_KIND_"),
-                    start_ns=int(span.get("startTimeUnixNano", 0)),
-                    end_ns=int(span.get("endTimeUnixNano", 0)),
-                    attributes=_from_key_values(span.get("attributes")),
-                    status=_enum(status.get("code", 0), STATUSES, "STATUS_CODE_"),
-                    status_message=status.get("message", ""),
-                    events=[{"name": e.get("name", ""), "time_ns": int(e.get("timeUnixNano", 0)),
-                             "attributes": _from_key_values(e.get("attributes"))}
-                            for e in span.get("events", []) or []],
-                    links=[{"trace_id": _hex_id(l["traceId"], 32), "span_id": _hex_id(l["spanId"], 16),
-                            "attributes": _from_key_values(l.get("attributes"))}
-                           for l in span.get("links", []) or []],
-                    resource=resource, scope=scope, flags=int(span.get("flags", 0) or 0),
-                    trace_state=span.get("traceState", "")))
+            scope = {"name": scope_json.get("name", ""), "version": scope_json.get("version", ""),
+                     "schema_url": scope_spans.get("schemaUrl", "")}
+            records += [_record(span, resource, scope)
+                        for span in scope_spans.get("spans", []) or []]
     return records
 
 
-def load_documents(path):
+def _record(span: Mapping[str, Any], resource: dict[str, Any],
+            scope: dict[str, str]) -> SpanRecord:
+    status = span.get("status") or {}
+    return SpanRecord(
+        trace_id=_hex_id(span["traceId"], 32) or "", span_id=_hex_id(span["spanId"], 16) or "",
+        parent_id=_hex_id(span.get("parentSpanId"), 16),
+        name=span.get("name", ""), kind=_enum(span.get("kind", 0), KINDS, "SPAN_KIND_"),
+        start_ns=int(span.get("startTimeUnixNano", 0)),
+        end_ns=int(span.get("endTimeUnixNano", 0)),
+        attributes=_from_key_values(span.get("attributes")),
+        status=_enum(status.get("code", 0), STATUSES, "STATUS_CODE_"),
+        status_message=status.get("message", ""),
+        events=[{"name": event.get("name", ""), "time_ns": int(event.get("timeUnixNano", 0)),
+                 "attributes": _from_key_values(event.get("attributes"))}
+                for event in span.get("events", []) or []],
+        links=[{"trace_id": _hex_id(link["traceId"], 32),
+                "span_id": _hex_id(link["spanId"], 16),
+                "attributes": _from_key_values(link.get("attributes"))}
+               for link in span.get("links", []) or []],
+        resource=resource, scope=scope, flags=int(span.get("flags", 0) or 0),
+        trace_state=span.get("traceState", ""))
+
+
+def load_documents(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """The OTLP JSON documents of a file: one object, an array of them, or JSON lines."""
     text = Path(path).read_text(encoding="utf-8")
     try:
@@ -283,18 +306,18 @@ def load_documents(path):
     return documents
 
 
-def load_spans(path):
+def load_spans(path: str | os.PathLike[str]) -> list[SpanRecord]:
     """Every span of an OTLP JSON (or JSON lines) file, duplicates removed."""
-    records = {}
+    records: dict[tuple[str, str], SpanRecord] = {}
     for document in load_documents(path):
         for record in from_otlp_json(document):
             records[(record.trace_id, record.span_id)] = record
     return list(records.values())
 
 
-def by_trace(records):
+def by_trace(records: Iterable[SpanRecord]) -> dict[str, list[SpanRecord]]:
     """{trace id: spans sorted by start}, traces in order of their first span."""
-    traces = {}
+    traces: dict[str, list[SpanRecord]] = {}
     for record in sorted(records, key=lambda r: (r.start_ns, r.end_ns)):
         traces.setdefault(record.trace_id, []).append(record)
     return traces
@@ -305,13 +328,13 @@ def by_trace(records):
 class JsonLinesSpanExporter(SpanExporter):
     """Appends each batch as one line of OTLP JSON (the Collector file exporter's format)."""
 
-    def __init__(self, path):
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
         if self.path.parent:
             self.path.parent.mkdir(parents=True, exist_ok=True)
 
-    def export(self, spans):
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         line = json.dumps(to_otlp_json([from_readable(span) for span in spans]),
                           separators=(",", ":"))
         try:
@@ -322,19 +345,19 @@ class JsonLinesSpanExporter(SpanExporter):
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
 
-    def shutdown(self):
+    def shutdown(self) -> None:
         pass
 
-    def force_flush(self, timeout_millis=30000):
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
 
 
-def trace_file_path(directory, trace_id):
+def trace_file_path(directory: str | os.PathLike[str], trace_id: str) -> Path:
     return Path(directory) / ("%s.json" % trace_id)
 
 
 @contextlib.contextmanager
-def _directory_lock(directory):
+def _directory_lock(directory: str | os.PathLike[str]) -> Iterator[None]:
     """Serialises the read-merge-write of trace files among processes sharing a directory."""
     if fcntl is None:
         yield
@@ -347,11 +370,12 @@ def _directory_lock(directory):
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def write_trace(directory, trace_id, records):
+def write_trace(directory: str | os.PathLike[str], trace_id: str,
+                records: Iterable[SpanRecord]) -> Path:
     """Merge ``records`` into ``<directory>/<trace id>.json`` (atomically replaced)."""
     path = trace_file_path(directory, trace_id)
     with _directory_lock(directory):
-        merged = {}
+        merged: dict[str, SpanRecord] = {}
         if path.exists():
             try:
                 for record in load_spans(path):
@@ -361,7 +385,8 @@ def write_trace(directory, trace_id, records):
         for record in records:
             merged[record.span_id] = record
         ordered = sorted(merged.values(), key=lambda r: (r.start_ns, r.end_ns))
-        handle, temporary = tempfile.mkstemp(prefix=".%s." % trace_id, suffix=".tmp", dir=directory)
+        handle, temporary = tempfile.mkstemp(prefix=".%s." % trace_id, suffix=".tmp",
+                                             dir=directory)
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
                 json.dump(to_otlp_json(ordered), stream, indent=1)
@@ -383,27 +408,27 @@ class TraceDirectoryWriter(SpanProcessor):
     background thread, never on the request's own.
     """
 
-    def __init__(self, directory):
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._open = {}
-        self._pending = {}
-        self._queue = queue.Queue()
+        self._open: dict[int, int] = {}                       # trace id: spans not ended
+        self._pending: dict[int, list[ReadableSpan]] = {}     # trace id: spans ended
+        self._queue: queue.Queue[tuple[int, list[ReadableSpan]] | None] = queue.Queue()
         self._idle = threading.Condition()
         self._outstanding = 0
         self._stopped = False
         self._thread = threading.Thread(target=self._run, name="refnova-trace-files", daemon=True)
         self._thread.start()
 
-    def on_start(self, span, parent_context=None):
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         if not span.context.trace_flags.sampled:
             return
         with self._lock:
             trace_id = span.context.trace_id
             self._open[trace_id] = self._open.get(trace_id, 0) + 1
 
-    def on_end(self, span):
+    def on_end(self, span: ReadableSpan) -> None:
         if not span.context.trace_flags.sampled or self._stopped:
             return
         trace_id = span.context.trace_id
@@ -417,12 +442,12 @@ class TraceDirectoryWriter(SpanProcessor):
             spans = self._pending.pop(trace_id)
         self._submit(trace_id, spans)
 
-    def _submit(self, trace_id, spans):
+    def _submit(self, trace_id: int, spans: list[ReadableSpan]) -> None:
         with self._idle:
             self._outstanding += 1
         self._queue.put((trace_id, spans))
 
-    def _run(self):
+    def _run(self) -> None:
         while True:
             item = self._queue.get()
             if item is None:
@@ -437,11 +462,11 @@ class TraceDirectoryWriter(SpanProcessor):
                     self._outstanding -= 1
                     self._idle.notify_all()
 
-    def force_flush(self, timeout_millis=30000):
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
         with self._idle:
             return self._idle.wait_for(lambda: self._outstanding == 0, timeout_millis / 1000.0)
 
-    def shutdown(self):
+    def shutdown(self) -> None:
         if self._stopped:
             return
         # Whatever ended of traces still open (a request cut short) is written too.

@@ -10,22 +10,29 @@ import dataclasses
 import difflib
 import html
 import json
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
-from refnova.tracing.files import by_trace
+from refnova.tracing.attributes import (
+    DB_SYSTEM_NAME, ERROR_TYPE, HTTP_RESPONSE_STATUS_CODE, NOVA_FAULT, OTEL_SCOPE_NAME,
+    OTEL_STATUS_CODE, OTEL_STATUS_DESCRIPTION, SERVICE_NAME)
+from refnova.tracing.files import SpanRecord, by_trace
+
+Shape = list[dict[str, Any]]   # golden shape nodes: name, kind, error, db, children
 
 
 @dataclasses.dataclass
 class Node:
-    span: object
-    children: list
+    span: SpanRecord
+    children: list[Node]
     orphan: bool = False     # has a parent id that is not in the trace
 
 
-def build_tree(spans):
+def build_tree(spans: Iterable[SpanRecord]) -> list[Node]:
     """The roots of one trace's spans, children ordered by start time."""
     ordered = sorted(spans, key=lambda s: (s.start_ns, s.end_ns, s.name))
     nodes = {span.span_id: Node(span, []) for span in ordered}
-    roots = []
+    roots: list[Node] = []
     for span in ordered:
         node = nodes[span.span_id]
         parent = nodes.get(span.parent_id) if span.parent_id else None
@@ -37,25 +44,25 @@ def build_tree(spans):
     return roots
 
 
-def walk(roots, depth=0):
+def walk(roots: Iterable[Node], depth: int = 0) -> Iterator[tuple[int, Node]]:
     """(depth, node) in display order."""
     for node in roots:
         yield depth, node
         yield from walk(node.children, depth + 1)
 
 
-def error_origin(node):
+def error_origin(node: Node) -> bool:
     """Whether an error span is where the error arose (no child of it failed)."""
     return node.span.is_error and not any(child.span.is_error for child in node.children)
 
 
-def _ms(nanoseconds):
+def _ms(nanoseconds: float) -> str:
     return "%.3f ms" % (nanoseconds / 1e6)
 
 
 # --- text ------------------------------------------------------------------------------
 
-def render_text(records, trace_id=None):
+def render_text(records: Iterable[SpanRecord], trace_id: str | None = None) -> str:
     """Every trace of ``records`` (or just ``trace_id``) as an indented tree with durations."""
     traces = by_trace(records)
     if trace_id is not None:
@@ -66,7 +73,7 @@ def render_text(records, trace_id=None):
     return "\n\n".join(blocks) + "\n" if blocks else "no spans\n"
 
 
-def _render_trace(trace_id, spans):
+def _render_trace(trace_id: str, spans: Sequence[SpanRecord]) -> str:
     roots = build_tree(spans)
     start = min(span.start_ns for span in spans)
     end = max(span.end_ns for span in spans)
@@ -77,33 +84,39 @@ def _render_trace(trace_id, spans):
         ", ".join(services) or "no service", _ms(end - start),
         ", %d with errors" % errors if errors else "")
     lines = [header, "%12s %12s  %s" % ("start", "duration", "span")]
-    parent_service = {}
+    parent_service: dict[str | None, str] = {}
     for depth, node in walk(roots):
         span = node.span
-        label = span.name
-        if span.kind != "INTERNAL":
-            label += "  [%s]" % span.kind
-        inherited = parent_service.get(span.parent_id)
-        if span.service and span.service != inherited:
-            label += "  (%s)" % span.service
+        label = _text_label(node, parent_service.get(span.parent_id))
         parent_service[span.span_id] = span.service
-        status = span.attributes.get("http.response.status_code")
-        if span.kind == "SERVER" and status is not None:
-            fault = span.attributes.get("nova.fault")
-            label += "  -> %s%s" % (status, " " + fault if fault else "")
-        if node.orphan:
-            label += "  (parent %s not in this trace)" % span.parent_id
-        if span.is_error:
-            label += ("  ERROR: %s" % (span.status_message or span.attributes.get("error.type", ""))
-                      if error_origin(node) else "  ERROR")
-        lines.append("%12s %12s  %s%s" % ("+" + _ms(span.start_ns - start), _ms(span.duration_ns),
-                                          "  " * depth, label))
+        lines.append("%12s %12s  %s%s" % ("+" + _ms(span.start_ns - start),
+                                          _ms(span.duration_ns), "  " * depth, label))
     return "\n".join(lines)
+
+
+def _text_label(node: Node, inherited_service: str | None) -> str:
+    """A span's line: name, kind, service (where it changes), answer, orphan, error."""
+    span = node.span
+    label = span.name
+    if span.kind != "INTERNAL":
+        label += "  [%s]" % span.kind
+    if span.service and span.service != inherited_service:
+        label += "  (%s)" % span.service
+    status = span.attributes.get(HTTP_RESPONSE_STATUS_CODE)
+    if span.kind == "SERVER" and status is not None:
+        fault = span.attributes.get(NOVA_FAULT)
+        label += "  -> %s%s" % (status, " " + fault if fault else "")
+    if node.orphan:
+        label += "  (parent %s not in this trace)" % span.parent_id
+    if span.is_error:
+        label += ("  ERROR: %s" % (span.status_message or span.attributes.get(ERROR_TYPE, ""))
+                  if error_origin(node) else "  ERROR")
+    return label
 
 
 # --- Jaeger --------------------------------------------------------------------------
 
-def _jaeger_tag(key, value):
+def _jaeger_tag(key: str, value: Any) -> dict[str, Any]:
     if isinstance(value, bool):
         return {"key": key, "type": "bool", "value": value}
     if isinstance(value, int):
@@ -115,49 +128,63 @@ def _jaeger_tag(key, value):
     return {"key": key, "type": "string", "value": str(value)}
 
 
-def to_jaeger(records):
+def to_jaeger(records: Iterable[SpanRecord]) -> dict[str, Any]:
     """Jaeger's query-API JSON (``{"data": [trace, ...]}``), which the Jaeger UI uploads.
 
     As Jaeger's own OTLP translation does: the parent is a CHILD_OF reference, each link
     a FOLLOWS_FROM one; times are microseconds; kind and status become tags.
     """
-    traces = []
-    for trace_id, spans in by_trace(records).items():
-        processes, process_ids, jaeger_spans = {}, {}, []
-        for span in spans:
-            key = json.dumps(span.resource, sort_keys=True, default=str)
-            if key not in process_ids:
-                process_ids[key] = "p%d" % (len(process_ids) + 1)
-                processes[process_ids[key]] = {
-                    "serviceName": span.service or "unknown_service",
-                    "tags": [_jaeger_tag(k, v) for k, v in span.resource.items() if k != "service.name"]}
-            references = []
-            if span.parent_id:
-                references.append({"refType": "CHILD_OF", "traceID": trace_id, "spanID": span.parent_id})
-            references += [{"refType": "FOLLOWS_FROM", "traceID": link["trace_id"],
-                            "spanID": link["span_id"]} for link in span.links]
-            tags = [_jaeger_tag(k, v) for k, v in span.attributes.items()]
-            tags.append(_jaeger_tag("span.kind", span.kind.lower()))
-            if span.scope.get("name"):
-                tags.append(_jaeger_tag("otel.scope.name", span.scope["name"]))
-            if span.status != "UNSET":
-                tags.append(_jaeger_tag("otel.status_code", span.status))
-            if span.is_error:
-                tags.append(_jaeger_tag("error", True))
-                if span.status_message:
-                    tags.append(_jaeger_tag("otel.status_description", span.status_message))
-            logs = [{"timestamp": event["time_ns"] // 1000,
-                     "fields": [_jaeger_tag("event", event["name"])]
-                     + [_jaeger_tag(k, v) for k, v in event["attributes"].items()]}
-                    for event in span.events]
-            jaeger_spans.append({
-                "traceID": trace_id, "spanID": span.span_id, "operationName": span.name,
-                "references": references, "startTime": span.start_ns // 1000,
-                "duration": span.duration_ns // 1000, "tags": tags, "logs": logs,
-                "processID": process_ids[key], "warnings": None, "flags": 1})
-        traces.append({"traceID": trace_id, "spans": jaeger_spans, "processes": processes,
-                       "warnings": None})
+    traces = [_jaeger_trace(trace_id, spans) for trace_id, spans in by_trace(records).items()]
     return {"data": traces, "total": 0, "limit": 0, "offset": 0, "errors": None}
+
+
+def _jaeger_trace(trace_id: str, spans: Sequence[SpanRecord]) -> dict[str, Any]:
+    """One trace, each distinct resource a Jaeger process (``p1``, ``p2``...)."""
+    processes: dict[str, dict[str, Any]] = {}
+    process_ids: dict[str, str] = {}
+    jaeger_spans = []
+    for span in spans:
+        key = json.dumps(span.resource, sort_keys=True, default=str)
+        if key not in process_ids:
+            process_ids[key] = "p%d" % (len(process_ids) + 1)
+            processes[process_ids[key]] = {
+                "serviceName": span.service or "unknown_service",
+                "tags": [_jaeger_tag(k, v) for k, v in span.resource.items()
+                         if k != SERVICE_NAME]}
+        jaeger_spans.append(_jaeger_span(trace_id, span, process_ids[key]))
+    return {"traceID": trace_id, "spans": jaeger_spans, "processes": processes,
+            "warnings": None}
+
+
+def _jaeger_span(trace_id: str, span: SpanRecord, process_id: str) -> dict[str, Any]:
+    references = []
+    if span.parent_id:
+        references.append({"refType": "CHILD_OF", "traceID": trace_id, "spanID": span.parent_id})
+    references += [{"refType": "FOLLOWS_FROM", "traceID": link["trace_id"],
+                    "spanID": link["span_id"]} for link in span.links]
+    logs = [{"timestamp": event["time_ns"] // 1000,
+             "fields": [_jaeger_tag("event", event["name"])]
+             + [_jaeger_tag(k, v) for k, v in event["attributes"].items()]}
+            for event in span.events]
+    return {"traceID": trace_id, "spanID": span.span_id, "operationName": span.name,
+            "references": references, "startTime": span.start_ns // 1000,
+            "duration": span.duration_ns // 1000, "tags": _jaeger_tags(span), "logs": logs,
+            "processID": process_id, "warnings": None, "flags": 1}
+
+
+def _jaeger_tags(span: SpanRecord) -> list[dict[str, Any]]:
+    """The attributes, then kind, scope and status as Jaeger's OTLP translation tags them."""
+    tags = [_jaeger_tag(k, v) for k, v in span.attributes.items()]
+    tags.append(_jaeger_tag("span.kind", span.kind.lower()))
+    if span.scope.get("name"):
+        tags.append(_jaeger_tag(OTEL_SCOPE_NAME, span.scope["name"]))
+    if span.status != "UNSET":
+        tags.append(_jaeger_tag(OTEL_STATUS_CODE, span.status))
+    if span.is_error:
+        tags.append(_jaeger_tag("error", True))
+        if span.status_message:
+            tags.append(_jaeger_tag(OTEL_STATUS_DESCRIPTION, span.status_message))
+    return tags
 
 
 # --- HTML ------------------------------------------------------------------------------
@@ -165,7 +192,8 @@ def to_jaeger(records):
 _PALETTE = ("#4e79a7", "#59a14f", "#b07aa1", "#f28e2b", "#76b7b2", "#edc948", "#9c755f")
 
 _STYLE = """
-body{font:13px/1.4 system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:16px;color:#222}
+body{font:13px/1.4 system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:16px;
+color:#222}
 h1{font-size:18px;margin:0 0 4px}h2{font-size:15px;margin:24px 0 4px;font-family:monospace}
 .meta{color:#555;margin-bottom:8px}.legend span{display:inline-block;margin-right:14px}
 .legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}
@@ -183,7 +211,7 @@ td{padding:1px 8px;vertical-align:top;border-top:1px solid #eee}td:first-child{c
 """
 
 
-def to_html(records, title="refnova trace"):
+def to_html(records: Sequence[SpanRecord], title: str = "refnova trace") -> str:
     """One self-contained HTML page with a waterfall per trace (no scripts, no fetches)."""
     esc = html.escape
     traces = by_trace(records)
@@ -208,20 +236,23 @@ def to_html(records, title="refnova trace"):
     return "\n".join(parts) + "\n"
 
 
-def _html_row(node, depth, start, total, colours):
+def _html_row(node: Node, depth: int, start: int, total: int,
+              colours: dict[str, str]) -> str:
     esc = html.escape
     span = node.span
     left = 100.0 * (span.start_ns - start) / total
     width = max(100.0 * span.duration_ns / total, 0.15)
     kind = "" if span.kind == "INTERNAL" else '<span class="kind">%s</span>' % span.kind
-    rows = [("service", span.service), ("kind", span.kind), ("span id", span.span_id),
-            ("parent id", span.parent_id or ""), ("start", "+" + _ms(span.start_ns - start)),
-            ("duration", _ms(span.duration_ns)), ("status", span.status)]
+    rows: list[tuple[str, Any]] = [
+        ("service", span.service), ("kind", span.kind), ("span id", span.span_id),
+        ("parent id", span.parent_id or ""), ("start", "+" + _ms(span.start_ns - start)),
+        ("duration", _ms(span.duration_ns)), ("status", span.status)]
     rows += sorted((key, value) for key, value in span.attributes.items())
     rows += [("event %s" % event["name"], json.dumps(event["attributes"], default=str))
              for event in span.events]
     rows += [("link", "%s/%s" % (link["trace_id"], link["span_id"])) for link in span.links]
-    table = "".join("<tr><td>%s</td><td>%s</td></tr>" % (esc(str(k)), esc(_text(v))) for k, v in rows)
+    table = "".join("<tr><td>%s</td><td>%s</td></tr>" % (esc(str(k)), esc(_text(v)))
+                    for k, v in rows)
     message = ('<div class="msg">%s</div>' % esc(span.status_message)
                if span.is_error and span.status_message and error_origin(node) else "")
     return ('<details class="%s"><summary><div class="name" style="padding-left:%dpx" title="%s">'
@@ -232,17 +263,17 @@ def _html_row(node, depth, start, total, colours):
                             _ms(span.duration_ns), message, table))
 
 
-def _text(value):
+def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
 # --- golden shapes ---------------------------------------------------------------------
 
-def is_database_span(span):
-    return "db.system.name" in span.attributes
+def is_database_span(span: SpanRecord) -> bool:
+    return DB_SYSTEM_NAME in span.attributes
 
 
-def shape(spans):
+def shape(spans: Iterable[SpanRecord]) -> Shape:
     """One trace's span tree without ids or times: name, kind, error flag, children.
 
     Database statements are summarised on the span that ran them: ``"db"`` lists the
@@ -250,8 +281,8 @@ def shape(spans):
     repeating a query does not change the shape, while a statement that moves, appears or
     disappears does.
     """
-    def node_shape(node):
-        result = {"name": node.span.name, "kind": node.span.kind}
+    def node_shape(node: Node) -> dict[str, Any]:
+        result: dict[str, Any] = {"name": node.span.name, "kind": node.span.kind}
         if node.span.is_error:
             result["error"] = True
         statements = sorted({child.span.name for child in node.children
@@ -266,18 +297,19 @@ def shape(spans):
     return [node_shape(root) for root in build_tree(spans)]
 
 
-def shape_lines(nodes, depth=0):
+def shape_lines(nodes: Shape, depth: int = 0) -> list[str]:
     """A shape as indented text lines (what comparisons diff)."""
     lines = []
     for node in nodes:
         lines.append("%s%s [%s]%s" % ("  " * depth, node["name"], node["kind"],
                                       " ERROR" if node.get("error") else ""))
-        lines += ["%s(db) %s" % ("  " * (depth + 1), statement) for statement in node.get("db", [])]
+        lines += ["%s(db) %s" % ("  " * (depth + 1), statement)
+                  for statement in node.get("db", [])]
         lines += shape_lines(node.get("children", []), depth + 1)
     return lines
 
 
-def compare_shapes(expected, actual):
+def compare_shapes(expected: Shape, actual: Shape) -> list[str]:
     """A unified diff of two shapes (empty when they are the same)."""
     return list(difflib.unified_diff(shape_lines(expected), shape_lines(actual),
                                      "expected", "actual", lineterm="", n=2))
