@@ -145,12 +145,16 @@ def test_target_root(url, root):
     ("(A14b or A15a) and not content", {"A14b-metadata-too-many-items",
                                         "A15a-personality-too-many-files"}),
     ("§2.1 and F5", {"F05-project-id-mismatch"}),
+    ("a24 AND CORES", {"A24-quota-cores"}),                   # keywords in any case
+    ("A24 and cores or C03", {"A24-quota-cores", "C03-name-absent"}),
+    ("not C03 and C03", set()),                               # not binds tighter than and
 ])
 def test_select_with_k_expressions(expression, expected):
     assert {f.id for f in select(FIXTURES.values(), expression)} == expected
 
 
-@pytest.mark.parametrize("expression", ["A24 and (", "A24 cores", "or"])
+@pytest.mark.parametrize("expression", ["A24 and (", "A24 cores", "or", "not", "()",
+                                        "A24 (cores)", "(A24) cores", "A24 and not", ")"])
 def test_select_rejects_a_broken_expression(expression):
     with pytest.raises(ValueError):
         select(FIXTURES.values(), expression)
