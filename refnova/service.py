@@ -25,7 +25,8 @@ def network_api_for(settings, world):
 
 def start_conductor(settings, db, transport, network_api):
     manager = conductor_manager.ComputeTaskManager(db, network_api, settings.spawn_seconds)
-    server = messaging.RPCServer(transport, conductor_rpcapi.TOPIC, [manager],
+    target = messaging.Target(topic=conductor_rpcapi.TOPIC)
+    server = messaging.RPCServer(transport, target, [manager],
                                  RequestContext.from_dict, prefetch=settings.conductor_prefetch,
                                  transient_errors=db_api.TRANSIENT_ERRORS)
     return server.start()

@@ -10,7 +10,7 @@ import time
 
 from sqlalchemy import select, update
 
-from refnova import exception, tracing
+from refnova import exception, messaging, tracing
 from refnova.db import models
 
 LOG = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ DISK_ALLOCATION_RATIO = 1.0
 
 
 class ComputeTaskManager:
-    target = {"namespace": "compute_task", "version": "1.6"}
+    target = messaging.Target(namespace="compute_task", version="1.6")
 
     def __init__(self, db, network_api, spawn_seconds=0.0):
         self.db = db

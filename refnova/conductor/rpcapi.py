@@ -23,7 +23,8 @@ def instance_primitive(instance):
 
 class ComputeTaskAPI:
     def __init__(self, transport):
-        self.client = messaging.RPCClient(transport, TOPIC, namespace=NAMESPACE, version="1.0")
+        target = messaging.Target(topic=TOPIC, namespace=NAMESPACE, version="1.0")
+        self.client = messaging.RPCClient(transport, target)
 
     @tracing.traced("conductor.rpcapi.ComputeTaskAPI.build_instances")
     def build_instances(self, context, instances, image, filter_properties, admin_password,

@@ -6,8 +6,11 @@
     confirmed and ``mandatory``, under kombu's bounded retry policy.
 ``envelope``
     oslo's v2.0 envelope: ``serialize_msg``, ``deserialize_msg``, ``to_primitive``.
+``target``
+    ``Target``: exchange, topic, namespace, version, server; where a cast goes and what an
+    endpoint implements.
 ``client``
-    ``RPCClient``: ``prepare(version=...).cast(context, method, **kwargs)``.
+    ``RPCClient(transport, target)``: ``prepare(version=...).cast(context, method, **kwargs)``.
 ``dispatcher``
     The endpoint that serves a message: namespace, compatible version, public method,
     arguments; ``NoSuchMethod``, ``UnsupportedVersion``, ``InvalidArguments`` otherwise.
@@ -26,8 +29,9 @@ from refnova.messaging.dispatcher import (Dispatcher, InvalidArguments, NoSuchMe
                                           UnsupportedVersion)
 from refnova.messaging.envelope import deserialize_msg, serialize_msg, to_primitive
 from refnova.messaging.server import MAX_DISPATCH_ATTEMPTS, RPCServer
+from refnova.messaging.target import Target
 from refnova.messaging.transport import CONTROL_EXCHANGE, Transport, Unroutable, kombu_url
 
 __all__ = ["CONTROL_EXCHANGE", "MAX_DISPATCH_ATTEMPTS", "Dispatcher", "InvalidArguments",
-           "NoSuchMethod", "RPCClient", "RPCServer", "Transport", "UnsupportedVersion",
+           "NoSuchMethod", "RPCClient", "RPCServer", "Target", "Transport", "UnsupportedVersion",
            "Unroutable", "deserialize_msg", "kombu_url", "serialize_msg", "to_primitive"]

@@ -1,4 +1,4 @@
-"""oslo.messaging's RPCClient: ``prepare(version=...)`` then ``cast(context, method, **kwargs)``.
+"""oslo.messaging's RPCClient: ``prepare(version=...)``, then ``cast(context, method, **kwargs)``.
 
 The message is built as oslo's ``_BaseCallContext`` and AMQP driver build it: the method and its
 arguments, the namespace and version of the target, a fresh ``_unique_id``, and the request
@@ -6,50 +6,70 @@ context spread over ``_context_*`` keys; the envelope wraps it, the transport pu
 """
 import logging
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from refnova import exception, tracing
 from refnova.messaging import envelope
-from refnova.messaging.transport import CONTROL_EXCHANGE, Transport
+from refnova.messaging.target import Target
+from refnova.messaging.transport import Transport
 from refnova.tracing import messaging as tracing_messaging
 
 LOG = logging.getLogger(__name__)
 
 
+class _Context(Protocol):
+    """A request context, as oslo's serializer sees it: its ``to_dict``."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
 class RPCClient:
-    """oslo.messaging's RPCClient for one target: prepare(version=...).cast(...)."""
+    """oslo.messaging's RPCClient: casts to its target; ``prepare`` gives a client whose target
+    has the given fields changed (oslo's prepared call context), as Nova's rpcapi does with
+    ``self.client.prepare(version='1.5').cast(ctxt, 'build_instances', ...)``."""
 
-    def __init__(self, transport: Transport, topic: str, namespace: str | None = None,
-                 version: str | None = "1.0") -> None:
+    def __init__(self, transport: Transport, target: Target) -> None:
         self.transport = transport
-        self.topic = topic
-        self.namespace = namespace
-        self.version = version
+        self.target = target
+        self.routing_key = target.routing_key
+        # Made once per client: every cast of a prepared client publishes to the same queue.
+        self._queue = transport.queue(self.routing_key, target.exchange)
+        self._destination = "%s:%s" % (self._queue.exchange.name, self.routing_key)
 
-    def prepare(self, version: str | None = None) -> "RPCClient":
-        return RPCClient(self.transport, self.topic, self.namespace, version or self.version)
+    def prepare(self, exchange: str | None = None, topic: str | None = None,
+                namespace: str | None = None, version: str | None = None,
+                server: str | None = None) -> "RPCClient":
+        """A client for this target with the fields given here (those not None) changed."""
+        changes = {name: value for name, value in (
+            ("exchange", exchange), ("topic", topic), ("namespace", namespace),
+            ("version", version), ("server", server)) if value is not None}
+        return RPCClient(self.transport, self.target(**changes))
 
-    def cast(self, context: Any, method: str, **kwargs: Any) -> str:
+    def cast(self, context: _Context, method: str, **kwargs: Any) -> str:
+        """Publish ``method(context, **kwargs)`` to the target; return the message's id.
+
+        Raises ``ServiceUnavailable`` when the broker did not take the message.
+        """
         # The arguments as given: serialize_msg turns them into oslo's primitives as it writes
         # them, rather than copying every dict and list first (to_primitive's walk).
         message: dict[str, Any] = {"method": method, "args": kwargs}
-        if self.namespace:
-            message["namespace"] = self.namespace
-        if self.version:
-            message["version"] = self.version
+        if self.target.namespace:
+            message["namespace"] = self.target.namespace
+        if self.target.version:
+            message["version"] = self.target.version
         message["_unique_id"] = uuid.uuid4().hex
         message.update({"_context_" + key: value for key, value in context.to_dict().items()})
         self._publish(message)
         return message["_unique_id"]
 
     def _publish(self, message: dict[str, Any]) -> None:
-        destination = "%s:%s" % (CONTROL_EXCHANGE, self.topic)
-        with tracing_messaging.publish_span(destination, self.topic, message) as span:
+        destination = self._destination
+        with tracing_messaging.publish_span(destination, self.routing_key, message) as span:
             body = envelope.serialize_msg(message)
             headers = tracing_messaging.publish_headers()
             try:
-                self.transport.publish(body, self.topic, self.transport.queue(self.topic),
-                                       headers=headers, content_encoding="utf-8")
+                self.transport.publish(body, self.routing_key, self._queue, headers=headers,
+                                       content_encoding="utf-8")
             except self.transport.publish_errors as error:
                 LOG.error("Cast %s to %s failed: %s", message["method"], destination, error)
                 tracing.mark_error(span, error)

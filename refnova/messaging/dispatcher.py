@@ -1,11 +1,13 @@
 """oslo.messaging's RPCDispatcher: the endpoint that serves a message, or why none does.
 
-An endpoint serves a message when its target's namespace equals the message's, its target's
-version is compatible with the one the message asks for, and it has the method as a public
+An endpoint serves a message when its ``target`` (a ``Target``) has the message's namespace
+and a version compatible with the one the message asks for, and it has the method as a public
 attribute whose signature takes the message's arguments.
 """
 import inspect
 from typing import Any
+
+from refnova.messaging.target import Target
 
 
 class NoSuchMethod(Exception):
@@ -31,6 +33,8 @@ class UnsupportedVersion(Exception):
 
 
 DISPATCH_ERRORS = (NoSuchMethod, UnsupportedVersion, InvalidArguments)
+# What an endpoint without a target implements, as in oslo: no namespace, version 1.0.
+_DEFAULT_TARGET = Target()
 
 
 def version_is_compatible(implemented: str, requested: str) -> bool:
@@ -58,9 +62,9 @@ class Dispatcher:
         method = message.get("method")
         found_compatible = False
         for endpoint in self.endpoints:
-            target = endpoint.target
-            if target["namespace"] != namespace or \
-                    not version_is_compatible(target["version"], version):
+            target = getattr(endpoint, "target", None) or _DEFAULT_TARGET
+            if target.namespace != namespace or \
+                    not version_is_compatible(target.version or "1.0", version):
                 continue
             found_compatible = True
             if isinstance(method, str) and not method.startswith("_") and hasattr(endpoint, method):

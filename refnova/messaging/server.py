@@ -18,7 +18,8 @@ import kombu
 from refnova import tracing
 from refnova.messaging import envelope
 from refnova.messaging.dispatcher import DISPATCH_ERRORS, Dispatcher
-from refnova.messaging.transport import CONTROL_EXCHANGE, Transport
+from refnova.messaging.target import Target
+from refnova.messaging.transport import Transport
 from refnova.tracing import messaging as tracing_messaging
 
 LOG = logging.getLogger(__name__)
@@ -28,8 +29,9 @@ REASON_HEADER = "x-refnova-dead-letter-reason"
 ORIGIN_HEADER = "x-refnova-original-routing-key"
 ATTEMPT_HEADER = "x-refnova-attempt"
 MAX_DISPATCH_ATTEMPTS = 3
-TRANSIENT_BACKOFF_START = 0.2   # seconds, doubled for each transient failure in a row
-TRANSIENT_BACKOFF_MAX = 5.0
+# Seconds before a transient failure is requeued: the first, doubled for each one in a row,
+# up to the second.
+TRANSIENT_BACKOFF = (0.2, 5.0)
 
 
 class _Stopping(Exception):
@@ -37,7 +39,7 @@ class _Stopping(Exception):
 
 
 class RPCServer:
-    """Consumes a topic's queue and dispatches each message, acknowledging after it.
+    """Consumes its target's queues and dispatches each message, acknowledging after it.
 
     Delivery is at least once. A message is acknowledged only after its endpoint returned (the
     conductor's build is committed by then), so the messages a server held when it died go back
@@ -50,12 +52,21 @@ class RPCServer:
     the broker. A lost connection is re-established.
     """
 
-    def __init__(self, transport: Transport, topic: str, endpoints: list[Any],
+    def __init__(self, transport: Transport, target: Target, endpoints: list[Any],
                  context_factory: Callable[[dict[str, Any]], Any], prefetch: int = 8,
                  max_attempts: int = MAX_DISPATCH_ATTEMPTS, retry_delay: float = 0.5,
-                 transient_errors: Iterable[type[BaseException]] = ()) -> None:
+                 transient_errors: Iterable[type[BaseException]] = (),
+                 transient_backoff: tuple[float, float] = TRANSIENT_BACKOFF) -> None:
         self.transport = transport
-        self.topic = topic
+        self.target = target
+        if not target.topic:
+            raise ValueError("an RPC server's target needs a topic: %r" % (target,))
+        self.topic: str = target.topic
+        self.exchange = transport.exchange_named(target.exchange).name
+        # The topic's queue and, for a target naming a server, that server's own queue (as an
+        # oslo server consumes both); a message sent again goes back to the queue it came from.
+        names = [self.topic] + ([target.routing_key] if target.server else [])
+        self.queues = {name: transport.queue(name, target.exchange) for name in names}
         self.dispatcher = Dispatcher(endpoints)
         self.context_factory = context_factory
         self.prefetch = prefetch
@@ -64,6 +75,7 @@ class RPCServer:
         # Exceptions that say the endpoint's own resources are away (a database outage): such a
         # message is requeued after a backoff, as often as it takes, never dead-lettered.
         self.transient_errors = tuple(transient_errors)
+        self.transient_backoff = transient_backoff
         self._transient_failures = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -111,14 +123,15 @@ class RPCServer:
 
     def _consume(self, conn: kombu.Connection) -> None:
         channel = conn.default_channel
-        self.transport.dead_letter_queue(self.topic)(channel).declare()
-        consumer = kombu.Consumer(channel, [self.transport.queue(self.topic)],
+        self._dead_letter_queue()(channel).declare()
+        consumer = kombu.Consumer(channel, list(self.queues.values()),
                                   callbacks=[self._on_message], accept=["json"],
                                   prefetch_count=self.prefetch,
                                   on_decode_error=self._on_decode_error)
         with consumer:
             self.ready.set()
-            LOG.info("Consuming %s:%s (prefetch %d)", CONTROL_EXCHANGE, self.topic, self.prefetch)
+            LOG.info("Consuming %s:%s (prefetch %d)", self.exchange, ", ".join(self.queues),
+                     self.prefetch)
             while not self._stop.is_set():
                 try:
                     conn.drain_events(timeout=0.05 if self.transport.is_memory else 1.0)
@@ -135,8 +148,8 @@ class RPCServer:
         if self._stop.is_set():
             message.requeue()   # stopping: a message not started goes to another server
             return
-        destination = "%s:%s" % (CONTROL_EXCHANGE, self.topic)
-        routing_key = message.delivery_info.get("routing_key", self.topic)
+        routing_key = message.delivery_info.get("routing_key") or self.topic
+        destination = "%s:%s" % (self.exchange, routing_key)
         with tracing_messaging.process_span(destination, message.headers, routing_key,
                                             message.delivery_tag) as span:
             decoded = self._decode(span, body, message)
@@ -189,8 +202,8 @@ class RPCServer:
         fault, so it is not counted against it. The server waits, longer each time in a row,
         and gives the message back to the broker; it never dead-letters it for that."""
         self._transient_failures += 1
-        delay = min(TRANSIENT_BACKOFF_START * 2 ** (self._transient_failures - 1),
-                    TRANSIENT_BACKOFF_MAX)
+        start, longest = self.transient_backoff
+        delay = min(start * 2 ** (self._transient_failures - 1), longest)
         LOG.warning("Message %s: transient failure (%s: %s); requeueing it in %.1fs", unique_id,
                     type(error).__name__, str(error).splitlines()[0] if str(error) else "", delay)
         self._stop.wait(delay)
@@ -209,7 +222,8 @@ class RPCServer:
             return
         LOG.warning("Message %s: attempt %d of %d failed (%s); sending it again",
                     unique_id, attempt, self.max_attempts, reason)
-        self._republish(message, self.transport.queue(self.topic), {ATTEMPT_HEADER: attempt + 1})
+        queue = self.queues.get(message.delivery_info.get("routing_key"), self.queues[self.topic])
+        self._republish(message, queue, {ATTEMPT_HEADER: attempt + 1})
         message.ack()
 
     def _dead_letter(self, message: kombu.Message, reason: str, unique_id: str = "") -> None:
@@ -218,13 +232,16 @@ class RPCServer:
         If the copy cannot be published, the error propagates, the original stays unacknowledged
         and the broker redelivers it once the connection is re-established.
         """
-        queue = self.transport.dead_letter_queue(self.topic)
+        queue = self._dead_letter_queue()
         LOG.error("Rejecting message %s to %s: %s", unique_id or message.delivery_tag, queue.name,
                   reason)
         self._republish(message, queue, {
             REASON_HEADER: reason[:1024],
             ORIGIN_HEADER: message.delivery_info.get("routing_key") or self.topic})
         message.ack()
+
+    def _dead_letter_queue(self) -> kombu.Queue:
+        return self.transport.dead_letter_queue(self.topic, self.target.exchange)
 
     def _republish(self, message: kombu.Message, queue: kombu.Queue,
                    extra_headers: dict[str, Any]) -> None:

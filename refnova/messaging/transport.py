@@ -63,22 +63,36 @@ class Transport:
         self.connection = kombu.Connection(self.url, **options)
         self.exchange = kombu.Exchange(CONTROL_EXCHANGE, type="topic", durable=False,
                                        auto_delete=False)
-        self._queues: dict[str, kombu.Queue] = {}
+        self._exchanges: dict[str, kombu.Exchange] = {}
+        self._queues: dict[tuple[str, str], kombu.Queue] = {}
         self.publishers = PublisherPool(self, pool_size)
 
-    def queue(self, topic: str) -> kombu.Queue:
-        """The topic's queue, exactly as oslo.messaging declares it."""
+    def queue(self, name: str, exchange: str | None = None) -> kombu.Queue:
+        """The queue ``name`` bound with routing key ``name`` to ``exchange`` (default: the
+        control exchange), exactly as oslo.messaging declares a topic queue."""
         # durable False, auto_delete False, no arguments: refnova and real oslo peers share
         # it, and RabbitMQ refuses a redeclare with other flags or arguments
-        # (PRECONDITION_FAILED). Made once per topic (every cast asks for it); whoever binds
+        # (PRECONDITION_FAILED). Made once per queue (every cast asks for it); whoever binds
         # it to a channel gets a copy.
-        queue = self._queues.get(topic)
+        key = (exchange or self.exchange.name, name)
+        queue = self._queues.get(key)
         if queue is None:
-            queue = self._queues[topic] = kombu.Queue(topic, self.exchange, routing_key=topic,
-                                                      durable=False, auto_delete=False)
+            queue = self._queues[key] = kombu.Queue(name, self.exchange_named(exchange),
+                                                    routing_key=name, durable=False,
+                                                    auto_delete=False)
         return queue
 
-    def dead_letter_queue(self, topic: str) -> kombu.Queue:
+    def exchange_named(self, name: str | None) -> kombu.Exchange:
+        """A topic exchange declared as oslo declares its control exchange (default: that)."""
+        if not name or name == self.exchange.name:
+            return self.exchange
+        exchange = self._exchanges.get(name)
+        if exchange is None:
+            exchange = self._exchanges[name] = kombu.Exchange(name, type="topic", durable=False,
+                                                              auto_delete=False)
+        return exchange
+
+    def dead_letter_queue(self, topic: str, exchange: str | None = None) -> kombu.Queue:
         """Where a server moves what it cannot serve: ``<topic>.dead`` on the same exchange.
 
         Not ``x-dead-letter-exchange`` on the topic queue: that is a queue argument, oslo declares
@@ -89,7 +103,8 @@ class Transport:
         it), so persistent dead letters survive a broker restart.
         """
         name = topic + DEAD_LETTER_SUFFIX
-        return kombu.Queue(name, self.exchange, routing_key=name, durable=True, auto_delete=False)
+        return kombu.Queue(name, self.exchange_named(exchange), routing_key=name, durable=True,
+                           auto_delete=False)
 
     def consumer_connection(self) -> kombu.Connection:
         """A connection of its own for a server, with heartbeats."""
@@ -110,7 +125,7 @@ class Transport:
 
     def publish(self, body: Any, routing_key: str, queue: kombu.Queue,
                 headers: dict[str, Any] | None = None, **properties: Any) -> None:
-        """Publish to the queue's exchange once ``queue`` and its binding are declared.
+        """Publish to ``queue``'s exchange once ``queue`` and its binding are declared.
 
         Persistent, confirmed by the broker and ``mandatory``: a message no queue took comes back
         and is sent again after the declarations are redone (kombu caches them per connection,
@@ -145,7 +160,6 @@ class Publisher:
 
     def __init__(self, transport: Transport, connection: kombu.Connection) -> None:
         self.connection = connection
-        self.exchange = transport.exchange
         # Confirms and mandatory are AMQP's: kombu's memory transport has neither.
         self.options: dict[str, Any] = {} if transport.is_memory else {
             "mandatory": True, "confirm_timeout": transport.publish_timeout}
@@ -164,13 +178,13 @@ class Publisher:
         bound = self.bound.get(queue.name)
         if bound is None:
             bound = self.bound[queue.name] = queue.bind(self.producer.channel)
-        self.producer.publish(body, exchange=self.exchange, routing_key=routing_key,
+        self.producer.publish(body, exchange=queue.exchange, routing_key=routing_key,
                               declare=[bound], delivery_mode=2, headers=headers or {},
                               **self.options, **properties)
         if _returned.message is not None:
             self.connection.declared_entities.clear()
             raise Unroutable("%s:%s returned by the broker: %s"
-                             % (self.exchange.name, routing_key, _returned.message))
+                             % (queue.exchange.name, routing_key, _returned.message))
 
 
 class PublisherPool(Resource):
