@@ -21,23 +21,20 @@ from opentelemetry.semconv._incubating.attributes.messaging_attributes import (
     MESSAGING_OPERATION_TYPE, MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY,
     MESSAGING_RABBITMQ_MESSAGE_DELIVERY_TAG, MESSAGING_SYSTEM, MessagingOperationTypeValues,
     MessagingSystemValues)
-from opentelemetry.semconv.attributes.server_attributes import SERVER_ADDRESS, SERVER_PORT
 from opentelemetry.trace import Link, Span, SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from refnova import tracing
+from refnova.tracing.attributes import (
+    NOVA_PROJECT_ID, NOVA_REQUEST_ID, NOVA_RPC_METHOD, NOVA_RPC_NAMESPACE, NOVA_RPC_VERSION,
+    SERVER_ADDRESS, SERVER_PORT)
 
 # The wire format is RabbitMQ's (AMQP 0-9-1) on every transport, memory:// included.
 SYSTEM = MessagingSystemValues.RABBITMQ.value
 _SEND = MessagingOperationTypeValues.SEND.value
 _PROCESS = MessagingOperationTypeValues.PROCESS.value
 
-# refnova's own keys: the RPC call a message carries, and the request it belongs to.
-NOVA_RPC_METHOD = "nova.rpc.method"
-NOVA_RPC_NAMESPACE = "nova.rpc.namespace"
-NOVA_RPC_VERSION = "nova.rpc.version"
-NOVA_REQUEST_ID = "nova.request_id"
-NOVA_PROJECT_ID = "nova.project_id"
+# The message keys refnova's own attributes come from.
 _CONTEXT_ATTRIBUTES = (("_context_request_id", NOVA_REQUEST_ID),
                        ("_context_project_id", NOVA_PROJECT_ID))
 _RPC_FIELDS = (("method", NOVA_RPC_METHOD), ("namespace", NOVA_RPC_NAMESPACE),
