@@ -308,10 +308,10 @@ def _json_default(value):
 
 class Cast:
     """build_instances v1.5 as oslo.messaging puts it on the wire, published with bare kombu:
-    one connection and one producer, no pool and no retry wrapper. As the path's contract asks
-    (DESIGN.md, wire format), each publish names the queue in ``declare`` (kombu's cached
-    declaration: it is declared once per connection) and on RabbitMQ waits, up to a timeout,
-    for the broker's confirm and is ``mandatory``."""
+    one connection and one producer, no pool and no retry wrapper. As the path publishes
+    (docs/rpc-and-tracing.md, 1.4 and 1.7; refnova/messaging/transport.py), each publish names
+    the queue in ``declare`` (kombu's cached declaration: it is declared once per connection)
+    and on RabbitMQ waits, up to a timeout, for the broker's confirm and is ``mandatory``."""
 
     def __init__(self, url, confirm=False, mandatory=False, confirm_timeout=10.0):
         options = {"transport_options": {"confirm_publish": True}} if confirm else {}
