@@ -57,10 +57,10 @@ class RPCClient:
             message["namespace"] = self.target.namespace
         if self.target.version:
             message["version"] = self.target.version
-        message["_unique_id"] = uuid.uuid4().hex
+        unique_id = message["_unique_id"] = uuid.uuid4().hex
         message.update({"_context_" + key: value for key, value in context.to_dict().items()})
         self._publish(message)
-        return message["_unique_id"]
+        return unique_id
 
     def _publish(self, message: dict[str, Any]) -> None:
         destination = self._destination

@@ -12,9 +12,15 @@ What goes past oslo.messaging's server, so that nothing is lost, retried forever
 import logging
 import socket
 import threading
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
-import kombu
+from kombu.connection import Connection
+from kombu.entity import Queue
+from kombu.message import Message
+from kombu.messaging import Consumer
+from opentelemetry.trace import Span
+
 from refnova import tracing
 from refnova.messaging import envelope
 from refnova.messaging.dispatcher import DISPATCH_ERRORS, Dispatcher
@@ -47,9 +53,10 @@ class RPCServer:
     instance only while it is still 'building'). A message that cannot be decoded, or asks for a
     method, version or arguments no endpoint serves, goes to the dead-letter queue at once; one
     whose endpoint failed is sent again (a header counts the attempts) and dead-lettered after
-    ``max_attempts``, unless the failure is one of ``transient_errors``. ``stop`` lets the
-    message in hand finish and be acknowledged; messages prefetched but not started go back to
-    the broker. A lost connection is re-established.
+    ``max_attempts``, unless the failure is one of ``transient_errors`` (then it is requeued
+    after ``transient_backoff``: a first delay, doubled each time in a row, up to a longest
+    one). ``stop`` lets the message in hand finish and be acknowledged; messages prefetched but
+    not started go back to the broker. A lost connection is re-established.
     """
 
     def __init__(self, transport: Transport, target: Target, endpoints: list[Any],
@@ -83,12 +90,14 @@ class RPCServer:
         self.idle = threading.Event()
 
     def start(self) -> "RPCServer":
+        """Consume on a thread of its own; ``ready`` is set once the queues are consumed."""
         self._thread = threading.Thread(target=self.run, name="rpc-server-" + self.topic,
                                         daemon=True)
         self._thread.start()
         return self
 
     def stop(self, timeout: float = 30.0) -> None:
+        """Finish the message in hand (and acknowledge it), then stop consuming."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -121,10 +130,10 @@ class RPCServer:
     def _connect_failed(error: Exception, interval: float) -> None:
         LOG.warning("Cannot reach the broker (%s); retrying in %ss", error, interval)
 
-    def _consume(self, conn: kombu.Connection) -> None:
+    def _consume(self, conn: Connection) -> None:
         channel = conn.default_channel
         self._dead_letter_queue()(channel).declare()
-        consumer = kombu.Consumer(channel, list(self.queues.values()),
+        consumer = Consumer(channel, list(self.queues.values()),
                                   callbacks=[self._on_message], accept=["json"],
                                   prefetch_count=self.prefetch,
                                   on_decode_error=self._on_decode_error)
@@ -141,10 +150,10 @@ class RPCServer:
                 if self.transport.heartbeat:
                     conn.heartbeat_check()
 
-    def _on_decode_error(self, message: kombu.Message, error: Exception) -> None:
+    def _on_decode_error(self, message: Message, error: Exception) -> None:
         self._dead_letter(message, "cannot decode the message: %s" % error)
 
-    def _on_message(self, body: Any, message: kombu.Message) -> None:
+    def _on_message(self, body: Any, message: Message) -> None:
         if self._stop.is_set():
             message.requeue()   # stopping: a message not started goes to another server
             return
@@ -156,7 +165,8 @@ class RPCServer:
             if decoded is not None:
                 self._dispatch(span, message, *decoded)
 
-    def _decode(self, span: Any, body: Any, message: kombu.Message) -> tuple[Any, dict, str] | None:
+    def _decode(self, span: Span, body: Any,
+                message: Message) -> tuple[Any, dict[str, Any], str] | None:
         """(context, inner message, unique id), or None once an undecodable message is
         dead-lettered (a bad message must never stop the consumer)."""
         try:
@@ -173,7 +183,7 @@ class RPCServer:
             return None
         return context, inner, unique_id
 
-    def _dispatch(self, span: Any, message: kombu.Message, context: Any, inner: dict,
+    def _dispatch(self, span: Span, message: Message, context: Any, inner: dict[str, Any],
                   unique_id: str) -> None:
         """Dispatch, then ack; or dead-letter, requeue or send again, as the failure asks."""
         if message.delivery_info.get("redelivered"):
@@ -196,7 +206,7 @@ class RPCServer:
         message.ack()
         self._transient_failures = 0
 
-    def _back_off_and_requeue(self, message: kombu.Message, error: BaseException,
+    def _back_off_and_requeue(self, message: Message, error: BaseException,
                               unique_id: str) -> None:
         """A failure of what the endpoint stands on (the database is away): not the message's
         fault, so it is not counted against it. The server waits, longer each time in a row,
@@ -209,7 +219,7 @@ class RPCServer:
         self._stop.wait(delay)
         message.requeue()
 
-    def _retry_or_dead_letter(self, message: kombu.Message, error: BaseException,
+    def _retry_or_dead_letter(self, message: Message, error: BaseException,
                               unique_id: str) -> None:
         attempt = _attempt_of(message)
         reason = "%s: %s" % (type(error).__name__, error)
@@ -226,7 +236,7 @@ class RPCServer:
         self._republish(message, queue, {ATTEMPT_HEADER: attempt + 1})
         message.ack()
 
-    def _dead_letter(self, message: kombu.Message, reason: str, unique_id: str = "") -> None:
+    def _dead_letter(self, message: Message, reason: str, unique_id: str = "") -> None:
         """Move the message to the dead-letter queue (the broker confirms it), then ack it.
 
         If the copy cannot be published, the error propagates, the original stays unacknowledged
@@ -240,10 +250,10 @@ class RPCServer:
             ORIGIN_HEADER: message.delivery_info.get("routing_key") or self.topic})
         message.ack()
 
-    def _dead_letter_queue(self) -> kombu.Queue:
+    def _dead_letter_queue(self) -> Queue:
         return self.transport.dead_letter_queue(self.topic, self.target.exchange)
 
-    def _republish(self, message: kombu.Message, queue: kombu.Queue,
+    def _republish(self, message: Message, queue: Queue,
                    extra_headers: dict[str, Any]) -> None:
         headers = dict(message.headers or {})
         headers.update(extra_headers)
@@ -252,7 +262,7 @@ class RPCServer:
                                content_encoding=message.content_encoding or "binary")
 
 
-def _attempt_of(message: kombu.Message) -> int:
+def _attempt_of(message: Message) -> int:
     try:
         return max(int((message.headers or {}).get(ATTEMPT_HEADER, 1)), 1)
     except (TypeError, ValueError):

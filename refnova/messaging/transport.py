@@ -11,7 +11,9 @@ import logging
 import threading
 from typing import Any
 
-import kombu
+from kombu.connection import Connection
+from kombu.entity import Exchange, Queue
+from kombu.exceptions import KombuError
 from kombu.resource import Resource
 from kombu.transport import memory, virtual
 from kombu.utils.functional import lazy
@@ -60,14 +62,14 @@ class Transport:
         options = {"transport": _private_memory_transport()} if self.is_memory else {
             "transport_options": {"confirm_publish": True, **self.retry_policy()},
             "heartbeat": 0, "connect_timeout": min(publish_timeout, 5.0)}
-        self.connection = kombu.Connection(self.url, **options)
-        self.exchange = kombu.Exchange(CONTROL_EXCHANGE, type="topic", durable=False,
-                                       auto_delete=False)
-        self._exchanges: dict[str, kombu.Exchange] = {}
-        self._queues: dict[tuple[str, str], kombu.Queue] = {}
+        self.connection = Connection(self.url, **options)
+        self.exchange = Exchange(CONTROL_EXCHANGE, type="topic", durable=False,
+                                 auto_delete=False)
+        self._exchanges: dict[str, Exchange] = {}
+        self._queues: dict[tuple[str, str], Queue] = {}
         self.publishers = PublisherPool(self, pool_size)
 
-    def queue(self, name: str, exchange: str | None = None) -> kombu.Queue:
+    def queue(self, name: str, exchange: str | None = None) -> Queue:
         """The queue ``name`` bound with routing key ``name`` to ``exchange`` (default: the
         control exchange), exactly as oslo.messaging declares a topic queue."""
         # durable False, auto_delete False, no arguments: refnova and real oslo peers share
@@ -77,22 +79,22 @@ class Transport:
         key = (exchange or self.exchange.name, name)
         queue = self._queues.get(key)
         if queue is None:
-            queue = self._queues[key] = kombu.Queue(name, self.exchange_named(exchange),
-                                                    routing_key=name, durable=False,
-                                                    auto_delete=False)
+            queue = self._queues[key] = Queue(name, self.exchange_named(exchange),
+                                              routing_key=name, durable=False,
+                                              auto_delete=False)
         return queue
 
-    def exchange_named(self, name: str | None) -> kombu.Exchange:
+    def exchange_named(self, name: str | None) -> Exchange:
         """A topic exchange declared as oslo declares its control exchange (default: that)."""
         if not name or name == self.exchange.name:
             return self.exchange
         exchange = self._exchanges.get(name)
         if exchange is None:
-            exchange = self._exchanges[name] = kombu.Exchange(name, type="topic", durable=False,
-                                                              auto_delete=False)
+            exchange = self._exchanges[name] = Exchange(name, type="topic", durable=False,
+                                                        auto_delete=False)
         return exchange
 
-    def dead_letter_queue(self, topic: str, exchange: str | None = None) -> kombu.Queue:
+    def dead_letter_queue(self, topic: str, exchange: str | None = None) -> Queue:
         """Where a server moves what it cannot serve: ``<topic>.dead`` on the same exchange.
 
         Not ``x-dead-letter-exchange`` on the topic queue: that is a queue argument, oslo declares
@@ -103,12 +105,13 @@ class Transport:
         it), so persistent dead letters survive a broker restart.
         """
         name = topic + DEAD_LETTER_SUFFIX
-        return kombu.Queue(name, self.exchange_named(exchange), routing_key=name, durable=True,
-                           auto_delete=False)
+        return Queue(name, self.exchange_named(exchange), routing_key=name, durable=True,
+                     auto_delete=False)
 
-    def consumer_connection(self) -> kombu.Connection:
+    def consumer_connection(self) -> Connection:
         """A connection of its own for a server, with heartbeats."""
-        return self.connection.clone(heartbeat=self.heartbeat)
+        connection: Connection = self.connection.clone(heartbeat=self.heartbeat)
+        return connection
 
     def retry_policy(self) -> dict[str, float]:
         """Bounded retries with backoff (kombu's own policy); the total stays near
@@ -119,11 +122,11 @@ class Transport:
     @property
     def publish_errors(self) -> tuple[type[BaseException], ...]:
         """What ``publish`` raises once the retry policy gave up."""
-        return ((OSError, kombu.exceptions.KombuError, Unroutable)
+        return ((OSError, KombuError, Unroutable)
                 + tuple(self.connection.connection_errors)
                 + tuple(self.connection.channel_errors))
 
-    def publish(self, body: Any, routing_key: str, queue: kombu.Queue,
+    def publish(self, body: Any, routing_key: str, queue: Queue,
                 headers: dict[str, Any] | None = None, **properties: Any) -> None:
         """Publish to ``queue``'s exchange once ``queue`` and its binding are declared.
 
@@ -149,6 +152,7 @@ class Transport:
         return info.get("hostname"), info.get("port")
 
     def close(self) -> None:
+        """Close every publisher's connection, and the transport's own."""
         self.publishers.force_close_all()
         self.connection.release()
 
@@ -158,31 +162,32 @@ class Publisher:
     (kombu's ``ensure`` revives it on a new channel after a reconnection), the queues bound on
     it, and the publish wrapped in ``ensure`` with the transport's retry policy."""
 
-    def __init__(self, transport: Transport, connection: kombu.Connection) -> None:
+    def __init__(self, transport: Transport, connection: Connection) -> None:
         self.connection = connection
         # Confirms and mandatory are AMQP's: kombu's memory transport has neither.
         self.options: dict[str, Any] = {} if transport.is_memory else {
             "mandatory": True, "confirm_timeout": transport.publish_timeout}
         on_return = {} if transport.is_memory else {"on_return": _on_return}
         self.producer = connection.Producer(serializer="json", **on_return)
-        self.bound: dict[str, kombu.Queue] = {}
+        self.bound: dict[tuple[str, str], Queue] = {}
         self.send = connection.ensure(self.producer, self._publish, errback=_publish_failed,
                                       retry_errors=(Unroutable,), **transport.retry_policy())
 
-    def _publish(self, body: Any, routing_key: str, queue: kombu.Queue,
+    def _publish(self, body: Any, routing_key: str, queue: Queue,
                  headers: dict[str, Any] | None, properties: dict[str, Any]) -> None:
         _returned.message = None
         # The queue bound once per connection: kombu copies an unbound queue to bind it on
         # every declare check. The declaration itself still happens, on the producer's
         # channel, whenever the connection's cache says so.
-        bound = self.bound.get(queue.name)
+        key = (queue.exchange.name, queue.name)
+        bound = self.bound.get(key)
         if bound is None:
-            bound = self.bound[queue.name] = queue.bind(self.producer.channel)
+            bound = self.bound[key] = queue.bind(self.producer.channel)
         self.producer.publish(body, exchange=queue.exchange, routing_key=routing_key,
                               declare=[bound], delivery_mode=2, headers=headers or {},
                               **self.options, **properties)
         if _returned.message is not None:
-            self.connection.declared_entities.clear()
+            _forget_declarations(self.connection)
             raise Unroutable("%s:%s returned by the broker: %s"
                              % (queue.exchange.name, routing_key, _returned.message))
 
@@ -199,14 +204,16 @@ class PublisherPool(Resource):
     def setup(self) -> None:
         # Filled with promises: a publisher and its connection are made at their first use.
         queue = self._resource.queue
-        while len(queue) < self.limit - len(self._dirty):
+        while self.limit and len(queue) < self.limit - len(self._dirty):
             self._resource.put_nowait(lazy(self.new))
 
     def new(self) -> Publisher:
+        """A publisher on a connection of its own (not yet connected)."""
         return Publisher(self.transport, self.transport.connection.clone())
 
     def prepare(self, resource: Any) -> Publisher:
-        return resource() if isinstance(resource, lazy) else resource
+        publisher: Publisher = resource() if isinstance(resource, lazy) else resource
+        return publisher
 
     def close_resource(self, resource: Publisher) -> None:
         resource.connection.close()
@@ -222,6 +229,11 @@ _returned = threading.local()
 def _on_return(error: Exception, exchange: Any, routing_key: str, message: Any) -> None:
     # basic.return comes before the confirm, on the thread that waits for it: the publisher's.
     _returned.message = str(error)
+
+
+def _forget_declarations(connection: Any) -> None:
+    # kombu declares an entity once per connection; the queue may have been deleted since.
+    connection.declared_entities.clear()
 
 
 def _publish_failed(error: Exception, interval: float) -> None:

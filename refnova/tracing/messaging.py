@@ -13,7 +13,8 @@ request context a message carries, only its request id and project id become att
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ContextManager
+from contextlib import AbstractContextManager
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.semconv._incubating.attributes.messaging_attributes import (
@@ -42,7 +43,7 @@ _RPC_FIELDS = (("method", NOVA_RPC_METHOD), ("namespace", NOVA_RPC_NAMESPACE),
 
 
 def publish_span(destination: str, routing_key: str,
-                 message: Mapping[str, Any]) -> ContextManager[Span]:
+                 message: Mapping[str, Any]) -> AbstractContextManager[Span]:
     """The current PRODUCER span of a publish (the no-op span, at one check, when untraced)."""
     attributes = _publish_attributes(destination, routing_key, message) \
         if tracing.enabled() else None
@@ -62,7 +63,7 @@ def record_broker(span: Span, address: str | None, port: int | str | None) -> No
 
 
 def process_span(destination: str, headers: Mapping[str, Any] | None, routing_key: str,
-                 delivery_tag: object) -> ContextManager[Span]:
+                 delivery_tag: object) -> AbstractContextManager[Span]:
     """The current CONSUMER span of a received message, child of and linked to the span whose
     context its headers carry (a new trace when they carry none, or none valid).
 

@@ -41,11 +41,11 @@ def test_a_cast_reaches_the_endpoint_with_its_context_and_arguments_and_is_acked
     ({"namespace": "baseapi"}, "build_instances", {"instances": INSTANCES},
      "Endpoint does not support RPC version 1.0. Attempted method: build_instances"),
     ({}, "build_instances", {},
-     "Invalid arguments for RPC method build_instances: "
-     "missing a required argument: 'instances'"),
+     ("Invalid arguments for RPC method build_instances: "
+      "missing a required argument: 'instances'")),
     ({}, "build_instances", {"instances": INSTANCES, "flavor": {}},
-     "Invalid arguments for RPC method build_instances: "
-     "got an unexpected keyword argument 'flavor'"),
+     ("Invalid arguments for RPC method build_instances: "
+      "got an unexpected keyword argument 'flavor'")),
 ], ids=["no-such-method", "private-method", "minor-too-high", "other-major",
         "other-namespace", "missing-argument", "unexpected-argument"])
 def test_a_message_no_endpoint_serves_goes_to_the_dead_letter_queue_at_once(
@@ -114,8 +114,8 @@ def test_a_handler_that_keeps_failing_is_dead_lettered_after_max_attempts(broker
      "cannot decode the message: ValueError: message body is not an object"),
     (b"a pickle, say", {"content_type": "application/x-python-serialize",
                        "content_encoding": "binary"},
-     "cannot decode the message: Refusing to deserialize untrusted content of type pickle "
-     "(application/x-python-serialize)"),
+     ("cannot decode the message: Refusing to deserialize untrusted content of type pickle "
+      "(application/x-python-serialize)")),
 ], ids=["not-json", "envelope-3.0", "inner-not-object", "body-not-object", "not-accepted"])
 def test_a_message_that_cannot_be_decoded_goes_to_the_dead_letter_queue_unchanged(
         broker, body, properties, reason):
