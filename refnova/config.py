@@ -29,6 +29,12 @@ class Settings:
     auth_strategy: str = "noauth2"             # noauth2 | keystone
     keystone_url: str | None = None            # Keystone (v3) that validates X-Auth-Token
     keystone_cache_ttl: float = 300.0          # seconds a valid token is trusted at most
+    # The URL clients reach refnova at, for the service catalog and version links; None:
+    # the URL each request came to (scheme and Host header).
+    public_url: str | None = None
+    # The key that signs the built-in identity service's tokens (API processes that share
+    # tokens share it); None: a random key per process, its tokens valid only there.
+    token_key: str | None = None
     # Trace exporters, a comma list of otlp | console | file | none; None: as OTEL_TRACES_EXPORTER,
     # else otlp when OTEL_EXPORTER_OTLP_ENDPOINT is set (see refnova.tracing).
     tracing: str | None = None

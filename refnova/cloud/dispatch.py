@@ -1,0 +1,37 @@
+"""One WSGI application in front: each path prefix to its service, the rest to compute.
+
+As paste's urlmap (what devstack's web server does with its ``/identity``, ``/image``...
+locations): the matched prefix moves from ``PATH_INFO`` to ``SCRIPT_NAME``, so that the
+mounted application sees paths relative to its mount point and builds its own URLs from
+``SCRIPT_NAME``. A prefix matches whole path segments only (``/images`` is not ``/image``).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+else:
+    StartResponse = WSGIApplication = WSGIEnvironment = Any
+
+
+class PrefixDispatcher:
+    """Sends a request under a mounted prefix to that application, any other to ``default``."""
+
+    def __init__(self, mounts: Mapping[str, WSGIApplication],
+                 default: WSGIApplication) -> None:
+        # Longest prefix first, so that a nested mount wins over its parent.
+        self.mounts = sorted(((prefix.rstrip("/"), app) for prefix, app in mounts.items()),
+                             key=lambda item: len(item[0]), reverse=True)
+        self.default = default
+
+    def __call__(self, environ: WSGIEnvironment,
+                 start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        for prefix, app in self.mounts:
+            if path == prefix or path.startswith(prefix + "/"):
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
+                environ["PATH_INFO"] = path[len(prefix):]
+                return app(environ, start_response)
+        return self.default(environ, start_response)
