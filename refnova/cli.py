@@ -36,6 +36,7 @@ def _settings(args):
                              neutron_url=getattr(args, "neutron_url", None),
                              auth_strategy=getattr(args, "auth", None),
                              keystone_url=getattr(args, "keystone_url", None),
+                             public_url=getattr(args, "public_url", None),
                              tracing=getattr(args, "tracing", None),
                              trace_file=getattr(args, "trace_file", None),
                              traces_dir=getattr(args, "traces_dir", None))
@@ -108,6 +109,8 @@ def build_parser():
                               help="noauth2 (default): X-Auth-Token user:project; keystone: "
                                    "tokens validated by --keystone-url")
     serve_parser.add_argument("--keystone-url", help="Keystone (v3) that validates tokens")
+    serve_parser.add_argument("--public-url", help="the URL clients reach refnova at, for the "
+                                                   "service catalog (default: each request's)")
     _common(serve_parser)
     serve_parser.set_defaults(handler=serve)
     conductor_parser = commands.add_parser("conductor", help="run a conductor alone")

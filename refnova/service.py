@@ -4,6 +4,7 @@ import logging
 from refnova import messaging, policy, tracing
 from refnova.api.openstack import auth, wsgi
 from refnova.api.openstack.compute import servers
+from refnova.cloud import services as cloud
 from refnova.compute import api as compute_api
 from refnova.conductor import api as conductor_api
 from refnova.conductor import manager as conductor_manager
@@ -48,9 +49,12 @@ class Deployment:
             cinder.WorldVolumes(self.world), conductor_api.ComputeTaskAPI(self.transport),
             policy.Enforcer(self.world.get("policy")), config)
         controller = servers.Controller(self.compute_api, config, self.world.get("api"))
-        router = wsgi.APIRouter(controller, self.world.get("rate_limits"),
-                                auth.authenticator_for(settings))
-        self.app = tracing.ServerSpanMiddleware(router)   # each request's SERVER span
+        self.tokens = cloud.token_issuer(settings)   # None behind an outside Keystone
+        authenticator = auth.authenticator_for(settings, tokens=self.tokens)
+        router = wsgi.APIRouter(controller, self.world.get("rate_limits"), authenticator)
+        # Each request's SERVER span; in front, the services refnova serves itself.
+        self.app = cloud.cloud_app(tracing.ServerSpanMiddleware(router), settings, self.world,
+                                   self.tokens, authenticator)
         self.conductor = None
         if settings.runs_conductor_in_process:
             self.conductor = start_conductor(settings, self.db, self.transport, network_api)

@@ -3,13 +3,25 @@
 An authenticator has ``authenticate(req)`` (a RequestContext, or None for 401) and
 ``challenge_headers()`` (the headers of that 401). ``KeystoneAuth`` raises ``ApiError(503)``
 when Keystone cannot say whether a token is good.
+
+``NoAuth`` given the deployment's token issuer (``refnova.cloud.tokens``: the built-in
+identity service's tokens) reads those tokens first: one that verifies gives its user,
+project and roles; one of that form that does not (expired, forged) is refused; any other
+token keeps the noauth2 reading.
 """
+from __future__ import annotations
+
 import collections
 import datetime
 import logging
 import threading
 import time
+from collections.abc import Callable, Mapping
+from typing import Any
 
+import webob
+
+from refnova.cloud.tokens import TokenClaims, TokenIssuer, is_ours
 from refnova.context import RequestContext, generate_request_id
 from refnova.exception import ApiError
 from refnova.identity import keystone
@@ -21,7 +33,8 @@ KEYSTONE = "keystone"
 STRATEGIES = (NOAUTH2, KEYSTONE)
 
 
-def context_from_headers(headers, remote_address=None):
+def context_from_headers(headers: Mapping[str, str],
+                         remote_address: str | None = None) -> RequestContext | None:
     """noauth2: a RequestContext from the request headers, None without credentials.
 
     ``X-Auth-Token: user:project``; a token without a colon names both (Nova's noauth2:
@@ -29,6 +42,8 @@ def context_from_headers(headers, remote_address=None):
     X-Auth-Project-Id. The user ``admin`` is an admin.
     """
     token = headers.get("X-Auth-Token")
+    user_id: str | None
+    project_id: str | None
     if token:
         user_id, _sep, project_id = token.partition(":")
         project_id = project_id or user_id
@@ -46,13 +61,34 @@ def context_from_headers(headers, remote_address=None):
 
 
 class NoAuth:
-    """noauth2-style authentication (see ``context_from_headers``)."""
+    """noauth2-style authentication (see ``context_from_headers``), after the tokens of
+    ``issuer`` when there is one."""
 
-    def authenticate(self, req):
+    def __init__(self, issuer: TokenIssuer | None = None) -> None:
+        self.issuer = issuer
+
+    def authenticate(self, req: webob.Request) -> RequestContext | None:
+        token = req.headers.get("X-Auth-Token")
+        if self.issuer is not None and token and is_ours(token):
+            claims = self.issuer.verify(token)
+            return context_from_claims(claims, token, req.remote_addr) if claims else None
         return context_from_headers(req.headers, req.remote_addr)
 
-    def challenge_headers(self):
+    def challenge_headers(self) -> dict[str, str]:
         return {}
+
+
+def context_from_claims(claims: TokenClaims, token: str,
+                        remote_address: str | None) -> RequestContext | None:
+    """The holder of a verified token; None for a token scoped to no project (compute
+    needs one)."""
+    if claims.project_id is None:
+        return None
+    return RequestContext(user_id=claims.user_id, project_id=claims.project_id,
+                          roles=list(claims.roles), is_admin=claims.is_admin,
+                          request_id=generate_request_id(), auth_token=token,
+                          remote_address=remote_address, user_name=claims.user_name,
+                          project_name=claims.project_name)
 
 
 class TokenCache:
@@ -61,16 +97,20 @@ class TokenCache:
     Bounded: past ``max_size`` the least recently used token goes. Thread-safe.
     """
 
-    def __init__(self, max_size=1024, ttl=300.0, clock=time.monotonic, utcnow=None):
+    def __init__(self, max_size: int = 1024, ttl: float = 300.0,
+                 clock: Callable[[], float] = time.monotonic,
+                 utcnow: Callable[[], datetime.datetime] | None = None) -> None:
         self.max_size = max_size
         self.ttl = ttl
         self.clock = clock
         self.utcnow = utcnow or (lambda: datetime.datetime.now(datetime.timezone.utc)
                                  .replace(tzinfo=None))
-        self._entries = collections.OrderedDict()   # token -> (deadline, TokenInfo)
+        # token -> (deadline, TokenInfo)
+        self._entries: collections.OrderedDict[str, tuple[float, keystone.TokenInfo]] = (
+            collections.OrderedDict())
         self._lock = threading.Lock()
 
-    def get(self, token):
+    def get(self, token: str) -> keystone.TokenInfo | None:
         with self._lock:
             entry = self._entries.get(token)
             if entry is None:
@@ -82,7 +122,7 @@ class TokenCache:
             self._entries.move_to_end(token)
             return info
 
-    def put(self, info):
+    def put(self, info: keystone.TokenInfo) -> None:
         lifetime = self.ttl
         if info.expires_at is not None:
             lifetime = min(lifetime, (info.expires_at - self.utcnow()).total_seconds())
@@ -94,7 +134,7 @@ class TokenCache:
             while len(self._entries) > self.max_size:
                 self._entries.popitem(last=False)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._entries)
 
 
@@ -103,11 +143,12 @@ class KeystoneAuth:
 
     UNAVAILABLE = "The identity service is unavailable: the token could not be validated."
 
-    def __init__(self, client, cache=None):
+    def __init__(self, client: keystone.KeystoneClient,
+                 cache: TokenCache | None = None) -> None:
         self.client = client
         self.cache = cache if cache is not None else TokenCache()
 
-    def authenticate(self, req):
+    def authenticate(self, req: webob.Request) -> RequestContext | None:
         token = req.headers.get("X-Auth-Token")
         if not token:
             return None
@@ -127,16 +168,18 @@ class KeystoneAuth:
                               remote_address=req.remote_addr, user_name=info.user_name,
                               project_name=info.project_name)
 
-    def challenge_headers(self):
+    def challenge_headers(self) -> dict[str, str]:
         # keystonemiddleware's (Icehouse) challenge.
         return {"WWW-Authenticate": "Keystone uri='%s'" % self.client.auth_url}
 
 
-def authenticator_for(settings, session=None):
-    """The authenticator ``settings.auth_strategy`` names."""
+def authenticator_for(settings: Any, session: Any = None,
+                      tokens: TokenIssuer | None = None) -> NoAuth | KeystoneAuth:
+    """The authenticator ``settings.auth_strategy`` names; noauth2 also reads the tokens of
+    ``tokens`` (the built-in identity service's issuer), when given."""
     strategy = getattr(settings, "auth_strategy", NOAUTH2) or NOAUTH2
     if strategy == NOAUTH2:
-        return NoAuth()
+        return NoAuth(tokens)
     if strategy == KEYSTONE:
         if not settings.keystone_url:
             raise ValueError("--auth keystone needs --keystone-url")
