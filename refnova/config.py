@@ -5,9 +5,10 @@ else the embedded defaults, which need nothing but Python.
 """
 import dataclasses
 import os
+from typing import Any
 
 
-def _env(name, default):
+def _env(name: str, default: str | None) -> str | None:
     return os.environ.get("REFNOVA_" + name.upper(), default)
 
 
@@ -42,7 +43,7 @@ class Settings:
     traces_dir: str | None = None              # one OTLP JSON file per finished trace
 
     @classmethod
-    def from_env(cls, **overrides):
+    def from_env(cls, **overrides: Any) -> "Settings":
         """Settings from REFNOVA_* variables, with non-None overrides on top."""
         values = {}
         for field in dataclasses.fields(cls):
@@ -53,13 +54,13 @@ class Settings:
         return cls(**values)
 
     @property
-    def runs_conductor_in_process(self):
+    def runs_conductor_in_process(self) -> bool:
         if self.conductor_in_process is not None:
             return self.conductor_in_process
         return self.transport_url.startswith("memory://")
 
 
-def _coerce(field, raw):
+def _coerce(field: dataclasses.Field[Any], raw: str) -> Any:
     kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
     if kind.startswith("int"):
         return int(raw)

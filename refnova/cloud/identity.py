@@ -18,8 +18,12 @@ from typing import Any
 import webob
 
 from refnova.cloud import catalog
-from refnova.cloud.authentication import (CredentialChecker, KeystoneError, token_not_found,
-                                          unauthorized)
+from refnova.cloud.authentication import (
+    CredentialChecker,
+    KeystoneError,
+    token_not_found,
+    unauthorized,
+)
 from refnova.cloud.directory import Directory
 from refnova.cloud.tokens import TokenClaims, TokenIssuer
 from refnova.cloud.web import ServiceApp, json_response, root_url, route, service_url

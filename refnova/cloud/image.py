@@ -18,8 +18,16 @@ from typing import Any
 import webob
 import webob.exc
 
-from refnova.cloud.web import (WORLD_TIMESTAMP, Authenticator, ServiceApp, json_response,
-                               require_caller, root_url, route, service_url)
+from refnova.cloud.web import (
+    WORLD_TIMESTAMP,
+    Authenticator,
+    ServiceApp,
+    json_response,
+    require_caller,
+    root_url,
+    route,
+    service_url,
+)
 from refnova.context import RequestContext
 
 MOUNT = "/image"

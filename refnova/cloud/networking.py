@@ -21,8 +21,17 @@ from typing import Any
 import webob
 
 from refnova.cloud import neutron_views as views
-from refnova.cloud.web import (Authenticator, Refusal, ServiceApp, json_response, query_values,
-                               require_caller, root_url, route, service_url)
+from refnova.cloud.web import (
+    Authenticator,
+    Refusal,
+    ServiceApp,
+    json_response,
+    query_values,
+    require_caller,
+    root_url,
+    route,
+    service_url,
+)
 from refnova.context import RequestContext
 
 MOUNT = "/networking"

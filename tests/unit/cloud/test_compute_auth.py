@@ -9,7 +9,7 @@ from refnova.api.openstack.auth import NoAuth
 from refnova.cloud.tokens import TokenIssuer
 from tests.conftest import make_deployment
 
-from .conftest import ADMIN_PROJECT, DEMO_PROJECT, Cloud, Clock
+from .conftest import ADMIN_PROJECT, DEMO_PROJECT, Clock
 
 IMAGE = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
 

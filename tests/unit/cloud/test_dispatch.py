@@ -3,9 +3,8 @@ compute; each built-in service's request is one SERVER span named after its rout
 from opentelemetry.trace import SpanKind
 
 from refnova.cloud.dispatch import PrefixDispatcher
-from tests.tracing_helpers import spans  # noqa: F401  (the fixture)
 
-from .conftest import DEMO_PROJECT, Cloud, compute_stub
+from .conftest import DEMO_PROJECT, Cloud
 
 
 def echo(name):
