@@ -15,6 +15,7 @@ from refnova.messaging.transport import Transport
 from refnova.tracing import messaging as tracing_messaging
 
 LOG = logging.getLogger(__name__)
+_TARGET_FIELDS = ("exchange", "topic", "namespace", "version", "server")
 
 
 class _Context(Protocol):
@@ -35,15 +36,20 @@ class RPCClient:
         # Made once per client: every cast of a prepared client publishes to the same queue.
         self._queue = transport.queue(self.routing_key, target.exchange)
         self._destination = "%s:%s" % (self._queue.exchange.name, self.routing_key)
+        self._prepared: dict[tuple[str | None, ...], RPCClient] = {}
 
     def prepare(self, exchange: str | None = None, topic: str | None = None,
                 namespace: str | None = None, version: str | None = None,
                 server: str | None = None) -> "RPCClient":
         """A client for this target with the fields given here (those not None) changed."""
-        changes = {name: value for name, value in (
-            ("exchange", exchange), ("topic", topic), ("namespace", namespace),
-            ("version", version), ("server", server)) if value is not None}
-        return RPCClient(self.transport, self.target(**changes))
+        # A client never changes, so each preparation is made once (Nova prepares per cast).
+        key = (exchange, topic, namespace, version, server)
+        prepared = self._prepared.get(key)
+        if prepared is None:
+            changes = {name: value for name, value in zip(_TARGET_FIELDS, key)
+                       if value is not None}
+            prepared = self._prepared[key] = RPCClient(self.transport, self.target(**changes))
+        return prepared
 
     def cast(self, context: _Context, method: str, **kwargs: Any) -> str:
         """Publish ``method(context, **kwargs)`` to the target; return the message's id.
