@@ -4,8 +4,8 @@
 ``POST /identity/v3/auth/tokens`` (201, the token in ``X-Subject-Token``),
 ``GET``/``HEAD /identity/v3/auth/tokens`` (validate ``X-Subject-Token``; the caller's own
 ``X-Auth-Token`` must be valid) and ``GET /identity/v3/auth/catalog``. Bodies and errors are
-Keystone's (``keystone/api/auth.py``, ``keystone/common/render_token.py``,
-``keystone/api/discovery.py``): errors as ``{"error": {"code", "title", "message"}}``, a 401
+Keystone's (its token resource, ``render_token_response_from_model`` and its discovery
+documents): errors as ``{"error": {"code", "title", "message"}}``, a 401
 with ``WWW-Authenticate: Keystone uri="<identity URL>"``.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``/image``: Glance's v2 images API, list and show, over the world's images.
 
-As Glance answers (``glance/api/v2/images.py``, ``glance/api/versions.py``): version
+As Glance answers (its v2 images controller and its versions controller): version
 discovery without a token (``GET /image`` 300, ``GET /image/versions`` 200); the image
 view with every base attribute (null when unknown) and the image's properties flattened
 into it; the list sorted by ``created_at`` then ``id``, newest first, ``limit`` (25 by

@@ -2,8 +2,8 @@
 
 The world names only what the create path needs (ids, owners, subnets, fixed IPs); the
 rest is what Neutron gives an object created with its defaults (ML2 and the extensions a
-devstack loads), so that clients find every key they read (openstacksdk's
-``openstack/network/v2/{network,subnet,port,security_group}.py``). A world object's own
+devstack loads), so that clients find every key they read (openstacksdk's ``Network``,
+``Subnet``, ``Port`` and ``SecurityGroup`` resources). A world object's own
 values win over these defaults.
 """
 from __future__ import annotations
