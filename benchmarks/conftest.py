@@ -2,6 +2,7 @@
 
 Run with ``tox -e bench`` (full) or ``python -m benchmarks.gate --quick`` (CI); see README.md.
 """
+
 import gc
 import json
 import statistics
@@ -14,10 +15,18 @@ from benchmarks import ratios, support
 
 def pytest_addoption(parser):
     group = parser.getgroup("refnova benchmarks")
-    group.addoption("--bench-quick", action="store_true", default=False,
-                    help="CI's quick mode: few rounds, bounded time")
-    group.addoption("--bench-json", metavar="PATH", default=None,
-                    help="also write the samples' medians, ratios and figures as JSON")
+    group.addoption(
+        "--bench-quick",
+        action="store_true",
+        default=False,
+        help="CI's quick mode: few rounds, bounded time",
+    )
+    group.addoption(
+        "--bench-json",
+        metavar="PATH",
+        default=None,
+        help="also write the samples' medians, ratios and figures as JSON",
+    )
 
 
 class Results:
@@ -86,8 +95,8 @@ def interleaved(benchmark, results, prefix, path, companions, rounds, warmup, be
 
     gc.collect()
     benchmark.pedantic(timed_path, setup=setup, rounds=rounds, warmup_rounds=warmup)
-    results.record(prefix + ".path", benchmark.stats.stats.data, path_cpu[warmup:warmup + rounds])
-    benchmark.extra_info["cpu_median_s"] = statistics.median(path_cpu[warmup:warmup + rounds])
+    results.record(prefix + ".path", benchmark.stats.stats.data, path_cpu[warmup : warmup + rounds])
+    benchmark.extra_info["cpu_median_s"] = statistics.median(path_cpu[warmup : warmup + rounds])
     for name in companions:
         results.record("%s.%s" % (prefix, name), wall[name][warmup:], cpu[name][warmup:])
         benchmark.extra_info[name + "_median_s"] = statistics.median(wall[name][warmup:])
@@ -102,6 +111,7 @@ def every(n, action):
         count[0] += 1
         if count[0] % n == 0:
             action()
+
     return hook
 
 
@@ -112,8 +122,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     terminalreporter.section("refnova ratios (median path / median floor, interleaved)")
     for name in sorted(bench.samples["wall"]):
         wall, cpu = bench.samples["wall"][name], bench.samples["cpu"].get(name) or [float("nan")]
-        terminalreporter.write_line("# %-32s median %9.1f us wall %9.1f us cpu  (%d rounds)" % (
-            name, statistics.median(wall) * 1e6, statistics.median(cpu) * 1e6, len(wall)))
+        terminalreporter.write_line(
+            "# %-32s median %9.1f us wall %9.1f us cpu  (%d rounds)"
+            % (name, statistics.median(wall) * 1e6, statistics.median(cpu) * 1e6, len(wall))
+        )
     out = ratios.lines(bench.samples, bench.skipped, bench.figures)
     for line in out:
         terminalreporter.write_line(line)
@@ -121,13 +133,22 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if path:
         document = {
             "mode": "quick" if bench.quick else "full",
-            "medians_s": {clock: {name: statistics.median(v) for name, v in samples.items()}
-                          for clock, samples in bench.samples.items()},
+            "medians_s": {
+                clock: {name: statistics.median(v) for name, v in samples.items()}
+                for clock, samples in bench.samples.items()
+            },
             "rounds": {name: len(v) for name, v in bench.samples["wall"].items()},
-            "ratios": {name: {"value": value, "target": target, "skipped": reason}
-                       for name, value, target, reason in ratios.compute(bench.samples, bench.skipped)},
-            "figures": {name: {"value": value, "unit": unit} for name, (value, unit) in
-                        {**ratios.figures_from(bench.samples), **bench.figures}.items()},
+            "ratios": {
+                name: {"value": value, "target": target, "skipped": reason}
+                for name, value, target, reason in ratios.compute(bench.samples, bench.skipped)
+            },
+            "figures": {
+                name: {"value": value, "unit": unit}
+                for name, (value, unit) in {
+                    **ratios.figures_from(bench.samples),
+                    **bench.figures,
+                }.items()
+            },
             "skipped": bench.skipped,
         }
         with open(path, "w", encoding="utf-8") as handle:

@@ -5,6 +5,7 @@ same number of statements per table, the same message body and properties, the s
 spans) with nothing else: no step tables, no ORM, no connection pool, no retry wrapper. The
 suites check that equivalence before they time anything, so a floor cannot quietly do less.
 """
+
 import binascii
 import datetime
 import json
@@ -141,23 +142,52 @@ def validation(raw, password_length=12):
     if type(min_count) is not int or type(max_count) is not int or not 1 <= min_count <= max_count:
         raise Invalid("counts")
 
-    return flavor_id, image_uuid, dict(
-        display_name=name, display_description=name, key_name=server.get("key_name"),
-        metadata=server.get("metadata", {}), access_ip_v4=access_ip_v4, access_ip_v6=access_ip_v6,
-        injected_files=[], admin_password=password, min_count=min_count, max_count=max_count,
-        requested_networks=requested_networks, security_group=security_groups,
-        user_data=user_data, availability_zone=server.get("availability_zone"),
-        config_drive=server.get("config_drive"), block_device_mapping=[],
-        auto_disk_config=server.get("auto_disk_config"),
-        scheduler_hints=server["scheduler_hints"], legacy_bdm=True)
+    return (
+        flavor_id,
+        image_uuid,
+        dict(
+            display_name=name,
+            display_description=name,
+            key_name=server.get("key_name"),
+            metadata=server.get("metadata", {}),
+            access_ip_v4=access_ip_v4,
+            access_ip_v6=access_ip_v6,
+            injected_files=[],
+            admin_password=password,
+            min_count=min_count,
+            max_count=max_count,
+            requested_networks=requested_networks,
+            security_group=security_groups,
+            user_data=user_data,
+            availability_zone=server.get("availability_zone"),
+            config_drive=server.get("config_drive"),
+            block_device_mapping=[],
+            auto_disk_config=server.get("auto_disk_config"),
+            scheduler_hints=server["scheduler_hints"],
+            legacy_bdm=True,
+        ),
+    )
 
 
 # --- provisioning ----------------------------------------------------------------------------
 
 _INSTANCE_COLUMNS = tuple(c.name for c in models.Instance.__table__.columns if c.name != "id")
-_BDM_FIELDS = ("source_type", "destination_type", "guest_format", "device_type", "disk_bus",
-               "boot_index", "device_name", "delete_on_termination", "snapshot_id", "volume_id",
-               "volume_size", "image_id", "no_device", "connection_info")
+_BDM_FIELDS = (
+    "source_type",
+    "destination_type",
+    "guest_format",
+    "device_type",
+    "disk_bus",
+    "boot_index",
+    "device_name",
+    "delete_on_termination",
+    "snapshot_id",
+    "volume_id",
+    "volume_size",
+    "image_id",
+    "no_device",
+    "connection_info",
+)
 _HOSTNAME_SPACES = re.compile(rb"[ _]")
 _HOSTNAME_OTHERS = re.compile(rb"[^A-Za-z0-9_.-]+")
 
@@ -177,50 +207,85 @@ class Provisioning:
     """
 
     def __init__(self, url, project_id, default_quotas):
-        self.engine = db_api._make_engine(url)   # the same SQLite settings as refnova's
+        self.engine = db_api._make_engine(url)  # the same SQLite settings as refnova's
         models.Base.metadata.create_all(self.engine)
         self.tables = models.Base.metadata.tables
         self.default_quotas = dict(default_quotas)
         usages = self.tables["quota_usages"]
         with self.engine.begin() as conn:
             if not conn.execute(sa.select(sa.func.count()).select_from(usages)).scalar():
-                conn.execute(usages.insert(), [
-                    {"project_id": project_id, "resource": resource, "in_use": 0, "reserved": 0}
-                    for resource in ("cores", "instances", "ram")])
+                conn.execute(
+                    usages.insert(),
+                    [
+                        {"project_id": project_id, "resource": resource, "in_use": 0, "reserved": 0}
+                        for resource in ("cores", "instances", "ram")
+                    ],
+                )
         t = self.tables
         self.select_limits = sa.select(t["quotas"].c.resource, t["quotas"].c.hard_limit).where(
-            t["quotas"].c.project_id == sa.bindparam("project_id"))
-        self.select_usages = sa.select(usages.c.id, usages.c.resource, usages.c.in_use,
-                                       usages.c.reserved).where(
+            t["quotas"].c.project_id == sa.bindparam("project_id")
+        )
+        self.select_usages = sa.select(
+            usages.c.id, usages.c.resource, usages.c.in_use, usages.c.reserved
+        ).where(
             usages.c.project_id == sa.bindparam("project_id"),
-            usages.c.resource.in_(("cores", "instances", "ram")))
-        self.reserve = usages.update().where(usages.c.id == sa.bindparam("usage_id")).values(
-            reserved=usages.c.reserved + sa.bindparam("delta"))
-        self.settle = usages.update().where(usages.c.id == sa.bindparam("usage_id")).values(
-            reserved=usages.c.reserved - sa.bindparam("delta"),
-            in_use=usages.c.in_use + sa.bindparam("delta"))
+            usages.c.resource.in_(("cores", "instances", "ram")),
+        )
+        self.reserve = (
+            usages.update()
+            .where(usages.c.id == sa.bindparam("usage_id"))
+            .values(reserved=usages.c.reserved + sa.bindparam("delta"))
+        )
+        self.settle = (
+            usages.update()
+            .where(usages.c.id == sa.bindparam("usage_id"))
+            .values(
+                reserved=usages.c.reserved - sa.bindparam("delta"),
+                in_use=usages.c.in_use + sa.bindparam("delta"),
+            )
+        )
         reservations = t["reservations"]
         self.insert_reservations = reservations.insert()
         self.delete_reservations = reservations.delete().where(
-            reservations.c.uuid.in_(sa.bindparam("uuids", expanding=True)))
-        self.inserts = {name: t[name].insert() for name in (
-            "instances", "instance_metadata", "instance_system_metadata", "block_device_mapping",
-            "instance_actions")}
+            reservations.c.uuid.in_(sa.bindparam("uuids", expanding=True))
+        )
+        self.inserts = {
+            name: t[name].insert()
+            for name in (
+                "instances",
+                "instance_metadata",
+                "instance_system_metadata",
+                "block_device_mapping",
+                "instance_actions",
+            )
+        }
 
     def __call__(self, context, flavor, image_id, image, base, bdms, security_groups, count):
         """Provision ``count`` instances from what _create_instance worked out; their uuids."""
         vram = int(flavor.extra_specs.get("hw_video:ram_max_mb") or 0)
-        deltas = {"instances": count, "cores": count * flavor.vcpus,
-                  "ram": count * (flavor.memory_mb + vram)}
+        deltas = {
+            "instances": count,
+            "cores": count * flavor.vcpus,
+            "ram": count * (flavor.memory_mb + vram),
+        }
         # The request-wide parts of every instance's rows.
         row_base = {column: base[column] for column in _INSTANCE_COLUMNS if column in base}
         row_base["auto_disk_config"] = bool(base.get("auto_disk_config"))
-        row_base.update(task_state="scheduling", security_groups=list(security_groups),
-                        shutdown_terminate=not (bdms or image["properties"].get("mappings")
-                                                or image["properties"].get("block_device_mapping")))
+        row_base.update(
+            task_state="scheduling",
+            security_groups=list(security_groups),
+            shutdown_terminate=not (
+                bdms
+                or image["properties"].get("mappings")
+                or image["properties"].get("block_device_mapping")
+            ),
+        )
         system_metadata = dict(base["system_metadata"])
-        system_metadata.update(("image_" + key, str(value)[:255])
-                               for key, value in image["properties"].items() if value is not None)
+        system_metadata.update(
+            ("image_" + key, str(value)[:255])
+            for key, value in image["properties"].items()
+            if value is not None
+        )
         for key in ("min_ram", "min_disk", "disk_format", "container_format"):
             if image.get(key) is not None:
                 system_metadata["image_" + key] = str(image[key])
@@ -237,8 +302,11 @@ class Provisioning:
             row = {field: bdm.get(field) for field in _BDM_FIELDS}
             row.update(volume_size=size, delete_on_termination=bool(row["delete_on_termination"]))
             bdm_rows.append(row)
-        boot = sorted(b["boot_index"] for b in bdms if isinstance(b.get("boot_index"), int)
-                      and b["boot_index"] >= 0)
+        boot = sorted(
+            b["boot_index"]
+            for b in bdms
+            if isinstance(b.get("boot_index"), int) and b["boot_index"] >= 0
+        )
         if not boot or boot[0] != 0 or boot != list(range(len(boot))):
             raise Invalid("boot sequence")
 
@@ -246,8 +314,10 @@ class Provisioning:
         with self.engine.begin() as conn:
             limits = dict(self.default_quotas)
             limits.update(conn.execute(self.select_limits, {"project_id": project_id}).all())
-            usages = {row.resource: row for row in conn.execute(
-                self.select_usages, {"project_id": project_id})}
+            usages = {
+                row.resource: row
+                for row in conn.execute(self.select_usages, {"project_id": project_id})
+            }
             for resource, delta in deltas.items():
                 usage = usages[resource]
                 limit = limits[resource]
@@ -256,9 +326,17 @@ class Provisioning:
             steps = [{"usage_id": usages[r].id, "delta": d} for r, d in deltas.items()]
             conn.execute(self.reserve, steps)
             expire = models.utcnow() + datetime.timedelta(days=1)
-            reservations = [{"uuid": str(uuid.uuid4()), "usage_id": usages[r].id,
-                             "project_id": project_id, "resource": r, "delta": d, "expire": expire}
-                            for r, d in deltas.items()]
+            reservations = [
+                {
+                    "uuid": str(uuid.uuid4()),
+                    "usage_id": usages[r].id,
+                    "project_id": project_id,
+                    "resource": r,
+                    "delta": d,
+                    "expire": expire,
+                }
+                for r, d in deltas.items()
+            ]
             conn.execute(self.insert_reservations, reservations)
 
             instances, metadata_rows, system_rows, bdm_out, actions = [], [], [], [], []
@@ -268,17 +346,32 @@ class Provisioning:
                 instance_uuid = str(uuid.uuid4())
                 display_name = "%s-%s" % (name, instance_uuid) if count > 1 else name
                 row = dict(row_base)
-                row.update(uuid=instance_uuid, launch_index=index, display_name=display_name,
-                           hostname=_hostname(display_name), created_at=now)
+                row.update(
+                    uuid=instance_uuid,
+                    launch_index=index,
+                    display_name=display_name,
+                    hostname=_hostname(display_name),
+                    created_at=now,
+                )
                 instances.append(row)
-                metadata_rows += [{"instance_uuid": instance_uuid, "key": k, "value": v}
-                                  for k, v in metadata]
-                system_rows += [{"instance_uuid": instance_uuid, "key": k, "value": v}
-                                for k, v in system_metadata]
+                metadata_rows += [
+                    {"instance_uuid": instance_uuid, "key": k, "value": v} for k, v in metadata
+                ]
+                system_rows += [
+                    {"instance_uuid": instance_uuid, "key": k, "value": v}
+                    for k, v in system_metadata
+                ]
                 bdm_out += [dict(row, instance_uuid=instance_uuid) for row in bdm_rows]
-                actions.append({"action": "create", "instance_uuid": instance_uuid,
-                                "request_id": context.request_id, "user_id": context.user_id,
-                                "project_id": project_id, "start_time": now})
+                actions.append(
+                    {
+                        "action": "create",
+                        "instance_uuid": instance_uuid,
+                        "request_id": context.request_id,
+                        "user_id": context.user_id,
+                        "project_id": project_id,
+                        "start_time": now,
+                    }
+                )
             conn.execute(self.inserts["instances"], instances)
             if metadata_rows:
                 conn.execute(self.inserts["instance_metadata"], metadata_rows)
@@ -295,6 +388,7 @@ class Provisioning:
 
 
 # --- the cast --------------------------------------------------------------------------------
+
 
 def _isotime(value):
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if isinstance(value, datetime.datetime) else value
@@ -320,37 +414,65 @@ class Cast:
         if confirm:
             self.options["confirm_timeout"] = confirm_timeout
         self.exchange = kombu.Exchange("nova", type="topic", durable=False, auto_delete=False)
-        self.queue = kombu.Queue("conductor", self.exchange, routing_key="conductor",
-                                 durable=False, auto_delete=False)
+        self.queue = kombu.Queue(
+            "conductor", self.exchange, routing_key="conductor", durable=False, auto_delete=False
+        )
         channel = self.connection.channel()
         self.bound_queue = self.queue(channel)
-        self.producer = kombu.Producer(channel, exchange=self.exchange, serializer="json",
-                                       auto_declare=False)
+        self.producer = kombu.Producer(
+            channel, exchange=self.exchange, serializer="json", auto_declare=False
+        )
 
     def __call__(self, context, instances, **kwargs):
         data = [{key: _isotime(value) for key, value in instance.items()} for instance in instances]
-        args = dict(kwargs, instances=[
-            {"nova_object.name": "Instance", "nova_object.namespace": "nova",
-             "nova_object.version": "1.13", "nova_object.data": item,
-             "nova_object.changes": sorted(item)} for item in data])
-        message = {"method": "build_instances", "args": args, "namespace": "compute_task",
-                   "version": "1.5", "_unique_id": uuid.uuid4().hex,
-                   "_context_user_id": context.user_id, "_context_project_id": context.project_id,
-                   "_context_is_admin": context.is_admin,
-                   "_context_read_deleted": context.read_deleted,
-                   "_context_roles": list(context.roles),
-                   "_context_remote_address": context.remote_address,
-                   "_context_timestamp": context.timestamp.strftime("%Y-%m-%dT%H:%M:%S.%f"),
-                   "_context_request_id": context.request_id,
-                   "_context_auth_token": context.auth_token, "_context_quota_class": None,
-                   "_context_user_name": context.user_name, "_context_service_catalog": [],
-                   "_context_project_name": context.project_name,
-                   "_context_instance_lock_checked": False, "_context_tenant": context.project_id,
-                   "_context_user": context.user_id}
-        envelope = {"oslo.version": "2.0",
-                    "oslo.message": json.dumps(message, default=_json_default)}
-        self.producer.publish(envelope, routing_key="conductor", delivery_mode=2, headers={},
-                              declare=[self.bound_queue], **self.options)
+        args = dict(
+            kwargs,
+            instances=[
+                {
+                    "nova_object.name": "Instance",
+                    "nova_object.namespace": "nova",
+                    "nova_object.version": "1.13",
+                    "nova_object.data": item,
+                    "nova_object.changes": sorted(item),
+                }
+                for item in data
+            ],
+        )
+        message = {
+            "method": "build_instances",
+            "args": args,
+            "namespace": "compute_task",
+            "version": "1.5",
+            "_unique_id": uuid.uuid4().hex,
+            "_context_user_id": context.user_id,
+            "_context_project_id": context.project_id,
+            "_context_is_admin": context.is_admin,
+            "_context_read_deleted": context.read_deleted,
+            "_context_roles": list(context.roles),
+            "_context_remote_address": context.remote_address,
+            "_context_timestamp": context.timestamp.strftime("%Y-%m-%dT%H:%M:%S.%f"),
+            "_context_request_id": context.request_id,
+            "_context_auth_token": context.auth_token,
+            "_context_quota_class": None,
+            "_context_user_name": context.user_name,
+            "_context_service_catalog": [],
+            "_context_project_name": context.project_name,
+            "_context_instance_lock_checked": False,
+            "_context_tenant": context.project_id,
+            "_context_user": context.user_id,
+        }
+        envelope = {
+            "oslo.version": "2.0",
+            "oslo.message": json.dumps(message, default=_json_default),
+        }
+        self.producer.publish(
+            envelope,
+            routing_key="conductor",
+            delivery_mode=2,
+            headers={},
+            declare=[self.bound_queue],
+            **self.options,
+        )
         return message["_unique_id"]
 
     def purge(self):
@@ -361,6 +483,7 @@ class Cast:
 
 
 # --- spans -----------------------------------------------------------------------------------
+
 
 def spans(tracer, tree):
     """One span per node of ``tree`` (name, kind, attributes, children), nested as in the traced

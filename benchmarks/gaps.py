@@ -11,6 +11,7 @@ Not part of the suites (no target, no gate): the measurements benchmarks/README.
 
 All figures are medians of the thread's CPU time, rounds interleaved.
 """
+
 import argparse
 import contextlib
 import os
@@ -26,12 +27,13 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from benchmarks import floors, support, tracing_probe
 from refnova import messaging
-from refnova.tracing import spans as tracing_spans
 from refnova.conductor import rpcapi
+from refnova.tracing import spans as tracing_spans
 
 
 class _FreeTracer:
     """Spans that cost nothing: what an untraced path would pay with a no-op fast path."""
+
     _current = contextlib.nullcontext(trace.INVALID_SPAN)
 
     def start_as_current_span(self, *args, **kwargs):
@@ -61,6 +63,7 @@ def _with_tracer(replacement, function):
             function()
         finally:
             tracing_spans._tracer = real
+
     return run
 
 
@@ -80,8 +83,11 @@ def main(argv=None):
     transport = messaging.Transport("memory://")
     client = rpcapi.ComputeTaskAPI(transport)
     cast_floor = floors.Cast("memory://")
-    provisioning = floors.Provisioning("sqlite:///%s" % os.path.join(directory, "floor.db"),
-                                       world["defaults"]["project_id"], world["quotas"])
+    provisioning = floors.Provisioning(
+        "sqlite:///%s" % os.path.join(directory, "floor.db"),
+        world["defaults"]["project_id"],
+        world["quotas"],
+    )
     post = support.Poster(untraced.app, world, raw)
 
     def purge():
@@ -90,30 +96,51 @@ def main(argv=None):
         cast_floor.purge()
 
     # The cast on its own, as test_cast times it (its rounds are short: more of them).
-    m = _medians({
-        "cast floor": lambda: cast_floor(context, **cast),
-        "cast": lambda: client.build_instances(context, **cast),
-        "cast, spans free": _with_tracer(free, lambda: client.build_instances(context, **cast)),
-    }, rounds * 5, warmup, purge)
+    m = _medians(
+        {
+            "cast floor": lambda: cast_floor(context, **cast),
+            "cast": lambda: client.build_instances(context, **cast),
+            "cast, spans free": _with_tracer(free, lambda: client.build_instances(context, **cast)),
+        },
+        rounds * 5,
+        warmup,
+        purge,
+    )
     for name, value in m.items():
         print("%-24s %9.1f us" % (name, value))
-    print("cast_memory %.3f, with spans that cost nothing %.3f"
-          % (m["cast"] / m["cast floor"], m["cast, spans free"] / m["cast floor"]))
+    print(
+        "cast_memory %.3f, with spans that cost nothing %.3f"
+        % (m["cast"] / m["cast floor"], m["cast, spans free"] / m["cast floor"])
+    )
     # The whole create beside its floors, as test_create times it.
-    m = _medians({
-        "validation floor": lambda: floors.validation(raw),
-        "provisioning floor": lambda: provisioning(
-            context, request.flavor, request.image_id, request.boot_meta, request.base_options,
-            request.block_device_mapping, request.security_groups, 1),
-        "cast floor": lambda: cast_floor(context, **cast),
-        "create": post,
-        "create, spans free": _with_tracer(free, post),
-    }, rounds, warmup, purge)
+    m = _medians(
+        {
+            "validation floor": lambda: floors.validation(raw),
+            "provisioning floor": lambda: provisioning(
+                context,
+                request.flavor,
+                request.image_id,
+                request.boot_meta,
+                request.base_options,
+                request.block_device_mapping,
+                request.security_groups,
+                1,
+            ),
+            "cast floor": lambda: cast_floor(context, **cast),
+            "create": post,
+            "create, spans free": _with_tracer(free, post),
+        },
+        rounds,
+        warmup,
+        purge,
+    )
     create_floor = m["validation floor"] + m["provisioning floor"] + m["cast floor"]
     for name, value in m.items():
         print("%-24s %9.1f us" % (name, value))
-    print("create %.3f, with spans that cost nothing %.3f"
-          % (m["create"] / create_floor, m["create, spans free"] / create_floor))
+    print(
+        "create %.3f, with spans that cost nothing %.3f"
+        % (m["create"] / create_floor, m["create, spans free"] / create_floor)
+    )
 
     # 2. The tracing cost, refnova's own spans apart from the SQL statement spans.
     provider = TracerProvider()
@@ -138,30 +165,41 @@ def main(argv=None):
     post_hooked()
     post()
     full = tracing_probe.span_tree(spans_of(post_hooked))
-    own = tracing_probe.span_tree(spans_of(post))   # traced, but this engine is not hooked
+    own = tracing_probe.span_tree(spans_of(post))  # traced, but this engine is not hooked
 
     def purge_traced():
         exporter.clear()
         support.purge_queue(untraced.transport)
         support.purge_queue(hooked.transport)
 
-    m = _medians({
-        "untraced": _with_tracer(off, post),
-        "traced, engine not hooked": post,
-        "traced": post_hooked,
-        "floor, all spans": lambda: floors.spans(floor_tracer, full),
-        "floor, own spans": lambda: floors.spans(floor_tracer, own),
-    }, rounds, warmup, purge_traced)
+    m = _medians(
+        {
+            "untraced": _with_tracer(off, post),
+            "traced, engine not hooked": post,
+            "traced": post_hooked,
+            "floor, all spans": lambda: floors.spans(floor_tracer, full),
+            "floor, own spans": lambda: floors.spans(floor_tracer, own),
+        },
+        rounds,
+        warmup,
+        purge_traced,
+    )
     for name, value in m.items():
         print("%-26s %9.1f us" % (name, value))
     statements = tracing_probe.count(full) - tracing_probe.count(own)
     sql_cost = m["traced"] - m["traced, engine not hooked"]
     sql_floor = m["floor, all spans"] - m["floor, own spans"]
-    print("refnova's own %d spans: cost / floor %.3f" % (
-        tracing_probe.count(own),
-        (m["traced, engine not hooked"] - m["untraced"]) / m["floor, own spans"]))
-    print("%d SQL statement spans: %.0f us against %.0f us bare (%.2fx)"
-          % (statements, sql_cost, sql_floor, sql_cost / sql_floor))
+    print(
+        "refnova's own %d spans: cost / floor %.3f"
+        % (
+            tracing_probe.count(own),
+            (m["traced, engine not hooked"] - m["untraced"]) / m["floor, own spans"],
+        )
+    )
+    print(
+        "%d SQL statement spans: %.0f us against %.0f us bare (%.2fx)"
+        % (statements, sql_cost, sql_floor, sql_cost / sql_floor)
+    )
     print("tracing %.3f" % ((m["traced"] - m["untraced"]) / m["floor, all spans"]))
     provider.shutdown()
     for closing in (cast_floor, provisioning, transport, untraced, hooked):

@@ -16,6 +16,7 @@ The default margin, 0.25, is the noise allowance documented in benchmarks/README
 shared 2-core machine, the ratios of repeated quick runs spread by up to about +-15% of
 their median. ``--from FILE`` judges saved output instead of running anything (``-`` is stdin).
 """
+
 import argparse
 import os
 import re
@@ -55,8 +56,11 @@ def judge(found, skipped, margin, expected, require_services, known_gaps=None):
             bound = max(target, ceiling)
             limit = bound * (1 + margin)
             if value > limit:
-                status, failed = "FAIL (over %.3f = %s %s x %.2f)" % (
-                    limit, "recorded gap" if reason else "target", bound, 1 + margin), True
+                status, failed = (
+                    "FAIL (over %.3f = %s %s x %.2f)"
+                    % (limit, "recorded gap" if reason else "target", bound, 1 + margin),
+                    True,
+                )
             elif value > target and reason:
                 status = "target missed (known: %s); regression limit %.3f" % (reason, limit)
             elif value > target:
@@ -67,8 +71,9 @@ def judge(found, skipped, margin, expected, require_services, known_gaps=None):
         elif name in skipped:
             if require_services:
                 failed = True
-                report.append("gate %-20s skipped: %s  FAIL (services are required)"
-                              % (name, skipped[name]))
+                report.append(
+                    "gate %-20s skipped: %s  FAIL (services are required)" % (name, skipped[name])
+                )
             else:
                 report.append("gate %-20s skipped: %s" % (name, skipped[name]))
         else:
@@ -79,16 +84,26 @@ def judge(found, skipped, margin, expected, require_services, known_gaps=None):
 
 
 def run_suite(quick, pytest_args):
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--benchmark-columns",
-               "min,median,mean,iqr,rounds", "--benchmark-sort", "name"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--benchmark-columns",
+        "min,median,mean,iqr,rounds",
+        "--benchmark-sort",
+        "name",
+    ]
     if quick:
         command.append("--bench-quick")
     command += pytest_args or ["benchmarks"]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-    process = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     lines = []
     for line in process.stdout:
         sys.stdout.write(line)
@@ -102,24 +117,41 @@ def main(argv=None):
     pytest_args = []
     if "--" in argv:
         cut = argv.index("--")
-        argv, pytest_args = argv[:cut], argv[cut + 1:]
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.gate",
-                                     description="Run the benchmarks and gate their ratios.")
+        argv, pytest_args = argv[:cut], argv[cut + 1 :]
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.gate", description="Run the benchmarks and gate their ratios."
+    )
     parser.add_argument("--quick", action="store_true", help="CI's quick mode")
-    parser.add_argument("--margin", type=float, default=DEFAULT_MARGIN,
-                        help="noise allowance over each target (default %(default)s)")
-    parser.add_argument("--require-services", action="store_true",
-                        help="a ratio skipped for want of RabbitMQ or PostgreSQL fails")
-    parser.add_argument("--ratios", default=None,
-                        help="comma-separated ratios to expect (default: every ratio of the table)")
-    parser.add_argument("--from", dest="source", default=None,
-                        help="judge this saved output ('-' for stdin) instead of running")
+    parser.add_argument(
+        "--margin",
+        type=float,
+        default=DEFAULT_MARGIN,
+        help="noise allowance over each target (default %(default)s)",
+    )
+    parser.add_argument(
+        "--require-services",
+        action="store_true",
+        help="a ratio skipped for want of RabbitMQ or PostgreSQL fails",
+    )
+    parser.add_argument(
+        "--ratios",
+        default=None,
+        help="comma-separated ratios to expect (default: every ratio of the table)",
+    )
+    parser.add_argument(
+        "--from",
+        dest="source",
+        default=None,
+        help="judge this saved output ('-' for stdin) instead of running",
+    )
     args = parser.parse_args(argv)
     expected = args.ratios.split(",") if args.ratios else list(TARGETS)
 
     status = 0
     if args.source:
-        text = sys.stdin.read() if args.source == "-" else open(args.source, encoding="utf-8").read()
+        text = (
+            sys.stdin.read() if args.source == "-" else open(args.source, encoding="utf-8").read()
+        )
     else:
         status, text = run_suite(args.quick, pytest_args)
     found, skipped = parse(text)

@@ -4,6 +4,7 @@ A fresh process builds the benchmark deployment (SQLite file, memory://, no in-p
 conductor), makes N creates of the typical body through the WSGI app, purging the queue every
 100 creates, and prints one JSON line: its peak resident set size before and after the creates.
 """
+
 import json
 import os
 import resource
@@ -14,7 +15,7 @@ from benchmarks import support
 
 
 def _peak_mib():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0   # Linux: KiB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
 def main(argv=None):
@@ -22,7 +23,9 @@ def main(argv=None):
     creates = int(argv[0]) if argv else 1000
     directory = tempfile.mkdtemp(prefix="refnova-memory-")
     world = support.bench_world()
-    with support.make_deployment("sqlite:///%s" % os.path.join(directory, "memory.db")) as deployment:
+    with support.make_deployment(
+        "sqlite:///%s" % os.path.join(directory, "memory.db")
+    ) as deployment:
         post = support.Poster(deployment.app, world, support.typical_body(world))
         post()
         before = _peak_mib()

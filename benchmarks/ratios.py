@@ -15,18 +15,27 @@ Both clocks' ratios are printed; the ``ratio`` lines, which the gate reads, are:
     skip <name> <reason>
     figure <name> <value> <unit>
 """
+
 import statistics
 
 # name: (target, clock, what it is)
 TARGETS = {
     "validation": (2.0, "cpu", "servers.Controller.create's checks / the same checks inline"),
     "provision_1": (1.5, "cpu", "_provision_instances, 1 instance / one Core statement per table"),
-    "provision_100": (1.5, "cpu", "_provision_instances, max_count=100 / one Core statement per table"),
+    "provision_100": (
+        1.5,
+        "cpu",
+        "_provision_instances, max_count=100 / one Core statement per table",
+    ),
     "provision_100_vs_1": (0.35, "cpu", "per-instance cost at max_count=100 / one instance's cost"),
     "cast_memory": (1.3, "cpu", "conductor.rpcapi cast on memory:// / bare kombu publish"),
     "cast_rabbitmq": (1.3, "wall", "conductor.rpcapi cast on RabbitMQ with confirms / bare kombu"),
-    "create": (2.0, "cpu", "WSGI create through the cast / sum of the validation, provisioning-1 "
-                           "and memory cast floors"),
+    "create": (
+        2.0,
+        "cpu",
+        "WSGI create through the cast / sum of the validation, provisioning-1 "
+        "and memory cast floors",
+    ),
     "tracing": (1.3, "cpu", "(create traced - untraced) / the same number of bare SDK spans"),
 }
 CLOCKS = ("cpu", "wall")
@@ -35,8 +44,11 @@ CLOCKS = ("cpu", "wall")
 # run that is clearly slower than the level recorded here (its ceiling); the ``ratio`` lines
 # keep reporting the table's target. Take an entry out once its target is met.
 KNOWN_GAPS = {
-    "tracing": (2.0, "each SQL statement span costs SQLAlchemy's event dispatch plus an SDK span "
-                     "made between two cursor calls, about 2x a bare SDK span made in a tight loop"),
+    "tracing": (
+        2.0,
+        "each SQL statement span costs SQLAlchemy's event dispatch plus an SDK span "
+        "made between two cursor calls, about 2x a bare SDK span made in a tight loop",
+    ),
 }
 
 
@@ -58,9 +70,14 @@ def _formulas():
         "provision_100_vs_1": lambda m: m("provision_100.path") / 100 / m("provision_100.path_1"),
         "cast_memory": quotient("cast_memory.path", "cast_memory.floor"),
         "cast_rabbitmq": quotient("cast_rabbitmq.path", "cast_rabbitmq.floor"),
-        "create": lambda m: m("create.path") / (m("create.floor.validation")
-                                                + m("create.floor.provision_1")
-                                                + m("create.floor.cast_memory")),
+        "create": lambda m: (
+            m("create.path")
+            / (
+                m("create.floor.validation")
+                + m("create.floor.provision_1")
+                + m("create.floor.cast_memory")
+            )
+        ),
         "tracing": lambda m: (m("tracing.traced") - m("tracing.untraced")) / m("tracing.spans"),
     }
 
@@ -80,10 +97,16 @@ def compute(samples, skipped=None, clock=None):
             continue
         on = samples.get(clock or own_clock, {})
         try:
-            value = formulas[name](lambda key: median(on, key))
+            value = formulas[name](lambda key, on=on: median(on, key))
         except KeyError as missing:
-            rows.append((name, None, target, "no samples for %s (its benchmark did not run)"
-                         % missing.args[0]))
+            rows.append(
+                (
+                    name,
+                    None,
+                    target,
+                    "no samples for %s (its benchmark did not run)" % missing.args[0],
+                )
+            )
             continue
         rows.append((name, value, target, None))
     return rows
@@ -101,8 +124,11 @@ RATE_FIGURES = {
 
 def figures_from(samples):
     wall = samples.get("wall", {})
-    return {name: (1.0 / median(wall, key), "creates/s")
-            for name, key in RATE_FIGURES.items() if wall.get(key)}
+    return {
+        name: (1.0 / median(wall, key), "creates/s")
+        for name, key in RATE_FIGURES.items()
+        if wall.get(key)
+    }
 
 
 def lines(samples, skipped=None, figures=None):
@@ -113,8 +139,11 @@ def lines(samples, skipped=None, figures=None):
         else:
             out.append("ratio %s %.3f target %s" % (name, value, target))
     for clock in CLOCKS:
-        values = ["%s %.3f" % (name, value)
-                  for name, value, _, _ in compute(samples, skipped, clock) if value is not None]
+        values = [
+            "%s %.3f" % (name, value)
+            for name, value, _, _ in compute(samples, skipped, clock)
+            if value is not None
+        ]
         if values:
             out.append("# on the %s clock: %s" % (clock, ", ".join(values)))
     for name, (value, unit) in {**figures_from(samples), **(figures or {})}.items():

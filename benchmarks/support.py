@@ -6,6 +6,7 @@ the database; the queue just fills and the suites purge it between rounds, outsi
 The world is the reference one with unlimited instance/core/RAM quotas, no POST rate limit and
 an unlimited port quota, so thousands of creates in one database all succeed.
 """
+
 import base64
 import contextlib
 import io
@@ -76,11 +77,18 @@ class Poster:
         self.app = app
         self.body = body
         request = webob.Request.blank(
-            "/v2/%s/servers" % defaults["project_id"], method="POST", body=body,
-            headers={"Content-Type": "application/json", "Accept": "application/json",
-                     "X-Auth-Token": "%s:%s" % (defaults["user_id"], defaults["project_id"])})
-        self.environ = {key: value for key, value in request.environ.items()
-                        if not key.startswith("webob.")}
+            "/v2/%s/servers" % defaults["project_id"],
+            method="POST",
+            body=body,
+            headers={
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "X-Auth-Token": "%s:%s" % (defaults["user_id"], defaults["project_id"]),
+            },
+        )
+        self.environ = {
+            key: value for key, value in request.environ.items() if not key.startswith("webob.")
+        }
         self.last_status = None
 
     def __call__(self):
@@ -133,8 +141,9 @@ def purge_queue(transport, topic="conductor"):
 # --- services --------------------------------------------------------------------------
 
 RABBIT_HOST = os.environ.get("REFNOVA_BENCH_RABBITMQ", "127.0.0.1:5672")
-POSTGRES_ADMIN_URL = os.environ.get("REFNOVA_BENCH_POSTGRESQL",
-                                    "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "REFNOVA_BENCH_POSTGRESQL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 
 
 def port_open(host_port):
@@ -184,10 +193,14 @@ def postgresql_database():
     try:
         admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
     except psycopg.Error as error:
-        raise ServiceMissing("PostgreSQL is not reachable (%s)" % str(error).strip().splitlines()[0])
+        raise ServiceMissing(
+            "PostgreSQL is not reachable (%s)" % str(error).strip().splitlines()[0]
+        )
     try:
         admin.execute('CREATE DATABASE "%s"' % name)
-        base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+        base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace(
+            "postgresql://", "postgresql+psycopg://", 1
+        )
         yield "%s/%s" % (base, name)
     finally:
         with contextlib.suppress(psycopg.Error):

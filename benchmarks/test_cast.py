@@ -5,6 +5,7 @@ the pooled connection, the declarations, kombu's retry wrapper, and on RabbitMQ 
 confirm) with the arguments a real create of the typical body gave it. The floor publishes the
 same body with the same properties through one bare kombu connection and producer.
 """
+
 import contextlib
 import json
 
@@ -47,12 +48,16 @@ def _comparable(message):
     envelope = json.loads(message.body)
     inner = json.loads(envelope.pop("oslo.message"))
     inner.pop("_unique_id")
-    return {"envelope": envelope, "inner": inner, "content_type": message.content_type,
-            "content_encoding": message.content_encoding,
-            "delivery_mode": message.properties.get("delivery_mode"),
-            "headers": message.headers or {},
-            "exchange": message.delivery_info.get("exchange"),
-            "routing_key": message.delivery_info.get("routing_key")}
+    return {
+        "envelope": envelope,
+        "inner": inner,
+        "content_type": message.content_type,
+        "content_encoding": message.content_encoding,
+        "delivery_mode": message.properties.get("delivery_mode"),
+        "headers": message.headers or {},
+        "exchange": message.delivery_info.get("exchange"),
+        "routing_key": message.delivery_info.get("routing_key"),
+    }
 
 
 @pytest.mark.parametrize("kind", ["memory", "rabbitmq"])
@@ -76,11 +81,16 @@ def test_cast(benchmark, results, captured, kind):
                 support.purge_queue(transport)
                 floor.purge()
 
-            interleaved(benchmark, results, "cast_" + kind,
-                        lambda: client.build_instances(context, **kwargs),
-                        {"floor": lambda: floor(context, **kwargs)},
-                        rounds=results.rounds(3000, 800) if kind == "memory" else results.rounds(800, 200),
-                        warmup=results.rounds(200, 50), between=every(250, purge))
+            interleaved(
+                benchmark,
+                results,
+                "cast_" + kind,
+                lambda: client.build_instances(context, **kwargs),
+                {"floor": lambda: floor(context, **kwargs)},
+                rounds=results.rounds(3000, 800) if kind == "memory" else results.rounds(800, 200),
+                warmup=results.rounds(200, 50),
+                between=every(250, purge),
+            )
             purge()
         finally:
             floor.close()

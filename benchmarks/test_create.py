@@ -5,6 +5,7 @@ without its in-process conductor, so each create ends when the broker has the me
 is purged every 200 rounds, outside the timings. The floors are the validation, provisioning-1
 and memory-cast floors, each timed once per round just before the create.
 """
+
 import pytest
 
 from benchmarks import floors, support
@@ -16,8 +17,9 @@ def setup(tmp_path_factory, world, raw_body):
     directory = tmp_path_factory.mktemp("create")
     deployment = support.make_deployment("sqlite:///%s" % (directory / "path.db"))
     request, context, cast_kwargs = support.capture_create(deployment, raw_body)
-    provisioning = floors.Provisioning("sqlite:///%s" % (directory / "floor.db"),
-                                       world["defaults"]["project_id"], world["quotas"])
+    provisioning = floors.Provisioning(
+        "sqlite:///%s" % (directory / "floor.db"), world["defaults"]["project_id"], world["quotas"]
+    )
     cast = floors.Cast("memory://")
     yield deployment, request, context, cast_kwargs, provisioning, cast
     cast.close()
@@ -31,17 +33,33 @@ def test_create(benchmark, results, setup, world, raw_body):
     post = support.Poster(deployment.app, world, raw_body)
 
     def floor_provision():
-        provisioning(context, request.flavor, request.image_id, request.boot_meta,
-                     request.base_options, request.block_device_mapping, request.security_groups, 1)
+        provisioning(
+            context,
+            request.flavor,
+            request.image_id,
+            request.boot_meta,
+            request.base_options,
+            request.block_device_mapping,
+            request.security_groups,
+            1,
+        )
 
     def purge():
         support.purge_queue(deployment.transport)
         cast.purge()
 
-    interleaved(benchmark, results, "create", post,
-                {"floor.validation": lambda: floors.validation(raw_body),
-                 "floor.provision_1": floor_provision,
-                 "floor.cast_memory": lambda: cast(context, **cast_kwargs)},
-                rounds=results.rounds(600, 150), warmup=results.rounds(50, 20),
-                between=every(200, purge))
+    interleaved(
+        benchmark,
+        results,
+        "create",
+        post,
+        {
+            "floor.validation": lambda: floors.validation(raw_body),
+            "floor.provision_1": floor_provision,
+            "floor.cast_memory": lambda: cast(context, **cast_kwargs),
+        },
+        rounds=results.rounds(600, 150),
+        warmup=results.rounds(50, 20),
+        between=every(200, purge),
+    )
     purge()

@@ -5,6 +5,7 @@ the typical body built (captured once), on an SQLite file. The floor writes the 
 one SQLAlchemy Core statement per table and per quota step, in one transaction, on another
 SQLite file with the same engine settings (WAL, synchronous=NORMAL, BEGIN IMMEDIATE).
 """
+
 import pytest
 import sqlalchemy as sa
 
@@ -13,10 +14,26 @@ from benchmarks.conftest import interleaved
 from refnova.db import models
 
 # Columns whose values differ between two creates of the same request by nature.
-_VOLATILE = {"id", "uuid", "instance_uuid", "created_at", "start_time", "expire", "usage_id",
-             "display_name", "hostname", "request_id"}
-_TABLES = ("instances", "instance_metadata", "instance_system_metadata", "block_device_mapping",
-           "instance_actions", "reservations")
+_VOLATILE = {
+    "id",
+    "uuid",
+    "instance_uuid",
+    "created_at",
+    "start_time",
+    "expire",
+    "usage_id",
+    "display_name",
+    "hostname",
+    "request_id",
+}
+_TABLES = (
+    "instances",
+    "instance_metadata",
+    "instance_system_metadata",
+    "block_device_mapping",
+    "instance_actions",
+    "reservations",
+)
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +42,9 @@ def setup(tmp_path_factory, world):
     deployment = support.make_deployment("sqlite:///%s" % (directory / "path.db"))
     one = support.capture_create(deployment, support.typical_body(world))
     hundred = support.capture_create(deployment, support.typical_body(world, max_count=100))
-    floor = floors.Provisioning("sqlite:///%s" % (directory / "floor.db"),
-                                world["defaults"]["project_id"], world["quotas"])
+    floor = floors.Provisioning(
+        "sqlite:///%s" % (directory / "floor.db"), world["defaults"]["project_id"], world["quotas"]
+    )
     yield deployment, one, hundred, floor
     floor.close()
     deployment.close()
@@ -42,9 +60,17 @@ def _provision_floor(floor, captured, count):
     request, context, _ = captured
 
     def run():
-        return floor(context, request.flavor, request.image_id, request.boot_meta,
-                     request.base_options, request.block_device_mapping, request.security_groups,
-                     count)
+        return floor(
+            context,
+            request.flavor,
+            request.image_id,
+            request.boot_meta,
+            request.base_options,
+            request.block_device_mapping,
+            request.security_groups,
+            count,
+        )
+
     return run
 
 
@@ -55,19 +81,27 @@ def _rows(engine, uuids):
     with engine.connect() as conn:
         for name in _TABLES:
             table = tables[name]
-            column = table.c.uuid if name == "instances" else (
-                table.c.instance_uuid if "instance_uuid" in table.c else None)
-            query = sa.select(table) if column is None else sa.select(table).where(column.in_(uuids))
+            column = (
+                table.c.uuid
+                if name == "instances"
+                else (table.c.instance_uuid if "instance_uuid" in table.c else None)
+            )
+            query = (
+                sa.select(table) if column is None else sa.select(table).where(column.in_(uuids))
+            )
             found[name] = sorted(
                 tuple(sorted((k, repr(v)) for k, v in row._mapping.items() if k not in _VOLATILE))
-                for row in conn.execute(query))
+                for row in conn.execute(query)
+            )
     return found
 
 
 def _usages(engine):
     with engine.connect() as conn:
-        return {row.resource: (row.in_use, row.reserved) for row in conn.execute(
-            sa.select(models.QuotaUsage.__table__))}
+        return {
+            row.resource: (row.in_use, row.reserved)
+            for row in conn.execute(sa.select(models.QuotaUsage.__table__))
+        }
 
 
 @pytest.mark.parametrize("count", [1, 100])
@@ -80,24 +114,41 @@ def test_the_floor_writes_the_same_rows(setup, count):
     assert len(path_uuids) == len(floor_uuids) == count
     assert _rows(floor.engine, floor_uuids) == _rows(deployment.db.engine, path_uuids)
     path_after, floor_after = _usages(deployment.db.engine), _usages(floor.engine)
-    assert {r: (path_after[r][0] - path_before[r][0], path_after[r][1] - path_before[r][1])
-            for r in path_after} == \
-        {r: (floor_after[r][0] - floor_before[r][0], floor_after[r][1] - floor_before[r][1])
-         for r in floor_after}
+    assert {
+        r: (path_after[r][0] - path_before[r][0], path_after[r][1] - path_before[r][1])
+        for r in path_after
+    } == {
+        r: (floor_after[r][0] - floor_before[r][0], floor_after[r][1] - floor_before[r][1])
+        for r in floor_after
+    }
 
 
 def test_provision_1(benchmark, results, setup):
     benchmark.group = "provisioning"
     deployment, one, _, floor = setup
-    interleaved(benchmark, results, "provision_1", _provision_path(deployment, one),
-                {"floor": _provision_floor(floor, one, 1)},
-                rounds=results.rounds(600, 150), warmup=results.rounds(50, 20))
+    interleaved(
+        benchmark,
+        results,
+        "provision_1",
+        _provision_path(deployment, one),
+        {"floor": _provision_floor(floor, one, 1)},
+        rounds=results.rounds(600, 150),
+        warmup=results.rounds(50, 20),
+    )
 
 
 def test_provision_100(benchmark, results, setup):
     benchmark.group = "provisioning"
     deployment, one, hundred, floor = setup
-    interleaved(benchmark, results, "provision_100", _provision_path(deployment, hundred),
-                {"floor": _provision_floor(floor, hundred, 100),
-                 "path_1": _provision_path(deployment, one)},
-                rounds=results.rounds(80, 30), warmup=results.rounds(5, 3))
+    interleaved(
+        benchmark,
+        results,
+        "provision_100",
+        _provision_path(deployment, hundred),
+        {
+            "floor": _provision_floor(floor, hundred, 100),
+            "path_1": _provision_path(deployment, one),
+        },
+        rounds=results.rounds(80, 30),
+        warmup=results.rounds(5, 3),
+    )

@@ -6,6 +6,7 @@ vhost. A service that is not reachable here is skipped with the reason; CI has b
 memory is that of a fresh process making 1,000 creates (``benchmarks.memory_probe``). Full mode
 only: the quick mode keeps to what the gate reads.
 """
+
 import contextlib
 import json
 import os
@@ -18,8 +19,11 @@ from benchmarks import support
 from benchmarks.conftest import every, interleaved
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CASES = {"postgresql_memory": (True, False), "sqlite_rabbitmq": (False, True),
-         "postgresql_rabbitmq": (True, True)}
+CASES = {
+    "postgresql_memory": (True, False),
+    "sqlite_rabbitmq": (False, True),
+    "postgresql_rabbitmq": (True, True),
+}
 
 
 @pytest.fixture(autouse=True)
@@ -37,25 +41,37 @@ def test_creates_per_second(benchmark, results, world, raw_body, tmp_path, case)
     postgresql, rabbitmq = CASES[case]
     with contextlib.ExitStack() as stack:
         try:
-            db_url = (stack.enter_context(support.postgresql_database()) if postgresql
-                      else "sqlite:///%s" % (tmp_path / "throughput.db"))
-            transport_url = stack.enter_context(support.rabbitmq_vhost()) if rabbitmq else "memory://"
+            db_url = (
+                stack.enter_context(support.postgresql_database())
+                if postgresql
+                else "sqlite:///%s" % (tmp_path / "throughput.db")
+            )
+            transport_url = (
+                stack.enter_context(support.rabbitmq_vhost()) if rabbitmq else "memory://"
+            )
         except support.ServiceMissing as missing:
             results.skipped["figure.creates_per_second." + case] = str(missing)
             pytest.skip(str(missing))
         deployment = stack.enter_context(support.make_deployment(db_url, transport_url))
         post = support.Poster(deployment.app, world, raw_body)
         purge = every(200, lambda: support.purge_queue(deployment.transport))
-        interleaved(benchmark, results, "throughput." + case, post, {}, rounds=300, warmup=30,
-                    between=purge)
+        interleaved(
+            benchmark, results, "throughput." + case, post, {}, rounds=300, warmup=30, between=purge
+        )
         support.purge_queue(deployment.transport)
 
 
 def test_peak_memory_of_1000_creates(results):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")]))
-    done = subprocess.run([sys.executable, "-m", "benchmarks.memory_probe", "1000"], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.memory_probe", "1000"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     results.figures["peak_rss_mib.1000_creates"] = (report["peak_rss_mib"], "MiB")

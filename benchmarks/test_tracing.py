@@ -4,6 +4,7 @@ Measured by ``benchmarks.tracing_probe`` in a process of its own (a process gets
 tracer provider, and refnova hooks SQLAlchemy only when one is installed before the engine is
 made); see that module for how the untraced, traced and floor rounds are interleaved.
 """
+
 import json
 import os
 import subprocess
@@ -13,9 +14,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_tracing(results, tmp_path):
-    command = [sys.executable, "-m", "benchmarks.tracing_probe",
-               "--rounds", str(results.rounds(600, 150)), "--warmup", str(results.rounds(50, 20)),
-               "--dir", str(tmp_path)]
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.tracing_probe",
+        "--rounds",
+        str(results.rounds(600, 150)),
+        "--warmup",
+        str(results.rounds(50, 20)),
+        "--dir",
+        str(tmp_path),
+    ]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")]))
     for name in [name for name in env if name.startswith("OTEL_")]:

@@ -6,6 +6,7 @@ to the call into compute.api, whose arguments it captures. The flavor lookup is 
 (it is a database read) and so is compute.api.API.create, which ends the path by raising.
 The floor is the same parse and checks written inline for this one body.
 """
+
 import json
 import re
 
@@ -29,8 +30,17 @@ class _StopAtComputeAPI:
 
 
 class _Controller(servers.Controller):
-    flavor = models.Flavor(id=1, flavorid="1", name="m1.tiny", memory_mb=512, vcpus=1, root_gb=1,
-                           ephemeral_gb=0, swap=0, extra_specs={})
+    flavor = models.Flavor(
+        id=1,
+        flavorid="1",
+        name="m1.tiny",
+        memory_mb=512,
+        vcpus=1,
+        root_gb=1,
+        ephemeral_gb=0,
+        swap=0,
+        extra_specs={},
+    )
 
     def _flavor(self, context, flavorid):
         self.flavor_asked = flavorid
@@ -46,8 +56,11 @@ def make_path(world, raw):
     config = compute_api.ComputeConfig(quotas=dict(world["quotas"]))
     controller = _Controller(_StopAtComputeAPI(), config)
     defaults = world["defaults"]
-    request = _Request(auth.context_from_headers(
-        {"X-Auth-Token": "%s:%s" % (defaults["user_id"], defaults["project_id"])}))
+    request = _Request(
+        auth.context_from_headers(
+            {"X-Auth-Token": "%s:%s" % (defaults["user_id"], defaults["project_id"])}
+        )
+    )
 
     def path():
         body = json.loads(raw.decode("utf-8"))
@@ -58,6 +71,7 @@ def make_path(world, raw):
         except _Reached as reached:
             return controller.flavor_asked, reached.args[1], reached.args[2]
         raise AssertionError("the controller did not reach compute.api")
+
     return path
 
 
@@ -73,6 +87,12 @@ def test_the_floor_yields_what_the_controller_hands_on(world, raw_body):
 def test_validation(benchmark, results, world, raw_body):
     benchmark.group = "validation"
     path = make_path(world, raw_body)
-    interleaved(benchmark, results, "validation", path,
-                {"floor": lambda: floors.validation(raw_body)},
-                rounds=results.rounds(5000, 1500), warmup=results.rounds(500, 200))
+    interleaved(
+        benchmark,
+        results,
+        "validation",
+        path,
+        {"floor": lambda: floors.validation(raw_body)},
+        rounds=results.rounds(5000, 1500),
+        warmup=results.rounds(500, 200),
+    )

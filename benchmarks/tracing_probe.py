@@ -13,6 +13,7 @@ During an untraced create refnova's tracer is a ProxyTracer pinned to the no-op 
 exactly what an unconfigured process runs; during a traced one it is the ProxyTracer resolved to
 the SDK. It prints one JSON document on its last line of output.
 """
+
 import argparse
 import json
 import os
@@ -55,8 +56,11 @@ def span_tree(spans):
         by_parent.setdefault(parent if parent in ids else None, []).append(span)
 
     def nodes(parent):
-        return [(span.name, span.kind, dict(span.attributes or {}), nodes(span.context.span_id))
-                for span in by_parent.get(parent, [])]
+        return [
+            (span.name, span.kind, dict(span.attributes or {}), nodes(span.context.span_id))
+            for span in by_parent.get(parent, [])
+        ]
+
     return nodes(None)
 
 
@@ -68,7 +72,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=500)
     parser.add_argument("--warmup", type=int, default=50)
-    parser.add_argument("--dir", default=None, help="where the SQLite files go (default: a temp dir)")
+    parser.add_argument(
+        "--dir", default=None, help="where the SQLite files go (default: a temp dir)"
+    )
     args = parser.parse_args(argv)
     directory = args.dir or tempfile.mkdtemp(prefix="refnova-tracing-")
     world = support.bench_world()
@@ -136,7 +142,7 @@ def main(argv=None):
             support.purge_queue(traced.transport)
         tracing_spans._tracer = off_tracer
         order = (("untraced", post_untraced), ("spans", floor), ("traced", post_traced))
-        for name, function in (order if index % 2 == 0 else order[::-1]):
+        for name, function in order if index % 2 == 0 else order[::-1]:
             tracing_spans._tracer = off_tracer if name == "untraced" else real_tracer
             timed(name, function)
         tracing_spans._tracer = real_tracer
@@ -148,8 +154,9 @@ def main(argv=None):
     untraced.close()
     traced.close()
     names = sorted({name for name, _, _, _ in _walk(tree)})
-    print(json.dumps({"samples": samples, "cpu": cpu, "span_count": span_count,
-                      "span_names": names}))
+    print(
+        json.dumps({"samples": samples, "cpu": cpu, "span_count": span_count, "span_names": names})
+    )
     return 0
 
 

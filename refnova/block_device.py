@@ -8,32 +8,61 @@ the root device (``get_root_bdm``). Every rule raises a Nova exception
 (``InvalidBDMFormat``, or ``MalformedInput`` where Icehouse answered a bare 400); the API
 layer alone turns them into HTTP.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from refnova import exception, utils
 
 BlockDeviceDict = dict[str, Any]
 
-BDM_FIELDS = frozenset((
-    "source_type", "destination_type", "guest_format", "device_type", "disk_bus", "boot_index",
-    "device_name", "delete_on_termination", "snapshot_id", "volume_id", "volume_size",
-    "image_id", "no_device", "connection_info"))
-BDM_DB_ONLY_FIELDS = frozenset(("id", "instance_uuid", "created_at", "updated_at", "deleted_at",
-                                "deleted"))
+BDM_FIELDS = frozenset(
+    (
+        "source_type",
+        "destination_type",
+        "guest_format",
+        "device_type",
+        "disk_bus",
+        "boot_index",
+        "device_name",
+        "delete_on_termination",
+        "snapshot_id",
+        "volume_id",
+        "volume_size",
+        "image_id",
+        "no_device",
+        "connection_info",
+    )
+)
+BDM_DB_ONLY_FIELDS = frozenset(
+    ("id", "instance_uuid", "created_at", "updated_at", "deleted_at", "deleted")
+)
 SOURCE_TYPES = ("volume", "image", "snapshot", "blank")
 
 # Fields a legacy mapping cannot tell: new_bdm does not default them to None.
 _NON_COMPUTABLE_FIELDS = frozenset(("boot_index", "disk_bus", "guest_format", "device_type"))
-_LEGACY_COPIED_FIELDS = frozenset((
-    "device_name", "delete_on_termination", "snapshot_id", "volume_id", "volume_size",
-    "no_device", "connection_info")) | BDM_DB_ONLY_FIELDS
+_LEGACY_COPIED_FIELDS = (
+    frozenset(
+        (
+            "device_name",
+            "delete_on_termination",
+            "snapshot_id",
+            "volume_id",
+            "volume_size",
+            "no_device",
+            "connection_info",
+        )
+    )
+    | BDM_DB_ONLY_FIELDS
+)
 _EPHEMERAL = re.compile(r"^ephemeral(\d|[1-9]\d+)$")
 
 
 # --- field checks -------------------------------------------------------------------------
+
 
 def validate_device_name(value: Any) -> None:
     if not utils.check_string_length(value, 1, 255):
@@ -46,8 +75,9 @@ def validate_and_default_volume_size(bdm: dict[str, Any]) -> None:
     """A truthy volume_size becomes an integer >= 0, in place."""
     if bdm.get("volume_size"):
         try:
-            bdm["volume_size"] = utils.validate_integer(bdm["volume_size"], "volume_size",
-                                                        min_value=0)
+            bdm["volume_size"] = utils.validate_integer(
+                bdm["volume_size"], "volume_size", min_value=0
+            )
         except exception.InvalidInput:
             raise exception.InvalidBDMFormat(details="Invalid volume_size.")
 
@@ -65,8 +95,8 @@ def _boot_index(value: Any) -> int:
 
 # --- building mappings ----------------------------------------------------------------------
 
-def new_bdm(values: dict[str, Any], do_not_default: Iterable[str] = frozenset()
-            ) -> BlockDeviceDict:
+
+def new_bdm(values: dict[str, Any], do_not_default: Iterable[str] = frozenset()) -> BlockDeviceDict:
     """BlockDeviceDict: check the fields, then every known field defaults to None."""
     if not set(values) <= BDM_FIELDS | BDM_DB_ONLY_FIELDS:
         raise exception.InvalidBDMFormat(details="Some fields are invalid.")
@@ -75,7 +105,8 @@ def new_bdm(values: dict[str, Any], do_not_default: Iterable[str] = frozenset()
             raise exception.InvalidBDMFormat(details="Some required fields are missing")
         if "delete_on_termination" in values:
             values["delete_on_termination"] = utils.bool_from_string(
-                values["delete_on_termination"])
+                values["delete_on_termination"]
+            )
         if values.get("device_name") is not None:
             validate_device_name(values["device_name"])
         validate_and_default_volume_size(values)
@@ -86,8 +117,7 @@ def new_bdm(values: dict[str, Any], do_not_default: Iterable[str] = frozenset()
     return bdm
 
 
-def from_api(api_dict: dict[str, Any], image_uuid_specified: bool | None = None
-             ) -> BlockDeviceDict:
+def from_api(api_dict: dict[str, Any], image_uuid_specified: bool | None = None) -> BlockDeviceDict:
     """A ``block_device_mapping_v2`` entry of the request as a BlockDeviceDict.
 
     ``image_uuid_specified=None`` applies Icehouse's rules (the source type is checked
@@ -123,28 +153,39 @@ def _check_image_to_local(api_dict: Mapping[str, Any], image_uuid_specified: boo
 
 
 def create_image_bdm(image_ref: str, boot_index: int = 0) -> BlockDeviceDict:
-    return new_bdm({"source_type": "image", "image_id": image_ref,
-                    "delete_on_termination": True, "boot_index": boot_index,
-                    "device_type": "disk", "destination_type": "local"})
+    return new_bdm(
+        {
+            "source_type": "image",
+            "image_id": image_ref,
+            "delete_on_termination": True,
+            "boot_index": boot_index,
+            "device_type": "disk",
+            "destination_type": "local",
+        }
+    )
 
 
 # --- the legacy syntax ---------------------------------------------------------------------------
+
 
 def strip_dev(name: Any) -> Any:
     return re.sub(r"^/dev/", "", name) if isinstance(name, str) else name
 
 
 def is_swap_or_ephemeral(name: Any) -> bool:
-    return bool(name) and isinstance(name, str) and (
-        name == "swap" or bool(_EPHEMERAL.match(name)))
+    return bool(name) and isinstance(name, str) and (name == "swap" or bool(_EPHEMERAL.match(name)))
 
 
 def from_legacy(legacy: Mapping[str, Any]) -> BlockDeviceDict:
     bdm = {k: v for k, v in legacy.items() if k in _LEGACY_COPIED_FIELDS}
     virtual_name = legacy.get("virtual_name")
     if is_swap_or_ephemeral(virtual_name):
-        bdm.update(source_type="blank", delete_on_termination=True, destination_type="local",
-                   guest_format="swap" if virtual_name == "swap" else None)
+        bdm.update(
+            source_type="blank",
+            delete_on_termination=True,
+            destination_type="local",
+            guest_format="swap" if virtual_name == "swap" else None,
+        )
     elif legacy.get("snapshot_id"):
         bdm.update(source_type="snapshot", destination_type="volume")
     elif legacy.get("volume_id"):
@@ -154,9 +195,12 @@ def from_legacy(legacy: Mapping[str, Any]) -> BlockDeviceDict:
     return new_bdm(bdm, _NON_COMPUTABLE_FIELDS)
 
 
-def from_legacy_mapping(legacy_mappings: Iterable[Mapping[str, Any]], image_uuid: str | None = "",
-                        root_device_name: str | None = None, no_root: bool = False
-                        ) -> list[BlockDeviceDict]:
+def from_legacy_mapping(
+    legacy_mappings: Iterable[Mapping[str, Any]],
+    image_uuid: str | None = "",
+    root_device_name: str | None = None,
+    no_root: bool = False,
+) -> list[BlockDeviceDict]:
     """Legacy mappings in the new format, with boot indexes and, where the image is the
     root, the image's own mapping first."""
     mappings = [from_legacy(legacy) for legacy in legacy_mappings]
@@ -171,9 +215,11 @@ def from_legacy_mapping(legacy_mappings: Iterable[Mapping[str, Any]], image_uuid
         return mappings
     volume_backed = False
     for bdm in mappings:
-        if (bdm.get("source_type") in ("volume", "snapshot", "image")
-                and root_device_name is not None
-                and strip_dev(bdm.get("device_name")) == strip_dev(root_device_name)):
+        if (
+            bdm.get("source_type") in ("volume", "snapshot", "image")
+            and root_device_name is not None
+            and strip_dev(bdm.get("device_name")) == strip_dev(root_device_name)
+        ):
             bdm["boot_index"] = 0
             volume_backed = True
         elif not bdm.get("no_device"):
@@ -187,18 +233,25 @@ def from_legacy_mapping(legacy_mappings: Iterable[Mapping[str, Any]], image_uuid
 
 # --- reading mappings ----------------------------------------------------------------------------
 
+
 def get_root_bdm(mappings: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     return next((bdm for bdm in mappings if bdm.get("boot_index", -1) == 0), None)
 
 
 def new_format_is_ephemeral(bdm: Mapping[str, Any]) -> bool:
-    return (bdm.get("source_type") == "blank" and bdm.get("destination_type") == "local"
-            and bdm.get("guest_format") != "swap")
+    return (
+        bdm.get("source_type") == "blank"
+        and bdm.get("destination_type") == "local"
+        and bdm.get("guest_format") != "swap"
+    )
 
 
 def new_format_is_swap(bdm: Mapping[str, Any]) -> bool:
-    return (bdm.get("source_type") == "blank" and bdm.get("destination_type") == "local"
-            and bdm.get("guest_format") == "swap")
+    return (
+        bdm.get("source_type") == "blank"
+        and bdm.get("destination_type") == "local"
+        and bdm.get("guest_format") == "swap"
+    )
 
 
 def volume_size(flavor: Any, bdm: Mapping[str, Any]) -> int | None:

@@ -1,4 +1,5 @@
 """The ``refnova`` command: serve | conductor | conformance | trace."""
+
 import argparse
 import logging
 import os
@@ -15,7 +16,7 @@ LOG = logging.getLogger("refnova")
 
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, simple_server.WSGIServer):
     daemon_threads = True
-    request_queue_size = 128   # the listen backlog (socketserver's default is 5)
+    request_queue_size = 128  # the listen backlog (socketserver's default is 5)
 
 
 class _QuietHandler(simple_server.WSGIRequestHandler):
@@ -26,20 +27,26 @@ class _QuietHandler(simple_server.WSGIRequestHandler):
 def _safe_url(url):
     """A database or broker URL fit for a log line: the password masked."""
     from kombu.utils.url import maybe_sanitize_url
+
     return maybe_sanitize_url(url)
 
 
 def _settings(args):
-    return Settings.from_env(db_url=args.db, transport_url=args.transport, world_file=args.world,
-                             host=getattr(args, "host", None), port=getattr(args, "port", None),
-                             glance_url=getattr(args, "glance_url", None),
-                             neutron_url=getattr(args, "neutron_url", None),
-                             auth_strategy=getattr(args, "auth", None),
-                             keystone_url=getattr(args, "keystone_url", None),
-                             public_url=getattr(args, "public_url", None),
-                             tracing=getattr(args, "tracing", None),
-                             trace_file=getattr(args, "trace_file", None),
-                             traces_dir=getattr(args, "traces_dir", None))
+    return Settings.from_env(
+        db_url=args.db,
+        transport_url=args.transport,
+        world_file=args.world,
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        glance_url=getattr(args, "glance_url", None),
+        neutron_url=getattr(args, "neutron_url", None),
+        auth_strategy=getattr(args, "auth", None),
+        keystone_url=getattr(args, "keystone_url", None),
+        public_url=getattr(args, "public_url", None),
+        tracing=getattr(args, "tracing", None),
+        trace_file=getattr(args, "trace_file", None),
+        traces_dir=getattr(args, "traces_dir", None),
+    )
 
 
 def _wait_for_signal():
@@ -52,17 +59,27 @@ def _wait_for_signal():
 def serve(args):
     from refnova import tracing
     from refnova.service import Deployment
+
     settings = _settings(args)
     tracing.configure(settings, tracing.SERVICE_API)
     deployment = Deployment(settings)
-    server = simple_server.make_server(settings.host, settings.port, deployment.app,
-                                       server_class=_ThreadingWSGIServer,
-                                       handler_class=_QuietHandler)
+    server = simple_server.make_server(
+        settings.host,
+        settings.port,
+        deployment.app,
+        server_class=_ThreadingWSGIServer,
+        handler_class=_QuietHandler,
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    LOG.warning("refnova API on http://%s:%d/v2 (db %s, transport %s%s)", settings.host,
-                server.server_port, _safe_url(settings.db_url), _safe_url(settings.transport_url),
-                ", conductor in-process" if deployment.conductor else "")
+    LOG.warning(
+        "refnova API on http://%s:%d/v2 (db %s, transport %s%s)",
+        settings.host,
+        server.server_port,
+        _safe_url(settings.db_url),
+        _safe_url(settings.transport_url),
+        ", conductor in-process" if deployment.conductor else "",
+    )
     try:
         _wait_for_signal()
     finally:
@@ -75,6 +92,7 @@ def serve(args):
 def conductor(args):
     from refnova import tracing
     from refnova.service import ConductorService
+
     settings = _settings(args)
     tracing.configure(settings, tracing.SERVICE_CONDUCTOR)
     service = ConductorService(settings)
@@ -92,9 +110,14 @@ def _common(parser):
     parser.add_argument("--transport", help="kombu or oslo transport URL (default memory://)")
     parser.add_argument("--world", help="world JSON file (default: fixtures/world.json)")
     parser.add_argument("--glance-url", help="a real Glance endpoint (default: the world's images)")
-    parser.add_argument("--neutron-url", help="a real Neutron endpoint (default: the world's networks)")
-    parser.add_argument("--tracing", help="trace exporters: otlp,console,file,none (default: from "
-                                          "OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_ENDPOINT)")
+    parser.add_argument(
+        "--neutron-url", help="a real Neutron endpoint (default: the world's networks)"
+    )
+    parser.add_argument(
+        "--tracing",
+        help="trace exporters: otlp,console,file,none (default: from "
+        "OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_ENDPOINT)",
+    )
     parser.add_argument("--trace-file", help="the 'file' exporter's OTLP JSON lines file")
     parser.add_argument("--traces-dir", help="write each finished trace as DIR/<trace id>.json")
 
@@ -105,20 +128,28 @@ def build_parser():
     serve_parser = commands.add_parser("serve", help="run the API (and, on memory://, a conductor)")
     serve_parser.add_argument("--host", default=None)
     serve_parser.add_argument("--port", type=int, default=None)
-    serve_parser.add_argument("--auth", choices=("noauth2", "keystone"), default=None,
-                              help="noauth2 (default): X-Auth-Token user:project; keystone: "
-                                   "tokens validated by --keystone-url")
+    serve_parser.add_argument(
+        "--auth",
+        choices=("noauth2", "keystone"),
+        default=None,
+        help="noauth2 (default): X-Auth-Token user:project; keystone: "
+        "tokens validated by --keystone-url",
+    )
     serve_parser.add_argument("--keystone-url", help="Keystone (v3) that validates tokens")
-    serve_parser.add_argument("--public-url", help="the URL clients reach refnova at, for the "
-                                                   "service catalog (default: each request's)")
+    serve_parser.add_argument(
+        "--public-url",
+        help="the URL clients reach refnova at, for the service catalog (default: each request's)",
+    )
     _common(serve_parser)
     serve_parser.set_defaults(handler=serve)
     conductor_parser = commands.add_parser("conductor", help="run a conductor alone")
     _common(conductor_parser)
     conductor_parser.set_defaults(handler=conductor)
     from refnova.tracing.cli import add_trace_commands
+
     add_trace_commands(commands)
     from refnova.conformance.cli import add_conformance_command
+
     add_conformance_command(commands)
     return parser
 
@@ -129,7 +160,8 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "auth", None) == "keystone" and not (
-            args.keystone_url or os.environ.get("REFNOVA_KEYSTONE_URL")):
+        args.keystone_url or os.environ.get("REFNOVA_KEYSTONE_URL")
+    ):
         parser.error("--auth keystone needs --keystone-url (or REFNOVA_KEYSTONE_URL)")
     return args.handler(args)
 

@@ -3,6 +3,7 @@
 Values come from keyword arguments (the CLI), else ``REFNOVA_*`` environment variables,
 else the embedded defaults, which need nothing but Python.
 """
+
 import dataclasses
 import os
 from typing import Any
@@ -24,12 +25,12 @@ class Settings:
     conductor_prefetch: int = 8
     # Seconds the conductor's fake hypervisor takes to spawn a server (0: at once).
     spawn_seconds: float = 0.0
-    conductor_in_process: bool | None = None   # None: only on the memory transport
-    glance_url: str | None = None              # None: the world's images, in-process
-    neutron_url: str | None = None             # None: the world's networks, in-process
-    auth_strategy: str = "noauth2"             # noauth2 | keystone
-    keystone_url: str | None = None            # Keystone (v3) that validates X-Auth-Token
-    keystone_cache_ttl: float = 300.0          # seconds a valid token is trusted at most
+    conductor_in_process: bool | None = None  # None: only on the memory transport
+    glance_url: str | None = None  # None: the world's images, in-process
+    neutron_url: str | None = None  # None: the world's networks, in-process
+    auth_strategy: str = "noauth2"  # noauth2 | keystone
+    keystone_url: str | None = None  # Keystone (v3) that validates X-Auth-Token
+    keystone_cache_ttl: float = 300.0  # seconds a valid token is trusted at most
     # The URL clients reach refnova at, for the service catalog and version links; None:
     # the URL each request came to (scheme and Host header).
     public_url: str | None = None
@@ -39,8 +40,8 @@ class Settings:
     # Trace exporters, a comma list of otlp | console | file | none; None: as OTEL_TRACES_EXPORTER,
     # else otlp when OTEL_EXPORTER_OTLP_ENDPOINT is set (see refnova.tracing).
     tracing: str | None = None
-    trace_file: str = "refnova-traces.jsonl"   # the "file" exporter's OTLP JSON lines
-    traces_dir: str | None = None              # one OTLP JSON file per finished trace
+    trace_file: str = "refnova-traces.jsonl"  # the "file" exporter's OTLP JSON lines
+    traces_dir: str | None = None  # one OTLP JSON file per finished trace
 
     @classmethod
     def from_env(cls, **overrides: Any) -> "Settings":

@@ -1,4 +1,5 @@
 """The request context that travels from the API to the conductor."""
+
 import dataclasses
 import datetime
 import uuid
@@ -21,7 +22,8 @@ class RequestContext:
     user_name: str | None = None
     project_name: str | None = None
     timestamp: datetime.datetime = dataclasses.field(
-        default_factory=lambda: datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None))
+        default_factory=lambda: datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    )
 
     def to_dict(self):
         """The keys Icehouse's RequestContext.to_dict() gave (the RPC `_context_*` keys)."""

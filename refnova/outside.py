@@ -1,5 +1,6 @@
 """What the clients of outside services (Glance, Neutron) share: a service that cannot be
 reached, or that fails on its side, is Nova's ServiceUnavailable (503), not a crash."""
+
 import requests
 
 from refnova import exception
@@ -10,14 +11,15 @@ class ServiceSession:
 
     def __init__(self, session, service):
         self.session = session
-        self.service = service          # e.g. "the image service (Glance)"
+        self.service = service  # e.g. "the image service (Glance)"
 
     def request(self, method, url, **kwargs):
         try:
             return self.session.request(method, url, **kwargs)
         except (requests.ConnectionError, requests.Timeout) as error:
             raise exception.ServiceUnavailable(
-                reason="%s is unreachable (%s)" % (self.service, type(error).__name__)) from error
+                reason="%s is unreachable (%s)" % (self.service, type(error).__name__)
+            ) from error
 
     def get(self, url, **kwargs):
         return self.request("GET", url, **kwargs)
@@ -30,5 +32,6 @@ def failed_on_its_side(response, service):
     """ServiceUnavailable for a 5xx answer (the service's own failure), else None."""
     if response.status_code >= 500:
         return exception.ServiceUnavailable(
-            reason="%s answered %d" % (service, response.status_code))
+            reason="%s answered %d" % (service, response.status_code)
+        )
     return None

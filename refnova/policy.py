@@ -1,4 +1,5 @@
 """Icehouse's policy defaults for the create path, and the few rule forms they use."""
+
 from refnova import exception
 
 DEFAULT_RULES = {
@@ -25,7 +26,7 @@ class Enforcer:
         if rule == "is_admin:True":
             return context.is_admin
         if rule.startswith("role:"):
-            return rule[len("role:"):] in context.roles
+            return rule[len("role:") :] in context.roles
         raise ValueError("unsupported policy rule %r for %s" % (rule, action))
 
     def enforce(self, context, action):

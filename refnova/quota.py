@@ -4,9 +4,11 @@ The counting itself is the database's (``db.api.quota_reserve`` raises ``OverQuo
 the limits and the headroom); here is what the compute API asks of it and the
 ``TooManyInstances`` it answers when nothing fits.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from refnova import exception
 
@@ -20,8 +22,11 @@ def video_ram(flavor: Any) -> int:
 
 def deltas(flavor: Any, count: int) -> dict[str, int]:
     """What ``count`` instances of the flavor take from the quota."""
-    return {"instances": count, "cores": count * flavor.vcpus,
-            "ram": count * (flavor.memory_mb + video_ram(flavor))}
+    return {
+        "instances": count,
+        "cores": count * flavor.vcpus,
+        "ram": count * (flavor.memory_mb + video_ram(flavor)),
+    }
 
 
 def allowed_by_headroom(over: Mapping[str, Any], flavor: Any, vram: int) -> int:
@@ -38,19 +43,26 @@ def allowed_by_headroom(over: Mapping[str, Any], flavor: Any, vram: int) -> int:
     return allowed
 
 
-def too_many_instances(over: Mapping[str, Any], flavor: Any, vram: int, min_count: int,
-                       max_count: int) -> exception.NovaException:
+def too_many_instances(
+    over: Mapping[str, Any], flavor: Any, vram: int, min_count: int, max_count: int
+) -> exception.NovaException:
     resource = over["overs"][0]
     used = over["quotas"][resource] - over["headroom"][resource]
     requested = {
-        "instances": str(max_count) if min_count == max_count
-        else "%d-%d" % (min_count, max_count),
+        "instances": str(max_count) if min_count == max_count else "%d-%d" % (min_count, max_count),
         "cores": max_count * flavor.vcpus,
         "ram": max_count * (flavor.memory_mb + vram),
     }
     # Every resource over quota, for the contracts whose text lists them all (/v2.1).
-    over_details = [(name, requested[name], over["quotas"][name] - over["headroom"][name],
-                     over["quotas"][name]) for name in over["overs"]]
-    return exception.TooManyInstances(overs=",".join(over["overs"]), req=requested[resource],
-                                      used=used, allowed=over["quotas"][resource],
-                                      resource=resource, over_details=over_details)
+    over_details = [
+        (name, requested[name], over["quotas"][name] - over["headroom"][name], over["quotas"][name])
+        for name in over["overs"]
+    ]
+    return exception.TooManyInstances(
+        overs=",".join(over["overs"]),
+        req=requested[resource],
+        used=used,
+        allowed=over["quotas"][resource],
+        resource=resource,
+        over_details=over_details,
+    )

@@ -1,4 +1,5 @@
 """A deployment: everything one ``refnova serve`` (or one conductor) runs, wired together."""
+
 import logging
 
 from refnova import messaging, policy, tracing
@@ -20,16 +21,25 @@ LOG = logging.getLogger(__name__)
 
 
 def network_api_for(settings, world):
-    client = neutron.NeutronClient(settings.neutron_url) if settings.neutron_url else neutron.WorldNeutron(world)
+    client = (
+        neutron.NeutronClient(settings.neutron_url)
+        if settings.neutron_url
+        else neutron.WorldNeutron(world)
+    )
     return neutron.API(client)
 
 
 def start_conductor(settings, db, transport, network_api):
     manager = conductor_manager.ComputeTaskManager(db, network_api, settings.spawn_seconds)
     target = messaging.Target(topic=conductor_rpcapi.TOPIC)
-    server = messaging.RPCServer(transport, target, [manager],
-                                 RequestContext.from_dict, prefetch=settings.conductor_prefetch,
-                                 transient_errors=db_api.TRANSIENT_ERRORS)
+    server = messaging.RPCServer(
+        transport,
+        target,
+        [manager],
+        RequestContext.from_dict,
+        prefetch=settings.conductor_prefetch,
+        transient_errors=db_api.TRANSIENT_ERRORS,
+    )
     return server.start()
 
 
@@ -45,16 +55,22 @@ class Deployment:
         network_api = network_api_for(settings, self.world)
         config = compute_api.ComputeConfig(quotas=dict(self.world["quotas"]))
         self.compute_api = compute_api.API(
-            self.db, glance.image_service(settings.glance_url, self.world), network_api,
-            cinder.WorldVolumes(self.world), conductor_api.ComputeTaskAPI(self.transport),
-            policy.Enforcer(self.world.get("policy")), config)
+            self.db,
+            glance.image_service(settings.glance_url, self.world),
+            network_api,
+            cinder.WorldVolumes(self.world),
+            conductor_api.ComputeTaskAPI(self.transport),
+            policy.Enforcer(self.world.get("policy")),
+            config,
+        )
         controller = servers.Controller(self.compute_api, config, self.world.get("api"))
-        self.tokens = cloud.token_issuer(settings)   # None behind an outside Keystone
+        self.tokens = cloud.token_issuer(settings)  # None behind an outside Keystone
         authenticator = auth.authenticator_for(settings, tokens=self.tokens)
         router = wsgi.APIRouter(controller, self.world.get("rate_limits"), authenticator)
         # Each request's SERVER span; in front, the services refnova serves itself.
-        self.app = cloud.cloud_app(tracing.ServerSpanMiddleware(router), settings, self.world,
-                                   self.tokens, authenticator)
+        self.app = cloud.cloud_app(
+            tracing.ServerSpanMiddleware(router), settings, self.world, self.tokens, authenticator
+        )
         self.conductor = None
         if settings.runs_conductor_in_process:
             self.conductor = start_conductor(settings, self.db, self.transport, network_api)
@@ -80,8 +96,9 @@ class ConductorService:
         self.db = db_api.Database(settings.db_url)
         db_api.seed_world(self.db, self.world)
         self.transport = messaging.Transport(settings.transport_url, settings.publish_timeout)
-        self.server = start_conductor(settings, self.db, self.transport,
-                                      network_api_for(settings, self.world))
+        self.server = start_conductor(
+            settings, self.db, self.transport, network_api_for(settings, self.world)
+        )
 
     def close(self):
         self.server.stop()

@@ -1,4 +1,5 @@
 """Small helpers that reproduce how Nova 2014.1 (on Python 2) read request values."""
+
 import base64
 import random
 import re
@@ -24,7 +25,9 @@ def _py2_repr(value):
     if isinstance(value, list):
         return "[" + ", ".join(_py2_repr(item) for item in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join("%s: %s" % (_py2_repr(k), _py2_repr(v)) for k, v in value.items()) + "}"
+        return (
+            "{" + ", ".join("%s: %s" % (_py2_repr(k), _py2_repr(v)) for k, v in value.items()) + "}"
+        )
     return repr(value)
 
 
@@ -96,6 +99,7 @@ def bool_from_string(subject, strict=False, default=False):
 def validate_integer(value, name, min_value=None):
     """Nova's utils.validate_integer; raises InvalidInput."""
     from refnova import exception
+
     try:
         value = py2_int(value)
     except ValueError:
@@ -116,7 +120,10 @@ def sanitize_hostname(name):
 _PASSWORD_GROUPS = ("23456789", "ABCDEFGHJKLMNPQRSTUVWXYZ", "abcdefghijkmnopqrstuvwxyz")
 
 
-def generate_password(length=12, rng=random.SystemRandom()):
+_SYSTEM_RANDOM = random.SystemRandom()
+
+
+def generate_password(length=12, rng=_SYSTEM_RANDOM):
     """Nova's generate_password: one of each symbol group, the rest from all, shuffled."""
     password = [rng.choice(group) for group in _PASSWORD_GROUPS]
     alphabet = "".join(_PASSWORD_GROUPS)
@@ -125,7 +132,7 @@ def generate_password(length=12, rng=random.SystemRandom()):
     return "".join(password)
 
 
-def generate_uid(topic, size=8, rng=random.SystemRandom()):
+def generate_uid(topic, size=8, rng=_SYSTEM_RANDOM):
     characters = "01234567890abcdefghijklmnopqrstuvwxyz"
     return "%s-%s" % (topic, "".join(rng.choice(characters) for _ in range(size)))
 
@@ -135,8 +142,6 @@ def check_string_length(value, min_length=0, max_length=None):
     if not isinstance(value, str):
         return False
     return len(value) >= min_length and (max_length is None or len(value) <= max_length)
-
-
 
 
 def py2_truthy(value):

@@ -1,4 +1,5 @@
 """The reference deployment (``fixtures/world.json``) and overrides of it."""
+
 import copy
 import json
 import pathlib

@@ -18,16 +18,27 @@ class Client:
         self.project_id = self.defaults["project_id"]
 
     def request(self, method, path, body=None, headers=None, user=None):
-        all_headers = {"Content-Type": "application/json", "Accept": "application/json",
-                       "X-Auth-Token": "%s:%s" % (user or self.defaults["user_id"], self.project_id)}
+        all_headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "X-Auth-Token": "%s:%s" % (user or self.defaults["user_id"], self.project_id),
+        }
         all_headers.update(headers or {})
         data = json.dumps(body).encode() if body is not None else b""
-        return webob.Request.blank(path, method=method, headers=all_headers,
-                                   body=data).get_response(self.deployment.app)
+        return webob.Request.blank(
+            path, method=method, headers=all_headers, body=data
+        ).get_response(self.deployment.app)
 
     def create(self, server=None, user=None, **top_level):
-        body = {"server": {"name": "vm", "imageRef": self.defaults["image_id"],
-                           "flavorRef": self.defaults["flavor_id"], **(server or {})}, **top_level}
+        body = {
+            "server": {
+                "name": "vm",
+                "imageRef": self.defaults["image_id"],
+                "flavorRef": self.defaults["flavor_id"],
+                **(server or {}),
+            },
+            **top_level,
+        }
         return self.request("POST", "/v2/%s/servers" % self.project_id, body, user=user)
 
     def show(self, server_id, user=None):

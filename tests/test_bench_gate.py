@@ -1,6 +1,7 @@
 """The benchmarks' regression gate (benchmarks/gate.py): it passes what is within target x
 (1 + margin), and it fails a run whose path was made slower, a missing ratio, and (when the
 services are required) a skipped one."""
+
 import os
 import subprocess
 import sys
@@ -24,8 +25,9 @@ def _run_output(values, skipped=()):
 
 def _judge(text, margin=0.25, expected=None, require_services=False):
     found, skipped = gate.parse(text)
-    return gate.judge(found, skipped, margin, expected or list(TARGETS), require_services,
-                      known_gaps={})
+    return gate.judge(
+        found, skipped, margin, expected or list(TARGETS), require_services, known_gaps={}
+    )
 
 
 def test_every_ratio_at_or_under_its_target_passes_and_is_printed():
@@ -75,7 +77,7 @@ def test_the_command_line_judges_saved_output(tmp_path):
 
 # A deliberately slowed path: every create's checks take 400 microseconds longer, as if a
 # change had put something slow in servers.Controller.create.
-SLOWDOWN_PLUGIN = textwrap.dedent('''
+SLOWDOWN_PLUGIN = textwrap.dedent("""
     import time
 
     from refnova.api.openstack.compute import servers
@@ -89,14 +91,23 @@ SLOWDOWN_PLUGIN = textwrap.dedent('''
         return _create(self, req, body)
 
     servers.Controller.create = create
-''')
+""")
 
 
 def _gate_on_validation(tmp_path, *plugins):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path), env.get("PYTHONPATH")]))
-    command = [sys.executable, "-m", "benchmarks.gate", "--quick", "--ratios", "validation",
-               "--", "benchmarks/test_validation.py", "-q"]
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.gate",
+        "--quick",
+        "--ratios",
+        "validation",
+        "--",
+        "benchmarks/test_validation.py",
+        "-q",
+    ]
     for plugin in plugins:
         command += ["-p", plugin]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
@@ -130,8 +141,10 @@ def test_a_known_gap_is_reported_and_gated_at_its_recorded_ceiling():
     found, skipped = gate.parse(_run_output(values))
     passed, report = gate.judge(found, skipped, 0.25, list(TARGETS), False, known_gaps=gaps)
     assert passed
-    assert any(line.startswith("gate tracing") and "target missed (known: a reason)" in line
-               for line in report)
+    assert any(
+        line.startswith("gate tracing") and "target missed (known: a reason)" in line
+        for line in report
+    )
     values["tracing"] = 2.6
     found, skipped = gate.parse(_run_output(values))
     passed, report = gate.judge(found, skipped, 0.25, list(TARGETS), False, known_gaps=gaps)

@@ -1,11 +1,14 @@
 """The refnova command line itself."""
+
 import pytest
 
 from refnova import cli
 
 
 def test_urls_in_log_lines_hide_passwords():
-    assert cli._safe_url("amqp://guest:s3cret@127.0.0.1:5672/v") == "amqp://guest:**@127.0.0.1:5672/v"
+    assert (
+        cli._safe_url("amqp://guest:s3cret@127.0.0.1:5672/v") == "amqp://guest:**@127.0.0.1:5672/v"
+    )
     assert "pw" not in cli._safe_url("postgresql+psycopg://user:pw@127.0.0.1/test")
     assert cli._safe_url("sqlite:///refnova.db") == "sqlite:///refnova.db"
 

@@ -7,6 +7,7 @@ The API runs as `refnova serve` runs it (refnova.cli's threaded WSGI server) in 
 process, so that `responses` can stand in for Keystone while the clients' calls to refnova
 pass through to the real socket.
 """
+
 import json
 import threading
 import time
@@ -15,7 +16,8 @@ from wsgiref import simple_server
 import openstack
 import pytest
 import responses
-from keystoneauth1 import noauth, session as ks_session
+from keystoneauth1 import noauth
+from keystoneauth1 import session as ks_session
 from novaclient import client as novaclient_client
 from novaclient import exceptions as nova_exceptions
 
@@ -24,7 +26,7 @@ from tests.conftest import make_deployment
 from tests.test_keystone_auth import KEYSTONE, PROJECT, token_body
 
 IMAGE = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
-NOAUTH_PROJECT = "notused"   # keystoneauth's NoAuth sends X-Auth-Token: notused
+NOAUTH_PROJECT = "notused"  # keystoneauth's NoAuth sends X-Auth-Token: notused
 
 
 class Recorder:
@@ -38,6 +40,7 @@ class Recorder:
         def start(status, headers, exc_info=None):
             self.seen.append((environ["REQUEST_METHOD"], environ["PATH_INFO"], int(status[:3])))
             return start_response(status, headers, exc_info)
+
         return self.app(environ, start)
 
 
@@ -49,9 +52,13 @@ def served():
     def start(**settings):
         deployment = make_deployment(**settings)
         recorder = Recorder(deployment.app)
-        server = simple_server.make_server("127.0.0.1", 0, recorder,
-                                           server_class=cli._ThreadingWSGIServer,
-                                           handler_class=cli._QuietHandler)
+        server = simple_server.make_server(
+            "127.0.0.1",
+            0,
+            recorder,
+            server_class=cli._ThreadingWSGIServer,
+            handler_class=cli._QuietHandler,
+        )
         threading.Thread(target=server.serve_forever, daemon=True).start()
         started.append((server, deployment))
         return "http://127.0.0.1:%d" % server.server_port, recorder, deployment
@@ -65,10 +72,17 @@ def served():
 
 def stub_keystone(compute_url):
     """Keystone v3 as keystoneauth meets it: discovery, a password token, validation."""
-    version = {"version": {"id": "v3.14", "status": "stable", "updated": "2020-04-07T00:00:00Z",
-                           "links": [{"rel": "self", "href": KEYSTONE + "/v3/"}],
-                           "media-types": [{"base": "application/json",
-                                            "type": "application/vnd.openstack.identity-v3+json"}]}}
+    version = {
+        "version": {
+            "id": "v3.14",
+            "status": "stable",
+            "updated": "2020-04-07T00:00:00Z",
+            "links": [{"rel": "self", "href": KEYSTONE + "/v3/"}],
+            "media-types": [
+                {"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}
+            ],
+        }
+    }
     for url in (KEYSTONE + "/v3", KEYSTONE + "/v3/"):
         responses.add(responses.GET, url, json=version)
     body = token_body()
@@ -78,15 +92,31 @@ def stub_keystone(compute_url):
     def issue(request):
         credentials = json.loads(request.body)["auth"]["identity"]["password"]["user"]
         if credentials["password"] != "secret":
-            return 401, {}, json.dumps({"error": {"code": 401, "title": "Unauthorized",
-                                                  "message": "bad credentials"}})
+            return (
+                401,
+                {},
+                json.dumps(
+                    {"error": {"code": 401, "title": "Unauthorized", "message": "bad credentials"}}
+                ),
+            )
         issued.append("gAAAAA-sdk-%d" % len(issued))
         return 201, {"X-Subject-Token": issued[-1]}, json.dumps(body)
 
     def validate(request):
         if request.headers.get("X-Subject-Token") not in issued:
-            return 404, {}, json.dumps({"error": {"code": 404, "title": "Not Found",
-                                                  "message": "Failed to validate token"}})
+            return (
+                404,
+                {},
+                json.dumps(
+                    {
+                        "error": {
+                            "code": 404,
+                            "title": "Not Found",
+                            "message": "Failed to validate token",
+                        }
+                    }
+                ),
+            )
         return 200, {"X-Subject-Token": request.headers["X-Subject-Token"]}, json.dumps(body)
 
     responses.add_callback(responses.POST, KEYSTONE + "/v3/auth/tokens", callback=issue)
@@ -111,8 +141,12 @@ def _check_sdk(conn, recorder, project):
 
 def test_openstacksdk_with_auth_type_none(served):
     url, recorder, _ = served()
-    conn = openstack.connect(load_yaml_config=False, load_envvars=False, auth_type="none",
-                             compute_endpoint_override="%s/v2/%s" % (url, NOAUTH_PROJECT))
+    conn = openstack.connect(
+        load_yaml_config=False,
+        load_envvars=False,
+        auth_type="none",
+        compute_endpoint_override="%s/v2/%s" % (url, NOAUTH_PROJECT),
+    )
     _check_sdk(conn, recorder, NOAUTH_PROJECT)
     # The SDK discovered the API version from Icehouse's version document.
     assert ("GET", "/v2", 200) in recorder.seen or ("GET", "/v2/", 200) in recorder.seen
@@ -122,12 +156,19 @@ def test_openstacksdk_with_auth_type_none(served):
 def test_openstacksdk_with_keystone(served):
     url, recorder, deployment = served(auth_strategy="keystone", keystone_url=KEYSTONE)
     issued = stub_keystone(url)
-    conn = openstack.connect(load_yaml_config=False, load_envvars=False, auth_type="password",
-                             auth_url=KEYSTONE + "/v3", username="demo", password="secret",
-                             project_name="demo", user_domain_name="Default",
-                             project_domain_name="Default")
+    conn = openstack.connect(
+        load_yaml_config=False,
+        load_envvars=False,
+        auth_type="password",
+        auth_url=KEYSTONE + "/v3",
+        username="demo",
+        password="secret",
+        project_name="demo",
+        user_domain_name="Default",
+        project_domain_name="Default",
+    )
     server = _check_sdk(conn, recorder, PROJECT)
-    assert issued                                        # the SDK's own token
+    assert issued  # the SDK's own token
     shown = conn.compute.get_server(server.id)
     assert shown.user_id == "u-demo" and shown.project_id == PROJECT
 
@@ -161,8 +202,13 @@ def test_novaclient_with_keystone(served):
 
     url, recorder, _ = served(auth_strategy="keystone", keystone_url=KEYSTONE)
     stub_keystone(url)
-    auth = v3.Password(auth_url=KEYSTONE + "/v3", username="demo", password="secret",
-                       project_name="demo", user_domain_name="Default",
-                       project_domain_name="Default")
+    auth = v3.Password(
+        auth_url=KEYSTONE + "/v3",
+        username="demo",
+        password="secret",
+        project_name="demo",
+        user_domain_name="Default",
+        project_domain_name="Default",
+    )
     nova = novaclient_client.Client("2", session=ks_session.Session(auth=auth))
     _check_novaclient(nova, recorder, PROJECT)

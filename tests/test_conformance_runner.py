@@ -1,4 +1,5 @@
 """The live runner's parts: clean-up, skips, tokens, selection and the three reports."""
+
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -12,8 +13,13 @@ from refnova.conformance.fixtures import default_fixture_dir, load_fixtures
 from refnova.conformance.http import build_request
 from refnova.conformance.placeholders import placeholder_values
 from refnova.conformance.results import FAIL, NOVA, PASS, SKIP, Result
-from refnova.conformance.runners import (LiveRunner, LiveTarget, authorize, live_skip_reason,
-                                         target_root)
+from refnova.conformance.runners import (
+    LiveRunner,
+    LiveTarget,
+    authorize,
+    live_skip_reason,
+    target_root,
+)
 from refnova.conformance.selection import select
 from refnova.world import load_world
 
@@ -38,29 +44,44 @@ def servers_body(*ids):
 
 
 def created_body():
-    return {"server": {"id": NEW, "links": [
-        {"rel": "self", "href": "%s/v2/%s/servers/%s" % (API, PROJECT, NEW)},
-        {"rel": "bookmark", "href": "%s/%s/servers/%s" % (API, PROJECT, NEW)}],
-        "adminPass": "Ab3defGhJk2M", "OS-DCF:diskConfig": "MANUAL",
-        "security_groups": [{"name": "default"}]}}
+    return {
+        "server": {
+            "id": NEW,
+            "links": [
+                {"rel": "self", "href": "%s/v2/%s/servers/%s" % (API, PROJECT, NEW)},
+                {"rel": "bookmark", "href": "%s/%s/servers/%s" % (API, PROJECT, NEW)},
+            ],
+            "adminPass": "Ab3defGhJk2M",
+            "OS-DCF:diskConfig": "MANUAL",
+            "security_groups": [{"name": "default"}],
+        }
+    }
 
 
 # ----------------------------------------------------------------------------- clean-up
 
+
 @responses.activate
 def test_runner_deletes_the_servers_a_fixture_created_and_waits_until_they_are_gone():
-    listings = iter([servers_body(OLD), servers_body(OLD, NEW), servers_body(OLD, NEW),
-                     servers_body(OLD)])
-    responses.add_callback(responses.GET, SERVERS,
-                           callback=lambda req: (200, {}, json.dumps(next(listings))))
-    responses.add(responses.POST, SERVERS, status=202, json=created_body(),
-                  headers={**REQUEST_ID, "Location": "%s/%s" % (SERVERS, NEW)})
+    listings = iter(
+        [servers_body(OLD), servers_body(OLD, NEW), servers_body(OLD, NEW), servers_body(OLD)]
+    )
+    responses.add_callback(
+        responses.GET, SERVERS, callback=lambda req: (200, {}, json.dumps(next(listings)))
+    )
+    responses.add(
+        responses.POST,
+        SERVERS,
+        status=202,
+        json=created_body(),
+        headers={**REQUEST_ID, "Location": "%s/%s" % (SERVERS, NEW)},
+    )
     responses.add(responses.DELETE, "%s/%s" % (SERVERS, NEW), status=204)
     sleeps = []
     result = LiveRunner(target(), sleep=sleeps.append).run(FIXTURES["S01-minimal"])
     assert result.ok, result.describe()
     deletes = [c.request for c in responses.calls if c.request.method == "DELETE"]
-    assert [d.url for d in deletes] == ["%s/%s" % (SERVERS, NEW)]      # never the old one
+    assert [d.url for d in deletes] == ["%s/%s" % (SERVERS, NEW)]  # never the old one
     assert deletes[0].headers["X-Auth-Token"] == "demo:%s" % PROJECT
     assert sleeps == [0.5] and result.notes == ()
 
@@ -84,15 +105,25 @@ def test_runner_says_when_servers_do_not_go_away():
 
 @responses.activate
 def test_runner_reports_a_target_that_cannot_list_servers():
-    responses.add(responses.GET, SERVERS, status=404, json={"itemNotFound": {
-        "message": "The resource could not be found.", "code": 404}})
-    responses.add(responses.POST, SERVERS, status=400, headers=REQUEST_ID, json={
-        "badRequest": {"message": "Server name is not defined", "code": 400}})
+    responses.add(
+        responses.GET,
+        SERVERS,
+        status=404,
+        json={"itemNotFound": {"message": "The resource could not be found.", "code": 404}},
+    )
+    responses.add(
+        responses.POST,
+        SERVERS,
+        status=400,
+        headers=REQUEST_ID,
+        json={"badRequest": {"message": "Server name is not defined", "code": 400}},
+    )
     result = LiveRunner(target()).run(FIXTURES["C03-name-absent"])
     assert result.ok and "not cleaned up" in result.notes[0]
 
 
 # ----------------------------------------------------------------------------- skips
+
 
 def test_fixtures_naming_reference_world_objects_are_skipped_unless_the_target_has_them():
     queued = FIXTURES["A16a-image-not-active"]
@@ -105,16 +136,23 @@ def test_fixtures_naming_reference_world_objects_are_skipped_unless_the_target_h
     assert "flavor 92 (m1.huge)" in live_skip_reason(FIXTURES["A24-quota-ram"], target())
 
 
-@pytest.mark.parametrize("fixture_id", ["C03-name-absent", "A06a-image-not-found",
-                                        "A24-quota-instances", "C09a-security-groups-string-item",
-                                        "A10-availability-zone-unknown", "S18-image-ref-url"])
+@pytest.mark.parametrize(
+    "fixture_id",
+    [
+        "C03-name-absent",
+        "A06a-image-not-found",
+        "A24-quota-instances",
+        "C09a-security-groups-string-item",
+        "A10-availability-zone-unknown",
+        "S18-image-ref-url",
+    ],
+)
 def test_fixtures_on_placeholders_or_unknown_ids_run_anywhere(fixture_id):
     assert live_skip_reason(FIXTURES[fixture_id], target()) is None
 
 
 def test_world_changes_are_always_skipped_live_with_what_they_change():
-    reason = live_skip_reason(FIXTURES["A24-quota-instances-world"],
-                                 target(reference_world=True))
+    reason = live_skip_reason(FIXTURES["A24-quota-instances-world"], target(reference_world=True))
     assert "needs a world change (quotas.instances = 2)" in reason
 
 
@@ -129,32 +167,47 @@ def test_a_keystone_token_replaces_the_noauth_headers_and_admin_needs_its_own():
     assert authorize(noauth, target()) is noauth
 
 
-@pytest.mark.parametrize("url, root", [
-    ("http://h:8774", "http://h:8774"), ("http://h:8774/", "http://h:8774"),
-    ("http://h:8774/v2", "http://h:8774"), ("http://h:8774/v2/abc", "http://h:8774"),
-    ("https://h/compute/v2/abc/", "https://h/compute"), ("http://h/v1.1/p", "http://h")])
+@pytest.mark.parametrize(
+    "url, root",
+    [
+        ("http://h:8774", "http://h:8774"),
+        ("http://h:8774/", "http://h:8774"),
+        ("http://h:8774/v2", "http://h:8774"),
+        ("http://h:8774/v2/abc", "http://h:8774"),
+        ("https://h/compute/v2/abc/", "https://h/compute"),
+        ("http://h/v1.1/p", "http://h"),
+    ],
+)
 def test_target_root(url, root):
     assert target_root(url) == root
 
 
 # ----------------------------------------------------------------------------- -k
 
-@pytest.mark.parametrize("expression, expected", [
-    ("C03", {"C03-name-absent"}),
-    ("A24 and cores", {"A24-quota-cores"}),
-    ("(A14b or A15a) and not content", {"A14b-metadata-too-many-items",
-                                        "A15a-personality-too-many-files"}),
-    ("§2.1 and F5", {"F05-project-id-mismatch"}),
-    ("a24 AND CORES", {"A24-quota-cores"}),                   # keywords in any case
-    ("A24 and cores or C03", {"A24-quota-cores", "C03-name-absent"}),
-    ("not C03 and C03", set()),                               # not binds tighter than and
-])
+
+@pytest.mark.parametrize(
+    "expression, expected",
+    [
+        ("C03", {"C03-name-absent"}),
+        ("A24 and cores", {"A24-quota-cores"}),
+        (
+            "(A14b or A15a) and not content",
+            {"A14b-metadata-too-many-items", "A15a-personality-too-many-files"},
+        ),
+        ("§2.1 and F5", {"F05-project-id-mismatch"}),
+        ("a24 AND CORES", {"A24-quota-cores"}),  # keywords in any case
+        ("A24 and cores or C03", {"A24-quota-cores", "C03-name-absent"}),
+        ("not C03 and C03", set()),  # not binds tighter than and
+    ],
+)
 def test_select_with_k_expressions(expression, expected):
     assert {f.id for f in select(FIXTURES.values(), expression)} == expected
 
 
-@pytest.mark.parametrize("expression", ["A24 and (", "A24 cores", "or", "not", "()",
-                                        "A24 (cores)", "(A24) cores", "A24 and not", ")"])
+@pytest.mark.parametrize(
+    "expression",
+    ["A24 and (", "A24 cores", "or", "not", "()", "A24 (cores)", "(A24) cores", "A24 and not", ")"],
+)
 def test_select_rejects_a_broken_expression(expression):
     with pytest.raises(ValueError):
         select(FIXTURES.values(), expression)
@@ -162,15 +215,27 @@ def test_select_rejects_a_broken_expression(expression):
 
 # ----------------------------------------------------------------------------- reports
 
+
 def _results():
     crash = FIXTURES["C09a-security-groups-string"]
     quota = FIXTURES["A24-quota-instances"]
     return [
         Result(FIXTURES["C03-name-absent"], PASS, 400, got="400 badRequest: x"),
-        Result(crash, NOVA, 500, ("status: expected 400, got 500",),
-                  "answered 500 as Icehouse itself did", got="500 computeFault: boom"),
-        Result(quota, FAIL, 403, ("status: expected 413, got 403",),
-                  got="403 forbidden: Quota exceeded for instances"),
+        Result(
+            crash,
+            NOVA,
+            500,
+            ("status: expected 400, got 500",),
+            "answered 500 as Icehouse itself did",
+            got="500 computeFault: boom",
+        ),
+        Result(
+            quota,
+            FAIL,
+            403,
+            ("status: expected 413, got 403",),
+            got="403 forbidden: Quota exceeded for instances",
+        ),
         Result(FIXTURES["F02-rate-limited"], SKIP, reason="needs a world change (x)"),
     ]
 
@@ -179,8 +244,10 @@ def test_text_report_names_each_failure_its_source_expected_and_got():
     text = report.text_report(_results(), VALUES, API)
     assert text.splitlines()[-1] == "2 passed, 1 failed, 1 skipped"
     assert "FAIL A24-quota-instances  [icehouse-create-path.md §2.4 A24]" in text
-    assert ("expected: 413 overLimit: Quota exceeded for instances: Requested 11, but already "
-            "used 0 of 10 instances") in text
+    assert (
+        "expected: 413 overLimit: Quota exceeded for instances: Requested 11, but already "
+        "used 0 of 10 instances"
+    ) in text
     assert "got:      403 forbidden: Quota exceeded for instances" in text
     assert "Icehouse answered 500: the target gave Icehouse's own answer (500)" in text
     assert "skipped: needs a world change (x)" in text
@@ -195,8 +262,10 @@ def test_junit_xml_has_a_case_per_fixture_failures_and_skips():
     assert "icehouse-create-path.md §2.4 A24" in failure.get("message")
     assert "got 403 forbidden" in failure.get("message")
     assert cases["F02-rate-limited"].find("skipped").get("message") == "needs a world change (x)"
-    assert "the target gave Icehouse's own answer (500)" in cases[
-        "C09a-security-groups-string"].find("system-out").text
+    assert (
+        "the target gave Icehouse's own answer (500)"
+        in cases["C09a-security-groups-string"].find("system-out").text
+    )
 
 
 def test_markdown_report_is_a_table_with_every_fixture():
@@ -210,8 +279,9 @@ def test_markdown_report_is_a_table_with_every_fixture():
 
 def test_in_process_cli_run_writes_the_reports(tmp_path, capsys):
     junit, markdown = tmp_path / "j.xml", tmp_path / "r.md"
-    args = cli.build_parser().parse_args(["conformance", "-k", "C19 or S06", "--junit", str(junit),
-                                          "--report", str(markdown)])
+    args = cli.build_parser().parse_args(
+        ["conformance", "-k", "C19 or S06", "--junit", str(junit), "--report", str(markdown)]
+    )
     assert args.handler(args) == 0
     out = capsys.readouterr().out
     assert re.search(r"^7 passed, 0 failed, 0 skipped$", out, re.MULTILINE)

@@ -1,4 +1,5 @@
 """The seed's create path end to end: API, compute API, cast, conductor, GET."""
+
 import json
 import re
 import time
@@ -9,7 +10,6 @@ import pytest
 from refnova import messaging
 from refnova.db import api as db_api
 from refnova.db import models
-
 from tests.conftest import Client, make_deployment
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -25,7 +25,9 @@ def test_create_returns_202_with_location_and_password_and_reaches_active(client
     server = json.loads(response.body)["server"]
     assert UUID.match(server["id"])
     assert response.headers["Location"] == server["links"][0]["href"]
-    assert server["links"][0]["href"].endswith("/v2/%s/servers/%s" % (client.project_id, server["id"]))
+    assert server["links"][0]["href"].endswith(
+        "/v2/%s/servers/%s" % (client.project_id, server["id"])
+    )
     assert server["links"][1]["href"].endswith("/%s/servers/%s" % (client.project_id, server["id"]))
     assert "/v2/" not in server["links"][1]["href"]
     assert re.match(r"^[2-9A-HJ-NP-Za-km-z]{12}$", server["adminPass"])
@@ -63,14 +65,29 @@ def test_rows_written_by_a_create(client, deployment):
 
 
 REJECTIONS = [
-    ({"name": ""}, {}, 400),                                          # controller
-    ({"flavorRef": "99"}, {}, 400),                                    # flavor lookup
+    ({"name": ""}, {}, 400),  # controller
+    ({"flavorRef": "99"}, {}, 400),  # flavor lookup
     ({"imageRef": "a2459075-d96c-40d5-893e-577ff92e721c"}, {}, 400),  # image not active
-    ({"min_count": 11}, {}, 413),                                      # quota
-    ({"block_device_mapping_v2": [                                     # BDM, inside provisioning
-        {"source_type": "blank", "destination_type": "local", "boot_index": 1,
-         "volume_size": 1}]}, {}, 400),
-    ({"scheduler_hints": {}}, {"os:scheduler_hints": {"group": "00000000-0000-0000-0000-000000000000"}}, 404),
+    ({"min_count": 11}, {}, 413),  # quota
+    (
+        {
+            "block_device_mapping_v2": [  # BDM, inside provisioning
+                {
+                    "source_type": "blank",
+                    "destination_type": "local",
+                    "boot_index": 1,
+                    "volume_size": 1,
+                }
+            ]
+        },
+        {},
+        400,
+    ),
+    (
+        {"scheduler_hints": {}},
+        {"os:scheduler_hints": {"group": "00000000-0000-0000-0000-000000000000"}},
+        404,
+    ),
 ]
 
 
@@ -78,9 +95,16 @@ REJECTIONS = [
 def test_a_rejected_create_leaves_nothing_behind(client, deployment, server, top_level, status):
     response = client.create(server, **top_level)
     assert response.status_int == status, response.body
-    for model in (models.Instance, models.InstanceMetadata, models.InstanceSystemMetadata,
-                  models.BlockDeviceMapping, models.InstanceAction, models.Reservation,
-                  models.InstanceGroup, models.InstanceGroupMember):
+    for model in (
+        models.Instance,
+        models.InstanceMetadata,
+        models.InstanceSystemMetadata,
+        models.BlockDeviceMapping,
+        models.InstanceAction,
+        models.Reservation,
+        models.InstanceGroup,
+        models.InstanceGroupMember,
+    ):
         assert rows(deployment, model) == 0, model.__tablename__
     with deployment.db.transaction() as session:
         assert all(u.in_use == 0 and u.reserved == 0 for u in session.query(models.QuotaUsage))
@@ -92,9 +116,13 @@ def test_quota_counts_instances_already_built(client):
     response = client.create()
     assert response.status_int == 413
     assert response.headers["Retry-After"] == "0"
-    assert json.loads(response.body) == {"overLimit": {
-        "message": "Quota exceeded for instances: Requested 1, but already used 10 of 10 instances",
-        "code": 413, "retryAfter": "0"}}
+    assert json.loads(response.body) == {
+        "overLimit": {
+            "message": "Quota exceeded for instances: Requested 1, but already used 10 of 10 instances",
+            "code": 413,
+            "retryAfter": "0",
+        }
+    }
 
 
 def test_min_count_within_headroom_builds_fewer_instances(client, deployment):
@@ -154,8 +182,13 @@ def _published(deployment, server):
 
 
 def test_the_cast_on_the_wire_is_oslo_messaging_envelope_v1_5(deployment):
-    server, message = _published(deployment, {"networks": [{"uuid": deployment.world["defaults"]["network_id"]}],
-                                              "personality": [{"path": "/etc/motd", "contents": "aGk="}]})
+    server, message = _published(
+        deployment,
+        {
+            "networks": [{"uuid": deployment.world["defaults"]["network_id"]}],
+            "personality": [{"path": "/etc/motd", "contents": "aGk="}],
+        },
+    )
     assert message.content_type == "application/json"
     assert message.delivery_info["exchange"] == "nova"
     assert message.delivery_info["routing_key"] == "conductor"
@@ -168,15 +201,38 @@ def test_the_cast_on_the_wire_is_oslo_messaging_envelope_v1_5(deployment):
     assert inner["namespace"] == "compute_task"
     assert inner["version"] == "1.5"
     assert re.match(r"^[0-9a-f]{32}$", inner["_unique_id"])
-    for key in ("user_id", "project_id", "is_admin", "read_deleted", "roles", "remote_address",
-                "timestamp", "request_id", "auth_token", "quota_class", "user_name",
-                "service_catalog", "project_name", "instance_lock_checked", "tenant", "user"):
+    for key in (
+        "user_id",
+        "project_id",
+        "is_admin",
+        "read_deleted",
+        "roles",
+        "remote_address",
+        "timestamp",
+        "request_id",
+        "auth_token",
+        "quota_class",
+        "user_name",
+        "service_catalog",
+        "project_name",
+        "instance_lock_checked",
+        "tenant",
+        "user",
+    ):
         assert "_context_" + key in inner
     assert "_msg_id" not in inner and "_reply_q" not in inner
     args = inner["args"]
-    assert set(args) == {"instances", "image", "filter_properties", "admin_password",
-                         "injected_files", "requested_networks", "security_groups",
-                         "block_device_mapping", "legacy_bdm"}
+    assert set(args) == {
+        "instances",
+        "image",
+        "filter_properties",
+        "admin_password",
+        "injected_files",
+        "requested_networks",
+        "security_groups",
+        "block_device_mapping",
+        "legacy_bdm",
+    }
     instance = args["instances"][0]
     assert instance["nova_object.name"] == "Instance"
     assert instance["nova_object.namespace"] == "nova"
@@ -203,12 +259,12 @@ def test_conductor_acknowledges_after_building_and_skips_a_redelivery(deployment
     manager_target = deployment.conductor.dispatcher.endpoints[0]
     context = deployment.conductor.context_factory
     inner = messaging.deserialize_msg(json.loads(message.body))
-    ctx = context({k[len("_context_"):]: v for k, v in inner.items() if k.startswith("_context_")})
+    ctx = context({k[len("_context_") :]: v for k, v in inner.items() if k.startswith("_context_")})
     manager_target.build_instances(ctx, **inner["args"])
     with deployment.db.transaction() as session:
         first = db_api.instance_get(session, server["id"])
         host, launched = first.host, first.launched_at
-    manager_target.build_instances(ctx, **inner["args"])   # a redelivery
+    manager_target.build_instances(ctx, **inner["args"])  # a redelivery
     with deployment.db.transaction() as session:
         again = db_api.instance_get(session, server["id"])
         assert (again.host, again.launched_at) == (host, launched)
@@ -219,24 +275,48 @@ def test_conductor_acknowledges_after_building_and_skips_a_redelivery(deployment
 def test_a_message_that_cannot_be_decoded_is_dropped_and_the_consumer_goes_on(client, deployment):
     with deployment.transport.connection.clone() as conn:
         producer = conn.Producer()
-        producer.publish("not json at all", exchange=deployment.transport.exchange,
-                         routing_key="conductor", content_type="application/json",
-                         content_encoding="utf-8", declare=[deployment.transport.queue("conductor")])
-        producer.publish({"oslo.version": "2.0", "oslo.message": json.dumps(
-            {"method": "build_instances", "namespace": "compute_task", "version": "9.0", "args": {}})},
-            exchange=deployment.transport.exchange, routing_key="conductor", serializer="json")
+        producer.publish(
+            "not json at all",
+            exchange=deployment.transport.exchange,
+            routing_key="conductor",
+            content_type="application/json",
+            content_encoding="utf-8",
+            declare=[deployment.transport.queue("conductor")],
+        )
+        producer.publish(
+            {
+                "oslo.version": "2.0",
+                "oslo.message": json.dumps(
+                    {
+                        "method": "build_instances",
+                        "namespace": "compute_task",
+                        "version": "9.0",
+                        "args": {},
+                    }
+                ),
+            },
+            exchange=deployment.transport.exchange,
+            routing_key="conductor",
+            serializer="json",
+        )
     server_id = json.loads(client.create().body)["server"]["id"]
     assert client.wait_for_status(server_id)["status"] == "ACTIVE"
 
 
 def test_transport_url_accepts_the_oslo_rabbit_scheme():
-    assert messaging.kombu_url("rabbit://guest:guest@127.0.0.1:5672/") == "amqp://guest:guest@127.0.0.1:5672/"
+    assert (
+        messaging.kombu_url("rabbit://guest:guest@127.0.0.1:5672/")
+        == "amqp://guest:guest@127.0.0.1:5672/"
+    )
     assert kombu.Connection(messaging.kombu_url("rabbit://h:1/")).transport_cls == "amqp"
 
 
 def test_a_create_whose_cast_cannot_leave_gives_its_quota_back_once():
-    settings = {"transport_url": "amqp://guest:guest@127.0.0.1:1//", "publish_timeout": 0.5,
-                "conductor_in_process": False}
+    settings = {
+        "transport_url": "amqp://guest:guest@127.0.0.1:1//",
+        "publish_timeout": 0.5,
+        "conductor_in_process": False,
+    }
     with make_deployment(**settings) as deployment:
         client = Client(deployment)
         response = client.create()

@@ -1,5 +1,6 @@
 """Keystone: refnova validating X-Auth-Token (`serve --auth keystone`) and the conformance
 runner getting a token, against `responses` stubs shaped like Keystone's v3 API."""
+
 import datetime
 import json
 
@@ -30,30 +31,67 @@ def expires_in(seconds):
     return moment.strftime("%Y-%m-%dT%H:%M:%S.000000Z")
 
 
-def token_body(user_id="u-demo", user_name="demo", project_id=PROJECT, project_name="demo",
-               roles=("member", "reader"), expires=3600):
+def token_body(
+    user_id="u-demo",
+    user_name="demo",
+    project_id=PROJECT,
+    project_name="demo",
+    roles=("member", "reader"),
+    expires=3600,
+):
     """GET/POST /v3/auth/tokens as Keystone answers them."""
-    return {"token": {
-        "methods": ["password"], "audit_ids": ["3T2dc1CGQxyJsHdDu1xkcw"],
-        "expires_at": expires_in(expires), "issued_at": expires_in(0), "is_domain": False,
-        "user": {"id": user_id, "name": user_name, "password_expires_at": None,
-                 "domain": {"id": "default", "name": "Default"}},
-        "project": {"id": project_id, "name": project_name,
-                    "domain": {"id": "default", "name": "Default"}},
-        "roles": [{"id": "r-%s" % role, "name": role} for role in roles],
-        "catalog": [{"type": "compute", "name": "nova", "id": "c1", "endpoints": [
-            {"interface": "public", "region": "RegionOne", "region_id": "RegionOne", "id": "e1",
-             "url": "http://127.0.0.1:8774/v2/%s" % project_id}]}]}}
+    return {
+        "token": {
+            "methods": ["password"],
+            "audit_ids": ["3T2dc1CGQxyJsHdDu1xkcw"],
+            "expires_at": expires_in(expires),
+            "issued_at": expires_in(0),
+            "is_domain": False,
+            "user": {
+                "id": user_id,
+                "name": user_name,
+                "password_expires_at": None,
+                "domain": {"id": "default", "name": "Default"},
+            },
+            "project": {
+                "id": project_id,
+                "name": project_name,
+                "domain": {"id": "default", "name": "Default"},
+            },
+            "roles": [{"id": "r-%s" % role, "name": role} for role in roles],
+            "catalog": [
+                {
+                    "type": "compute",
+                    "name": "nova",
+                    "id": "c1",
+                    "endpoints": [
+                        {
+                            "interface": "public",
+                            "region": "RegionOne",
+                            "region_id": "RegionOne",
+                            "id": "e1",
+                            "url": "http://127.0.0.1:8774/v2/%s" % project_id,
+                        }
+                    ],
+                }
+            ],
+        }
+    }
 
 
-NOT_FOUND = {"error": {"code": 404, "title": "Not Found",
-                       "message": "Failed to validate token"}}
-UNAUTHORIZED = {"error": {"code": 401, "title": "Unauthorized",
-                          "message": "The request you have made requires authentication."}}
+NOT_FOUND = {"error": {"code": 404, "title": "Not Found", "message": "Failed to validate token"}}
+UNAUTHORIZED = {
+    "error": {
+        "code": 401,
+        "title": "Unauthorized",
+        "message": "The request you have made requires authentication.",
+    }
+}
 
 
 def stub_validation(tokens):
     """GET /v3/auth/tokens: 200 for the tokens in ``tokens`` (token -> body), else 404."""
+
     def answer(request):
         subject = request.headers.get("X-Subject-Token")
         if request.headers.get("X-Auth-Token") not in tokens:
@@ -61,7 +99,9 @@ def stub_validation(tokens):
         if subject not in tokens:
             return 404, {}, json.dumps(NOT_FOUND)
         return 200, {"X-Subject-Token": subject}, json.dumps(tokens[subject])
+
     responses.add_callback(responses.GET, TOKENS, callback=answer)
+
 
 from tests.tracing_helpers import spans  # noqa: F401  (the span-recording fixture)
 
@@ -69,12 +109,19 @@ from tests.tracing_helpers import spans  # noqa: F401  (the span-recording fixtu
 @pytest.fixture(autouse=True)
 def no_os_environment(monkeypatch):
     """The runner's --os-* options default to OS_* variables: keep the caller's out."""
-    for name in ("OS_AUTH_URL", "OS_USERNAME", "OS_PASSWORD", "OS_PROJECT_NAME",
-                 "OS_USER_DOMAIN_NAME", "OS_PROJECT_DOMAIN_NAME"):
+    for name in (
+        "OS_AUTH_URL",
+        "OS_USERNAME",
+        "OS_PASSWORD",
+        "OS_PROJECT_NAME",
+        "OS_USER_DOMAIN_NAME",
+        "OS_PROJECT_DOMAIN_NAME",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
 # ----------------------------------------------------------------------------- the client
+
 
 @responses.activate
 def test_validate_success_reads_the_token_body():
@@ -83,7 +130,11 @@ def test_validate_success_reads_the_token_body():
     sent = responses.calls[0].request
     assert sent.headers["X-Auth-Token"] == "tok" and sent.headers["X-Subject-Token"] == "tok"
     assert (info.user_id, info.user_name, info.project_id, info.project_name) == (
-        "u-demo", "demo", PROJECT, "demo")
+        "u-demo",
+        "demo",
+        PROJECT,
+        "demo",
+    )
     assert info.roles == ("admin",) and info.is_admin
     assert info.expires_at > datetime.datetime.utcnow()
 
@@ -104,8 +155,10 @@ def test_validate_not_found_or_unauthorized_is_an_invalid_token(status, body):
 
 
 @responses.activate
-@pytest.mark.parametrize("failure", [requests.ConnectionError("refused"),
-                                     requests.Timeout("timed out"), 500, 503, "not json"])
+@pytest.mark.parametrize(
+    "failure",
+    [requests.ConnectionError("refused"), requests.Timeout("timed out"), 500, 503, "not json"],
+)
 def test_validate_with_keystone_down_is_unavailable_not_invalid(failure):
     if isinstance(failure, int):
         responses.add(responses.GET, TOKENS, status=failure, body="oops")
@@ -119,15 +172,28 @@ def test_validate_with_keystone_down_is_unavailable_not_invalid(failure):
 
 @responses.activate
 def test_issue_token_posts_password_credentials_and_reads_x_subject_token():
-    responses.add(responses.POST, TOKENS, status=201, json=token_body(),
-                  headers={"X-Subject-Token": "gAAAAAB-issued"})
-    info = keystone.KeystoneClient(KEYSTONE).issue_token("demo", "secret", "demo", "Default",
-                                                         "Default")
+    responses.add(
+        responses.POST,
+        TOKENS,
+        status=201,
+        json=token_body(),
+        headers={"X-Subject-Token": "gAAAAAB-issued"},
+    )
+    info = keystone.KeystoneClient(KEYSTONE).issue_token(
+        "demo", "secret", "demo", "Default", "Default"
+    )
     assert info.token == "gAAAAAB-issued" and info.project_id == PROJECT
-    assert json.loads(responses.calls[0].request.body) == {"auth": {
-        "identity": {"methods": ["password"], "password": {"user": {
-            "name": "demo", "domain": {"name": "Default"}, "password": "secret"}}},
-        "scope": {"project": {"name": "demo", "domain": {"name": "Default"}}}}}
+    assert json.loads(responses.calls[0].request.body) == {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {
+                    "user": {"name": "demo", "domain": {"name": "Default"}, "password": "secret"}
+                },
+            },
+            "scope": {"project": {"name": "demo", "domain": {"name": "Default"}}},
+        }
+    }
 
 
 @responses.activate
@@ -141,6 +207,7 @@ def test_issue_token_refused_and_down():
 
 
 # ----------------------------------------------------------------------------- the cache
+
 
 class Clock:
     def __init__(self):
@@ -187,6 +254,7 @@ def test_cache_is_bounded_least_recently_used_first():
 
 # ----------------------------------------------------------------------------- the API
 
+
 @pytest.fixture
 def keystone_api():
     with make_deployment(auth_strategy="keystone", keystone_url=KEYSTONE) as deployment:
@@ -195,8 +263,7 @@ def keystone_api():
 
 def create(client, token, server=None):
     body = {"server": {"name": "vm", "imageRef": IMAGE, "flavorRef": "1", **(server or {})}}
-    return client.request("POST", "/v2/%s/servers" % PROJECT, body,
-                          headers={"X-Auth-Token": token})
+    return client.request("POST", "/v2/%s/servers" % PROJECT, body, headers={"X-Auth-Token": token})
 
 
 @responses.activate
@@ -207,36 +274,44 @@ def test_a_valid_token_creates_as_its_user_and_project_and_is_cached(keystone_ap
     with keystone_api.deployment.db.transaction() as session:
         row = session.scalar(select(models.Instance))
         assert (row.user_id, row.project_id) == ("u-demo", PROJECT)
-    shown = keystone_api.request("GET", "/v2/%s/servers/%s" % (PROJECT, response.json["server"]["id"]),
-                                 headers={"X-Auth-Token": "tok-demo"})
+    shown = keystone_api.request(
+        "GET",
+        "/v2/%s/servers/%s" % (PROJECT, response.json["server"]["id"]),
+        headers={"X-Auth-Token": "tok-demo"},
+    )
     assert shown.status_int == 200 and shown.json["server"]["user_id"] == "u-demo"
-    assert len(responses.calls) == 1          # the second request used the cache
+    assert len(responses.calls) == 1  # the second request used the cache
 
 
 @responses.activate
 def test_the_admin_role_makes_an_admin(keystone_api):
-    stub_validation({"tok-admin": token_body(user_id="u-admin", roles=("admin",)),
-                     "tok-demo": token_body()})
+    stub_validation(
+        {"tok-admin": token_body(user_id="u-admin", roles=("admin",)), "tok-demo": token_body()}
+    )
     forced = {"availability_zone": "nova:compute1"}
     assert create(keystone_api, "tok-demo", forced).status_int == 403
     assert create(keystone_api, "tok-admin", forced).status_int == 202
 
 
 @responses.activate
-@pytest.mark.parametrize("headers", [{"X-Auth-Token": "tok-forged"}, {"X-Auth-Token": None},
-                                     {"X-Auth-Token": "demo:%s" % PROJECT}])
+@pytest.mark.parametrize(
+    "headers",
+    [{"X-Auth-Token": "tok-forged"}, {"X-Auth-Token": None}, {"X-Auth-Token": "demo:%s" % PROJECT}],
+)
 def test_an_invalid_or_missing_token_is_401_with_keystone_s_challenge(keystone_api, headers):
     stub_validation({"tok-demo": token_body()})
-    response = keystone_api.request("POST", "/v2/%s/servers" % PROJECT, {"server": {}},
-                                    headers=headers)
+    response = keystone_api.request(
+        "POST", "/v2/%s/servers" % PROJECT, {"server": {}}, headers=headers
+    )
     assert response.status_int == 401
     assert response.headers["WWW-Authenticate"] == "Keystone uri='%s'" % KEYSTONE
     assert response.text == "Authentication required"
 
 
 @responses.activate
-@pytest.mark.parametrize("failure", [requests.ConnectionError("refused"),
-                                     requests.Timeout("timed out"), 503])
+@pytest.mark.parametrize(
+    "failure", [requests.ConnectionError("refused"), requests.Timeout("timed out"), 503]
+)
 def test_keystone_down_is_503_service_unavailable_and_nothing_is_written(keystone_api, failure):
     if isinstance(failure, int):
         responses.add(responses.GET, TOKENS, status=failure, body="Service Unavailable")
@@ -244,15 +319,17 @@ def test_keystone_down_is_503_service_unavailable_and_nothing_is_written(keyston
         responses.add(responses.GET, TOKENS, body=failure)
     response = create(keystone_api, "tok-demo")
     assert response.status_int == 503
-    assert response.json == {"serviceUnavailable": {
-        "message": auth.KeystoneAuth.UNAVAILABLE, "code": 503}}
+    assert response.json == {
+        "serviceUnavailable": {"message": auth.KeystoneAuth.UNAVAILABLE, "code": 503}
+    }
     with keystone_api.deployment.db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(models.Instance)) == 0
 
 
 def test_serve_takes_auth_keystone_and_its_url():
-    args = cli.build_parser().parse_args(["serve", "--auth", "keystone",
-                                          "--keystone-url", KEYSTONE])
+    args = cli.build_parser().parse_args(
+        ["serve", "--auth", "keystone", "--keystone-url", KEYSTONE]
+    )
     settings = cli._settings(args)
     assert settings.auth_strategy == "keystone" and settings.keystone_url == KEYSTONE
     assert isinstance(auth.authenticator_for(settings), auth.KeystoneAuth)
@@ -267,6 +344,7 @@ def test_keystone_without_a_url_is_refused():
 
 # ----------------------------------------------------------------------------- the runner
 
+
 def runner_args(*extra):
     parser = cli.build_parser()
     return parser.parse_args(["conformance", "--target", "http://nova.test:8774/v2/x", *extra])
@@ -274,36 +352,71 @@ def runner_args(*extra):
 
 @responses.activate
 def test_the_runner_gets_its_token_from_keystone_and_sends_it():
-    responses.add(responses.POST, TOKENS, status=201, json=token_body(project_id="p-kst"),
-                  headers={"X-Subject-Token": "gAAAA-runner"})
-    target = live_target(runner_args(
-        "--os-auth-url", KEYSTONE + "/v3", "--os-username", "demo", "--os-password", "secret",
-        "--os-project-name", "demo", "--image", "img-1", "--flavor", "42"))
+    responses.add(
+        responses.POST,
+        TOKENS,
+        status=201,
+        json=token_body(project_id="p-kst"),
+        headers={"X-Subject-Token": "gAAAA-runner"},
+    )
+    target = live_target(
+        runner_args(
+            "--os-auth-url",
+            KEYSTONE + "/v3",
+            "--os-username",
+            "demo",
+            "--os-password",
+            "secret",
+            "--os-project-name",
+            "demo",
+            "--image",
+            "img-1",
+            "--flavor",
+            "42",
+        )
+    )
     assert target.url == "http://nova.test:8774" and target.token == "gAAAA-runner"
     assert target.values["project_id"] == "p-kst" and target.values["user_id"] == "u-demo"
     assert target.values["image_id"] == "img-1" and target.values["flavor_id"] == "42"
     fixture = load_fixture(default_fixture_dir() / "C03-name-absent.json")
-    responses.add(responses.POST, "http://nova.test:8774/v2/p-kst/servers", status=400,
-                  json={"badRequest": {"message": "Server name is not defined", "code": 400}})
+    responses.add(
+        responses.POST,
+        "http://nova.test:8774/v2/p-kst/servers",
+        status=400,
+        json={"badRequest": {"message": "Server name is not defined", "code": 400}},
+    )
     result = run_live(fixture, target.url, target.values, target=target)
     assert responses.calls[-1].request.headers["X-Auth-Token"] == "gAAAA-runner"
-    assert result.outcome == FAIL       # no x-compute-request-id in this stub
+    assert result.outcome == FAIL  # no x-compute-request-id in this stub
     admin_fixture = load_fixture(default_fixture_dir() / "S21-forced-host-admin.json")
-    skipped = run_live(admin_fixture, target.url, target.values,
-                       target=dataclass_replace(target, reference_world=True))
+    skipped = run_live(
+        admin_fixture,
+        target.url,
+        target.values,
+        target=dataclass_replace(target, reference_world=True),
+    )
     assert skipped.outcome == SKIP and "--admin-token" in skipped.reason
 
 
 def dataclass_replace(target, **changes):
     import dataclasses
+
     return dataclasses.replace(target, **changes)
 
 
 @responses.activate
 def test_the_runner_stops_when_keystone_refuses(capsys):
     responses.add(responses.POST, TOKENS, status=401, json=UNAUTHORIZED)
-    args = runner_args("--os-auth-url", KEYSTONE, "--os-username", "demo",
-                       "--os-password", "wrong", "--os-project-name", "demo")
+    args = runner_args(
+        "--os-auth-url",
+        KEYSTONE,
+        "--os-username",
+        "demo",
+        "--os-password",
+        "wrong",
+        "--os-project-name",
+        "demo",
+    )
     assert args.handler(args) == 2
     assert "no token from Keystone" in capsys.readouterr().err
 

@@ -1,4 +1,5 @@
 """`refnova serve` with no services: a real process, real HTTP, the embedded defaults."""
+
 import json
 import os
 import socket
@@ -38,9 +39,14 @@ def wait_until_listening(port, process, timeout=30.0):
 def served(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REFNOVA_", "OTEL_"))}
-    process = subprocess.Popen([sys.executable, "-m", "refnova.cli", "serve", "--port", str(port)],
-                               cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "refnova.cli", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_until_listening(port, process)
         yield "http://127.0.0.1:%d" % port, tmp_path
@@ -52,9 +58,12 @@ def served(tmp_path):
 def test_serve_on_embedded_defaults_creates_an_active_server(served):
     url, workdir = served
     headers = {"X-Auth-Token": "demo:%s" % PROJECT, "Content-Type": "application/json"}
-    body = {"server": {"name": "first", "imageRef": WORLD["defaults"]["image_id"], "flavorRef": "1"}}
-    response = requests.post("%s/v2/%s/servers" % (url, PROJECT), data=json.dumps(body),
-                             headers=headers, timeout=10)
+    body = {
+        "server": {"name": "first", "imageRef": WORLD["defaults"]["image_id"], "flavorRef": "1"}
+    }
+    response = requests.post(
+        "%s/v2/%s/servers" % (url, PROJECT), data=json.dumps(body), headers=headers, timeout=10
+    )
     assert response.status_code == 202, response.text
     server = response.json()["server"]
     assert response.headers["Location"] == "%s/v2/%s/servers/%s" % (url, PROJECT, server["id"])
@@ -68,12 +77,16 @@ def test_serve_on_embedded_defaults_creates_an_active_server(served):
             break
         time.sleep(0.05)
     assert status == "ACTIVE"
-    assert (workdir / "refnova.db").exists()   # the embedded SQLite file
+    assert (workdir / "refnova.db").exists()  # the embedded SQLite file
 
 
 def test_serve_without_credentials_is_401(served):
     url, _ = served
-    response = requests.post("%s/v2/%s/servers" % (url, PROJECT), data="{}", timeout=10,
-                             headers={"Content-Type": "application/json"})
+    response = requests.post(
+        "%s/v2/%s/servers" % (url, PROJECT),
+        data="{}",
+        timeout=10,
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 401
     assert response.headers["x-compute-request-id"].startswith("req-")

@@ -1,4 +1,5 @@
 """Spans at every hop, in-process: names, kinds, parents, attributes, errors, propagation."""
+
 import json
 import re
 import socket
@@ -8,10 +9,8 @@ import kombu
 import pytest
 
 from refnova import messaging
-
 from tests.conftest import Client, make_deployment
-from tests.tracing_helpers import (CREATE_SPAN, PROCESS_SPAN, PUBLISH_SPAN, check_create_trace,
-                                   spans)  # noqa: F401  (spans: the fixture)
+from tests.tracing_helpers import CREATE_SPAN, PROCESS_SPAN, PUBLISH_SPAN, check_create_trace, spans  # noqa: F401  (spans: the fixture)
 
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 ADMIN_PASSWORD = "Adm1n-Pa55-7f3e9c"
@@ -24,8 +23,14 @@ def traced_client(spans):
 
 
 def _create_and_wait(client, spans, server=None, headers=None):
-    body = {"server": {"name": "vm", "imageRef": client.defaults["image_id"],
-                       "flavorRef": client.defaults["flavor_id"], **(server or {})}}
+    body = {
+        "server": {
+            "name": "vm",
+            "imageRef": client.defaults["image_id"],
+            "flavorRef": client.defaults["flavor_id"],
+            **(server or {}),
+        }
+    }
     response = client.request("POST", "/v2/%s/servers" % client.project_id, body, headers=headers)
     spans.wait_for_consumers()
     return response, spans.trace_of(CREATE_SPAN)
@@ -56,8 +61,14 @@ def test_a_create_is_one_trace_through_every_hop(traced_client, spans):
     assert create_instance.attributes["nova.request_id"] == attributes["nova.request_id"]
     (provision,) = by_name["compute.api.API._provision_instances"]
     assert provision.attributes["nova.instance_uuids"] == [server_id]
-    assert provision.attributes["nova.reservation_id"] == create_instance.attributes["nova.reservation_id"]
-    assert create_instance.attributes["code.function.name"] == "refnova.compute.api.API._create_instance"
+    assert (
+        provision.attributes["nova.reservation_id"]
+        == create_instance.attributes["nova.reservation_id"]
+    )
+    assert (
+        create_instance.attributes["code.function.name"]
+        == "refnova.compute.api.API._create_instance"
+    )
 
     (producer,), (consumer,) = by_name[PUBLISH_SPAN], by_name[PROCESS_SPAN]
     assert producer.attributes["messaging.system"] == "rabbitmq"
@@ -68,7 +79,9 @@ def test_a_create_is_one_trace_through_every_hop(traced_client, spans):
     assert producer.attributes["nova.rpc.method"] == "build_instances"
     assert producer.attributes["nova.rpc.version"] == "1.5"
     assert producer.attributes["nova.request_id"] == attributes["nova.request_id"]
-    assert consumer.attributes["messaging.message.id"] == producer.attributes["messaging.message.id"]
+    assert (
+        consumer.attributes["messaging.message.id"] == producer.attributes["messaging.message.id"]
+    )
     assert consumer.attributes["messaging.operation.type"] == "process"
     assert consumer.attributes["nova.request_id"] == attributes["nova.request_id"]
     assert consumer.attributes["nova.project_id"] == traced_client.project_id
@@ -84,7 +97,7 @@ def test_a_create_is_one_trace_through_every_hop(traced_client, spans):
     assert insert.attributes["db.operation.name"] == "INSERT"
     assert insert.attributes["db.collection.name"] == "instances"
     assert insert.attributes["db.query.text"].startswith("INSERT INTO instances")
-    assert server_id not in insert.attributes["db.query.text"]   # parameterized, never values
+    assert server_id not in insert.attributes["db.query.text"]  # parameterized, never values
     assert insert.parent_id == provision.span_id
 
     (image,) = by_name["GET /v2/images/{image_id}"]
@@ -108,12 +121,14 @@ def test_a_controller_rejection_shows_where_and_why(traced_client, spans):
     assert "Server name has a minimum character requirement of 1." in controller.status_message
     assert controller.attributes["error.type"] == "ApiError"
     assert [event["name"] for event in controller.events] == ["exception"]
-    assert controller.events[0]["attributes"]["exception.message"] == \
-        "Server name has a minimum character requirement of 1."
+    assert (
+        controller.events[0]["attributes"]["exception.message"]
+        == "Server name has a minimum character requirement of 1."
+    )
 
 
 def test_a_compute_api_rejection_shows_where_and_why(traced_client, spans):
-    image_id = "a2459075-d96c-40d5-893e-577ff92e721c"   # the world's queued image
+    image_id = "a2459075-d96c-40d5-893e-577ff92e721c"  # the world's queued image
     response = traced_client.create({"imageRef": image_id})
     assert response.status_int == 400
     records = spans.trace_of(CREATE_SPAN)
@@ -123,8 +138,12 @@ def test_a_compute_api_rejection_shows_where_and_why(traced_client, spans):
     assert origin.attributes["error.type"] == "ImageNotActive"
     assert origin.status_message == "ImageNotActive: Image %s is not active." % image_id
     assert origin.events[0]["attributes"]["exception.type"].endswith("ImageNotActive")
-    for name in ("compute.api.API._create_instance", "compute.api.API.create",
-                 "servers.Controller.create", CREATE_SPAN):
+    for name in (
+        "compute.api.API._create_instance",
+        "compute.api.API.create",
+        "servers.Controller.create",
+        CREATE_SPAN,
+    ):
         assert by_name[name].status == "ERROR", name
     assert by_name[CREATE_SPAN].attributes["http.response.status_code"] == 400
     assert by_name[CREATE_SPAN].attributes["nova.fault"] == "badRequest"
@@ -140,13 +159,19 @@ def test_a_quota_rejection_shows_where_and_why(traced_client, spans):
     assert quota.attributes["error.type"] == "TooManyInstances"
     assert "Quota exceeded for instances" in quota.status_message
     server = by_name[CREATE_SPAN]
-    assert (server.attributes["http.response.status_code"], server.attributes["nova.fault"]) == \
-        (413, "overLimit")
+    assert (server.attributes["http.response.status_code"], server.attributes["nova.fault"]) == (
+        413,
+        "overLimit",
+    )
 
 
 def test_a_request_refused_before_any_handler_is_an_error_too(traced_client, spans):
-    response = traced_client.request("POST", "/v2/%s/servers" % traced_client.project_id,
-                                     {"server": {}}, headers={"X-Auth-Token": None})
+    response = traced_client.request(
+        "POST",
+        "/v2/%s/servers" % traced_client.project_id,
+        {"server": {}},
+        headers={"X-Auth-Token": None},
+    )
     assert response.status_int == 401
     (server,) = spans.trace_of(CREATE_SPAN)
     assert server.status == "ERROR"
@@ -156,8 +181,11 @@ def test_a_request_refused_before_any_handler_is_an_error_too(traced_client, spa
 
 def test_the_server_span_continues_an_incoming_w3c_trace(traced_client, spans):
     trace_id, span_id = uuid.uuid4().hex, uuid.uuid4().hex[:16]
-    response, records = _create_and_wait(traced_client, spans, headers={
-        "traceparent": "00-%s-%s-01" % (trace_id, span_id), "tracestate": "vendor=blue"})
+    response, records = _create_and_wait(
+        traced_client,
+        spans,
+        headers={"traceparent": "00-%s-%s-01" % (trace_id, span_id), "tracestate": "vendor=blue"},
+    )
     assert response.status_int == 202
     server = next(r for r in records if r.name == CREATE_SPAN)
     assert (server.trace_id, server.parent_id, server.parent_is_remote) == (trace_id, span_id, True)
@@ -180,12 +208,22 @@ def test_the_amqp_headers_carry_the_producer_span_and_no_secret(spans):
         client = Client(deployment)
         token = "%s:%s" % (client.defaults["user_id"], client.project_id)
         response = client.request(
-            "POST", "/v2/%s/servers" % client.project_id,
-            {"server": {"name": "vm", "imageRef": client.defaults["image_id"],
-                        "flavorRef": client.defaults["flavor_id"], "adminPass": ADMIN_PASSWORD}},
-            headers={"tracestate": "vendor=blue",
-                     "baggage": "color=blue,auth_token=%s,userPassword=x,X-Api-Key=k" % token,
-                     "traceparent": "00-%s-%s-01" % (uuid.uuid4().hex, uuid.uuid4().hex[:16])})
+            "POST",
+            "/v2/%s/servers" % client.project_id,
+            {
+                "server": {
+                    "name": "vm",
+                    "imageRef": client.defaults["image_id"],
+                    "flavorRef": client.defaults["flavor_id"],
+                    "adminPass": ADMIN_PASSWORD,
+                }
+            },
+            headers={
+                "tracestate": "vendor=blue",
+                "baggage": "color=blue,auth_token=%s,userPassword=x,X-Api-Key=k" % token,
+                "traceparent": "00-%s-%s-01" % (uuid.uuid4().hex, uuid.uuid4().hex[:16]),
+            },
+        )
         assert response.status_int == 202
         message = _read_cast(deployment)
     producer = next(r for r in spans.records() if r.name == PUBLISH_SPAN)
@@ -201,10 +239,15 @@ def test_the_amqp_headers_carry_the_producer_span_and_no_secret(spans):
 
 def test_no_span_carries_the_token_or_the_admin_password(traced_client, spans):
     token = "%s:%s" % (traced_client.defaults["user_id"], traced_client.project_id)
-    response, records = _create_and_wait(traced_client, spans, {"adminPass": ADMIN_PASSWORD},
-                                         headers={"baggage": "auth_token=%s" % token})
+    response, records = _create_and_wait(
+        traced_client,
+        spans,
+        {"adminPass": ADMIN_PASSWORD},
+        headers={"baggage": "auth_token=%s" % token},
+    )
     assert response.status_int == 202
     from refnova.tracing import files as tracefiles
+
     dumped = json.dumps(tracefiles.to_otlp_json(records))
     assert ADMIN_PASSWORD not in dumped
     assert token not in dumped
@@ -212,24 +255,43 @@ def test_no_span_carries_the_token_or_the_admin_password(traced_client, spans):
 
 def _publish_raw(deployment, headers, method="build_instances"):
     """A cast as another producer could send it, with exactly these AMQP headers."""
-    inner = {"method": method, "namespace": "compute_task", "version": "1.5",
-             "_unique_id": uuid.uuid4().hex, "_context_user_id": "u", "_context_project_id": "p",
-             "_context_request_id": "req-%s" % uuid.uuid4(),
-             "args": {"instances": [{"nova_object.data": {"uuid": str(uuid.uuid4())}}],
-                      "image": {}, "filter_properties": {}, "admin_password": "",
-                      "injected_files": [], "requested_networks": None,
-                      "security_groups": ["default"], "block_device_mapping": [],
-                      "legacy_bdm": False}}
+    inner = {
+        "method": method,
+        "namespace": "compute_task",
+        "version": "1.5",
+        "_unique_id": uuid.uuid4().hex,
+        "_context_user_id": "u",
+        "_context_project_id": "p",
+        "_context_request_id": "req-%s" % uuid.uuid4(),
+        "args": {
+            "instances": [{"nova_object.data": {"uuid": str(uuid.uuid4())}}],
+            "image": {},
+            "filter_properties": {},
+            "admin_password": "",
+            "injected_files": [],
+            "requested_networks": None,
+            "security_groups": ["default"],
+            "block_device_mapping": [],
+            "legacy_bdm": False,
+        },
+    }
     transport = deployment.transport
     with transport.connection.clone() as conn:
         conn.Producer(serializer="json").publish(
-            messaging.serialize_msg(inner), exchange=transport.exchange, routing_key="conductor",
-            declare=[transport.queue("conductor")], headers=headers)
+            messaging.serialize_msg(inner),
+            exchange=transport.exchange,
+            routing_key="conductor",
+            declare=[transport.queue("conductor")],
+            headers=headers,
+        )
     return inner
 
 
-@pytest.mark.parametrize("headers", [{}, {"traceparent": "00-not-a-trace-context-01"}],
-                         ids=["no-headers", "malformed-traceparent"])
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"traceparent": "00-not-a-trace-context-01"}],
+    ids=["no-headers", "malformed-traceparent"],
+)
 def test_a_message_without_trace_context_starts_a_new_trace(spans, headers):
     with make_deployment() as deployment:
         inner = _publish_raw(deployment, headers)
@@ -238,8 +300,11 @@ def test_a_message_without_trace_context_starts_a_new_trace(spans, headers):
     assert consumer.parent_id is None and consumer.links == []
     assert consumer.attributes["messaging.message.id"] == inner["_unique_id"]
     assert consumer.attributes["nova.request_id"] == inner["_context_request_id"]
-    manager = next(r for r in spans.records()
-                   if r.name == "conductor.manager.ComputeTaskManager.build_instances")
+    manager = next(
+        r
+        for r in spans.records()
+        if r.name == "conductor.manager.ComputeTaskManager.build_instances"
+    )
     assert (manager.trace_id, manager.parent_id) == (consumer.trace_id, consumer.span_id)
 
 
@@ -256,16 +321,20 @@ def test_statements_outside_a_traced_operation_make_no_trace(spans):
     with make_deployment() as deployment:
         from refnova.db import api as db_api
         from refnova.db import models
+
         db_api.count_rows(deployment.db, models.Instance)
     assert [r.name for r in spans.records()] == []
 
 
 def test_a_publish_that_cannot_reach_the_broker_marks_the_producer_span(spans):
-    with socket.socket() as probe:          # a port on which nothing listens
+    with socket.socket() as probe:  # a port on which nothing listens
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with make_deployment(transport_url="amqp://guest:guest@127.0.0.1:%d//" % port,
-                         publish_timeout=0.5, conductor_in_process=False) as deployment:
+    with make_deployment(
+        transport_url="amqp://guest:guest@127.0.0.1:%d//" % port,
+        publish_timeout=0.5,
+        conductor_in_process=False,
+    ) as deployment:
         response = Client(deployment).create()
     assert response.status_int == 503
     producer = next(r for r in spans.records() if r.name == PUBLISH_SPAN)
@@ -290,6 +359,7 @@ def test_kombu_headers_are_what_the_consumer_reads(spans):
 
 def test_a_glance_call_over_http_is_a_client_span_that_propagates_the_context(spans):
     import responses
+
     glance = "http://glance.example:9292"
     with make_deployment(glance_url=glance) as deployment:
         client = Client(deployment)
@@ -306,14 +376,20 @@ def test_a_glance_call_over_http_is_a_client_span_that_propagates_the_context(sp
     (call,) = [r for r in records if r.name == "GET /v2/images/{image_id}"]
     assert call.kind == "CLIENT" and "refnova.in_process" not in call.attributes
     assert call.attributes["url.full"] == "%s/v2/images/%s" % (glance, image["id"])
-    assert (call.attributes["server.address"], call.attributes["server.port"]) == ("glance.example", 9292)
+    assert (call.attributes["server.address"], call.attributes["server.port"]) == (
+        "glance.example",
+        9292,
+    )
     assert call.attributes["http.response.status_code"] == 200
     version, trace_id, parent_id, flags = sent["traceparent"].split("-")
     assert (version, trace_id, parent_id) == ("00", call.trace_id, call.span_id)
-    assert int(flags, 16) & 1   # sampled
+    assert int(flags, 16) & 1  # sampled
     assert sent["X-Auth-Token"] and sent["X-Auth-Token"] not in json.dumps(call.attributes)
-    failed = next(r for r in spans.records() if r.name == "GET /v2/images/{image_id}"
-                  and r.trace_id != call.trace_id)
+    failed = next(
+        r
+        for r in spans.records()
+        if r.name == "GET /v2/images/{image_id}" and r.trace_id != call.trace_id
+    )
     assert failed.status == "ERROR"
     assert failed.attributes["http.response.status_code"] == 404
     assert failed.attributes["error.type"] == "ImageNotFound"

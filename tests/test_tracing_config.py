@@ -3,6 +3,7 @@
 These build providers without installing them (one global provider per process); the
 ``configure`` path, which installs one, runs in child processes.
 """
+
 import json
 import subprocess
 import sys
@@ -10,16 +11,24 @@ import sys
 import pytest
 
 from refnova import tracing
-from refnova.tracing import files as tracefiles
 from refnova.config import Settings
-
+from refnova.tracing import files as tracefiles
 from tests.tracing_helpers import OtlpGrpcReceiver, OtlpHttpReceiver
 
-OTEL_VARIABLES = ("OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT",
-                  "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL",
-                  "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_HEADERS",
-                  "OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_SDK_DISABLED", "OTEL_SERVICE_NAME",
-                  "OTEL_RESOURCE_ATTRIBUTES", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG")
+OTEL_VARIABLES = (
+    "OTEL_TRACES_EXPORTER",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    "OTEL_SDK_DISABLED",
+    "OTEL_SERVICE_NAME",
+    "OTEL_RESOURCE_ATTRIBUTES",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_TRACES_SAMPLER_ARG",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -34,18 +43,22 @@ def emit(provider, name="hello", **attributes):
     assert provider.force_flush(10000)
 
 
-@pytest.mark.parametrize("setting,environment,expected", [
-    (None, {}, []),
-    ("none", {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}, []),
-    (None, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}, ["otlp"]),
-    (None, {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:4318/v1/traces"}, ["otlp"]),
-    (None, {"OTEL_TRACES_EXPORTER": "console"}, ["console"]),
-    (None, {"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://x"}, []),
-    ("otlp, file,otlp", {}, ["otlp", "file"]),
-    ("otlp", {"OTEL_SDK_DISABLED": "true"}, []),
-])
-def test_exporters_come_from_settings_else_the_otel_variables(monkeypatch, setting, environment,
-                                                              expected):
+@pytest.mark.parametrize(
+    "setting,environment,expected",
+    [
+        (None, {}, []),
+        ("none", {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}, []),
+        (None, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}, ["otlp"]),
+        (None, {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:4318/v1/traces"}, ["otlp"]),
+        (None, {"OTEL_TRACES_EXPORTER": "console"}, ["console"]),
+        (None, {"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://x"}, []),
+        ("otlp, file,otlp", {}, ["otlp", "file"]),
+        ("otlp", {"OTEL_SDK_DISABLED": "true"}, []),
+    ],
+)
+def test_exporters_come_from_settings_else_the_otel_variables(
+    monkeypatch, setting, environment, expected
+):
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     assert tracing.exporter_names(Settings(tracing=setting)) == expected
@@ -154,8 +167,14 @@ def test_traces_dir_alone_turns_tracing_on(tmp_path):
 
 def _run_python(code, **environment):
     from tests.tracing_helpers import clean_environment
-    result = subprocess.run([sys.executable, "-c", code], env=clean_environment(**environment),
-                            capture_output=True, text=True, timeout=60)
+
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=clean_environment(**environment),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -182,7 +201,8 @@ print("ok")
 
 
 def test_configure_installs_one_provider_once(tmp_path):
-    out = _run_python("""
+    out = _run_python(
+        """
 from opentelemetry import trace
 from refnova import tracing
 from refnova.config import Settings
@@ -197,7 +217,9 @@ with tracing.tracer().start_as_current_span("outer"):
     db_api.count_rows(db, __import__("refnova.db.models").db.models.Instance)
 tracing.shutdown()
 print("ok")
-""" % str(tmp_path / "t.jsonl"))
+"""
+        % str(tmp_path / "t.jsonl")
+    )
     assert out.strip() == "ok"
     names = sorted(r.name for r in tracefiles.load_spans(tmp_path / "t.jsonl"))
     assert names == ["SELECT instances", "outer"]

@@ -1,4 +1,5 @@
 """SQLAlchemyInstrumentor: statement spans on the engines it hooks, none once it unhooks them."""
+
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 from sqlalchemy import create_engine, exc, text
@@ -6,7 +7,6 @@ from sqlalchemy import create_engine, exc, text
 from refnova import tracing
 from refnova.db import api as db_api
 from refnova.tracing import database
-
 from tests.tracing_helpers import spans  # noqa: F401  (the fixture)
 
 EVENTS = ("before_cursor_execute", "after_cursor_execute", "handle_error")
@@ -45,9 +45,12 @@ def test_an_instrumented_engine_makes_a_client_span_per_statement(spans, engine)
     (span,) = statement_spans(spans)
     assert (span.name, span.kind) == ("INSERT things", SpanKind.CLIENT)
     assert dict(span.attributes) == {
-        "db.system.name": "sqlite", "db.query.summary": "INSERT things",
-        "db.query.text": "INSERT INTO things (name) VALUES (?)", "db.operation.name": "INSERT",
-        "db.collection.name": "things"}
+        "db.system.name": "sqlite",
+        "db.query.summary": "INSERT things",
+        "db.query.text": "INSERT INTO things (name) VALUES (?)",
+        "db.operation.name": "INSERT",
+        "db.collection.name": "things",
+    }
     instrumentor.uninstrument(engine)
 
 
@@ -70,7 +73,7 @@ def test_an_engine_is_hooked_once_and_can_be_hooked_again(spans, engine):
     assert not instrumentor.instrument(engine)
     assert listeners(engine) == {name: count + 1 for name, count in before.items()}
     instrumentor.uninstrument(engine)
-    instrumentor.uninstrument(engine)   # nothing left to remove: no error
+    instrumentor.uninstrument(engine)  # nothing left to remove: no error
     assert instrumentor.instrument(engine)
     insert_in_a_span(engine)
     assert len(statement_spans(spans)) == 1

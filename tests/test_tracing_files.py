@@ -1,4 +1,5 @@
 """Trace files: OTLP JSON, one file per trace, and ``refnova trace show | export | html | shape``."""
+
 import base64
 import json
 import re
@@ -18,7 +19,6 @@ from refnova import cli
 from refnova.tracing import files as tracefiles
 from refnova.tracing import views as traceviews
 from refnova.tracing.files import TraceDirectoryWriter
-
 from tests.conftest import Client, make_deployment
 from tests.tracing_helpers import CREATE_SPAN, check_create_trace, spans  # noqa: F401
 
@@ -34,20 +34,25 @@ def _sample_spans():
     """Spans of every kind, with events, a link, an error and attributes of each type."""
     exporter = InMemorySpanExporter()
     provider = _provider("refnova-api", SimpleSpanProcessor(exporter))
-    tracer = provider.get_tracer("refnova", "1.0",
-                                 schema_url="https://opentelemetry.io/schemas/1.33.0")
-    with tracer.start_as_current_span("root", kind=SpanKind.SERVER,
-                                      attributes={"s": "x", "i": 7, "f": 1.5, "b": True,
-                                                  "l": ["a", "b"], "n": [1, 2]}) as root:
+    tracer = provider.get_tracer(
+        "refnova", "1.0", schema_url="https://opentelemetry.io/schemas/1.33.0"
+    )
+    with tracer.start_as_current_span(
+        "root",
+        kind=SpanKind.SERVER,
+        attributes={"s": "x", "i": 7, "f": 1.5, "b": True, "l": ["a", "b"], "n": [1, 2]},
+    ) as root:
         with tracer.start_as_current_span("child", kind=SpanKind.PRODUCER) as child:
             child.add_event("something", {"k": "v"})
         with tracer.start_as_current_span("failing") as failing:
             failing.record_exception(ValueError("bad"))
             failing.set_status(Status(StatusCode.ERROR, "bad"))
-    with tracer.start_as_current_span("linked", kind=SpanKind.CONSUMER,
-                                      links=[Link(root.get_span_context(), {"why": "test"})],
-                                      context=trace.set_span_in_context(trace.NonRecordingSpan(
-                                          child.get_span_context()))):
+    with tracer.start_as_current_span(
+        "linked",
+        kind=SpanKind.CONSUMER,
+        links=[Link(root.get_span_context(), {"why": "test"})],
+        context=trace.set_span_in_context(trace.NonRecordingSpan(child.get_span_context())),
+    ):
         pass
     return exporter.get_finished_spans()
 
@@ -55,28 +60,46 @@ def _sample_spans():
 def test_otlp_json_is_what_the_official_encoder_means():
     finished = _sample_spans()
     ours = tracefiles.to_otlp_json([tracefiles.from_readable(span) for span in finished])
-    official = json_format.MessageToDict(encode_spans(finished))     # ids in base64
+    official = json_format.MessageToDict(encode_spans(finished))  # ids in base64
+
     def key(records):
         # The official encoder leaves the W3C trace flags (bits 0-7) out of span.flags.
-        return sorted((r.span_id, json.dumps({**r.__dict__, "flags": r.flags & ~0xff},
-                                             sort_keys=True, default=str))
-                      for r in records)
-    assert key(tracefiles.from_otlp_json(json.loads(json.dumps(ours)))) == \
-        key(tracefiles.from_otlp_json(official))
+        return sorted(
+            (
+                r.span_id,
+                json.dumps({**r.__dict__, "flags": r.flags & ~0xFF}, sort_keys=True, default=str),
+            )
+            for r in records
+        )
+
+    assert key(tracefiles.from_otlp_json(json.loads(json.dumps(ours)))) == key(
+        tracefiles.from_otlp_json(official)
+    )
     # Hex ids as OTLP JSON has them; with ids turned back into base64 it is valid protobuf JSON.
     span = ours["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
-    assert re.match(r"^[0-9a-f]{32}$", span["traceId"]) and re.match(r"^[0-9a-f]{16}$", span["spanId"])
+    assert re.match(r"^[0-9a-f]{32}$", span["traceId"]) and re.match(
+        r"^[0-9a-f]{16}$", span["spanId"]
+    )
     assert isinstance(span["kind"], int) and isinstance(span["startTimeUnixNano"], str)
+
     def to_base64(value):
         if isinstance(value, dict):
-            return {k: (base64.b64encode(bytes.fromhex(v)).decode()
-                        if k in ("traceId", "spanId", "parentSpanId") else to_base64(v))
-                    for k, v in value.items()}
+            return {
+                k: (
+                    base64.b64encode(bytes.fromhex(v)).decode()
+                    if k in ("traceId", "spanId", "parentSpanId")
+                    else to_base64(v)
+                )
+                for k, v in value.items()
+            }
         if isinstance(value, list):
             return [to_base64(item) for item in value]
         return value
+
     parsed = json_format.ParseDict(to_base64(ours), trace_pb2.TracesData())
-    assert sum(len(s.spans) for rs in parsed.resource_spans for s in rs.scope_spans) == len(finished)
+    assert sum(len(s.spans) for rs in parsed.resource_spans for s in rs.scope_spans) == len(
+        finished
+    )
 
 
 def test_one_file_per_trace_merged_across_processes(tmp_path):
@@ -86,13 +109,18 @@ def test_one_file_per_trace_merged_across_processes(tmp_path):
     with api.start_as_current_span("POST", kind=SpanKind.SERVER):
         with api.start_as_current_span("publish", kind=SpanKind.PRODUCER) as producer:
             pass
-        assert api_writer.force_flush() and list(tmp_path.glob("*.json")) == []   # not finished
+        assert api_writer.force_flush() and list(tmp_path.glob("*.json")) == []  # not finished
     assert api_writer.force_flush()
     (path,) = tmp_path.glob("*.json")
     assert sorted(r.name for r in tracefiles.load_spans(path)) == ["POST", "publish"]
-    sent = producer.get_span_context()    # as the consumer extracts it from the message
-    remote = trace.set_span_in_context(trace.NonRecordingSpan(trace.SpanContext(
-        sent.trace_id, sent.span_id, is_remote=True, trace_flags=sent.trace_flags)))
+    sent = producer.get_span_context()  # as the consumer extracts it from the message
+    remote = trace.set_span_in_context(
+        trace.NonRecordingSpan(
+            trace.SpanContext(
+                sent.trace_id, sent.span_id, is_remote=True, trace_flags=sent.trace_flags
+            )
+        )
+    )
     with conductor.start_as_current_span("process", kind=SpanKind.CONSUMER, context=remote):
         pass
     assert conductor_writer.force_flush()
@@ -100,11 +128,17 @@ def test_one_file_per_trace_merged_across_processes(tmp_path):
     records = tracefiles.load_spans(same)
     assert same == path and path.name == "%032x.json" % producer.get_span_context().trace_id
     assert sorted((r.name, r.service) for r in records) == [
-        ("POST", "refnova-api"), ("process", "refnova-conductor"), ("publish", "refnova-api")]
+        ("POST", "refnova-api"),
+        ("process", "refnova-conductor"),
+        ("publish", "refnova-api"),
+    ]
     process = next(r for r in records if r.name == "process")
     assert process.parent_is_remote
-    assert [node.span.name for _, node in traceviews.walk(traceviews.build_tree(records))] == \
-        ["POST", "publish", "process"]
+    assert [node.span.name for _, node in traceviews.walk(traceviews.build_tree(records))] == [
+        "POST",
+        "publish",
+        "process",
+    ]
     api_writer.shutdown()
     conductor_writer.shutdown()
 
@@ -132,10 +166,16 @@ def create_trace_file(spans, tmp_path):
     spans_before = {r.span_id for r in spans.records()}
     with make_deployment() as deployment:
         assert Client(deployment).create({"min_count": 11}).status_int == 413
-    rejected = [r for r in spans.records() if r.span_id not in spans_before
-                and r.trace_id != records[0].trace_id]
-    rejected = [r for r in rejected if r.trace_id == next(
-        x.trace_id for x in rejected if x.name == CREATE_SPAN)]
+    rejected = [
+        r
+        for r in spans.records()
+        if r.span_id not in spans_before and r.trace_id != records[0].trace_id
+    ]
+    rejected = [
+        r
+        for r in rejected
+        if r.trace_id == next(x.trace_id for x in rejected if x.name == CREATE_SPAN)
+    ]
     path = tracefiles.write_trace(tmp_path, records[0].trace_id, records)
     bad = tracefiles.write_trace(tmp_path, rejected[0].trace_id, rejected)
     return path, bad, records
@@ -178,20 +218,33 @@ def test_trace_export_jaeger(create_trace_file, tmp_path):
     producer, consumer = by_name["publish nova:conductor"], by_name["process nova:conductor"]
     assert consumer["references"] == [
         {"refType": "CHILD_OF", "traceID": records[0].trace_id, "spanID": producer["spanID"]},
-        {"refType": "FOLLOWS_FROM", "traceID": records[0].trace_id, "spanID": producer["spanID"]}]
+        {"refType": "FOLLOWS_FROM", "traceID": records[0].trace_id, "spanID": producer["spanID"]},
+    ]
     assert by_name[CREATE_SPAN]["references"] == []
     tags = {tag["key"]: tag for tag in by_name[CREATE_SPAN]["tags"]}
     assert tags["span.kind"]["value"] == "server"
-    assert tags["http.response.status_code"] == {"key": "http.response.status_code",
-                                                 "type": "int64", "value": 202}
+    assert tags["http.response.status_code"] == {
+        "key": "http.response.status_code",
+        "type": "int64",
+        "value": 202,
+    }
     source = next(r for r in records if r.name == CREATE_SPAN)
     assert by_name[CREATE_SPAN]["startTime"] == source.start_ns // 1000
     assert by_name[CREATE_SPAN]["duration"] == source.duration_ns // 1000
     process = jaeger_trace["processes"][by_name[CREATE_SPAN]["processID"]]
     assert process["serviceName"] == source.service
     for span in jaeger_trace["spans"]:
-        assert set(span) >= {"traceID", "spanID", "operationName", "references", "startTime",
-                             "duration", "tags", "logs", "processID"}
+        assert set(span) >= {
+            "traceID",
+            "spanID",
+            "operationName",
+            "references",
+            "startTime",
+            "duration",
+            "tags",
+            "logs",
+            "processID",
+        }
     # Default output: beside the input.
     assert cli.main(["trace", "export", "--jaeger", str(path)]) == 0
     assert json.loads(path.with_name(path.stem + ".jaeger.json").read_text()) == document

@@ -4,16 +4,23 @@ The receiver on 127.0.0.1 decodes the protobuf with opentelemetry-proto; the API
 in-process conductor on kombu's memory transport) runs as a child process that only knows
 OTEL_EXPORTER_OTLP_ENDPOINT. One create gives one trace holding every hop.
 """
+
 import json
 
 import pytest
 
 from refnova import cli
 from refnova.tracing import files as tracefiles
-
-from tests.tracing_helpers import (CREATE_SPAN, READY, OtlpHttpReceiver, RefnovaProcess,
-                                   check_create_trace, clean_environment, create_and_wait_active,
-                                   world_defaults)
+from tests.tracing_helpers import (
+    CREATE_SPAN,
+    READY,
+    OtlpHttpReceiver,
+    RefnovaProcess,
+    check_create_trace,
+    clean_environment,
+    create_and_wait_active,
+    world_defaults,
+)
 
 
 @pytest.fixture
@@ -24,17 +31,33 @@ def receiver():
 
 
 def test_refnova_serve_exports_one_whole_trace_over_otlp_http(receiver, tmp_path, capsys):
-    env = clean_environment(OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
-                            OTEL_BSP_SCHEDULE_DELAY="100")
+    env = clean_environment(
+        OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY="100"
+    )
     traces_dir = tmp_path / "traces"
-    api = RefnovaProcess(["serve", "--port", "0", "--db", "sqlite:///%s" % (tmp_path / "api.db"),
-                          "--traces-dir", str(traces_dir)], env, tmp_path)
+    api = RefnovaProcess(
+        [
+            "serve",
+            "--port",
+            "0",
+            "--db",
+            "sqlite:///%s" % (tmp_path / "api.db"),
+            "--traces-dir",
+            str(traces_dir),
+        ],
+        env,
+        tmp_path,
+    )
     try:
         port = int(api.wait_for_line(READY).group(1))
         defaults = world_defaults()
         server_id, request_id = create_and_wait_active(
-            "http://127.0.0.1:%d" % port, defaults["project_id"], defaults["user_id"],
-            defaults["image_id"], defaults["flavor_id"])
+            "http://127.0.0.1:%d" % port,
+            defaults["project_id"],
+            defaults["user_id"],
+            defaults["image_id"],
+            defaults["flavor_id"],
+        )
     finally:
         assert api.stop() == 0, api.output()
 
@@ -45,13 +68,16 @@ def test_refnova_serve_exports_one_whole_trace_over_otlp_http(receiver, tmp_path
     by_name = check_create_trace(trace)
     assert {r.service for r in trace} == {"refnova-api"}
     assert by_name[CREATE_SPAN][0].attributes["nova.request_id"] == request_id
-    assert by_name["compute.api.API._create_instance"][0].attributes["nova.instance_uuids"] == \
-        [server_id]
+    assert by_name["compute.api.API._create_instance"][0].attributes["nova.instance_uuids"] == [
+        server_id
+    ]
 
     # --traces-dir wrote the same trace, one file, which the trace commands read.
     (path,) = [p for p in traces_dir.glob("*.json") if p.stem in creates]
     written = tracefiles.load_spans(path)
-    assert sorted((r.span_id, r.name) for r in written) == sorted((r.span_id, r.name) for r in trace)
+    assert sorted((r.span_id, r.name) for r in written) == sorted(
+        (r.span_id, r.name) for r in trace
+    )
     assert cli.main(["trace", "show", str(path)]) == 0
     assert "process nova:conductor  [CONSUMER]" in capsys.readouterr().out
     assert cli.main(["trace", "export", "--jaeger", str(path), "-o", str(tmp_path / "j.json")]) == 0

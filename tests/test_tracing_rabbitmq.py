@@ -5,6 +5,7 @@ the machine's RabbitMQ (127.0.0.1:5672, guest/guest) in a throwaway vhost of thi
 own, so the fixed ``conductor`` queue is not shared with any other test. With CI=true the
 test never skips: a missing broker is a failure.
 """
+
 import os
 import shutil
 import socket
@@ -15,10 +16,19 @@ import kombu
 import pytest
 
 from refnova.tracing import files as tracefiles
-
-from tests.tracing_helpers import (CONDUCTOR_SIDE, CREATE_SPAN, PROCESS_SPAN, PUBLISH_SPAN,
-                                   READY, OtlpHttpReceiver, RefnovaProcess, check_create_trace,
-                                   clean_environment, create_and_wait_active, world_defaults)
+from tests.tracing_helpers import (
+    CONDUCTOR_SIDE,
+    CREATE_SPAN,
+    PROCESS_SPAN,
+    PUBLISH_SPAN,
+    READY,
+    OtlpHttpReceiver,
+    RefnovaProcess,
+    check_create_trace,
+    clean_environment,
+    create_and_wait_active,
+    world_defaults,
+)
 
 pytestmark = pytest.mark.rabbitmq
 BROKER = ("127.0.0.1", 5672)
@@ -71,8 +81,12 @@ def vhost():
 
 def _purge_conductor_queue(url, delete=False):
     with kombu.Connection(url, connect_timeout=5) as conn:
-        queue = kombu.Queue("conductor", kombu.Exchange("nova", type="topic", durable=False),
-                            routing_key="conductor", durable=False)(conn.default_channel)
+        queue = kombu.Queue(
+            "conductor",
+            kombu.Exchange("nova", type="topic", durable=False),
+            routing_key="conductor",
+            durable=False,
+        )(conn.default_channel)
         queue.declare()
         queue.purge()
         if delete:
@@ -83,23 +97,44 @@ def test_api_and_conductor_over_rabbitmq_make_one_trace(vhost, tmp_path):
     receiver = OtlpHttpReceiver()
     traces_dir = tmp_path / "traces"
     db = "sqlite:///%s" % (tmp_path / "shared.db")
-    env = clean_environment(OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
-                            OTEL_BSP_SCHEDULE_DELAY="100")
+    env = clean_environment(
+        OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY="100"
+    )
     processes = []
     try:
-        conductor = RefnovaProcess(["conductor", "--db", db, "--transport", vhost,
-                                    "--traces-dir", str(traces_dir)], env, tmp_path)
+        conductor = RefnovaProcess(
+            ["conductor", "--db", db, "--transport", vhost, "--traces-dir", str(traces_dir)],
+            env,
+            tmp_path,
+        )
         processes.append(conductor)
         conductor.wait_for_line(r"refnova conductor consuming")
-        api = RefnovaProcess(["serve", "--port", "0", "--db", db, "--transport", vhost,
-                              "--traces-dir", str(traces_dir)], env, tmp_path)
+        api = RefnovaProcess(
+            [
+                "serve",
+                "--port",
+                "0",
+                "--db",
+                db,
+                "--transport",
+                vhost,
+                "--traces-dir",
+                str(traces_dir),
+            ],
+            env,
+            tmp_path,
+        )
         processes.append(api)
         port = int(api.wait_for_line(READY).group(1))
         assert "conductor in-process" not in api.output()
         defaults = world_defaults()
         server_id, _request_id = create_and_wait_active(
-            "http://127.0.0.1:%d" % port, defaults["project_id"], defaults["user_id"],
-            defaults["image_id"], defaults["flavor_id"])
+            "http://127.0.0.1:%d" % port,
+            defaults["project_id"],
+            defaults["user_id"],
+            defaults["image_id"],
+            defaults["flavor_id"],
+        )
     finally:
         codes = [process.stop() for process in reversed(processes)]
         receiver.close()
@@ -118,10 +153,14 @@ def test_api_and_conductor_over_rabbitmq_make_one_trace(vhost, tmp_path):
     producer, consumer = by_name[PUBLISH_SPAN][0], by_name[PROCESS_SPAN][0]
     assert producer.attributes["server.address"] == "127.0.0.1"
     assert producer.attributes["server.port"] == 5672
-    assert consumer.attributes["messaging.message.id"] == producer.attributes["messaging.message.id"]
+    assert (
+        consumer.attributes["messaging.message.id"] == producer.attributes["messaging.message.id"]
+    )
     assert isinstance(consumer.attributes["messaging.rabbitmq.message.delivery_tag"], int)
-    assert by_name["compute.manager.ComputeManager.run_instance"][0].attributes[
-        "nova.instance_uuid"] == server_id
+    assert (
+        by_name["compute.manager.ComputeManager.run_instance"][0].attributes["nova.instance_uuid"]
+        == server_id
+    )
 
     # Both processes wrote their part of the trace into the same file.
     (trace_id,) = trace_ids

@@ -1,11 +1,11 @@
 """ServerSpanMiddleware: the SERVER span of each request, around any WSGI application."""
+
 import pytest
 import webob
 from opentelemetry.trace import SpanKind, StatusCode
 
 from refnova import tracing
 from refnova.tracing import wsgi as tracing_wsgi
-
 from tests.tracing_helpers import spans  # noqa: F401  (the fixture)
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
@@ -14,11 +14,13 @@ PARENT_ID = "b7ad6b7169203331"
 
 def app_answering(status, before=None):
     """A WSGI app that runs ``before(current span)`` and answers ``status`` with a body."""
+
     def app(environ, start_response):
         if before is not None:
             before(tracing.current_span())
         start_response(status, [("Content-Type", "text/plain")])
         return [b"body"]
+
     return app
 
 
@@ -34,17 +36,27 @@ def only_span(spans):
 
 
 def test_a_request_is_one_server_span_with_http_attributes(spans):
-    response = get(tracing.ServerSpanMiddleware(app_answering("200 OK")),
-                   traceparent="00-%s-%s-01" % (TRACE_ID, PARENT_ID), User_Agent="probe/1")
+    response = get(
+        tracing.ServerSpanMiddleware(app_answering("200 OK")),
+        traceparent="00-%s-%s-01" % (TRACE_ID, PARENT_ID),
+        User_Agent="probe/1",
+    )
     assert response.status_int == 200 and response.body == b"body"
     span = only_span(spans)
     assert (span.name, span.kind) == ("GET", SpanKind.SERVER)
     assert dict(span.attributes) == {
-        "http.request.method": "GET", "url.path": "/v2/p1/servers", "url.scheme": "http",
-        "server.address": "localhost", "server.port": 80, "network.protocol.name": "http",
-        "network.protocol.version": "1.0", "url.query": "limit=1",
-        "user_agent.original": "probe/1", "client.address": "192.0.2.7",
-        "http.response.status_code": 200}
+        "http.request.method": "GET",
+        "url.path": "/v2/p1/servers",
+        "url.scheme": "http",
+        "server.address": "localhost",
+        "server.port": 80,
+        "network.protocol.name": "http",
+        "network.protocol.version": "1.0",
+        "url.query": "limit=1",
+        "user_agent.original": "probe/1",
+        "client.address": "192.0.2.7",
+        "http.response.status_code": 200,
+    }
     assert format(span.context.trace_id, "032x") == TRACE_ID
     assert format(span.parent.span_id, "016x") == PARENT_ID and span.parent.is_remote
     assert span.status.status_code is StatusCode.UNSET
@@ -53,6 +65,7 @@ def test_a_request_is_one_server_span_with_http_attributes(spans):
 def test_the_application_names_the_span_after_its_route(spans):
     def route(span):
         tracing.name_after_route(span, "GET", "/v2/{project_id}/servers")
+
     get(tracing.ServerSpanMiddleware(app_answering("200 OK", route)))
     span = only_span(spans)
     assert span.name == "GET /v2/{project_id}/servers"
@@ -71,6 +84,7 @@ def test_a_refused_request_marks_the_span_with_its_status_code(spans):
 def test_a_span_the_application_marked_keeps_its_error(spans):
     def refuse(span):
         tracing.mark_error(span, ValueError("bad flavor"), **{"nova.fault": "badRequest"})
+
     get(tracing.ServerSpanMiddleware(app_answering("400 Bad Request", refuse)))
     span = only_span(spans)
     assert span.status.description == "bad flavor"
@@ -82,6 +96,7 @@ def test_a_span_the_application_marked_keeps_its_error(spans):
 def test_an_exception_leaving_the_application_is_recorded_and_raised(spans):
     def crash(environ, start_response):
         raise RuntimeError("boom")
+
     with pytest.raises(RuntimeError):
         get(tracing.ServerSpanMiddleware(crash))
     span = only_span(spans)

@@ -6,6 +6,7 @@ first use of the ``spans`` fixture, with a routing span processor; each test att
 While no recorder is attached the provider samples nothing, so other tests run with
 non-recording spans, as close to untraced as an installed provider gets.
 """
+
 import threading
 import time
 
@@ -52,17 +53,27 @@ class SpanRecorder:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     names = sorted({span.name for span in self._spans})
-                    raise AssertionError("spans did not arrive within %ss; have %s" % (timeout, names))
+                    raise AssertionError(
+                        "spans did not arrive within %ss; have %s" % (timeout, names)
+                    )
                 self._changed.wait(remaining)
             return list(self._spans)
 
     def wait_for_consumers(self, timeout=10.0):
         """Until each recorded PRODUCER span has its CONSUMER span (the conductor's side)."""
+
         def delivered(spans):
-            consumed = {span.parent.span_id for span in spans
-                        if span.kind == trace.SpanKind.CONSUMER and span.parent is not None}
-            return all(span.context.span_id in consumed for span in spans
-                       if span.kind == trace.SpanKind.PRODUCER)
+            consumed = {
+                span.parent.span_id
+                for span in spans
+                if span.kind == trace.SpanKind.CONSUMER and span.parent is not None
+            }
+            return all(
+                span.context.span_id in consumed
+                for span in spans
+                if span.kind == trace.SpanKind.PRODUCER
+            )
+
         return self.wait_for(delivered, timeout)
 
     def trace_of(self, span_name):
@@ -98,12 +109,23 @@ class _WhileRecording(Sampler):
     def __init__(self, router):
         self.router = router
 
-    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None,
-                      links=None, trace_state=None):
+    def should_sample(
+        self,
+        parent_context,
+        trace_id,
+        name,
+        kind=None,
+        attributes=None,
+        links=None,
+        trace_state=None,
+    ):
         decision = Decision.RECORD_AND_SAMPLE if self.router.recorders else Decision.DROP
         parent = trace.get_current_span(parent_context).get_span_context()
-        return SamplingResult(decision, attributes if decision.is_sampled() else None,
-                              parent.trace_state if parent.is_valid else None)
+        return SamplingResult(
+            decision,
+            attributes if decision.is_sampled() else None,
+            parent.trace_state if parent.is_valid else None,
+        )
 
     def get_description(self):
         return "refnova-tests-while-recording"
@@ -120,11 +142,13 @@ def ensure_provider():
         if getattr(provider, "_refnova_test_router", None) is ROUTER:
             return provider
         if not tracing.enabled():
-            provider = TracerProvider(resource=Resource.create({"service.name": TEST_SERVICE}),
-                                      sampler=_WhileRecording(ROUTER))
+            provider = TracerProvider(
+                resource=Resource.create({"service.name": TEST_SERVICE}),
+                sampler=_WhileRecording(ROUTER),
+            )
             provider.add_span_processor(ROUTER)
             assert tracing.install_provider(provider)
-        else:   # someone else's SDK provider: record through it as it samples
+        else:  # someone else's SDK provider: record through it as it samples
             provider.add_span_processor(ROUTER)
         provider._refnova_test_router = ROUTER
         return provider
@@ -162,15 +186,18 @@ CREATE_TRACE_SPANS = (
     "scheduler.filter_scheduler.FilterScheduler.schedule_run_instance",
     "scheduler.filter_scheduler.FilterScheduler._schedule",
     "compute.manager.ComputeManager.run_instance",
-    "GET /v2/images/{image_id}",          # Glance
-    "GET /v2.0/networks",                 # Neutron
-    "SELECT instance_types",              # the database
+    "GET /v2/images/{image_id}",  # Glance
+    "GET /v2.0/networks",  # Neutron
+    "SELECT instance_types",  # the database
     "INSERT instances",
     "UPDATE instances",
 )
-CONDUCTOR_SIDE = ("process nova:conductor", "conductor.manager.ComputeTaskManager.build_instances",
-                  "scheduler.filter_scheduler.FilterScheduler.schedule_run_instance",
-                  "compute.manager.ComputeManager.run_instance")
+CONDUCTOR_SIDE = (
+    "process nova:conductor",
+    "conductor.manager.ComputeTaskManager.build_instances",
+    "scheduler.filter_scheduler.FilterScheduler.schedule_run_instance",
+    "compute.manager.ComputeManager.run_instance",
+)
 
 
 def check_create_trace(records):
@@ -189,7 +216,8 @@ def check_create_trace(records):
     assert consumer.parent_id == producer.span_id
     assert consumer.parent_is_remote
     assert [(link["trace_id"], link["span_id"]) for link in consumer.links] == [
-        (producer.trace_id, producer.span_id)]
+        (producer.trace_id, producer.span_id)
+    ]
     assert by_name[CREATE_SPAN][0].kind == "SERVER"
     assert by_name["GET /v2/images/{image_id}"][0].kind == "CLIENT"
     assert by_name["INSERT instances"][0].kind == "CLIENT"
@@ -198,9 +226,10 @@ def check_create_trace(records):
 
 # --- OTLP receivers -------------------------------------------------------------------------
 
+
 class _Collected:
     def __init__(self):
-        self.requests = []       # (headers dict, ExportTraceServiceRequest)
+        self.requests = []  # (headers dict, ExportTraceServiceRequest)
         self._changed = threading.Condition()
 
     def add(self, headers, request):
@@ -210,10 +239,14 @@ class _Collected:
 
     def records(self):
         from google.protobuf.json_format import MessageToDict
+
         with self._changed:
             requests = [request for _headers, request in self.requests]
-        return [record for request in requests
-                for record in tracefiles.from_otlp_json(MessageToDict(request))]
+        return [
+            record
+            for request in requests
+            for record in tracefiles.from_otlp_json(MessageToDict(request))
+        ]
 
     def wait_for(self, predicate, timeout=15.0):
         deadline = time.monotonic() + timeout
@@ -221,8 +254,9 @@ class _Collected:
             while not predicate(self):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise AssertionError("the OTLP receiver did not get the expected spans in %ss"
-                                         % timeout)
+                    raise AssertionError(
+                        "the OTLP receiver did not get the expected spans in %ss" % timeout
+                    )
                 self._changed.wait(remaining)
 
 
@@ -247,8 +281,10 @@ class OtlpHttpReceiver(_Collected):
                     body = gzip.decompress(body)
                 elif encoding == "deflate":
                     body = zlib.decompress(body)
-                if self.path != "/v1/traces" or \
-                        self.headers.get("Content-Type") != "application/x-protobuf":
+                if (
+                    self.path != "/v1/traces"
+                    or self.headers.get("Content-Type") != "application/x-protobuf"
+                ):
                     self.send_response(404)
                     self.end_headers()
                     return
@@ -309,11 +345,14 @@ class OtlpGrpcReceiver(_Collected):
 
 # --- refnova in child processes -------------------------------------------------------------
 
+
 def clean_environment(**extra):
     """os.environ without OTEL_* and REFNOVA_* settings, plus ``extra``."""
     import os
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("OTEL_", "REFNOVA_"))}
+
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("OTEL_", "REFNOVA_"))
+    }
     env.update({key: str(value) for key, value in extra.items()})
     return env
 
@@ -324,13 +363,19 @@ class RefnovaProcess:
     def __init__(self, args, env, cwd):
         import subprocess
         import sys
+
         self.args = args
         self.lines = []
         self._changed = threading.Condition()
-        self.process = subprocess.Popen([sys.executable, "-m", "refnova.cli"] + list(args),
-                                        env=env, cwd=str(cwd), stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                        text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "refnova.cli"] + list(args),
+            env=env,
+            cwd=str(cwd),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -345,6 +390,7 @@ class RefnovaProcess:
     def wait_for_line(self, pattern, timeout=30.0):
         """The match of the first stderr line matching ``pattern`` (regex)."""
         import re
+
         regex = re.compile(pattern)
         deadline = time.monotonic() + timeout
         with self._changed:
@@ -355,16 +401,21 @@ class RefnovaProcess:
                         return found
                 remaining = deadline - time.monotonic()
                 if self.process.poll() is not None and not self._reader.is_alive():
-                    raise AssertionError("%s exited (%s) before %r:\n%s" % (
-                        self.args[0], self.process.returncode, pattern, "\n".join(self.lines)))
+                    raise AssertionError(
+                        "%s exited (%s) before %r:\n%s"
+                        % (self.args[0], self.process.returncode, pattern, "\n".join(self.lines))
+                    )
                 if remaining <= 0:
-                    raise AssertionError("no %r from %s within %ss:\n%s" % (
-                        pattern, self.args[0], timeout, "\n".join(self.lines)))
+                    raise AssertionError(
+                        "no %r from %s within %ss:\n%s"
+                        % (pattern, self.args[0], timeout, "\n".join(self.lines))
+                    )
                 self._changed.wait(min(remaining, 0.5))
 
     def stop(self, timeout=30.0):
         """SIGTERM, then wait: a refnova process flushes its spans as it exits."""
         import signal
+
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         try:
@@ -372,7 +423,9 @@ class RefnovaProcess:
         except Exception:
             self.process.kill()
             self.process.wait()
-            raise AssertionError("%s did not stop on SIGTERM:\n%s" % (self.args[0], "\n".join(self.lines)))
+            raise AssertionError(
+                "%s did not stop on SIGTERM:\n%s" % (self.args[0], "\n".join(self.lines))
+            )
 
     def output(self):
         with self._changed:
@@ -386,15 +439,19 @@ READY = r"refnova API on http://127\.0\.0\.1:(\d+)/v2"
 
 def create_and_wait_active(base, project_id, user_id, image_id, flavor_id, timeout=30.0):
     headers = {"X-Auth-Token": "%s:%s" % (user_id, project_id), "Content-Type": "application/json"}
-    response = requests.post("%s/v2/%s/servers" % (base, project_id), headers=headers, timeout=30,
-                             json={"server": {"name": "traced", "imageRef": image_id,
-                                              "flavorRef": flavor_id}})
+    response = requests.post(
+        "%s/v2/%s/servers" % (base, project_id),
+        headers=headers,
+        timeout=30,
+        json={"server": {"name": "traced", "imageRef": image_id, "flavorRef": flavor_id}},
+    )
     assert response.status_code == 202, response.text
     server_id = response.json()["server"]["id"]
     deadline = time.monotonic() + timeout
     while True:
-        shown = requests.get("%s/v2/%s/servers/%s" % (base, project_id, server_id),
-                             headers=headers, timeout=30).json()["server"]
+        shown = requests.get(
+            "%s/v2/%s/servers/%s" % (base, project_id, server_id), headers=headers, timeout=30
+        ).json()["server"]
         if shown["status"] in ("ACTIVE", "ERROR"):
             assert shown["status"] == "ACTIVE", shown
             return server_id, response.headers["x-compute-request-id"]
@@ -404,4 +461,5 @@ def create_and_wait_active(base, project_id, user_id, image_id, flavor_id, timeo
 
 def world_defaults():
     from refnova.world import load_world
+
     return load_world()["defaults"]

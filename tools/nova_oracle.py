@@ -67,6 +67,7 @@ list in --out if given:
     {"i": 0, "name": ..., "method": ..., "path": ..., "status": 400,
      "body": {...} or text, "headers": {...selected...}}
 """
+
 import json
 import os
 import sys
@@ -75,23 +76,26 @@ import time
 # Keep a private handle on the real stdout for the JSON results, and send
 # everything else written to fd 1 (nova/oslo logging after fixture cleanup,
 # eventlet warnings, ...) to stderr so stdout stays pure JSON lines.
-_REAL_STDOUT = os.fdopen(os.dup(1), 'w')
+_REAL_STDOUT = os.fdopen(os.dup(1), "w")
 os.dup2(2, 1)
 
 import unittest  # noqa: E402
 
 import requests  # noqa: E402
-
 from nova.tests.functional import integrated_helpers  # noqa: E402
 
-IMAGE_ID = '155d900f-4e14-4e4c-a73d-069cbf4541e6'      # GlanceFixture image
-FLAVOR_ID = '1'                                         # m1.tiny
-NETWORK_ID = '3cb9bc59-5699-4588-a4b1-b87f96708bc6'    # NeutronFixture net 1
+IMAGE_ID = "155d900f-4e14-4e4c-a73d-069cbf4541e6"  # GlanceFixture image
+FLAVOR_ID = "1"  # m1.tiny
+NETWORK_ID = "3cb9bc59-5699-4588-a4b1-b87f96708bc6"  # NeutronFixture net 1
 
-_SPEC = {'config': {}, 'requests': []}
+_SPEC = {"config": {}, "requests": []}
 _RESULTS = []
-_NEUTRON_LOOKUP = ('find_resource', 'find_resource_by_id', '_find_resource_by_name',
-                   'get_resource_plural')
+_NEUTRON_LOOKUP = (
+    "find_resource",
+    "find_resource_by_id",
+    "_find_resource_by_name",
+    "get_resource_plural",
+)
 
 
 class _Oracle(integrated_helpers._IntegratedTestBase):
@@ -100,140 +104,167 @@ class _Oracle(integrated_helpers._IntegratedTestBase):
     def _setup_services(self):
         # The ConfFixture points api_paste_config at <site-packages>/../etc;
         # pip installs it at <venv>/etc/nova/api-paste.ini.
-        paste = os.path.join(sys.prefix, 'etc', 'nova', 'api-paste.ini')
+        paste = os.path.join(sys.prefix, "etc", "nova", "api-paste.ini")
         if os.path.exists(paste):
-            self.flags(api_paste_config=paste, group='wsgi')
+            self.flags(api_paste_config=paste, group="wsgi")
         # make [oslo_policy] options settable from "config" (they are
         # otherwise registered lazily on first policy check)
         from oslo_config import cfg
         from oslo_policy import opts as policy_opts
+
         policy_opts._register(cfg.CONF)
-        for group, opts in _SPEC.get('config', {}).items():
-            g = None if group in ('DEFAULT', '') else group
+        for group, opts in _SPEC.get("config", {}).items():
+            g = None if group in ("DEFAULT", "") else group
             self.flags(group=g, **opts)
-        if 'oslo_policy' in _SPEC.get('config', {}):
+        if "oslo_policy" in _SPEC.get("config", {}):
             # RealPolicyFixture already built the enforcer; rebuild it
             import nova.policy
+
             nova.policy.reset()
             nova.policy.init(suppress_deprecation_warnings=True)
-        self._seed_world(_SPEC.get('world') or {})
+        self._seed_world(_SPEC.get("world") or {})
         super()._setup_services()
 
     def _seed_world(self, world):
         import types
+
         from neutronclient.v2_0 import client as neutron_client
-        for image in world.get('images', []):
-            self.glance.images.pop(str(image['id']), None)   # replaces a fixture image
+
+        for image in world.get("images", []):
+            self.glance.images.pop(str(image["id"]), None)  # replaces a fixture image
             self.glance.create(None, dict(image))
         project = self.neutron.tenant_id
-        for key, table in (('networks', self.neutron._networks),
-                           ('ports', self.neutron._ports),
-                           ('security_groups', self.neutron._security_groups)):
+        for key, table in (
+            ("networks", self.neutron._networks),
+            ("ports", self.neutron._ports),
+            ("security_groups", self.neutron._security_groups),
+        ):
             for item in world.get(key, []):
                 item = dict(item)
-                item.setdefault('tenant_id', project)
-                item.setdefault('project_id', item['tenant_id'])
-                table[item['id']] = item
+                item.setdefault("tenant_id", project)
+                item.setdefault("project_id", item["tenant_id"])
+                table[item["id"]] = item
         # python-neutronclient's lookup by name or id, as a real client does it
         self.neutron.EXTED_PLURALS = neutron_client.Client.EXTED_PLURALS
         for name in _NEUTRON_LOOKUP:
-            setattr(self.neutron, name, types.MethodType(
-                getattr(neutron_client.ClientBase, name), self.neutron))
+            setattr(
+                self.neutron,
+                name,
+                types.MethodType(getattr(neutron_client.ClientBase, name), self.neutron),
+            )
 
     def _run_requests(self, reqs, offset=0):
         fx = self.api_fixture
-        base = fx.base_url.split('/v2')[0]  # http://<uuid-host>:80
+        base = fx.base_url.split("/v2")[0]  # http://<uuid-host>:80
         project = fx.project_id
         idents = {
-            'user': ('fake', 'reader,member'),
-            'admin': ('admin', 'reader,member,admin'),
-            'reader': ('reader', 'reader'),
-            'other': ('other', 'other'),
+            "user": ("fake", "reader,member"),
+            "admin": ("admin", "reader,member,admin"),
+            "reader": ("reader", "reader"),
+            "other": ("other", "other"),
         }
-        last_server = ''
+        last_server = ""
         for i, r in enumerate(reqs, offset):
-            if r.get('cleanup'):
-                out = {'i': i, 'name': r.get('name'), 'method': 'CLEANUP', 'path': '',
-                       'status': 200, 'headers': {},
-                       'body': {'deleted': self._delete_all(base, project)}}
+            if r.get("cleanup"):
+                out = {
+                    "i": i,
+                    "name": r.get("name"),
+                    "method": "CLEANUP",
+                    "path": "",
+                    "status": 200,
+                    "headers": {},
+                    "body": {"deleted": self._delete_all(base, project)},
+                }
                 _RESULTS.append(out)
-                _REAL_STDOUT.write(json.dumps(out, sort_keys=True) + '\n')
+                _REAL_STDOUT.write(json.dumps(out, sort_keys=True) + "\n")
                 _REAL_STDOUT.flush()
                 continue
             subst = {
-                '{project_id}': project, '{image_id}': IMAGE_ID,
-                '{flavor_id}': FLAVOR_ID,
-                '{flavor_ref}': 'http://fake.server/%s' % FLAVOR_ID,
-                '{network_id}': NETWORK_ID,
-                '{last_server_id}': last_server,
+                "{project_id}": project,
+                "{image_id}": IMAGE_ID,
+                "{flavor_id}": FLAVOR_ID,
+                "{flavor_ref}": "http://fake.server/%s" % FLAVOR_ID,
+                "{network_id}": NETWORK_ID,
+                "{last_server_id}": last_server,
             }
 
-            def sub(s):
+            def sub(s, subst=subst):
                 for k, v in subst.items():
                     s = s.replace(k, v)
                 return s
 
-            method = r.get('method', 'GET').upper()
-            path = sub(r.get('path', '/v2.1/servers'))
-            body = r.get('body', None)
+            method = r.get("method", "GET").upper()
+            path = sub(r.get("path", "/v2.1/servers"))
+            body = r.get("body", None)
             if body is None:
                 data = None
             elif isinstance(body, str):
-                data = sub(body).encode('utf-8')
+                data = sub(body).encode("utf-8")
             else:
-                data = sub(json.dumps(body)).encode('utf-8')
-            user, roles = idents[r.get('as', 'user')]
+                data = sub(json.dumps(body)).encode("utf-8")
+            user, roles = idents[r.get("as", "user")]
             headers = {
-                'Content-Type': 'application/json',
-                'X-Auth-User': user, 'X-User-Id': user,
-                'X-Auth-Project-Id': project, 'X-Roles': roles,
+                "Content-Type": "application/json",
+                "X-Auth-User": user,
+                "X-User-Id": user,
+                "X-Auth-Project-Id": project,
+                "X-Roles": roles,
             }
-            mv = r.get('microversion')
+            mv = r.get("microversion")
             if mv:
-                headers['X-OpenStack-Nova-API-Version'] = mv
-                headers['OpenStack-API-Version'] = 'compute %s' % mv
-            for k, v in (r.get('headers') or {}).items():
+                headers["X-OpenStack-Nova-API-Version"] = mv
+                headers["OpenStack-API-Version"] = "compute %s" % mv
+            for k, v in (r.get("headers") or {}).items():
                 if v is None:
                     headers.pop(k, None)
                 else:
                     headers[k] = v
-            resp = requests.request(method, base + path, data=data,
-                                    headers=headers)
+            resp = requests.request(method, base + path, data=data, headers=headers)
             try:
                 rbody = resp.json()
             except ValueError:
                 rbody = resp.text
-            if (method == 'POST' and resp.status_code == 202 and
-                    isinstance(rbody, dict) and
-                    isinstance(rbody.get('server'), dict)):
-                last_server = rbody['server'].get('id', last_server)
-            if method == 'POST' and resp.status_code in (200, 202):
+            if (
+                method == "POST"
+                and resp.status_code == 202
+                and isinstance(rbody, dict)
+                and isinstance(rbody.get("server"), dict)
+            ):
+                last_server = rbody["server"].get("id", last_server)
+            if method == "POST" and resp.status_code in (200, 202):
                 self._settle(base, project)
             out = {
-                'i': i, 'name': r.get('name'), 'method': method,
-                'path': path, 'status': resp.status_code, 'body': rbody,
-                'headers': dict(resp.headers.items()),
+                "i": i,
+                "name": r.get("name"),
+                "method": method,
+                "path": path,
+                "status": resp.status_code,
+                "body": rbody,
+                "headers": dict(resp.headers.items()),
             }
             _RESULTS.append(out)
-            _REAL_STDOUT.write(json.dumps(out, sort_keys=True) + '\n')
+            _REAL_STDOUT.write(json.dumps(out, sort_keys=True) + "\n")
             _REAL_STDOUT.flush()
 
     def _delete_all(self, base, project, timeout=60.0):
         """Delete every server (as admin) and wait until none is left."""
-        headers = {'X-Auth-User': 'admin', 'X-User-Id': 'admin',
-                   'X-Auth-Project-Id': project,
-                   'X-Roles': 'reader,member,admin',
-                   'X-OpenStack-Nova-API-Version': '2.1'}
-        url = base + '/v2.1/servers?all_tenants=1'
-        ids = [s['id'] for s in requests.get(url, headers=headers).json()['servers']]
+        headers = {
+            "X-Auth-User": "admin",
+            "X-User-Id": "admin",
+            "X-Auth-Project-Id": project,
+            "X-Roles": "reader,member,admin",
+            "X-OpenStack-Nova-API-Version": "2.1",
+        }
+        url = base + "/v2.1/servers?all_tenants=1"
+        ids = [s["id"] for s in requests.get(url, headers=headers).json()["servers"]]
         for server_id in ids:
-            requests.delete(base + '/v2.1/servers/' + server_id, headers=headers)
+            requests.delete(base + "/v2.1/servers/" + server_id, headers=headers)
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if not requests.get(url, headers=headers).json()['servers']:
+            if not requests.get(url, headers=headers).json()["servers"]:
                 return len(ids)
             time.sleep(0.05)
-        sys.stderr.write('oracle: servers still there after %ss\n' % timeout)
+        sys.stderr.write("oracle: servers still there after %ss\n" % timeout)
         return len(ids)
 
     def _settle(self, base, project, timeout=30.0):
@@ -244,27 +275,30 @@ class _Oracle(integrated_helpers._IntegratedTestBase):
         ~60 s in teardown (MessagingTimeout). Waiting also makes the state
         seen by the next request deterministic.
         """
-        headers = {'X-Auth-User': 'admin', 'X-User-Id': 'admin',
-                   'X-Auth-Project-Id': project,
-                   'X-Roles': 'reader,member,admin',
-                   'X-OpenStack-Nova-API-Version': '2.1'}
+        headers = {
+            "X-Auth-User": "admin",
+            "X-User-Id": "admin",
+            "X-Auth-Project-Id": project,
+            "X-Roles": "reader,member,admin",
+            "X-OpenStack-Nova-API-Version": "2.1",
+        }
         deadline = time.time() + timeout
         while time.time() < deadline:
-            r = requests.get(base + '/v2.1/servers/detail?all_tenants=1',
-                             headers=headers)
-            busy = [s for s in r.json().get('servers', [])
-                    if s.get('status') == 'BUILD' or
-                    s.get('OS-EXT-STS:task_state')]
+            r = requests.get(base + "/v2.1/servers/detail?all_tenants=1", headers=headers)
+            busy = [
+                s
+                for s in r.json().get("servers", [])
+                if s.get("status") == "BUILD" or s.get("OS-EXT-STS:task_state")
+            ]
             if not busy:
                 return
             time.sleep(0.05)
-        sys.stderr.write('oracle: servers still building after %ss\n'
-                         % timeout)
+        sys.stderr.write("oracle: servers still building after %ss\n" % timeout)
 
     def test_oracle(self):
-        reqs = _SPEC['requests']
-        if _SPEC.get('_isolate_index') is not None:
-            idx = _SPEC['_isolate_index']
+        reqs = _SPEC["requests"]
+        if _SPEC.get("_isolate_index") is not None:
+            idx = _SPEC["_isolate_index"]
             self._run_requests([reqs[idx]], offset=idx)
         else:
             self._run_requests(reqs)
@@ -272,29 +306,29 @@ class _Oracle(integrated_helpers._IntegratedTestBase):
 
 def main(argv):
     import argparse
+
     p = argparse.ArgumentParser()
-    p.add_argument('requests')
-    p.add_argument('--isolate', action='store_true')
-    p.add_argument('--out')
+    p.add_argument("requests")
+    p.add_argument("--isolate", action="store_true")
+    p.add_argument("--out")
     a = p.parse_args(argv)
     with open(a.requests) as f:
         spec = json.load(f)
     if isinstance(spec, list):
-        spec = {'requests': spec}
+        spec = {"requests": spec}
     _SPEC.update(spec)
-    runs = (range(len(_SPEC['requests'])) if a.isolate else [None])
+    runs = range(len(_SPEC["requests"])) if a.isolate else [None]
     ok = True
     for idx in runs:
-        _SPEC['_isolate_index'] = idx
-        suite = unittest.TestSuite([_Oracle('test_oracle')])
-        res = unittest.TextTestRunner(stream=sys.stderr,
-                                      verbosity=0).run(suite)
+        _SPEC["_isolate_index"] = idx
+        suite = unittest.TestSuite([_Oracle("test_oracle")])
+        res = unittest.TextTestRunner(stream=sys.stderr, verbosity=0).run(suite)
         ok = ok and res.wasSuccessful()
     if a.out:
-        with open(a.out, 'w') as f:
+        with open(a.out, "w") as f:
             json.dump(_RESULTS, f, indent=1, sort_keys=True)
     return 0 if ok else 1
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -37,6 +37,7 @@ a fresh one for each fixture with ``setup``. After each POST every server is del
 (the oracle's ``cleanup`` request), so each fixture sees an unused project, as it does in a
 fresh refnova deployment.
 """
+
 import argparse
 import datetime
 import json
@@ -67,12 +68,18 @@ ORACLE_KEYS = frozenset({"config", "world", "setup", "as", "note"})
 RECORDED_PLACEHOLDERS = ("project_id", "image_id", "network_id")
 UUID_RE = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 PASSWORD_RE = "(?=.*[2-9])(?=.*[A-HJ-NP-Z])(?=.*[a-km-z])[2-9A-HJ-NP-Za-km-z]{12}"
-RECORDED_HEADERS = ("Content-Type", "OpenStack-API-Version", "X-OpenStack-Nova-API-Version",
-                    "Vary", "x-compute-request-id")
-LONG_TEXT = 2048          # recorded strings longer than this get their long runs compressed
+RECORDED_HEADERS = (
+    "Content-Type",
+    "OpenStack-API-Version",
+    "X-OpenStack-Nova-API-Version",
+    "Vary",
+    "x-compute-request-id",
+)
+LONG_TEXT = 2048  # recorded strings longer than this get their long runs compressed
 
 
 # --------------------------------------------------------------------------- requests
+
 
 def reference_values():
     return placeholder_values(load_reference_world())
@@ -89,12 +96,16 @@ def oracle_section(fixture):
 def oracle_request(fixture, values):
     """The oracle's request for a fixture: refnova's exact bytes, the oracle's identity."""
     request = build_request(fixture, values)
-    headers = {name: value for name, value in request.headers
-               if name.lower() != "x-auth-token"}
+    headers = {name: value for name, value in request.headers if name.lower() != "x-auth-token"}
     for name in request.removed:
         headers[name] = None
-    out = {"name": fixture.id, "method": request.method, "path": request.path,
-           "headers": headers, "as": oracle_section(fixture).get("as", "user")}
+    out = {
+        "name": fixture.id,
+        "method": request.method,
+        "path": request.path,
+        "headers": headers,
+        "as": oracle_section(fixture).get("as", "user"),
+    }
     if request.body or request.method in ("POST", "PUT"):
         out["body"] = request.body.decode("utf-8")
     return out
@@ -126,6 +137,7 @@ def _merge(base, extra):
 
 # --------------------------------------------------------------------------- running
 
+
 def run_oracle(spec, fixtures, values, python, oracle, workdir, index):
     """Run one deployment; the oracle's answer to each fixture (setup answers dropped)."""
     requests, owners = [], []
@@ -143,20 +155,27 @@ def run_oracle(spec, fixtures, values, python, oracle, workdir, index):
     log_path = workdir / f"run{index:02d}.log"
     spec_path.write_text(json.dumps(dict(spec, requests=requests), indent=1))
     with open(log_path, "w") as log:
-        done = subprocess.run([python, str(oracle), str(spec_path), "--out", str(out_path)],
-                              stdout=subprocess.DEVNULL, stderr=log, cwd=workdir)
+        done = subprocess.run(
+            [python, str(oracle), str(spec_path), "--out", str(out_path)],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            cwd=workdir,
+        )
     if done.returncode != 0 or not out_path.exists():
         raise RuntimeError(f"the oracle failed (exit {done.returncode}); see {log_path}")
     results = json.loads(out_path.read_text())
     if len(results) != len(requests):
-        raise RuntimeError(f"the oracle answered {len(results)} of {len(requests)} requests; "
-                           f"see {log_path}")
+        raise RuntimeError(
+            f"the oracle answered {len(results)} of {len(requests)} requests; see {log_path}"
+        )
     answers = {}
-    for owner, result, sent in zip(owners, results, requests):
+    for owner, result, sent in zip(owners, results, requests, strict=True):
         if owner is None:
             if result["status"] >= 400:
-                raise RuntimeError(f"setup request {sent.get('name') or sent['path']} failed: "
-                                   f"{result['status']} {result['body']}")
+                raise RuntimeError(
+                    f"setup request {sent.get('name') or sent['path']} failed: "
+                    f"{result['status']} {result['body']}"
+                )
             continue
         answers[owner.id] = result
     return answers
@@ -173,13 +192,16 @@ def compare(fixture, result, values):
     if fixture.nova_status is not None:
         if result["status"] == fixture.nova_status:
             return "MATCH", []
-        return "DIFF", [f"status: Nova answered {result['status']}, the fixture records "
-                        f"nova_status {fixture.nova_status}"]
+        return "DIFF", [
+            f"status: Nova answered {result['status']}, the fixture records "
+            f"nova_status {fixture.nova_status}"
+        ]
     problems = check_response(expand(fixture.expect, values), as_response(result))
     return ("MATCH" if not problems else "DIFF"), problems
 
 
 # --------------------------------------------------------------------------- recording
+
 
 def generalize(value, values, host, key=None):
     """A recorded JSON value as an expectation: generated ids and passwords become markers,
@@ -197,7 +219,7 @@ def generalize(value, values, host, key=None):
     if key == "reservation_id" and re.fullmatch("r-[0-9a-z]{8}", value):
         return "<re:r-[0-9a-z]{8}>"
     if key in ("href", "Location") and host and value.startswith(host):
-        return "<re:https?://[^/]+" + _pattern(value[len(host):], values) + ">"
+        return "<re:https?://[^/]+" + _pattern(value[len(host) :], values) + ">"
     if key == "x-compute-request-id" and re.fullmatch("req-" + UUID_RE, value):
         return f"<re:req-{UUID_RE}>"
     if len(value) > LONG_TEXT:
@@ -210,7 +232,7 @@ def _compressed(text):
     out, last = [], 0
     for found in re.finditer(r"(.{1,8}?)\1{63,}", text, re.DOTALL):
         unit = found.group(1)
-        out.append(re.escape(text[last:found.start()]))
+        out.append(re.escape(text[last : found.start()]))
         out.append("(?:%s){%d}" % (re.escape(unit), len(found.group(0)) // len(unit)))
         last = found.end()
     out.append(re.escape(text[last:]))
@@ -225,7 +247,9 @@ def _pattern(path, values):
             named = [name for name in RECORDED_PLACEHOLDERS if values.get(name) == part]
             out.append("{%s}" % named[0] if named else UUID_RE)
         else:
-            out.append(re.escape(_placeholders(part, values)).replace(r"\{", "{").replace(r"\}", "}"))
+            out.append(
+                re.escape(_placeholders(part, values)).replace(r"\{", "{").replace(r"\}", "}")
+            )
     return "".join(out)
 
 
@@ -243,14 +267,18 @@ def record(fixture, result, values, run_id):
     data["source"] = f"nova-oracle nova=={NOVA_VERSION} run {run_id} {row}"
     if result["status"] >= 500:
         data["nova_status"] = result["status"]
-        return _write(fixture.path, data), f"Nova answered {result['status']}: nova_status " \
-                                           f"recorded, expect kept"
+        return _write(
+            fixture.path, data
+        ), f"Nova answered {result['status']}: nova_status recorded, expect kept"
     headers = {k.lower(): v for k, v in result["headers"].items()}
     host = _host_of(result)
     expect = {"status": result["status"], "headers": {}}
     for name in RECORDED_HEADERS:
-        expect["headers"][name] = generalize(headers[name.lower()], values, host, name) \
-            if name.lower() in headers else "<absent>"
+        expect["headers"][name] = (
+            generalize(headers[name.lower()], values, host, name)
+            if name.lower() in headers
+            else "<absent>"
+        )
     if "location" in headers:
         expect["headers"]["Location"] = generalize(headers["location"], values, host, "Location")
     body = result["body"]
@@ -258,8 +286,9 @@ def record(fixture, result, values, run_id):
         expect["body"] = generalize(body, values, host)
         expect["exact_body"] = True
     else:
-        expect["text_contains"] = [line.strip() for line in str(body).splitlines()
-                                   if line.strip() and "<" not in line][:2]
+        expect["text_contains"] = [
+            line.strip() for line in str(body).splitlines() if line.strip() and "<" not in line
+        ][:2]
     data["expect"] = expect
     data.pop("nova_status", None)
     return _write(fixture.path, data), f"recorded {result['status']}"
@@ -288,8 +317,20 @@ def _host_of(result):
 
 
 def _write(path, data):
-    ordered = {key: data[key] for key in ("name", "source", "nova_status", "world", "oracle",
-                                          "request", "expect", "trace") if key in data}
+    ordered = {
+        key: data[key]
+        for key in (
+            "name",
+            "source",
+            "nova_status",
+            "world",
+            "oracle",
+            "request",
+            "expect",
+            "trace",
+        )
+        if key in data
+    }
     ordered.update({k: v for k, v in data.items() if k not in ordered})
     path.write_text(json.dumps(ordered, indent=2, ensure_ascii=False) + "\n")
     return path
@@ -297,26 +338,36 @@ def _write(path, data):
 
 # --------------------------------------------------------------------------- main
 
+
 def select(paths, keywords):
     fixtures = [load_fixture(path) for path in paths]
     if keywords:
         words = keywords.lower().split()
-        fixtures = [f for f in fixtures
-                    if all(w in f"{f.id} {f.name}".lower() for w in words)]
+        fixtures = [f for f in fixtures if all(w in f"{f.id} {f.name}".lower() for w in words)]
     return fixtures
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("fixtures", nargs="*", help="fixture files (default: fixtures/v2.1)")
     parser.add_argument("-k", dest="keywords", help="only fixtures whose id/name has all words")
-    parser.add_argument("--record", action="store_true",
-                        help="write each fixture's expect and source from Nova's answer")
-    parser.add_argument("--python", default=os.environ.get("NOVA_ORACLE_PYTHON", sys.executable),
-                        help="interpreter with nova==%s installed" % NOVA_VERSION)
-    parser.add_argument("--oracle", default=os.environ.get("NOVA_ORACLE", str(DEFAULT_ORACLE)),
-                        help="the oracle script (default tools/nova_oracle.py)")
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="write each fixture's expect and source from Nova's answer",
+    )
+    parser.add_argument(
+        "--python",
+        default=os.environ.get("NOVA_ORACLE_PYTHON", sys.executable),
+        help="interpreter with nova==%s installed" % NOVA_VERSION,
+    )
+    parser.add_argument(
+        "--oracle",
+        default=os.environ.get("NOVA_ORACLE", str(DEFAULT_ORACLE)),
+        help="the oracle script (default tools/nova_oracle.py)",
+    )
     parser.add_argument("--keep", help="keep the oracle's request and answer files here")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every fixture")
     args = parser.parse_args(argv)
@@ -332,8 +383,11 @@ def main(argv=None):
     run_id = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%MZ")
     runs = plan_runs(fixtures)
     started = time.monotonic()
-    print(f"nova-oracle: {len(fixtures)} fixtures in {len(runs)} Nova {NOVA_VERSION} "
-          f"deployments ({args.oracle})", flush=True)
+    print(
+        f"nova-oracle: {len(fixtures)} fixtures in {len(runs)} Nova {NOVA_VERSION} "
+        f"deployments ({args.oracle})",
+        flush=True,
+    )
     verdicts = {}
     for index, (spec, members) in enumerate(runs):
         answers = run_oracle(spec, members, values, args.python, args.oracle, workdir, index)
@@ -356,8 +410,10 @@ def main(argv=None):
     for verdict, _ in verdicts.values():
         counts[verdict] = counts.get(verdict, 0) + 1
     summary = ", ".join(f"{count} {verdict.lower()}" for verdict, count in sorted(counts.items()))
-    print(f"nova-oracle summary: {len(fixtures)} /v2.1 fixtures against real Nova "
-          f"{NOVA_VERSION}: {summary} ({time.monotonic() - started:.0f} s)")
+    print(
+        f"nova-oracle summary: {len(fixtures)} /v2.1 fixtures against real Nova "
+        f"{NOVA_VERSION}: {summary} ({time.monotonic() - started:.0f} s)"
+    )
     return 1 if failed else 0
 
 

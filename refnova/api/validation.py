@@ -15,6 +15,7 @@ Two behaviours of Nova's validator class are kept: ``minimum``/``maximum`` also 
 numeric strings (``"0"`` is less than the minimum of 1), and ``format`` checks accept any
 value of another type (the ``type`` keyword reports those).
 """
+
 import base64
 import binascii
 import functools
@@ -40,6 +41,7 @@ class InvalidName(ValueError):
 
 # --- the printable-name regex, built as Nova builds it ---------------------------------------
 
+
 def _is_printable(char):
     """Not "other" (controls, format, unassigned...), and no separator but a plain space."""
     category = unicodedata.category(char)
@@ -52,9 +54,13 @@ def _regex_range(ws=True, invert=False):
     ``ws=False`` leaves out the space separators (Zs); ``invert`` takes the complement.
     Characters past U+FFFE are in neither class, so a name containing one never matches.
     """
+
     def valid(char):
-        result = _is_printable(char) if ws else (
-            _is_printable(char) and unicodedata.category(char) != "Zs")
+        result = (
+            _is_printable(char)
+            if ws
+            else (_is_printable(char) and unicodedata.category(char) != "Zs")
+        )
         return not result if invert else result
 
     parts, start, previous = [], None, None
@@ -64,7 +70,9 @@ def _regex_range(ws=True, invert=False):
             if start is None:
                 start = char
         elif start is not None:
-            parts.append(re.escape(start) + ("" if previous == start else "-" + re.escape(previous)))
+            parts.append(
+                re.escape(start) + ("" if previous == start else "-" + re.escape(previous))
+            )
             start = None
         previous = char
     if start is not None:
@@ -98,8 +106,9 @@ def _is_uuid_like(instance):
         canonical = str(uuid.UUID(instance)).replace("-", "")
     except (TypeError, ValueError, AttributeError):
         return False
-    return canonical == (instance.replace("urn:", "").replace("uuid:", "").strip("{}")
-                         .replace("-", "").lower())
+    return canonical == (
+        instance.replace("urn:", "").replace("uuid:", "").strip("{}").replace("-", "").lower()
+    )
 
 
 @FORMAT_CHECKER.checks("base64")
@@ -126,6 +135,7 @@ def _is_valid_name(instance):
 
 
 # --- the validator ---------------------------------------------------------------------------
+
 
 def _number_from_str(instance):
     try:
@@ -161,7 +171,10 @@ def error_detail(error):
         return str(error.cause)
     if len(error.path) > 0:
         return "Invalid input for field/attribute %s. Value: %s. %s" % (
-            error.path.pop(), error.instance, error.message)
+            error.path.pop(),
+            error.instance,
+            error.message,
+        )
     return error.message
 
 

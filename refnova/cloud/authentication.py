@@ -6,6 +6,7 @@ name the same user; bad credentials, an unknown or unreachable scope and a scope
 has no role on are all the same 401, so that nothing tells which one it was; a token that
 does not verify is 404; a token method keeps the old token's expiry and its audit chain.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,23 +18,27 @@ from refnova.cloud.tokens import TokenClaims, TokenIssuer, new_audit_id
 
 METHODS = ("password", "token")
 UNAUTHORIZED = "The request you have made requires authentication."
-VALIDATION = ("Expecting to find %s in %s. The server could not comply with the request since "
-              "it is either malformed or otherwise incorrect. The client is assumed to be in "
-              "error.")
+VALIDATION = (
+    "Expecting to find %s in %s. The server could not comply with the request since "
+    "it is either malformed or otherwise incorrect. The client is assumed to be in "
+    "error."
+)
 
 
 class KeystoneError(Exception):
     """An error answer in Keystone's form: ``{"error": {"code", "title", "message"}}``."""
 
-    def __init__(self, code: int, title: str, message: str,
-                 extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, code: int, title: str, message: str, extra: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.code, self.title, self.message = code, title, message
         self.extra = extra or {}
 
     def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "title": self.title, "message": self.message,
-                          **self.extra}}
+        return {
+            "error": {"code": self.code, "title": self.title, "message": self.message, **self.extra}
+        }
 
 
 def unauthorized() -> KeystoneError:
@@ -73,16 +78,21 @@ class CredentialChecker:
         now = self.issuer.now()
         audit_ids = (new_audit_id(),) + ((parent.audit_ids[-1],) if parent else ())
         return TokenClaims(
-            user_id=user.id, user_name=user.name,
+            user_id=user.id,
+            user_name=user.name,
             methods=tuple(dict.fromkeys(methods + (parent.methods if parent else ()))),
-            issued_at=now, expires_at=parent.expires_at if parent else now + self.issuer.ttl,
-            audit_ids=audit_ids, roles=roles,
+            issued_at=now,
+            expires_at=parent.expires_at if parent else now + self.issuer.ttl,
+            audit_ids=audit_ids,
+            roles=roles,
             project_id=scope.project.id if scope.project else None,
             project_name=scope.project.name if scope.project else None,
-            domain_id=scope.domain.id if scope.domain else None)
+            domain_id=scope.domain.id if scope.domain else None,
+        )
 
-    def _identify(self, identity: Mapping[str, Any],
-                  methods: tuple[str, ...]) -> tuple[User, TokenClaims | None]:
+    def _identify(
+        self, identity: Mapping[str, Any], methods: tuple[str, ...]
+    ) -> tuple[User, TokenClaims | None]:
         """The one user every method names, and the token a token method presented."""
         users: list[User] = []
         parent = None
@@ -123,13 +133,14 @@ class CredentialChecker:
         if not isinstance(scope, Mapping) or not scope:
             raise validation_error("project or domain", "scope")
         if "project" in scope and "domain" in scope:
-            raise KeystoneError(400, "Bad Request",
-                                "Scoping to both domain and project is not allowed")
+            raise KeystoneError(
+                400, "Bad Request", "Scoping to both domain and project is not allowed"
+            )
         if "project" in scope:
             return Scope(project=self._project(_required_object(scope, "project", "scope")))
         if "domain" in scope:
             return Scope(domain=self._domain(_required_object(scope, "domain", "scope")))
-        raise unauthorized()   # system or trust scope: no user here has either
+        raise unauthorized()  # system or trust scope: no user here has either
 
     def _project(self, spec: Mapping[str, Any]) -> Project:
         if "id" in spec:
@@ -154,10 +165,12 @@ class CredentialChecker:
         if scope.project is None and scope.domain is None:
             return ()
         roles = self.directory.roles_on(
-            user, project_id=scope.project.id if scope.project else None,
-            domain_id=scope.domain.id if scope.domain else None)
+            user,
+            project_id=scope.project.id if scope.project else None,
+            domain_id=scope.domain.id if scope.domain else None,
+        )
         if not roles:
-            raise unauthorized()   # "User has no access to project"
+            raise unauthorized()  # "User has no access to project"
         return tuple(role.name for role in roles)
 
 
@@ -166,9 +179,12 @@ def _methods(identity: Mapping[str, Any]) -> tuple[str, ...]:
     if not isinstance(methods, list) or not methods:
         raise validation_error("methods", "identity")
     if any(method not in METHODS for method in methods):
-        raise KeystoneError(401, "Unauthorized",
-                            "Attempted to authenticate with an unsupported method.",
-                            {"identity": {"methods": list(METHODS)}})
+        raise KeystoneError(
+            401,
+            "Unauthorized",
+            "Attempted to authenticate with an unsupported method.",
+            {"identity": {"methods": list(METHODS)}},
+        )
     return tuple(dict.fromkeys(methods))
 
 

@@ -5,6 +5,7 @@ locations): the matched prefix moves from ``PATH_INFO`` to ``SCRIPT_NAME``, so t
 mounted application sees paths relative to its mount point and builds its own URLs from
 ``SCRIPT_NAME``. A prefix matches whole path segments only (``/images`` is not ``/image``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -19,19 +20,20 @@ else:
 class PrefixDispatcher:
     """Sends a request under a mounted prefix to that application, any other to ``default``."""
 
-    def __init__(self, mounts: Mapping[str, WSGIApplication],
-                 default: WSGIApplication) -> None:
+    def __init__(self, mounts: Mapping[str, WSGIApplication], default: WSGIApplication) -> None:
         # Longest prefix first, so that a nested mount wins over its parent.
-        self.mounts = sorted(((prefix.rstrip("/"), app) for prefix, app in mounts.items()),
-                             key=lambda item: len(item[0]), reverse=True)
+        self.mounts = sorted(
+            ((prefix.rstrip("/"), app) for prefix, app in mounts.items()),
+            key=lambda item: len(item[0]),
+            reverse=True,
+        )
         self.default = default
 
-    def __call__(self, environ: WSGIEnvironment,
-                 start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         for prefix, app in self.mounts:
             if path == prefix or path.startswith(prefix + "/"):
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix
-                environ["PATH_INFO"] = path[len(prefix):]
+                environ["PATH_INFO"] = path[len(prefix) :]
                 return app(environ, start_response)
         return self.default(environ, start_response)

@@ -8,6 +8,7 @@ Keystone's (its token resource, ``render_token_response_from_model`` and its dis
 documents): errors as ``{"error": {"code", "title", "message"}}``, a 401
 with ``WWW-Authenticate: Keystone uri="<identity URL>"``.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -29,9 +30,14 @@ from refnova.cloud.tokens import TokenClaims, TokenIssuer
 from refnova.cloud.web import ServiceApp, json_response, root_url, route, service_url
 
 MOUNT = "/identity"
-V3 = {"id": "v3.14", "status": "stable", "updated": "2020-04-07T00:00:00Z",
-      "media-types": [{"base": "application/json",
-                       "type": "application/vnd.openstack.identity-v3+json"}]}
+V3 = {
+    "id": "v3.14",
+    "status": "stable",
+    "updated": "2020-04-07T00:00:00Z",
+    "media-types": [
+        {"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}
+    ],
+}
 
 
 class IdentityApp(ServiceApp):
@@ -46,9 +52,13 @@ class IdentityApp(ServiceApp):
         route("GET HEAD", "/v3/auth/catalog", "auth_catalog"),
     )
 
-    def __init__(self, directory: Directory, issuer: TokenIssuer,
-                 public_url: str | None = None,
-                 outside_urls: Mapping[str, str | None] | None = None) -> None:
+    def __init__(
+        self,
+        directory: Directory,
+        issuer: TokenIssuer,
+        public_url: str | None = None,
+        outside_urls: Mapping[str, str | None] | None = None,
+    ) -> None:
         self.directory = directory
         self.issuer = issuer
         self.credentials = CredentialChecker(directory, issuer)
@@ -69,8 +79,7 @@ class IdentityApp(ServiceApp):
 
     def issue_token(self, req: webob.Request) -> webob.Response:
         body = _json_body(req)
-        claims = self.credentials.authenticate(
-            body.get("auth") if isinstance(body, dict) else None)
+        claims = self.credentials.authenticate(body.get("auth") if isinstance(body, dict) else None)
         token = self.issuer.issue(claims)
         return self._token_response(req, 201, token, claims)
 
@@ -82,26 +91,33 @@ class IdentityApp(ServiceApp):
             raise token_not_found(subject)
         if not (caller.user_id == claims.user_id or caller.is_admin or "service" in caller.roles):
             action = "identity:check_token" if req.method == "HEAD" else "identity:validate_token"
-            raise KeystoneError(403, "Forbidden", "You are not authorized to perform the "
-                                                  "requested action: %s." % action)
+            raise KeystoneError(
+                403,
+                "Forbidden",
+                "You are not authorized to perform the requested action: %s." % action,
+            )
         assert subject is not None
         return self._token_response(req, 200, subject, claims)
 
     def auth_catalog(self, req: webob.Request) -> webob.Response:
         caller = self._caller(req)
         if caller.project_id is None:
-            raise KeystoneError(403, "Forbidden", "A project-scoped token is required to "
-                                                  "produce a service catalog.")
+            raise KeystoneError(
+                403, "Forbidden", "A project-scoped token is required to produce a service catalog."
+            )
         links = {"self": service_url(req, self.public_url) + "/v3/auth/catalog"}
         return json_response(200, {"catalog": self._catalog(req), "links": links})
 
     def not_found(self, req: webob.Request) -> webob.Response:
-        return self.error(req, KeystoneError(404, "Not Found",
-                                             "The resource could not be found."))
+        return self.error(req, KeystoneError(404, "Not Found", "The resource could not be found."))
 
     def not_allowed(self, req: webob.Request) -> webob.Response:
-        return self.error(req, KeystoneError(405, "Method Not Allowed",
-                                             "The method is not allowed for the requested URL."))
+        return self.error(
+            req,
+            KeystoneError(
+                405, "Method Not Allowed", "The method is not allowed for the requested URL."
+            ),
+        )
 
     def error(self, req: webob.Request, error: KeystoneError) -> webob.Response:
         headers = {}
@@ -122,11 +138,11 @@ class IdentityApp(ServiceApp):
             return False
         return claims.project_id is None or self.directory.project(id=claims.project_id) is not None
 
-    def _token_response(self, req: webob.Request, status: int, token: str,
-                        claims: TokenClaims) -> webob.Response:
+    def _token_response(
+        self, req: webob.Request, status: int, token: str, claims: TokenClaims
+    ) -> webob.Response:
         include_catalog = "nocatalog" not in req.GET and claims.scoped
-        body = render_token(claims, self.directory,
-                            self._catalog(req) if include_catalog else None)
+        body = render_token(claims, self.directory, self._catalog(req) if include_catalog else None)
         return json_response(status, body, {"X-Subject-Token": token})
 
     def _catalog(self, req: webob.Request) -> list[dict[str, Any]]:
@@ -138,15 +154,20 @@ class IdentityApp(ServiceApp):
         return {**V3, "links": [{"rel": "self", "href": href}]}
 
 
-def render_token(claims: TokenClaims, directory: Directory,
-                 service_catalog: list[dict[str, Any]] | None) -> dict[str, Any]:
+def render_token(
+    claims: TokenClaims, directory: Directory, service_catalog: list[dict[str, Any]] | None
+) -> dict[str, Any]:
     """Keystone's token body (render_token_response_from_model) for the claims."""
     user = directory.user(id=claims.user_id)
-    assert user is not None   # checked by the caller (_still_valid, or just authenticated)
+    assert user is not None  # checked by the caller (_still_valid, or just authenticated)
     token: dict[str, Any] = {
         "methods": list(claims.methods),
-        "user": {"domain": _domain_ref(directory, user.domain_id), "id": user.id,
-                 "name": user.name, "password_expires_at": None},
+        "user": {
+            "domain": _domain_ref(directory, user.domain_id),
+            "id": user.id,
+            "name": user.name,
+            "password_expires_at": None,
+        },
         "audit_ids": list(claims.audit_ids),
         "expires_at": isotime(claims.expires_at),
         "issued_at": isotime(claims.issued_at),
@@ -159,14 +180,23 @@ def render_token(claims: TokenClaims, directory: Directory,
 
 def _scope_part(claims: TokenClaims, directory: Directory) -> dict[str, Any]:
     """The project (or domain) the token is scoped to, and its roles; nothing if unscoped."""
-    roles = [{"id": role.id, "name": role.name}
-             for role in (directory.role(name) for name in claims.roles) if role]
+    roles = [
+        {"id": role.id, "name": role.name}
+        for role in (directory.role(name) for name in claims.roles)
+        if role
+    ]
     if claims.project_id is not None:
         project = directory.project(id=claims.project_id)
         assert project is not None
-        return {"project": {"domain": _domain_ref(directory, project.domain_id),
-                            "id": project.id, "name": project.name},
-                "is_domain": False, "roles": roles}
+        return {
+            "project": {
+                "domain": _domain_ref(directory, project.domain_id),
+                "id": project.id,
+                "name": project.name,
+            },
+            "is_domain": False,
+            "roles": roles,
+        }
     if claims.domain_id is not None:
         return {"domain": _domain_ref(directory, claims.domain_id), "roles": roles}
     return {}

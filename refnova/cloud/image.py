@@ -9,6 +9,7 @@ links relative to the host. An image the caller may not see (private to another 
 is not found, as an unknown one: ``404`` with ``No image found with ID <id>``. Glance's
 errors are WebOb's pages (JSON when the client accepts it).
 """
+
 from __future__ import annotations
 
 import urllib.parse
@@ -31,16 +32,36 @@ from refnova.cloud.web import (
 from refnova.context import RequestContext
 
 MOUNT = "/image"
-DEFAULT_LIMIT = 25      # Glance's limit_param_default
-MAX_LIMIT = 1000        # Glance's api_limit_max
+DEFAULT_LIMIT = 25  # Glance's limit_param_default
+MAX_LIMIT = 1000  # Glance's api_limit_max
 VISIBILITIES = ("public", "private", "shared", "community", "all")
-SORT_KEYS = ("created_at", "updated_at", "id", "name", "status", "size", "disk_format",
-             "container_format", "min_ram", "min_disk", "owner", "visibility")
+SORT_KEYS = (
+    "created_at",
+    "updated_at",
+    "id",
+    "name",
+    "status",
+    "size",
+    "disk_format",
+    "container_format",
+    "min_ram",
+    "min_disk",
+    "owner",
+    "visibility",
+)
 # Glance's versions without an image cache or several stores: v2.15 current.
-VERSIONS = (("2.15", "CURRENT"), ("2.9", "SUPPORTED"), ("2.7", "SUPPORTED"),
-            ("2.6", "SUPPORTED"), ("2.5", "SUPPORTED"), ("2.4", "SUPPORTED"),
-            ("2.3", "SUPPORTED"), ("2.2", "SUPPORTED"), ("2.1", "SUPPORTED"),
-            ("2.0", "SUPPORTED"))
+VERSIONS = (
+    ("2.15", "CURRENT"),
+    ("2.9", "SUPPORTED"),
+    ("2.7", "SUPPORTED"),
+    ("2.6", "SUPPORTED"),
+    ("2.5", "SUPPORTED"),
+    ("2.4", "SUPPORTED"),
+    ("2.3", "SUPPORTED"),
+    ("2.2", "SUPPORTED"),
+    ("2.1", "SUPPORTED"),
+    ("2.0", "SUPPORTED"),
+)
 PAGING = ("limit", "marker", "sort_key", "sort_dir", "member_status")
 
 
@@ -55,9 +76,13 @@ class ImageApp(ServiceApp):
         route("GET", "/v2/images/{image_id}", "show"),
     )
 
-    def __init__(self, images: Sequence[Mapping[str, Any]], authenticator: Authenticator,
-                 public_url: str | None = None,
-                 identity_url: str | None = None) -> None:
+    def __init__(
+        self,
+        images: Sequence[Mapping[str, Any]],
+        authenticator: Authenticator,
+        public_url: str | None = None,
+        identity_url: str | None = None,
+    ) -> None:
         self.images = [image_view(image) for image in images if not image.get("deleted")]
         self.authenticator = authenticator
         self.public_url = public_url
@@ -65,8 +90,10 @@ class ImageApp(ServiceApp):
 
     def versions(self, req: webob.Request) -> webob.Response:
         href = service_url(req, self.public_url) + "/v2/"
-        values = [{"id": "v" + version, "status": status,
-                   "links": [{"rel": "self", "href": href}]} for version, status in VERSIONS]
+        values = [
+            {"id": "v" + version, "status": status, "links": [{"rel": "self", "href": href}]}
+            for version, status in VERSIONS
+        ]
         explicit = req.path_info.rstrip("/") == "/versions"
         return json_response(200 if explicit else 300, {"versions": values})
 
@@ -81,8 +108,11 @@ class ImageApp(ServiceApp):
             marker = self._find(context, params["marker"], webob.exc.HTTPBadRequest)
             listed = _after(listed, value, marker, descending)
         page = listed[:limit]
-        body: dict[str, Any] = {"images": page, "first": _link(params, None),
-                                "schema": "/v2/schemas/images"}
+        body: dict[str, Any] = {
+            "images": page,
+            "first": _link(params, None),
+            "schema": "/v2/schemas/images",
+        }
         if page and len(page) == limit:
             body["next"] = _link(params, page[-1]["id"])
         return json_response(200, body)
@@ -91,8 +121,9 @@ class ImageApp(ServiceApp):
         context = self._caller(req)
         return json_response(200, self._find(context, image_id, webob.exc.HTTPNotFound))
 
-    def _find(self, context: RequestContext, image_id: str,
-              missing: type[webob.exc.HTTPClientError]) -> dict[str, Any]:
+    def _find(
+        self, context: RequestContext, image_id: str, missing: type[webob.exc.HTTPClientError]
+    ) -> dict[str, Any]:
         """The image if the caller may see it; else Glance's answer for an unknown one."""
         for image in self.images:
             if image["id"] == image_id and _visible(context, image):
@@ -103,46 +134,61 @@ class ImageApp(ServiceApp):
         identity = self.identity_url or root_url(req, self.public_url, MOUNT) + "/identity"
         return require_caller(req, self.authenticator, identity)
 
-    def _listed(self, context: RequestContext,
-                params: Mapping[str, str]) -> list[dict[str, Any]]:
+    def _listed(self, context: RequestContext, params: Mapping[str, str]) -> list[dict[str, Any]]:
         visibility = params.get("visibility")
         if visibility is not None and visibility not in VISIBILITIES:
-            raise webob.exc.HTTPBadRequest(
-                explanation="Invalid visibility value: %s" % visibility)
+            raise webob.exc.HTTPBadRequest(explanation="Invalid visibility value: %s" % visibility)
         filters = {k: v for k, v in params.items() if k not in PAGING and k != "visibility"}
-        return [image for image in self.images
-                if _listable(context, image, visibility) and _matches(image, filters)]
+        return [
+            image
+            for image in self.images
+            if _listable(context, image, visibility) and _matches(image, filters)
+        ]
 
 
 def image_view(image: Mapping[str, Any]) -> dict[str, Any]:
     """Glance's v2 view of a world image: properties flattened, then the base attributes."""
     image_id = image["id"]
     view: dict[str, Any] = dict(image.get("properties") or {})
-    view.update({
-        "id": image_id, "name": image.get("name"), "status": image.get("status", "active"),
-        "visibility": image.get("visibility", "public"), "size": image.get("size"),
-        "virtual_size": image.get("virtual_size"), "checksum": image.get("checksum"),
-        "min_ram": image.get("min_ram", 0), "min_disk": image.get("min_disk", 0),
-        "disk_format": image.get("disk_format"),
-        "container_format": image.get("container_format"), "owner": image.get("owner"),
-        "protected": bool(image.get("protected", False)), "os_hidden": False,
-        "os_hash_algo": image.get("os_hash_algo"), "os_hash_value": image.get("os_hash_value"),
-        "tags": list(image.get("tags") or []),
-        "created_at": image.get("created_at", WORLD_TIMESTAMP),
-        "updated_at": image.get("updated_at", image.get("created_at", WORLD_TIMESTAMP)),
-        "self": "/v2/images/%s" % image_id, "file": "/v2/images/%s/file" % image_id,
-        "schema": "/v2/schemas/image"})
+    view.update(
+        {
+            "id": image_id,
+            "name": image.get("name"),
+            "status": image.get("status", "active"),
+            "visibility": image.get("visibility", "public"),
+            "size": image.get("size"),
+            "virtual_size": image.get("virtual_size"),
+            "checksum": image.get("checksum"),
+            "min_ram": image.get("min_ram", 0),
+            "min_disk": image.get("min_disk", 0),
+            "disk_format": image.get("disk_format"),
+            "container_format": image.get("container_format"),
+            "owner": image.get("owner"),
+            "protected": bool(image.get("protected", False)),
+            "os_hidden": False,
+            "os_hash_algo": image.get("os_hash_algo"),
+            "os_hash_value": image.get("os_hash_value"),
+            "tags": list(image.get("tags") or []),
+            "created_at": image.get("created_at", WORLD_TIMESTAMP),
+            "updated_at": image.get("updated_at", image.get("created_at", WORLD_TIMESTAMP)),
+            "self": "/v2/images/%s" % image_id,
+            "file": "/v2/images/%s/file" % image_id,
+            "schema": "/v2/schemas/image",
+        }
+    )
     return view
 
 
 def _visible(context: RequestContext, image: Mapping[str, Any]) -> bool:
     """Glance's rule for one image: an admin sees all, others public ones and their own."""
-    return (context.is_admin or image["visibility"] in ("public", "community")
-            or image.get("owner") == context.project_id)
+    return (
+        context.is_admin
+        or image["visibility"] in ("public", "community")
+        or image.get("owner") == context.project_id
+    )
 
 
-def _listable(context: RequestContext, image: Mapping[str, Any],
-              visibility: str | None) -> bool:
+def _listable(context: RequestContext, image: Mapping[str, Any], visibility: str | None) -> bool:
     """Listed: without a filter, what the caller sees (community images only its own);
     with one, the images of that visibility the caller sees."""
     if visibility in (None, "all"):
@@ -178,9 +224,12 @@ def _limit(raw: str | None) -> int:
 def _sort_spec(params: Mapping[str, str]) -> tuple[str, bool]:
     key, direction = params.get("sort_key", "created_at"), params.get("sort_dir", "desc")
     if key not in SORT_KEYS:
-        raise webob.exc.HTTPBadRequest(explanation=(
-            "Invalid sort key: %s. It must be one of the following: %s."
-            % (key, ", ".join(SORT_KEYS))))
+        raise webob.exc.HTTPBadRequest(
+            explanation=(
+                "Invalid sort key: %s. It must be one of the following: %s."
+                % (key, ", ".join(SORT_KEYS))
+            )
+        )
     if direction not in ("asc", "desc"):
         raise webob.exc.HTTPBadRequest(explanation="Invalid sort direction: %s" % direction)
     return key, direction == "desc"
@@ -190,16 +239,22 @@ def _sort_value(key: str) -> Callable[[Mapping[str, Any]], tuple[str, str]]:
     def value(image: Mapping[str, Any]) -> tuple[str, str]:
         raw = image.get(key)
         text = "%020d" % raw if isinstance(raw, int) else _text(raw)
-        return text, image["id"]   # the id breaks ties: Glance adds it to every sort
+        return text, image["id"]  # the id breaks ties: Glance adds it to every sort
+
     return value
 
 
-def _after(images: list[dict[str, Any]], value: Callable[[Mapping[str, Any]], tuple[str, str]],
-           marker: Mapping[str, Any], descending: bool) -> list[dict[str, Any]]:
+def _after(
+    images: list[dict[str, Any]],
+    value: Callable[[Mapping[str, Any]], tuple[str, str]],
+    marker: Mapping[str, Any],
+    descending: bool,
+) -> list[dict[str, Any]]:
     """The images past the marker in the sort order (keyset paging, as Glance's query)."""
     bound = value(marker)
-    return [image for image in images
-            if (value(image) < bound if descending else value(image) > bound)]
+    return [
+        image for image in images if (value(image) < bound if descending else value(image) > bound)
+    ]
 
 
 def _link(params: Mapping[str, str], marker: str | None) -> str:

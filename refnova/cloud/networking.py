@@ -11,6 +11,7 @@ objects and the shared networks (and their subnets); an admin sees all. An objec
 caller may not see is not found, in Neutron's error body
 ``{"NeutronError": {"type", "message", "detail"}}``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -42,22 +43,32 @@ NOT_FILTERS = ("fields", "limit", "marker", "sort_key", "sort_dir", "page_revers
 class Collection:
     """One resource collection: its path, body keys and Neutron's not-found answer."""
 
-    path: str              # in the URL: /v2.0/<path>
-    plural: str            # the list body's key
-    singular: str          # the show body's key
+    path: str  # in the URL: /v2.0/<path>
+    plural: str  # the list body's key
+    singular: str  # the show body's key
     not_found_type: str
-    not_found: str         # the message, with the id
+    not_found: str  # the message, with the id
 
 
-COLLECTIONS = {c.path: c for c in (
-    Collection("networks", "networks", "network", "NetworkNotFound",
-               "Network %s could not be found."),
-    Collection("subnets", "subnets", "subnet", "SubnetNotFound",
-               "Subnet %s could not be found."),
-    Collection("ports", "ports", "port", "PortNotFound", "Port %s could not be found."),
-    Collection("security-groups", "security_groups", "security_group",
-               "SecurityGroupNotFound", "Security group %s does not exist"),
-)}
+COLLECTIONS = {
+    c.path: c
+    for c in (
+        Collection(
+            "networks", "networks", "network", "NetworkNotFound", "Network %s could not be found."
+        ),
+        Collection(
+            "subnets", "subnets", "subnet", "SubnetNotFound", "Subnet %s could not be found."
+        ),
+        Collection("ports", "ports", "port", "PortNotFound", "Port %s could not be found."),
+        Collection(
+            "security-groups",
+            "security_groups",
+            "security_group",
+            "SecurityGroupNotFound",
+            "Security group %s does not exist",
+        ),
+    )
+}
 
 
 class NetworkingApp(ServiceApp):
@@ -71,9 +82,13 @@ class NetworkingApp(ServiceApp):
         route("GET", "/v2.0/{collection}/{object_id}", "show"),
     )
 
-    def __init__(self, world: Mapping[str, Any], authenticator: Authenticator,
-                 public_url: str | None = None,
-                 identity_url: str | None = None) -> None:
+    def __init__(
+        self,
+        world: Mapping[str, Any],
+        authenticator: Authenticator,
+        public_url: str | None = None,
+        identity_url: str | None = None,
+    ) -> None:
         self.objects = views.world_objects(world)
         self.authenticator = authenticator
         self.public_url = public_url
@@ -81,15 +96,31 @@ class NetworkingApp(ServiceApp):
 
     def versions(self, req: webob.Request) -> webob.Response:
         href = service_url(req, self.public_url) + "/v2.0/"
-        return json_response(200, {"versions": [
-            {"status": "CURRENT", "id": "v2.0", "links": [{"href": href, "rel": "self"}]}]})
+        return json_response(
+            200,
+            {
+                "versions": [
+                    {"status": "CURRENT", "id": "v2.0", "links": [{"href": href, "rel": "self"}]}
+                ]
+            },
+        )
 
     def resources(self, req: webob.Request) -> webob.Response:
         self._caller(req)
         base = service_url(req, self.public_url) + "/v2.0/"
-        return json_response(200, {"resources": [
-            {"links": [{"href": base + c.path, "rel": "self"}], "name": c.singular,
-             "collection": c.plural} for c in COLLECTIONS.values()]})
+        return json_response(
+            200,
+            {
+                "resources": [
+                    {
+                        "links": [{"href": base + c.path, "rel": "self"}],
+                        "name": c.singular,
+                        "collection": c.plural,
+                    }
+                    for c in COLLECTIONS.values()
+                ]
+            },
+        )
 
     def index(self, req: webob.Request, collection: str) -> webob.Response:
         kind = self._collection(collection)
@@ -138,8 +169,13 @@ class NetworkingApp(ServiceApp):
         network = _by_id(self.objects["networks"], obj.get("network_id"))
         return bool(network and _own(context, network))
 
-    def _page(self, req: webob.Request, kind: Collection, listed: list[dict[str, Any]],
-              visible: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    def _page(
+        self,
+        req: webob.Request,
+        kind: Collection,
+        listed: list[dict[str, Any]],
+        visible: list[dict[str, Any]],
+    ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
         """Neutron's pagination: by id, ``limit`` items after ``marker``, with links."""
         limit, marker = _limit(req.GET.get("limit")), req.GET.get("marker")
         if limit is None and marker is None:
@@ -152,8 +188,14 @@ class NetworkingApp(ServiceApp):
         page = ordered[:limit] if limit else ordered
         return page, self._links(req, kind, page, limit, marker)
 
-    def _links(self, req: webob.Request, kind: Collection, page: list[dict[str, Any]],
-               limit: int | None, marker: str | None) -> list[dict[str, str]]:
+    def _links(
+        self,
+        req: webob.Request,
+        kind: Collection,
+        page: list[dict[str, Any]],
+        limit: int | None,
+        marker: str | None,
+    ) -> list[dict[str, str]]:
         url = service_url(req, self.public_url) + "/v2.0/" + kind.path
         params = [(k, v) for k, v in req.GET.items() if k not in ("marker", "page_reverse")]
         links = []
@@ -161,20 +203,30 @@ class NetworkingApp(ServiceApp):
             query = urllib.parse.urlencode(params + [("marker", page[-1]["id"])])
             links.append({"href": url + "?" + query, "rel": "next"})
         if marker is not None and page:
-            query = urllib.parse.urlencode(params + [("marker", page[0]["id"]),
-                                                     ("page_reverse", "True")])
+            query = urllib.parse.urlencode(
+                params + [("marker", page[0]["id"]), ("page_reverse", "True")]
+            )
             links.append({"href": url + "?" + query, "rel": "previous"})
         return links
 
 
 def not_found(kind: Collection, object_id: str) -> webob.Response:
-    return json_response(404, {"NeutronError": {
-        "type": kind.not_found_type, "message": kind.not_found % object_id, "detail": ""}})
+    return json_response(
+        404,
+        {
+            "NeutronError": {
+                "type": kind.not_found_type,
+                "message": kind.not_found % object_id,
+                "detail": "",
+            }
+        },
+    )
 
 
 def bad_request(message: str) -> webob.Response:
-    return json_response(400, {"NeutronError": {
-        "type": "HTTPBadRequest", "message": message, "detail": ""}})
+    return json_response(
+        400, {"NeutronError": {"type": "HTTPBadRequest", "message": message, "detail": ""}}
+    )
 
 
 def _own(context: RequestContext, obj: Mapping[str, Any]) -> bool:
@@ -199,8 +251,9 @@ def _filters(req: webob.Request, kind: Collection) -> dict[str, list[str]]:
 
 
 def _matches(obj: Mapping[str, Any], filters: Mapping[str, list[str]]) -> bool:
-    return all(any(_equal(obj.get(name), value) for value in values)
-               for name, values in filters.items())
+    return all(
+        any(_equal(obj.get(name), value) for value in values) for name, values in filters.items()
+    )
 
 
 def _equal(actual: Any, wanted: str) -> bool:
@@ -223,6 +276,9 @@ def _limit(raw: str | None) -> int | None:
     except ValueError:
         limit = -1
     if limit < 0:
-        raise Refusal(bad_request("Bad limit request: Limit must be an integer 0 or greater "
-                                  "and not '%s'" % raw))
+        raise Refusal(
+            bad_request(
+                "Bad limit request: Limit must be an integer 0 or greater and not '%s'" % raw
+            )
+        )
     return limit

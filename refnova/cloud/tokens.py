@@ -9,6 +9,7 @@ deployment draws its own key, and its tokens die with it). A token is
 Tokens are not revocable (as Keystone's are): their lifetime bounds them, one hour as
 Keystone's default ``[token] expiration``.
 """
+
 from __future__ import annotations
 
 import base64
@@ -34,13 +35,13 @@ class TokenClaims:
     user_id: str
     user_name: str
     methods: tuple[str, ...]
-    issued_at: float                     # seconds since the epoch
+    issued_at: float  # seconds since the epoch
     expires_at: float
     audit_ids: tuple[str, ...]
-    roles: tuple[str, ...] = ()          # role names, implied ones included
+    roles: tuple[str, ...] = ()  # role names, implied ones included
     project_id: str | None = None
     project_name: str | None = None
-    domain_id: str | None = None      # a domain-scoped token
+    domain_id: str | None = None  # a domain-scoped token
 
     @property
     def is_admin(self) -> bool:
@@ -60,8 +61,9 @@ class TokenIssuer:
     """Signs and verifies tokens with one deployment's key; the deployment owns it and
     hands it to the identity service (to issue) and to the API's authenticator (to check)."""
 
-    def __init__(self, key: bytes, ttl: float = DEFAULT_TTL,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, key: bytes, ttl: float = DEFAULT_TTL, clock: Callable[[], float] = time.time
+    ) -> None:
         self._key = key
         self.ttl = ttl
         self.clock = clock
@@ -76,15 +78,16 @@ class TokenIssuer:
         return self.clock()
 
     def issue(self, claims: TokenClaims) -> str:
-        payload = _b64encode(json.dumps(dataclasses.asdict(claims), separators=(",", ":"))
-                             .encode("utf-8"))
+        payload = _b64encode(
+            json.dumps(dataclasses.asdict(claims), separators=(",", ":")).encode("utf-8")
+        )
         return "%s%s.%s" % (PREFIX, payload, self._signature(payload))
 
     def verify(self, token: str | None) -> TokenClaims | None:
         """The token's claims; None if it is not ours, is forged or damaged, or has expired."""
         if token is None or not is_ours(token):
             return None
-        payload, _, signature = token[len(PREFIX):].partition(".")
+        payload, _, signature = token[len(PREFIX) :].partition(".")
         if not hmac.compare_digest(signature, self._signature(payload)):
             return None
         claims = _decode(payload)

@@ -4,6 +4,7 @@ Each service is a small WSGI application over WebOb, mounted under a prefix by
 ``refnova.cloud.dispatch``, which moves the prefix into ``SCRIPT_NAME`` as paste's urlmap
 does: the application sees paths relative to its mount point.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,8 +32,13 @@ WORLD_TIMESTAMP = "2014-04-17T00:00:00Z"
 
 # keystonemiddleware's answer to a request without a valid token (what Glance and Neutron
 # put in front of their APIs).
-UNAUTHORIZED_BODY = {"error": {"code": 401, "title": "Unauthorized",
-                               "message": "The request you have made requires authentication."}}
+UNAUTHORIZED_BODY = {
+    "error": {
+        "code": 401,
+        "title": "Unauthorized",
+        "message": "The request you have made requires authentication.",
+    }
+}
 
 
 class Authenticator(Protocol):
@@ -57,8 +63,9 @@ def route(methods: str, template: str, handler: str) -> Route:
     return Route(tuple(methods.split()), template, handler, re.compile("^" + regex + "/?$"))
 
 
-def json_response(status: int, body: Any,
-                  headers: Mapping[str, str] | None = None) -> webob.Response:
+def json_response(
+    status: int, body: Any, headers: Mapping[str, str] | None = None
+) -> webob.Response:
     response = webob.Response(status=status, content_type="application/json", charset=None)
     response.body = json.dumps(body).encode("utf-8")
     for name, value in (headers or {}).items():
@@ -79,7 +86,7 @@ def root_url(req: webob.Request, public_url: str | None, mount: str) -> str:
     if public_url:
         return public_url.rstrip("/")
     url: str = req.application_url
-    return url[:-len(mount)] if mount and url.endswith(mount) else url
+    return url[: -len(mount)] if mount and url.endswith(mount) else url
 
 
 class Refusal(Exception):
@@ -97,8 +104,7 @@ class ServiceApp:
     mount = ""
     routes: tuple[Route, ...] = ()
 
-    def __call__(self, environ: WSGIEnvironment,
-                 start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         req = webob.Request(environ)
         response = self.respond(req)
         body: Iterable[bytes] = response(environ, start_response)
@@ -109,7 +115,7 @@ class ServiceApp:
             return self.route(req)
         except Refusal as refusal:
             return refusal.response
-        except webob.exc.WSGIHTTPException as error:   # WebOb's own error pages
+        except webob.exc.WSGIHTTPException as error:  # WebOb's own error pages
             return error
 
     def route(self, req: webob.Request) -> webob.Response:
@@ -121,8 +127,9 @@ class ServiceApp:
             path_known = True
             if req.method in candidate.methods:
                 # The SERVER span (tracing.ServerSpanMiddleware's) is named after the route.
-                tracing.name_after_route(tracing.current_span(), req.method,
-                                         self.mount + candidate.template)
+                tracing.name_after_route(
+                    tracing.current_span(), req.method, self.mount + candidate.template
+                )
                 handler: Handler = getattr(self, candidate.handler)
                 return handler(req, **found.groupdict())
         return self.not_allowed(req) if path_known else self.not_found(req)
@@ -134,18 +141,32 @@ class ServiceApp:
         return webob.exc.HTTPMethodNotAllowed()
 
 
-def require_caller(req: webob.Request, authenticator: Authenticator,
-                   identity_url: str) -> RequestContext:
+def require_caller(
+    req: webob.Request, authenticator: Authenticator, identity_url: str
+) -> RequestContext:
     """The caller as the compute API reads it (a token of ours, or noauth2); without one,
     keystonemiddleware's 401 with its challenge naming the identity service."""
     try:
         context = authenticator.authenticate(req)
-    except ApiError as error:   # an outside Keystone that cannot say (503)
-        raise Refusal(json_response(error.status, {"error": {
-            "code": error.status, "title": "Service Unavailable", "message": error.message}}))
+    except ApiError as error:  # an outside Keystone that cannot say (503)
+        raise Refusal(
+            json_response(
+                error.status,
+                {
+                    "error": {
+                        "code": error.status,
+                        "title": "Service Unavailable",
+                        "message": error.message,
+                    }
+                },
+            )
+        )
     if context is None:
-        raise Refusal(json_response(401, UNAUTHORIZED_BODY,
-                                    {"WWW-Authenticate": 'Keystone uri="%s"' % identity_url}))
+        raise Refusal(
+            json_response(
+                401, UNAUTHORIZED_BODY, {"WWW-Authenticate": 'Keystone uri="%s"' % identity_url}
+            )
+        )
     return context
 
 

@@ -1,8 +1,10 @@
 """Helpers of the compute API that need none of its services (Nova's ``compute/utils.py``):
 what an instance inherits from its image, and the rows of a request gathered for insert."""
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from refnova import block_device, utils
 from refnova.db import models
@@ -17,18 +19,26 @@ def root_device_name(properties: Mapping[str, Any]) -> Any:
     return properties.get("root_device_name", root)
 
 
-def inherit_properties_from_image(properties: Mapping[str, Any], auto_disk_config: Any
-                                  ) -> dict[str, Any]:
+def inherit_properties_from_image(
+    properties: Mapping[str, Any], auto_disk_config: Any
+) -> dict[str, Any]:
     if auto_disk_config is None:
         auto_disk_config = utils.bool_from_string(properties.get("auto_disk_config"))
-    return {"os_type": properties.get("os_type"), "architecture": properties.get("architecture"),
-            "vm_mode": properties.get("vm_mode"), "auto_disk_config": auto_disk_config}
+    return {
+        "os_type": properties.get("os_type"),
+        "architecture": properties.get("architecture"),
+        "vm_mode": properties.get("vm_mode"),
+        "auto_disk_config": auto_disk_config,
+    }
 
 
 def image_system_metadata(image_id: str | None, image: Mapping[str, Any]) -> dict[str, str]:
     """The ``image_*`` keys of an instance's system metadata."""
-    values = {"image_" + key: utils.py2_str(value)[:255]
-              for key, value in (image.get("properties") or {}).items() if value is not None}
+    values = {
+        "image_" + key: utils.py2_str(value)[:255]
+        for key, value in (image.get("properties") or {}).items()
+        if value is not None
+    }
     for key in ("min_ram", "min_disk", "disk_format", "container_format"):
         if image.get(key) is not None:
             values["image_" + key] = str(image[key])
@@ -49,15 +59,22 @@ class InstanceRows:
         self.bdms: list[dict[str, Any]] = []
         self.group_members: list[dict[str, Any]] = []
 
-    def add(self, instance: Mapping[str, Any], flavor: Any,
-            mappings: list[block_device.BlockDeviceDict]) -> None:
+    def add(
+        self, instance: Mapping[str, Any], flavor: Any, mappings: list[block_device.BlockDeviceDict]
+    ) -> None:
         instance_uuid = instance["uuid"]
-        self.instances.append({k: v for k, v in instance.items() if k in self.INSTANCE_COLUMNS}
-                              | {"auto_disk_config": bool(instance.get("auto_disk_config"))})
-        self.metadata.extend({"instance_uuid": instance_uuid, "key": k, "value": v}
-                             for k, v in instance["metadata"].items())
-        self.system_metadata.extend({"instance_uuid": instance_uuid, "key": k, "value": v}
-                                    for k, v in instance["system_metadata"].items())
+        self.instances.append(
+            {k: v for k, v in instance.items() if k in self.INSTANCE_COLUMNS}
+            | {"auto_disk_config": bool(instance.get("auto_disk_config"))}
+        )
+        self.metadata.extend(
+            {"instance_uuid": instance_uuid, "key": k, "value": v}
+            for k, v in instance["metadata"].items()
+        )
+        self.system_metadata.extend(
+            {"instance_uuid": instance_uuid, "key": k, "value": v}
+            for k, v in instance["system_metadata"].items()
+        )
         for bdm in mappings:
             size = block_device.volume_size(flavor, bdm)
             if size == 0:
@@ -66,16 +83,21 @@ class InstanceRows:
 
     def add_group_members(self, group: Any, instances: list[Mapping[str, Any]]) -> None:
         if group is not None:
-            self.group_members.extend({"group_id": group.id, "instance_id": i["uuid"]}
-                                      for i in instances)
+            self.group_members.extend(
+                {"group_id": group.id, "instance_id": i["uuid"]} for i in instances
+            )
 
 
 def _bdm_row(bdm: Mapping[str, Any], instance_uuid: str, size: int | None) -> dict[str, Any]:
     row = {field: bdm.get(field) for field in block_device.BDM_FIELDS}
-    row.update(instance_uuid=instance_uuid, volume_size=size,
-               delete_on_termination=bool(row["delete_on_termination"]),
-               boot_index=row["boot_index"] if isinstance(row["boot_index"], int) else None,
-               no_device=bool(row["no_device"]) if row["no_device"] is not None else None,
-               connection_info=utils.py2_str(row["connection_info"])
-               if row["connection_info"] is not None else None)
+    row.update(
+        instance_uuid=instance_uuid,
+        volume_size=size,
+        delete_on_termination=bool(row["delete_on_termination"]),
+        boot_index=row["boot_index"] if isinstance(row["boot_index"], int) else None,
+        no_device=bool(row["no_device"]) if row["no_device"] is not None else None,
+        connection_info=utils.py2_str(row["connection_info"])
+        if row["connection_info"] is not None
+        else None,
+    )
     return row

@@ -5,6 +5,7 @@ host and cast to that host's compute manager. refnova runs those steps in-proces
 (enabled, availability zone, forced host/node, RAM, disk), a RAM weigher, and a fake
 compute driver that records the server ACTIVE, or ERROR with a fault when no host fits.
 """
+
 import logging
 import time
 
@@ -15,7 +16,7 @@ from refnova.db import models
 
 LOG = logging.getLogger(__name__)
 POWER_STATE_RUNNING = 1
-RAM_ALLOCATION_RATIO = 1.5   # Icehouse's default
+RAM_ALLOCATION_RATIO = 1.5  # Icehouse's default
 DISK_ALLOCATION_RATIO = 1.0
 
 
@@ -28,18 +29,38 @@ class ComputeTaskManager:
         self.compute = FakeComputeManager(db, network_api, spawn_seconds)
 
     @tracing.traced("conductor.manager.ComputeTaskManager.build_instances")
-    def build_instances(self, context, instances, image, filter_properties, admin_password,
-                        injected_files, requested_networks, security_groups,
-                        block_device_mapping=None, legacy_bdm=True):
+    def build_instances(
+        self,
+        context,
+        instances,
+        image,
+        filter_properties,
+        admin_password,
+        injected_files,
+        requested_networks,
+        security_groups,
+        block_device_mapping=None,
+        legacy_bdm=True,
+    ):
         uuids = [instance["nova_object.data"]["uuid"] for instance in instances]
-        tracing.annotate({"nova.instance_uuids": uuids, "nova.request_id": context.request_id,
-                          "nova.project_id": context.project_id})
-        request_spec = {"image": image or {}, "instance_uuids": uuids, "num_instances": len(uuids),
-                        "instance_type": filter_properties.get("instance_type", {}),
-                        "block_device_mapping": block_device_mapping,
-                        "security_group": security_groups}
-        self.scheduler.run_instance(context, request_spec, filter_properties,
-                                    requested_networks, self.compute)
+        tracing.annotate(
+            {
+                "nova.instance_uuids": uuids,
+                "nova.request_id": context.request_id,
+                "nova.project_id": context.project_id,
+            }
+        )
+        request_spec = {
+            "image": image or {},
+            "instance_uuids": uuids,
+            "num_instances": len(uuids),
+            "instance_type": filter_properties.get("instance_type", {}),
+            "block_device_mapping": block_device_mapping,
+            "security_group": security_groups,
+        }
+        self.scheduler.run_instance(
+            context, request_spec, filter_properties, requested_networks, self.compute
+        )
 
 
 class FilterScheduler:
@@ -50,11 +71,13 @@ class FilterScheduler:
     def run_instance(self, context, request_spec, filter_properties, requested_networks, compute):
         flavor = request_spec["instance_type"]
         for instance_uuid in request_spec["instance_uuids"]:
-            self._schedule_one(context, instance_uuid, flavor, filter_properties,
-                               requested_networks, compute)
+            self._schedule_one(
+                context, instance_uuid, flavor, filter_properties, requested_networks, compute
+            )
 
-    def _schedule_one(self, context, instance_uuid, flavor, filter_properties, requested_networks,
-                      compute):
+    def _schedule_one(
+        self, context, instance_uuid, flavor, filter_properties, requested_networks, compute
+    ):
         """Build one instance exactly once, however often its message is delivered.
 
         The claim and the ACTIVE state are committed together, under a lock on the instance row,
@@ -63,20 +86,27 @@ class FilterScheduler:
         """
         if compute.spawn_seconds:
             with self.db.transaction() as session:
-                state = session.scalar(select(models.Instance.vm_state).where(
-                    models.Instance.uuid == instance_uuid))
+                state = session.scalar(
+                    select(models.Instance.vm_state).where(models.Instance.uuid == instance_uuid)
+                )
             if state != "building":
                 LOG.info("Instance %s is %s: not building it again", instance_uuid, state)
                 return
             LOG.info("Spawning instance %s", instance_uuid)
-            compute.spawn()   # the hypervisor's time, outside any transaction
+            compute.spawn()  # the hypervisor's time, outside any transaction
         with self.db.transaction() as session:
-            instance = session.scalar(select(models.Instance).where(
-                models.Instance.uuid == instance_uuid).with_for_update())
+            instance = session.scalar(
+                select(models.Instance)
+                .where(models.Instance.uuid == instance_uuid)
+                .with_for_update()
+            )
             if instance is None or instance.vm_state != "building":
                 # Built already (a redelivered message) or gone: nothing to do twice.
-                LOG.info("Instance %s is %s: not building it again", instance_uuid,
-                         instance.vm_state if instance is not None else "gone")
+                LOG.info(
+                    "Instance %s is %s: not building it again",
+                    instance_uuid,
+                    instance.vm_state if instance is not None else "gone",
+                )
                 return
             node = self._select_host(session, instance, flavor, filter_properties)
             if node is None:
@@ -93,14 +123,19 @@ class FilterScheduler:
 
     @tracing.traced("scheduler.filter_scheduler.FilterScheduler._schedule")
     def _select_host(self, session, instance, flavor, filter_properties):
-        nodes = session.scalars(select(models.ComputeNode).order_by(models.ComputeNode.id)
-                                .with_for_update()).all()
+        nodes = session.scalars(
+            select(models.ComputeNode).order_by(models.ComputeNode.id).with_for_update()
+        ).all()
         forced_hosts = filter_properties.get("force_hosts") or []
         forced_nodes = filter_properties.get("force_nodes") or []
         if forced_hosts or forced_nodes:
             # Icehouse bypasses the filters for forced hosts.
-            candidates = [n for n in nodes if (not forced_hosts or n.host in forced_hosts)
-                          and (not forced_nodes or n.hypervisor_hostname in forced_nodes)]
+            candidates = [
+                n
+                for n in nodes
+                if (not forced_hosts or n.host in forced_hosts)
+                and (not forced_nodes or n.hypervisor_hostname in forced_nodes)
+            ]
         else:
             candidates = [n for n in nodes if _passes_filters(n, instance, flavor)]
         if not candidates:
@@ -110,17 +145,28 @@ class FilterScheduler:
 
 def _passes_filters(node, instance, flavor):
     memory = flavor.get("memory_mb", instance.memory_mb)
-    disk = flavor.get("root_gb", instance.root_gb) + flavor.get("ephemeral_gb", instance.ephemeral_gb)
-    return (not node.disabled
-            and (not instance.availability_zone or node.availability_zone == instance.availability_zone)
-            and node.memory_mb * RAM_ALLOCATION_RATIO - node.memory_mb_used >= memory
-            and node.local_gb * DISK_ALLOCATION_RATIO - node.local_gb_used >= disk)
+    disk = flavor.get("root_gb", instance.root_gb) + flavor.get(
+        "ephemeral_gb", instance.ephemeral_gb
+    )
+    return (
+        not node.disabled
+        and (not instance.availability_zone or node.availability_zone == instance.availability_zone)
+        and node.memory_mb * RAM_ALLOCATION_RATIO - node.memory_mb_used >= memory
+        and node.local_gb * DISK_ALLOCATION_RATIO - node.local_gb_used >= disk
+    )
 
 
 def _claim(session, node, instance):
-    session.execute(update(models.ComputeNode).where(models.ComputeNode.id == node.id).values(
-        memory_mb_used=models.ComputeNode.memory_mb_used + instance.memory_mb,
-        local_gb_used=models.ComputeNode.local_gb_used + instance.root_gb + instance.ephemeral_gb))
+    session.execute(
+        update(models.ComputeNode)
+        .where(models.ComputeNode.id == node.id)
+        .values(
+            memory_mb_used=models.ComputeNode.memory_mb_used + instance.memory_mb,
+            local_gb_used=models.ComputeNode.local_gb_used
+            + instance.root_gb
+            + instance.ephemeral_gb,
+        )
+    )
 
 
 class FakeComputeManager:
@@ -138,11 +184,19 @@ class FakeComputeManager:
 
     @tracing.traced("compute.manager.ComputeManager.run_instance")
     def run_instance(self, session, context, instance, node, requested_networks):
-        tracing.annotate({"nova.instance_uuid": instance.uuid, "nova.host": node.host,
-                          "nova.node": node.hypervisor_hostname})
+        tracing.annotate(
+            {
+                "nova.instance_uuid": instance.uuid,
+                "nova.host": node.host,
+                "nova.node": node.hypervisor_hostname,
+            }
+        )
         now = models.utcnow()
         instance.network_info = self.network_api.allocate_for_instance(
-            context, instance.uuid, [tuple(n) for n in requested_networks] if requested_networks else None)
+            context,
+            instance.uuid,
+            [tuple(n) for n in requested_networks] if requested_networks else None,
+        )
         instance.host, instance.node = node.host, node.hypervisor_hostname
         instance.vm_state, instance.task_state = "active", None
         instance.power_state = POWER_STATE_RUNNING
@@ -154,13 +208,25 @@ class FakeComputeManager:
         now = models.utcnow()
         error = exception.NoValidHost(reason="")
         instance.vm_state, instance.task_state, instance.updated_at = "error", None, now
-        session.add(models.InstanceFault(instance_uuid=instance.uuid, code=500,
-                                         message=error.format_message(), details="", created_at=now))
+        session.add(
+            models.InstanceFault(
+                instance_uuid=instance.uuid,
+                code=500,
+                message=error.format_message(),
+                details="",
+                created_at=now,
+            )
+        )
         _finish_action(session, instance.uuid, now, "Error")
         tracing.mark_error(tracing.current_span(), error)
 
 
 def _finish_action(session, instance_uuid, now, message):
-    session.execute(update(models.InstanceAction).where(
-        models.InstanceAction.instance_uuid == instance_uuid,
-        models.InstanceAction.action == "create").values(finish_time=now, message=message))
+    session.execute(
+        update(models.InstanceAction)
+        .where(
+            models.InstanceAction.instance_uuid == instance_uuid,
+            models.InstanceAction.action == "create",
+        )
+        .values(finish_time=now, message=message)
+    )

@@ -2,6 +2,7 @@
 
 Version history (as Nova's): 1.2 build_instances, 1.5 legacy_bdm added to it.
 """
+
 from refnova import messaging, tracing
 
 TOPIC = "conductor"
@@ -16,9 +17,13 @@ def _isotime(value):
 def instance_primitive(instance):
     """An Instance as NovaObjectSerializer puts it on the wire."""
     data = {key: _isotime(value) for key, value in instance.items()}
-    return {"nova_object.name": "Instance", "nova_object.namespace": "nova",
-            "nova_object.version": INSTANCE_OBJECT_VERSION, "nova_object.data": data,
-            "nova_object.changes": sorted(data)}
+    return {
+        "nova_object.name": "Instance",
+        "nova_object.namespace": "nova",
+        "nova_object.version": INSTANCE_OBJECT_VERSION,
+        "nova_object.data": data,
+        "nova_object.changes": sorted(data),
+    }
 
 
 class ComputeTaskAPI:
@@ -27,14 +32,31 @@ class ComputeTaskAPI:
         self.client = messaging.RPCClient(transport, target)
 
     @tracing.traced("conductor.rpcapi.ComputeTaskAPI.build_instances")
-    def build_instances(self, context, instances, image, filter_properties, admin_password,
-                        injected_files, requested_networks, security_groups,
-                        block_device_mapping, legacy_bdm=True):
+    def build_instances(
+        self,
+        context,
+        instances,
+        image,
+        filter_properties,
+        admin_password,
+        injected_files,
+        requested_networks,
+        security_groups,
+        block_device_mapping,
+        legacy_bdm=True,
+    ):
         image = messaging.to_primitive(image)
         cctxt = self.client.prepare(version="1.5")
-        return cctxt.cast(context, "build_instances",
-                          instances=[instance_primitive(i) for i in instances], image=image,
-                          filter_properties=filter_properties, admin_password=admin_password,
-                          injected_files=injected_files, requested_networks=requested_networks,
-                          security_groups=security_groups,
-                          block_device_mapping=block_device_mapping, legacy_bdm=legacy_bdm)
+        return cctxt.cast(
+            context,
+            "build_instances",
+            instances=[instance_primitive(i) for i in instances],
+            image=image,
+            filter_properties=filter_properties,
+            admin_password=admin_password,
+            injected_files=injected_files,
+            requested_networks=requested_networks,
+            security_groups=security_groups,
+            block_device_mapping=block_device_mapping,
+            legacy_bdm=legacy_bdm,
+        )

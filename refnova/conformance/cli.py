@@ -10,17 +10,22 @@
 
 Exit status: 0 when no fixture failed, 1 when one did, 2 when the run could not start.
 """
+
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from refnova.conformance import report
-from refnova.conformance.fixtures import (CONTRACTS, contract_for_target, default_fixture_dir,
-                                          load_fixtures)
+from refnova.conformance.fixtures import (
+    CONTRACTS,
+    contract_for_target,
+    default_fixture_dir,
+    load_fixtures,
+)
 from refnova.conformance.placeholders import placeholder_values
 from refnova.conformance.results import Result, counts
 from refnova.conformance.runners import LiveTarget, live_values, run_suite, target_root
@@ -35,25 +40,39 @@ class UsageError(Exception):
     """Options that do not make a run."""
 
 
-def add_conformance_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]
-                            ) -> argparse.ArgumentParser:
+def add_conformance_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     """Add ``conformance`` to the ``refnova`` command's sub-commands."""
     parser = commands.add_parser(
-        "conformance", help="run the golden fixtures against refnova or a live Nova endpoint",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--target", help="a live endpoint's root, e.g. http://nova:8774 "
-                                         "(default: the in-process reference)")
-    parser.add_argument("--contract", choices=CONTRACTS,
-                        help="v2 (Icehouse, fixtures/v2) or v2.1 (today's Nova, fixtures/v2.1); "
-                             "default: the --target URL's version, else v2")
+        "conformance",
+        help="run the golden fixtures against refnova or a live Nova endpoint",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--target",
+        help="a live endpoint's root, e.g. http://nova:8774 (default: the in-process reference)",
+    )
+    parser.add_argument(
+        "--contract",
+        choices=CONTRACTS,
+        help="v2 (Icehouse, fixtures/v2) or v2.1 (today's Nova, fixtures/v2.1); "
+        "default: the --target URL's version, else v2",
+    )
     parser.add_argument("--fixtures", help="fixture directory (default: fixtures/<contract>)")
-    parser.add_argument("-k", dest="select", metavar="EXPR",
-                        help="only fixtures whose file name, name or source match EXPR "
-                             "(words, and/or/not, parentheses)")
+    parser.add_argument(
+        "-k",
+        dest="select",
+        metavar="EXPR",
+        help="only fixtures whose file name, name or source match EXPR "
+        "(words, and/or/not, parentheses)",
+    )
     parser.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
     parser.add_argument("--report", metavar="FILE", help="write a Markdown table here")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="print each fixture's outcome as it comes")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="print each fixture's outcome as it comes"
+    )
     _add_caller_options(parser.add_argument_group("who calls (a live target)"))
     _add_world_options(parser.add_argument_group("the target's world"))
     parser.set_defaults(handler=run)
@@ -64,37 +83,55 @@ def _add_caller_options(who: argparse._ArgumentGroup) -> None:
     who.add_argument("--token", help="X-Auth-Token to send (noauth2: user:project)")
     who.add_argument("--user", help="noauth2 user (default: the world's demo user)")
     who.add_argument("--project", help="the project id (default: the world's, or the token's)")
-    who.add_argument("--admin-token", help="a token of the project's admin, for the fixtures "
-                                           "that need one (noauth2: admin:project is used)")
-    who.add_argument("--os-auth-url", default=os.environ.get("OS_AUTH_URL"),
-                     help="Keystone to get a token from (v3 password auth)")
+    who.add_argument(
+        "--admin-token",
+        help="a token of the project's admin, for the fixtures "
+        "that need one (noauth2: admin:project is used)",
+    )
+    who.add_argument(
+        "--os-auth-url",
+        default=os.environ.get("OS_AUTH_URL"),
+        help="Keystone to get a token from (v3 password auth)",
+    )
     who.add_argument("--os-username", default=os.environ.get("OS_USERNAME"))
     who.add_argument("--os-password", default=os.environ.get("OS_PASSWORD"))
     who.add_argument("--os-project-name", default=os.environ.get("OS_PROJECT_NAME"))
-    who.add_argument("--os-user-domain-name",
-                     default=os.environ.get("OS_USER_DOMAIN_NAME", "Default"))
-    who.add_argument("--os-project-domain-name",
-                     default=os.environ.get("OS_PROJECT_DOMAIN_NAME", "Default"))
+    who.add_argument(
+        "--os-user-domain-name", default=os.environ.get("OS_USER_DOMAIN_NAME", "Default")
+    )
+    who.add_argument(
+        "--os-project-domain-name", default=os.environ.get("OS_PROJECT_DOMAIN_NAME", "Default")
+    )
 
 
 def _add_world_options(world: argparse._ArgumentGroup) -> None:
     world.add_argument("--image", help="id of an active public image the fixtures boot")
     world.add_argument("--flavor", help="id of a small flavor that fits the image")
     world.add_argument("--network", help="id of a network of the project, with a subnet")
-    world.add_argument("--reference-world", action="store_true",
-                       help="the target was seeded from fixtures/world.json (as `refnova serve` "
-                            "is): also run the fixtures that name its objects")
+    world.add_argument(
+        "--reference-world",
+        action="store_true",
+        help="the target was seeded from fixtures/world.json (as `refnova serve` "
+        "is): also run the fixtures that name its objects",
+    )
 
 
 def live_target(args: argparse.Namespace) -> LiveTarget:
     """The target, its tokens and its placeholder values, from the options."""
-    given: dict[str, str | None] = {"image_id": args.image, "flavor_id": args.flavor,
-                                    "network_id": args.network}
+    given: dict[str, str | None] = {
+        "image_id": args.image,
+        "flavor_id": args.flavor,
+        "network_id": args.network,
+    }
     token = _identify(args, given)
     return LiveTarget(
-        url=target_root(args.target), values=live_values(given), token=token,
-        admin_token=args.admin_token, reference_world=args.reference_world,
-        world=load_reference_world(None))
+        url=target_root(args.target),
+        values=live_values(given),
+        token=token,
+        admin_token=args.admin_token,
+        reference_world=args.reference_world,
+        world=load_reference_world(None),
+    )
 
 
 def _identify(args: argparse.Namespace, given: dict[str, str | None]) -> str | None:
@@ -104,7 +141,7 @@ def _identify(args: argparse.Namespace, given: dict[str, str | None]) -> str | N
         given.update(user_id=info.user_id, project_id=info.project_id)
         return info.token
     if args.token and ":" in args.token and not args.project:
-        user, _sep, project = args.token.partition(":")      # a noauth2 token
+        user, _sep, project = args.token.partition(":")  # a noauth2 token
         given.update(user_id=user, project_id=project)
         return None
     if args.token:
@@ -118,15 +155,23 @@ def _identify(args: argparse.Namespace, given: dict[str, str | None]) -> str | N
 
 
 def _keystone_token(args: argparse.Namespace) -> keystone.TokenInfo:
-    missing = [name for name in ("os_username", "os_password", "os_project_name")
-               if not getattr(args, name)]
+    missing = [
+        name
+        for name in ("os_username", "os_password", "os_project_name")
+        if not getattr(args, name)
+    ]
     if missing:
-        raise UsageError("--os-auth-url needs " + ", ".join(
-            "--" + name.replace("_", "-") for name in missing))
+        raise UsageError(
+            "--os-auth-url needs " + ", ".join("--" + name.replace("_", "-") for name in missing)
+        )
     try:
         return keystone.KeystoneClient(args.os_auth_url).issue_token(
-            args.os_username, args.os_password, args.os_project_name,
-            args.os_user_domain_name, args.os_project_domain_name)
+            args.os_username,
+            args.os_password,
+            args.os_project_name,
+            args.os_user_domain_name,
+            args.os_project_domain_name,
+        )
     except keystone.KeystoneError as error:
         raise UsageError(f"no token from Keystone: {error}") from error
 
@@ -156,13 +201,15 @@ def run(args: argparse.Namespace) -> int:
     return 1 if counts(results)["failed"] else 0
 
 
-def _write_reports(args: argparse.Namespace, results: list[Result],
-                   values: Mapping[str, str], label: str) -> None:
+def _write_reports(
+    args: argparse.Namespace, results: list[Result], values: Mapping[str, str], label: str
+) -> None:
     if args.junit:
         Path(args.junit).write_bytes(report.junit_xml(results, values, label))
     if args.report:
-        Path(args.report).write_text(report.markdown_report(results, values, label),
-                                     encoding="utf-8")
+        Path(args.report).write_text(
+            report.markdown_report(results, values, label), encoding="utf-8"
+        )
     sys.stdout.write(report.text_report(results, values, label))
     sys.stdout.flush()
 

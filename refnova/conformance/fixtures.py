@@ -20,14 +20,16 @@ one definition of the format, and every fixture is validated against it as it is
 Placeholders and ``$repeat`` generators: see ``refnova.conformance.placeholders``; markers
 in expected values: see ``refnova.conformance.matcher``.
 """
+
 from __future__ import annotations
 
 import functools
 import json
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 import jsonschema
 
@@ -136,8 +138,9 @@ def schema_problems(value: Any, definition: str | None = None) -> list[str]:
     validator = _validator()
     if definition is not None:
         validator = validator.evolve(schema=validator.schema["$defs"][definition])
-    errors = sorted(validator.iter_errors(value),
-                    key=lambda error: (_where(error.absolute_path), error.message))
+    errors = sorted(
+        validator.iter_errors(value), key=lambda error: (_where(error.absolute_path), error.message)
+    )
     return [f"{_where(error.absolute_path)}: {error.message}" for error in errors]
 
 
@@ -160,8 +163,11 @@ def _bad_patterns(data: Any) -> list[str]:
     if not isinstance(expect, dict):
         return []
     problems = []
-    strings = [found for part in ("headers", "body")     # text_contains holds no markers
-               for found in _strings(expect.get(part), f"expect.{part}")]
+    strings = [
+        found
+        for part in ("headers", "body")  # text_contains holds no markers
+        for found in _strings(expect.get(part), f"expect.{part}")
+    ]
     for where, text in strings:
         if is_regex_marker(text):
             try:

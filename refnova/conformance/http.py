@@ -1,19 +1,23 @@
 """A fixture's request as it goes on the wire, and the response that comes back."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from refnova.conformance.fixtures import Fixture
 from refnova.conformance.placeholders import expand, expand_text, generate
 
-DEFAULT_HEADERS = MappingProxyType({
-    "Content-Type": "application/json",
-    "Accept": "application/json",
-    "X-Auth-Token": "{user_id}:{project_id}",
-})
+DEFAULT_HEADERS = MappingProxyType(
+    {
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        "X-Auth-Token": "{user_id}:{project_id}",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -23,7 +27,7 @@ class HttpRequest:
     method: str
     path: str
     headers: tuple[tuple[str, str], ...]
-    removed: tuple[str, ...]          # default headers the fixture removed (null)
+    removed: tuple[str, ...]  # default headers the fixture removed (null)
     body: bytes
 
     def header_dict(self) -> dict[str, str]:
@@ -64,8 +68,9 @@ def build_request(fixture: Fixture, values: Mapping[str, str]) -> HttpRequest:
     )
 
 
-def merge_headers(defaults: Mapping[str, str], overrides: Mapping[str, str | None]
-                  ) -> tuple[dict[str, str], tuple[str, ...]]:
+def merge_headers(
+    defaults: Mapping[str, str], overrides: Mapping[str, str | None]
+) -> tuple[dict[str, str], tuple[str, ...]]:
     """Overrides over defaults, names compared case-insensitively; null removes a header."""
     merged = {name.lower(): (name, value) for name, value in defaults.items()}
     removed = []

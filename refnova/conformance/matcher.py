@@ -8,14 +8,16 @@ value.
 
 The matcher works on plain JSON values and needs nothing from the application.
 """
+
 from __future__ import annotations
 
 import json
 import re
 import uuid
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:        # only a type: http imports the fixture modules, which import this one
+if TYPE_CHECKING:  # only a type: http imports the fixture modules, which import this one
     from refnova.conformance.http import HttpResponse
 
 ANY = "<any>"
@@ -37,7 +39,7 @@ def is_regex_marker(value: str) -> bool:
 
 def regex_of(marker: str) -> str:
     """The pattern of a ``<re:REGEX>`` marker."""
-    return marker[len(RE_PREFIX):-1]
+    return marker[len(RE_PREFIX) : -1]
 
 
 def is_canonical_uuid(value: Any) -> bool:
@@ -79,12 +81,11 @@ def _regex_matches(pattern: str, actual: Any) -> bool:
         return False
     try:
         return re.fullmatch(pattern, actual) is not None
-    except re.error:        # a bad pattern is a mismatch, not a crash of the run
+    except re.error:  # a bad pattern is a mismatch, not a crash of the run
         return False
 
 
-def _match_object(expected: Mapping[str, Any], actual: Any, exact: bool,
-                  where: str) -> list[str]:
+def _match_object(expected: Mapping[str, Any], actual: Any, exact: bool, where: str) -> list[str]:
     if not isinstance(actual, dict):
         return [f"{where}: expected an object, got {show(actual)}"]
     problems = []
@@ -97,8 +98,9 @@ def _match_object(expected: Mapping[str, Any], actual: Any, exact: bool,
     return problems
 
 
-def _match_member(key: str, wanted: Any, actual: Mapping[str, Any], exact: bool,
-                  where: str) -> list[str]:
+def _match_member(
+    key: str, wanted: Any, actual: Mapping[str, Any], exact: bool, where: str
+) -> list[str]:
     if wanted == ABSENT:
         return [f"{where}: must be absent, got {show(actual[key])}"] if key in actual else []
     if key not in actual:
@@ -112,7 +114,7 @@ def _match_list(expected: list[Any], actual: Any, exact: bool, where: str) -> li
     if len(expected) != len(actual):
         return [f"{where}: expected {len(expected)} items, got {len(actual)}: {show(actual)}"]
     problems = []
-    for index, (wanted, item) in enumerate(zip(expected, actual)):
+    for index, (wanted, item) in enumerate(zip(expected, actual, strict=True)):
         problems += match(wanted, item, exact, f"{where}[{index}]")
     return problems
 
@@ -124,7 +126,7 @@ def _match_scalar(expected: Any, actual: Any, where: str) -> list[str]:
 
 
 def _json_type(value: Any) -> str:
-    if isinstance(value, bool):         # before int: JSON's true is no 1
+    if isinstance(value, bool):  # before int: JSON's true is no 1
         return "boolean"
     if isinstance(value, (int, float)):
         return "number"

@@ -6,9 +6,11 @@ strings and expected strings; their values are the world's ``defaults`` (or a li
 own ids). ``{"$repeat": ["QUFB", 16384]}`` anywhere in a request body becomes
 ``"QUFB" * 16384``, so that a fixture need not hold a 64 KiB string.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from refnova.conformance.fixtures import REPEAT_KEY, FixtureError, schema_problems
 

@@ -4,13 +4,22 @@ Every form names, for each fixture that did not pass, the fixture, its spec sour
 expected and what came back; where the fixture records Icehouse's own status
 (``nova_status``), which of the two answers the target gave.
 """
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
-from refnova.conformance.results import (FAIL, NOVA, PASS, SKIP, Result, counts,
-                                         expected_summary, summary_line)
+from refnova.conformance.results import (
+    FAIL,
+    NOVA,
+    PASS,
+    SKIP,
+    Result,
+    counts,
+    expected_summary,
+    summary_line,
+)
 
 OUTCOME_WORDS = {PASS: "passed", NOVA: "passed (as Icehouse)", FAIL: "failed", SKIP: "skipped"}
 
@@ -24,8 +33,10 @@ def which_answer(result: Result) -> str:
         return f"refnova's answer ({fixture.expect['status']})"
     if result.outcome == NOVA:
         return f"Icehouse's own answer ({fixture.nova_status})"
-    return (f"neither refnova's ({fixture.expect['status']}) nor Icehouse's "
-            f"({fixture.nova_status}) answer")
+    return (
+        f"neither refnova's ({fixture.expect['status']}) nor Icehouse's "
+        f"({fixture.nova_status}) answer"
+    )
 
 
 def summarize(results: Sequence[Result]) -> str:
@@ -40,8 +51,9 @@ def _nova_line(results: Sequence[Result]) -> list[str]:
     nova = counts(results)["nova"]
     if not nova:
         return []
-    return [f"{nova} of the passes gave Icehouse's own answer where refnova's differs "
-            "(nova_status)"]
+    return [
+        f"{nova} of the passes gave Icehouse's own answer where refnova's differs (nova_status)"
+    ]
 
 
 def text_report(results: Sequence[Result], values: Mapping[str, str], target: str) -> str:
@@ -57,8 +69,7 @@ def text_report(results: Sequence[Result], values: Mapping[str, str], target: st
 
 def _text_block(result: Result, values: Mapping[str, str]) -> list[str]:
     fixture = result.fixture
-    lines = [f"{result.outcome.upper():4} {fixture.id}  [{fixture.source}]",
-             f"     {fixture.name}"]
+    lines = [f"{result.outcome.upper():4} {fixture.id}  [{fixture.source}]", f"     {fixture.name}"]
     if result.outcome == SKIP:
         return lines + [f"     skipped: {result.reason}"]
     if result.outcome != PASS:
@@ -81,11 +92,19 @@ def _own_notes(result: Result) -> list[str]:
 def junit_xml(results: Sequence[Result], values: Mapping[str, str], target: str) -> bytes:
     """JUnit XML: one testcase per fixture, failures with expected and got, skips with reasons."""
     found = counts(results)
-    suite = ET.Element("testsuite", {
-        "name": "refnova conformance", "tests": str(len(results)),
-        "failures": str(found["failed"]), "errors": "0", "skipped": str(found["skipped"])})
-    ET.SubElement(ET.SubElement(suite, "properties"), "property",
-                  {"name": "target", "value": target})
+    suite = ET.Element(
+        "testsuite",
+        {
+            "name": "refnova conformance",
+            "tests": str(len(results)),
+            "failures": str(found["failed"]),
+            "errors": "0",
+            "skipped": str(found["skipped"]),
+        },
+    )
+    ET.SubElement(
+        ET.SubElement(suite, "properties"), "property", {"name": "target", "value": target}
+    )
     for result in results:
         _junit_case(suite, result, values)
     root = ET.Element("testsuites")
@@ -97,21 +116,31 @@ def junit_xml(results: Sequence[Result], values: Mapping[str, str], target: str)
 
 def _junit_case(suite: ET.Element, result: Result, values: Mapping[str, str]) -> None:
     fixture = result.fixture
-    case = ET.SubElement(suite, "testcase", {
-        "classname": f"conformance.{fixture.path.parent.name}", "name": fixture.id})
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        {"classname": f"conformance.{fixture.path.parent.name}", "name": fixture.id},
+    )
     if result.outcome == SKIP:
         ET.SubElement(case, "skipped", {"message": result.reason})
         return
     expected = expected_summary(fixture, values)
-    details = [fixture.name, f"source: {fixture.source}", f"expected: {expected}",
-               f"got: {result.got}"]
+    details = [
+        fixture.name,
+        f"source: {fixture.source}",
+        f"expected: {expected}",
+        f"got: {result.got}",
+    ]
     answer = which_answer(result)
     if answer:
         details.append(f"Icehouse answered {fixture.nova_status}: the target gave {answer}")
     details += list(result.mismatches) + [f"note: {note}" for note in result.notes]
     if result.outcome == FAIL:
-        failure = ET.SubElement(case, "failure", {
-            "message": f"{fixture.id} [{fixture.source}]: expected {expected}, got {result.got}"})
+        failure = ET.SubElement(
+            case,
+            "failure",
+            {"message": f"{fixture.id} [{fixture.source}]: expected {expected}, got {result.got}"},
+        )
         failure.text = "\n".join(details)
     else:
         ET.SubElement(case, "system-out").text = "\n".join(details)
@@ -119,9 +148,12 @@ def _junit_case(suite: ET.Element, result: Result, values: Mapping[str, str]) ->
 
 def markdown_report(results: Sequence[Result], values: Mapping[str, str], target: str) -> str:
     """A Markdown table of every fixture, then the summary line."""
-    lines = [f"# Conformance of {target}", "",
-             "| Fixture | Spec source | Outcome | Expected | Got | Notes |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        f"# Conformance of {target}",
+        "",
+        "| Fixture | Spec source | Outcome | Expected | Got | Notes |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     lines += [_markdown_row(result, values) for result in results]
     lines += ["", summary_line(results), ""]
     return "\n".join(lines)
@@ -141,8 +173,14 @@ def _markdown_row(result: Result, values: Mapping[str, str]) -> str:
         if result.outcome == FAIL:
             notes += list(result.mismatches)
         notes += _own_notes(result)
-    cells = [f"`{fixture.id}`", fixture.source, OUTCOME_WORDS[result.outcome], expected, got,
-             "<br>".join(notes)]
+    cells = [
+        f"`{fixture.id}`",
+        fixture.source,
+        OUTCOME_WORDS[result.outcome],
+        expected,
+        got,
+        "<br>".join(notes),
+    ]
     return "| " + " | ".join(_cell(cell) for cell in cells) + " |"
 
 

@@ -1,8 +1,10 @@
 """A fixture's outcome: the response matched against its expectation, and the counts."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from refnova.conformance.fixtures import Fixture
 from refnova.conformance.http import HttpResponse, json_or_none
@@ -11,7 +13,7 @@ from refnova.conformance.placeholders import expand
 
 PASS = "pass"
 FAIL = "fail"
-NOVA = "nova"      # the answer Nova itself gave (fixture "nova_status"), not refnova's
+NOVA = "nova"  # the answer Nova itself gave (fixture "nova_status"), not refnova's
 SKIP = "skip"
 
 
@@ -20,12 +22,12 @@ class Result:
     """What one fixture's run came to."""
 
     fixture: Fixture
-    outcome: str                       # PASS, FAIL, NOVA or SKIP
+    outcome: str  # PASS, FAIL, NOVA or SKIP
     status: int | None = None
     mismatches: tuple[str, ...] = ()
     reason: str = ""
-    got: str = ""                      # the answer, in one line: "400 badRequest: ..."
-    notes: tuple[str, ...] = ()        # what else the run saw (nova_status, clean-up)
+    got: str = ""  # the answer, in one line: "400 badRequest: ..."
+    notes: tuple[str, ...] = ()  # what else the run saw (nova_status, clean-up)
 
     @property
     def ok(self) -> bool:
@@ -57,12 +59,16 @@ def evaluate(fixture: Fixture, response: HttpResponse, values: Mapping[str, str]
     if not problems:
         notes: tuple[str, ...] = ()
         if fixture.nova_status is not None:
-            notes = (f"gave refnova's answer ({response.status}), not Icehouse's own "
-                     f"({fixture.nova_status})",)
+            notes = (
+                f"gave refnova's answer ({response.status}), not Icehouse's own "
+                f"({fixture.nova_status})",
+            )
         return Result(fixture, PASS, response.status, got=got, notes=notes)
     if fixture.nova_status is not None and response.status == fixture.nova_status:
-        reason = (f"answered {response.status} as Icehouse itself did; refnova's contract is "
-                  f"{fixture.expect['status']}")
+        reason = (
+            f"answered {response.status} as Icehouse itself did; refnova's contract is "
+            f"{fixture.expect['status']}"
+        )
         return Result(fixture, NOVA, response.status, tuple(problems), reason, got=got)
     return Result(fixture, FAIL, response.status, tuple(problems), got=got)
 
@@ -94,10 +100,12 @@ def _answer_line(status: int, body: Any, text: str, limit: int) -> str:
 
 def counts(results: Sequence[Result]) -> dict[str, int]:
     """passed (refnova's answer or Icehouse's own), failed, skipped, and nova (of the passed)."""
-    return {"passed": sum(1 for r in results if r.passed),
-            "failed": sum(1 for r in results if r.outcome == FAIL),
-            "skipped": sum(1 for r in results if r.outcome == SKIP),
-            "nova": sum(1 for r in results if r.outcome == NOVA)}
+    return {
+        "passed": sum(1 for r in results if r.passed),
+        "failed": sum(1 for r in results if r.outcome == FAIL),
+        "skipped": sum(1 for r in results if r.outcome == SKIP),
+        "nova": sum(1 for r in results if r.outcome == NOVA),
+    }
 
 
 def summary_line(results: Sequence[Result]) -> str:

@@ -5,13 +5,15 @@ kombu's memory:// transport) built on the world the fixture asks for. Live, the 
 over HTTP with ``requests``; ``LiveRunner`` deletes the servers each fixture created, so
 that the next one meets an unused project.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import re
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Protocol
+from typing import Any, Protocol
 
 import requests
 import webob
@@ -20,8 +22,7 @@ from refnova.conformance.fixtures import Fixture
 from refnova.conformance.http import HttpRequest, HttpResponse, build_request, json_or_none
 from refnova.conformance.placeholders import placeholder_values
 from refnova.conformance.results import SKIP, Result, answer_summary, evaluate
-from refnova.conformance.world import (load_reference_world, world_change_lines,
-                                       world_references)
+from refnova.conformance.world import load_reference_world, world_change_lines, world_references
 
 WsgiApp = Callable[..., Iterable[bytes]]
 WorldLoader = Callable[[Mapping[str, Any] | None], Mapping[str, Any]]
@@ -39,18 +40,23 @@ class Deployment(Protocol):
 
 # --------------------------------------------------------------------------- in-process
 
+
 def reference_deployment(world: Mapping[str, Any]) -> Deployment:
     """A fresh in-process refnova: in-memory SQLite, kombu memory:// transport."""
-    from refnova.config import Settings       # the application only when a fixture runs
+    from refnova.config import Settings  # the application only when a fixture runs
     from refnova.service import Deployment as ServiceDeployment
+
     deployment: Deployment = ServiceDeployment(
-        Settings(db_url="sqlite://", transport_url="memory://"), world=world)
+        Settings(db_url="sqlite://", transport_url="memory://"), world=world
+    )
     return deployment
 
 
-def run_in_process(fixture: Fixture,
-                   deployment_factory: Callable[[Mapping[str, Any]], Deployment] | None = None,
-                   world_loader: WorldLoader | None = None) -> Result:
+def run_in_process(
+    fixture: Fixture,
+    deployment_factory: Callable[[Mapping[str, Any]], Deployment] | None = None,
+    world_loader: WorldLoader | None = None,
+) -> Result:
     """Run one fixture against a fresh deployment (anything with ``.app`` and ``.close()``)."""
     world = (world_loader or load_reference_world)(fixture.world)
     values = placeholder_values(world)
@@ -65,13 +71,15 @@ def run_in_process(fixture: Fixture,
 
 def call_wsgi(app: WsgiApp, request: HttpRequest) -> HttpResponse:
     """Send a request to a WSGI application, as a server would."""
-    blank = webob.Request.blank(request.path, method=request.method,
-                                headers=request.header_dict(), body=request.body)
+    blank = webob.Request.blank(
+        request.path, method=request.method, headers=request.header_dict(), body=request.body
+    )
     response = blank.get_response(app)
     return HttpResponse(response.status_int, tuple(response.headerlist), response.body)
 
 
 # --------------------------------------------------------------------------- live targets
+
 
 @dataclass(frozen=True)
 class LiveTarget:
@@ -89,15 +97,15 @@ class LiveTarget:
     token: str | None = None
     admin_token: str | None = None
     reference_world: bool = False
-    world: Mapping[str, Any] | None = None     # the reference world (default: world.json)
+    world: Mapping[str, Any] | None = None  # the reference world (default: world.json)
 
 
-def live_values(given: Mapping[str, str | None] | None = None,
-                world_loader: WorldLoader | None = None) -> dict[str, str]:
+def live_values(
+    given: Mapping[str, str | None] | None = None, world_loader: WorldLoader | None = None
+) -> dict[str, str]:
     """Placeholder values for a live target: the reference world's, overridden by ``given``."""
     values = placeholder_values((world_loader or load_reference_world)(None))
-    values.update({name: str(value) for name, value in (given or {}).items()
-                   if value is not None})
+    values.update({name: str(value) for name, value in (given or {}).items() if value is not None})
     return values
 
 
@@ -113,14 +121,18 @@ def live_skip_reason(fixture: Fixture, target: LiveTarget) -> str | None:
     """Why a live target cannot run this fixture, or None."""
     if fixture.needs_world:
         changes = ", ".join(world_change_lines(fixture.world or {}))
-        return (f"needs a world change ({changes}) that a live target cannot be given; "
-                "it runs against the in-process reference")
+        return (
+            f"needs a world change ({changes}) that a live target cannot be given; "
+            "it runs against the in-process reference"
+        )
     if not target.reference_world:
         references = world_references(fixture, target.world or load_reference_world(None))
         if references:
-            return ("names objects of the reference world (" + "; ".join(references) + "); "
-                    "they run with --reference-world against a target seeded from "
-                    "fixtures/world.json")
+            return (
+                "names objects of the reference world (" + "; ".join(references) + "); "
+                "they run with --reference-world against a target seeded from "
+                "fixtures/world.json"
+            )
     return None
 
 
@@ -143,10 +155,17 @@ def authorize(request: HttpRequest, target: LiveTarget) -> HttpRequest | str:
     return dataclasses.replace(request, headers=tuple(headers))
 
 
-def run_live(fixture: Fixture, base_url: str, values: Mapping[str, str],
-             session: requests.Session | None = None, timeout: float = 30.0,
-             rate_limit_retries: int = 2, sleep: Callable[[float], None] = time.sleep,
-             max_wait: float = 65.0, target: LiveTarget | None = None) -> Result:
+def run_live(
+    fixture: Fixture,
+    base_url: str,
+    values: Mapping[str, str],
+    session: requests.Session | None = None,
+    timeout: float = 30.0,
+    rate_limit_retries: int = 2,
+    sleep: Callable[[float], None] = time.sleep,
+    max_wait: float = 65.0,
+    target: LiveTarget | None = None,
+) -> Result:
     """Send one fixture to a live endpoint (``base_url`` = scheme://host:port) and match.
 
     Fixtures a live target cannot run are skipped (``live_skip_reason``). A 429 that the
@@ -181,18 +200,27 @@ def _retry_after(response: HttpResponse, max_wait: float) -> float:
     return min(max(wait, 0.0), max_wait)
 
 
-def send_http(base_url: str, request: HttpRequest, session: requests.Session | None = None,
-              timeout: float = 30.0) -> HttpResponse:
+def send_http(
+    base_url: str,
+    request: HttpRequest,
+    session: requests.Session | None = None,
+    timeout: float = 30.0,
+) -> HttpResponse:
     """Send a request over HTTP to ``base_url`` (scheme://host:port) and read the answer."""
     headers: dict[str, str | None] = dict(request.header_dict())
-    for name in request.removed:           # keep requests' own defaults out as well
+    for name in request.removed:  # keep requests' own defaults out as well
         headers[name] = None
     client = session or requests.Session()
     try:
         # requests drops a header whose value is None; its type stubs do not say so
-        reply = client.request(request.method, base_url.rstrip("/") + request.path,
-                               headers=headers,  # type: ignore[arg-type]
-                               data=request.body, timeout=timeout, allow_redirects=False)
+        reply = client.request(
+            request.method,
+            base_url.rstrip("/") + request.path,
+            headers=headers,  # type: ignore[arg-type]
+            data=request.body,
+            timeout=timeout,
+            allow_redirects=False,
+        )
     finally:
         if session is None:
             client.close()
@@ -200,6 +228,7 @@ def send_http(base_url: str, request: HttpRequest, session: requests.Session | N
 
 
 # --------------------------------------------------------------------------- the live runner
+
 
 class LiveRunner:
     """Runs fixtures against a live target, leaving the project as it found it.
@@ -210,11 +239,18 @@ class LiveRunner:
     project of its own: a server that someone else creates meanwhile would be deleted too.
     """
 
-    def __init__(self, target: LiveTarget, session: requests.Session | None = None,
-                 timeout: float = 30.0, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic, cleanup_timeout: float = 120.0,
-                 poll_interval: float = 0.5, rate_limit_retries: int = 2,
-                 max_wait: float = 65.0) -> None:
+    def __init__(
+        self,
+        target: LiveTarget,
+        session: requests.Session | None = None,
+        timeout: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        cleanup_timeout: float = 120.0,
+        poll_interval: float = 0.5,
+        rate_limit_retries: int = 2,
+        max_wait: float = 65.0,
+    ) -> None:
         self.target = target
         self.session = session
         self.timeout = timeout
@@ -224,7 +260,7 @@ class LiveRunner:
         self.poll_interval = poll_interval
         self.rate_limit_retries = rate_limit_retries
         self.max_wait = max_wait
-        self.cleanup_problem: str | None = None     # set once listing servers does not work
+        self.cleanup_problem: str | None = None  # set once listing servers does not work
 
     @property
     def servers_path(self) -> str:
@@ -233,8 +269,9 @@ class LiveRunner:
     def _admin_request(self, method: str, path: str) -> HttpResponse:
         values = self.target.values
         token = self.target.token or f"{values['user_id']}:{values['project_id']}"
-        request = HttpRequest(method, path, (("Accept", "application/json"),
-                                             ("X-Auth-Token", token)), (), b"")
+        request = HttpRequest(
+            method, path, (("Accept", "application/json"), ("X-Auth-Token", token)), (), b""
+        )
         return send_http(self.target.url, request, self.session, self.timeout)
 
     def server_ids(self) -> set[str] | None:
@@ -245,14 +282,22 @@ class LiveRunner:
             self.cleanup_problem = f"listing servers failed: {error}"
             return None
         body = json_or_none(response.body)
-        if response.status != 200 or not isinstance(body, dict) or \
-                not isinstance(body.get("servers"), list):
-            self.cleanup_problem = (f"GET {self.servers_path} answered "
-                                    f"{answer_summary(response)}: "
-                                    "servers the fixtures create are not cleaned up")
+        if (
+            response.status != 200
+            or not isinstance(body, dict)
+            or not isinstance(body.get("servers"), list)
+        ):
+            self.cleanup_problem = (
+                f"GET {self.servers_path} answered "
+                f"{answer_summary(response)}: "
+                "servers the fixtures create are not cleaned up"
+            )
             return None
-        return {server["id"] for server in body["servers"]
-                if isinstance(server, dict) and "id" in server}
+        return {
+            server["id"]
+            for server in body["servers"]
+            if isinstance(server, dict) and "id" in server
+        }
 
     def clean_up(self, before: set[str]) -> tuple[str, ...]:
         """Delete the servers that appeared since ``before``; notes on what did not go well."""
@@ -281,25 +326,39 @@ class LiveRunner:
             if not remaining:
                 break
             if self.clock() >= deadline:
-                return [f"servers still there after {self.cleanup_timeout:.0f}s: "
-                        + ", ".join(sorted(remaining))]
+                return [
+                    f"servers still there after {self.cleanup_timeout:.0f}s: "
+                    + ", ".join(sorted(remaining))
+                ]
             self.sleep(self.poll_interval)
         return []
 
     def run(self, fixture: Fixture) -> Result:
         """Run one fixture, then clean up after it; clean-up problems become notes."""
         before = self.server_ids() if live_skip_reason(fixture, self.target) is None else None
-        result = run_live(fixture, self.target.url, self.target.values, session=self.session,
-                          timeout=self.timeout, rate_limit_retries=self.rate_limit_retries,
-                          sleep=self.sleep, max_wait=self.max_wait, target=self.target)
+        result = run_live(
+            fixture,
+            self.target.url,
+            self.target.values,
+            session=self.session,
+            timeout=self.timeout,
+            rate_limit_retries=self.rate_limit_retries,
+            sleep=self.sleep,
+            max_wait=self.max_wait,
+            target=self.target,
+        )
         if result.outcome == SKIP:
             return result
-        notes = self.clean_up(before) if before is not None else (
-            self.cleanup_problem or "could not list servers",)
+        notes = (
+            self.clean_up(before)
+            if before is not None
+            else (self.cleanup_problem or "could not list servers",)
+        )
         return dataclasses.replace(result, notes=result.notes + notes) if notes else result
 
-    def run_all(self, fixtures: Iterable[Fixture],
-                progress: Progress | None = None) -> list[Result]:
+    def run_all(
+        self, fixtures: Iterable[Fixture], progress: Progress | None = None
+    ) -> list[Result]:
         """Run fixtures one after the other, telling ``progress`` of each result."""
         results = []
         for fixture in fixtures:
@@ -312,9 +371,14 @@ class LiveRunner:
 
 # --------------------------------------------------------------------------- suites
 
-def run_suite(fixtures: Iterable[Fixture], target: str | LiveTarget | None = None,
-              values: Mapping[str, str] | None = None, progress: Progress | None = None,
-              **runner_options: Any) -> list[Result]:
+
+def run_suite(
+    fixtures: Iterable[Fixture],
+    target: str | LiveTarget | None = None,
+    values: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+    **runner_options: Any,
+) -> list[Result]:
     """Run fixtures in-process (``target`` None) or against a live endpoint.
 
     ``target`` is a URL (noauth2, a target seeded from the reference world, ``values``

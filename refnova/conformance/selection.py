@@ -5,10 +5,11 @@ Words match case-insensitively as substrings of the fixture's file name, name an
 (``not`` binds tightest, then ``and``, then ``or``). The expression is parsed here, never
 evaluated as code.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from refnova.conformance.fixtures import Fixture
 
@@ -42,7 +43,7 @@ class _Parser:
 
     def parse(self) -> Predicate:
         predicate = self._or()
-        if self.position != len(self.tokens):       # e.g. two bare words: "A24 cores"
+        if self.position != len(self.tokens):  # e.g. two bare words: "A24 cores"
             raise self._error()
         return predicate
 

@@ -4,9 +4,11 @@ A live target was not necessarily seeded from the reference world. A fixture tha
 of its objects literally (a queued image, a port in use, a disabled flavor...) only means
 something on a target that was (``--reference-world``); this module finds those names.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from refnova.conformance.fixtures import Fixture
 from refnova.conformance.matcher import show
@@ -55,9 +57,15 @@ def reference_objects(world: Mapping[str, Any]) -> dict[str, dict[str, str]]:
 def _world_objects(world: Mapping[str, Any]) -> Iterator[tuple[str, Any, str]]:
     """(kind, id or name, description) of every object of the world, in file order."""
     for image in world.get("images", []):
-        yield "image", image["id"], (f"image {image['id']} ({image.get('name')}, "
-                                     f"{image.get('status')}, "
-                                     f"{image.get('visibility', 'public')})")
+        yield (
+            "image",
+            image["id"],
+            (
+                f"image {image['id']} ({image.get('name')}, "
+                f"{image.get('status')}, "
+                f"{image.get('visibility', 'public')})"
+            ),
+        )
     for flavor in world.get("flavors", []):
         yield "flavor", flavor["flavorid"], f"flavor {flavor['flavorid']} ({flavor['name']})"
     for network in world.get("networks", []):
@@ -68,8 +76,11 @@ def _world_objects(world: Mapping[str, Any]) -> Iterator[tuple[str, Any, str]]:
     for group in world.get("security_groups", []):
         yield "security group", group["name"], f"security group {group['name']!r}"
     for keypair in world.get("keypairs", []):
-        yield "key pair", keypair["name"], (f"key pair {keypair['name']!r} "
-                                            f"of user {keypair['user_id']}")
+        yield (
+            "key pair",
+            keypair["name"],
+            (f"key pair {keypair['name']!r} of user {keypair['user_id']}"),
+        )
     for zone in sorted(_zones(world)):
         yield "availability zone", zone, f"availability zone {zone!r}"
     for volume in world.get("volumes", []):
@@ -83,7 +94,8 @@ def _world_objects(world: Mapping[str, Any]) -> Iterator[tuple[str, Any, str]]:
 def _zones(world: Mapping[str, Any]) -> set[str]:
     hosts = world.get("hosts", [])
     return set(world.get("availability_zones", [])) | {
-        host.get("availability_zone", "nova") for host in hosts}
+        host.get("availability_zone", "nova") for host in hosts
+    }
 
 
 def world_references(fixture: Fixture, world: Mapping[str, Any]) -> list[str]:
@@ -105,7 +117,7 @@ def world_references(fixture: Fixture, world: Mapping[str, Any]) -> list[str]:
 
 def _lookup_key(kind: str, text: str) -> str:
     if kind == "availability zone":
-        return text.split(":")[0]           # "zone:host:node"
+        return text.split(":")[0]  # "zone:host:node"
     return text.rstrip("/").split("/")[-1]  # a ref may be a URL
 
 

@@ -1,13 +1,13 @@
 """The database: engine set-up, seeding from the world, and the queries the path needs."""
+
 import contextlib
 import datetime
 import threading
 import uuid
 
-from sqlalchemy import create_engine, event, func, insert, select, text, update, delete
-from sqlalchemy import bindparam
-from sqlalchemy.engine import Connection
+from sqlalchemy import bindparam, create_engine, event, func, insert, select, text, update
 from sqlalchemy import exc as sqlalchemy_exc
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
@@ -32,7 +32,11 @@ class Database:
         self.engine = _make_engine(url)
         # A single shared in-memory SQLite connection cannot hold two transactions at
         # once, so its users take turns.
-        in_memory = self.engine.dialect.name == "sqlite" and self.engine.url.database in (None, "", ":memory:")
+        in_memory = self.engine.dialect.name == "sqlite" and self.engine.url.database in (
+            None,
+            "",
+            ":memory:",
+        )
         self._turns = threading.RLock() if in_memory else contextlib.nullcontext()
         with self.engine.begin() as connection:
             _lock_schema(connection)
@@ -73,8 +77,7 @@ def _make_engine(url):
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
     if url in ("sqlite://", "sqlite:///:memory:"):
-        engine = create_engine(url, poolclass=StaticPool,
-                               connect_args={"check_same_thread": False})
+        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
     _take_write_lock_at_begin(engine)
@@ -101,6 +104,7 @@ def _take_write_lock_at_begin(engine):
 
 # --- the world ------------------------------------------------------------------------
 
+
 def seed_world(db, world):
     """Fill an empty database with the world's flavors, key pairs, hosts and quotas."""
     with db.transaction() as session:
@@ -109,11 +113,17 @@ def seed_world(db, world):
             return
         for spec in world.get("flavors", []):
             flavor = models.Flavor(
-                flavorid=spec["flavorid"], name=spec["name"], memory_mb=spec["memory_mb"],
-                vcpus=spec["vcpus"], root_gb=spec["root_gb"],
-                ephemeral_gb=spec.get("ephemeral_gb", 0), swap=spec.get("swap", 0),
-                disabled=spec.get("disabled", False), is_public=spec.get("is_public", True),
-                extra_specs=spec.get("extra_specs", {}))
+                flavorid=spec["flavorid"],
+                name=spec["name"],
+                memory_mb=spec["memory_mb"],
+                vcpus=spec["vcpus"],
+                root_gb=spec["root_gb"],
+                ephemeral_gb=spec.get("ephemeral_gb", 0),
+                swap=spec.get("swap", 0),
+                disabled=spec.get("disabled", False),
+                is_public=spec.get("is_public", True),
+                extra_specs=spec.get("extra_specs", {}),
+            )
             session.add(flavor)
             session.flush()
             for project_id in spec.get("projects", []):
@@ -121,27 +131,45 @@ def seed_world(db, world):
         for spec in world.get("keypairs", []):
             session.add(models.KeyPair(**spec))
         for spec in world.get("hosts", []):
-            session.add(models.ComputeNode(
-                host=spec["host"], hypervisor_hostname=spec.get("node", spec["host"]),
-                availability_zone=spec.get("availability_zone", "nova"),
-                memory_mb=spec["memory_mb"], local_gb=spec["disk_gb"],
-                disabled=not spec.get("enabled", True)))
+            session.add(
+                models.ComputeNode(
+                    host=spec["host"],
+                    hypervisor_hostname=spec.get("node", spec["host"]),
+                    availability_zone=spec.get("availability_zone", "nova"),
+                    memory_mb=spec["memory_mb"],
+                    local_gb=spec["disk_gb"],
+                    disabled=not spec.get("enabled", True),
+                )
+            )
         for project_id, limits in world.get("project_quotas", {}).items():
             for resource, limit in limits.items():
-                session.add(models.Quota(project_id=project_id, resource=resource, hard_limit=limit))
+                session.add(
+                    models.Quota(project_id=project_id, resource=resource, hard_limit=limit)
+                )
         for spec in world.get("server_groups", []):
-            session.add(models.InstanceGroup(
-                uuid=spec["uuid"], name=spec["name"], user_id=spec.get("user_id", ""),
-                project_id=spec["project_id"], policies=spec.get("policies", [])))
+            session.add(
+                models.InstanceGroup(
+                    uuid=spec["uuid"],
+                    name=spec["name"],
+                    user_id=spec.get("user_id", ""),
+                    project_id=spec["project_id"],
+                    policies=spec.get("policies", []),
+                )
+            )
 
 
 _FLAVORS = models.Flavor.__table__
-_FLAVOR_BY_ID = select(_FLAVORS).where(_FLAVORS.c.flavorid == bindparam("flavorid"),
-                                       _FLAVORS.c.deleted == 0)
+_FLAVOR_BY_ID = select(_FLAVORS).where(
+    _FLAVORS.c.flavorid == bindparam("flavorid"), _FLAVORS.c.deleted == 0
+)
 _VISIBLE_FLAVOR_BY_ID = _FLAVOR_BY_ID.where(
-    _FLAVORS.c.is_public.is_(True) | _FLAVORS.c.id.in_(
+    _FLAVORS.c.is_public.is_(True)
+    | _FLAVORS.c.id.in_(
         select(models.FlavorProject.__table__.c.flavor_id).where(
-            models.FlavorProject.__table__.c.project_id == bindparam("project_id"))))
+            models.FlavorProject.__table__.c.project_id == bindparam("project_id")
+        )
+    )
+)
 
 
 def flavor_get_by_flavor_id(session, flavorid, context):
@@ -155,29 +183,36 @@ def flavor_get_by_flavor_id(session, flavorid, context):
     if context.is_admin:
         row = _core(session, _FLAVOR_BY_ID, {"flavorid": flavorid}).first()
     else:
-        row = _core(session, _VISIBLE_FLAVOR_BY_ID,
-                    {"flavorid": flavorid, "project_id": context.project_id}).first()
+        row = _core(
+            session, _VISIBLE_FLAVOR_BY_ID, {"flavorid": flavorid, "project_id": context.project_id}
+        ).first()
     if row is None:
         raise exception.FlavorNotFound(flavor_id=flavorid)
     return row
 
 
 def key_pair_get(session, user_id, name):
-    keypair = session.scalar(select(models.KeyPair).where(
-        models.KeyPair.user_id == user_id, models.KeyPair.name == name))
+    keypair = session.scalar(
+        select(models.KeyPair).where(models.KeyPair.user_id == user_id, models.KeyPair.name == name)
+    )
     if keypair is None:
         raise exception.KeypairNotFound(user_id=user_id, name=name)
     return keypair
 
 
 def availability_zones(session):
-    zones = session.scalars(select(models.ComputeNode.availability_zone).where(
-        models.ComputeNode.disabled.is_(False)).distinct())
+    zones = session.scalars(
+        select(models.ComputeNode.availability_zone)
+        .where(models.ComputeNode.disabled.is_(False))
+        .distinct()
+    )
     return set(zones) | {"internal"}
 
 
 def instance_group_get(session, group_uuid):
-    group = session.scalar(select(models.InstanceGroup).where(models.InstanceGroup.uuid == group_uuid))
+    group = session.scalar(
+        select(models.InstanceGroup).where(models.InstanceGroup.uuid == group_uuid)
+    )
     if group is None:
         raise exception.InstanceGroupNotFound(group_uuid=group_uuid)
     return group
@@ -192,29 +227,62 @@ _QUOTAS = models.Quota.__table__
 _USAGES = models.QuotaUsage.__table__
 _RESERVATIONS = models.Reservation.__table__
 _SELECT_LIMITS = select(_QUOTAS.c.resource, _QUOTAS.c.hard_limit).where(
-    _QUOTAS.c.project_id == bindparam("project_id"))
-_SELECT_USAGES = select(_USAGES.c.id, _USAGES.c.resource, _USAGES.c.in_use, _USAGES.c.reserved).where(
-    _USAGES.c.project_id == bindparam("project_id"),
-    _USAGES.c.resource.in_(bindparam("resources", expanding=True))).order_by(
-    _USAGES.c.resource).with_for_update()
-_RESERVE = _USAGES.update().where(_USAGES.c.id == bindparam("usage_id")).values(
-    reserved=_USAGES.c.reserved + bindparam("delta"))
+    _QUOTAS.c.project_id == bindparam("project_id")
+)
+_SELECT_USAGES = (
+    select(_USAGES.c.id, _USAGES.c.resource, _USAGES.c.in_use, _USAGES.c.reserved)
+    .where(
+        _USAGES.c.project_id == bindparam("project_id"),
+        _USAGES.c.resource.in_(bindparam("resources", expanding=True)),
+    )
+    .order_by(_USAGES.c.resource)
+    .with_for_update()
+)
+_RESERVE = (
+    _USAGES.update()
+    .where(_USAGES.c.id == bindparam("usage_id"))
+    .values(reserved=_USAGES.c.reserved + bindparam("delta"))
+)
 # Settling reservations moves each one's delta out of its usage's ``reserved`` (and, on commit,
 # into ``in_use``) in one statement: the deltas are read by correlated subqueries.
-_RESERVED_DELTA = select(func.sum(_RESERVATIONS.c.delta)).where(
-    _RESERVATIONS.c.usage_id == _USAGES.c.id,
-    _RESERVATIONS.c.uuid.in_(bindparam("uuids", expanding=True))).scalar_subquery()
-_RESERVED_USAGES = _USAGES.c.id.in_(select(_RESERVATIONS.c.usage_id).where(
-    _RESERVATIONS.c.uuid.in_(bindparam("uuids", expanding=True))))
-_SETTLE_TO_IN_USE = _USAGES.update().where(_RESERVED_USAGES).values(
-    reserved=_USAGES.c.reserved - _RESERVED_DELTA, in_use=_USAGES.c.in_use + _RESERVED_DELTA)
-_SETTLE_BACK = _USAGES.update().where(_RESERVED_USAGES).values(
-    reserved=_USAGES.c.reserved - _RESERVED_DELTA)
+_RESERVED_DELTA = (
+    select(func.sum(_RESERVATIONS.c.delta))
+    .where(
+        _RESERVATIONS.c.usage_id == _USAGES.c.id,
+        _RESERVATIONS.c.uuid.in_(bindparam("uuids", expanding=True)),
+    )
+    .scalar_subquery()
+)
+_RESERVED_USAGES = _USAGES.c.id.in_(
+    select(_RESERVATIONS.c.usage_id).where(
+        _RESERVATIONS.c.uuid.in_(bindparam("uuids", expanding=True))
+    )
+)
+_SETTLE_TO_IN_USE = (
+    _USAGES.update()
+    .where(_RESERVED_USAGES)
+    .values(
+        reserved=_USAGES.c.reserved - _RESERVED_DELTA, in_use=_USAGES.c.in_use + _RESERVED_DELTA
+    )
+)
+_SETTLE_BACK = (
+    _USAGES.update().where(_RESERVED_USAGES).values(reserved=_USAGES.c.reserved - _RESERVED_DELTA)
+)
 _DELETE_RESERVATIONS = _RESERVATIONS.delete().where(
-    _RESERVATIONS.c.uuid.in_(bindparam("uuids", expanding=True)))
-_INSERTS = {model: model.__table__.insert() for model in (
-    models.Reservation, models.Instance, models.InstanceMetadata, models.InstanceSystemMetadata,
-    models.BlockDeviceMapping, models.InstanceGroupMember, models.InstanceAction)}
+    _RESERVATIONS.c.uuid.in_(bindparam("uuids", expanding=True))
+)
+_INSERTS = {
+    model: model.__table__.insert()
+    for model in (
+        models.Reservation,
+        models.Instance,
+        models.InstanceMetadata,
+        models.InstanceSystemMetadata,
+        models.BlockDeviceMapping,
+        models.InstanceGroupMember,
+        models.InstanceAction,
+    )
+}
 
 
 def _core(session, statement, params):
@@ -237,9 +305,13 @@ def _locked_usages(session, project_id, resources):
     usages = {row.resource: row for row in _core(session, _SELECT_USAGES, params)}
     missing = [r for r in resources if r not in usages]
     if missing:
-        session.execute(_insert_ignoring_conflicts(session, models.QuotaUsage),
-                        [{"project_id": project_id, "resource": r, "in_use": 0, "reserved": 0}
-                         for r in missing])
+        session.execute(
+            _insert_ignoring_conflicts(session, models.QuotaUsage),
+            [
+                {"project_id": project_id, "resource": r, "in_use": 0, "reserved": 0}
+                for r in missing
+            ],
+        )
         usages = {row.resource: row for row in session.execute(_SELECT_USAGES, params)}
     return usages
 
@@ -248,9 +320,11 @@ def _insert_ignoring_conflicts(session, model):
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
+
         return pg_insert(model).on_conflict_do_nothing()
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
         return sqlite_insert(model).on_conflict_do_nothing()
     return insert(model).prefix_with("IGNORE")
 
@@ -262,15 +336,26 @@ def quota_reserve(session, project_id, deltas, limits):
     """
     usages = _locked_usages(session, project_id, sorted(deltas))
     headroom = {r: limits[r] - (usages[r].in_use + usages[r].reserved) for r in deltas}
-    overs = sorted(r for r, delta in deltas.items()
-                   if delta > 0 and limits[r] >= 0 and delta > headroom[r])
+    overs = sorted(
+        r for r, delta in deltas.items() if delta > 0 and limits[r] >= 0 and delta > headroom[r]
+    )
     if overs:
         raise exception.OverQuota(overs=overs, quotas=limits, headroom=headroom)
     expire = models.utcnow() + RESERVATION_TTL
-    reservations = [{"uuid": str(uuid.uuid4()), "usage_id": usages[resource].id,
-                     "project_id": project_id, "resource": resource, "delta": delta,
-                     "expire": expire} for resource, delta in deltas.items()]
-    _core(session, _RESERVE, [{"usage_id": r["usage_id"], "delta": r["delta"]} for r in reservations])
+    reservations = [
+        {
+            "uuid": str(uuid.uuid4()),
+            "usage_id": usages[resource].id,
+            "project_id": project_id,
+            "resource": resource,
+            "delta": delta,
+            "expire": expire,
+        }
+        for resource, delta in deltas.items()
+    ]
+    _core(
+        session, _RESERVE, [{"usage_id": r["usage_id"], "delta": r["delta"]} for r in reservations]
+    )
     _core(session, _INSERTS[models.Reservation], reservations)
     return [r["uuid"] for r in reservations]
 
@@ -292,12 +377,17 @@ def reservation_rollback(session, reservation_uuids):
 def quota_release(session, project_id, deltas):
     """Give back usage that a failed build had committed."""
     for resource, delta in deltas.items():
-        session.execute(update(models.QuotaUsage).where(
-            models.QuotaUsage.project_id == project_id,
-            models.QuotaUsage.resource == resource).values(in_use=models.QuotaUsage.in_use - delta))
+        session.execute(
+            update(models.QuotaUsage)
+            .where(
+                models.QuotaUsage.project_id == project_id, models.QuotaUsage.resource == resource
+            )
+            .values(in_use=models.QuotaUsage.in_use - delta)
+        )
 
 
 # --- instances ------------------------------------------------------------------------
+
 
 def instances_create(session, instances, metadata, system_metadata, bdms, group_members=()):
     """Insert the rows of new instances, one Core statement per table.
@@ -307,11 +397,13 @@ def instances_create(session, instances, metadata, system_metadata, bdms, group_
     three) and processes each row through the mapper. Every row of a table has the same keys,
     and no value the create path gives is None where a column has a default.
     """
-    for model, rows in ((models.Instance, instances),
-                        (models.InstanceMetadata, metadata),
-                        (models.InstanceSystemMetadata, system_metadata),
-                        (models.BlockDeviceMapping, bdms),
-                        (models.InstanceGroupMember, group_members)):
+    for model, rows in (
+        (models.Instance, instances),
+        (models.InstanceMetadata, metadata),
+        (models.InstanceSystemMetadata, system_metadata),
+        (models.BlockDeviceMapping, bdms),
+        (models.InstanceGroupMember, group_members),
+    ):
         if rows:
             _core(session, _INSERTS[model], rows)
 
@@ -322,15 +414,28 @@ QUOTA_RELEASED_KEY = "refnova_quota_released"
 
 
 def mark_quota_released(session, instance_uuids):
-    _core(session, _INSERTS[models.InstanceSystemMetadata], [
-        {"instance_uuid": instance_uuid, "key": QUOTA_RELEASED_KEY, "value": "True"}
-        for instance_uuid in instance_uuids])
+    _core(
+        session,
+        _INSERTS[models.InstanceSystemMetadata],
+        [
+            {"instance_uuid": instance_uuid, "key": QUOTA_RELEASED_KEY, "value": "True"}
+            for instance_uuid in instance_uuids
+        ],
+    )
 
 
 def quota_already_released(session, instance_uuid):
-    return session.scalar(select(func.count()).select_from(models.InstanceSystemMetadata).where(
-        models.InstanceSystemMetadata.instance_uuid == instance_uuid,
-        models.InstanceSystemMetadata.key == QUOTA_RELEASED_KEY)) > 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(models.InstanceSystemMetadata)
+            .where(
+                models.InstanceSystemMetadata.instance_uuid == instance_uuid,
+                models.InstanceSystemMetadata.key == QUOTA_RELEASED_KEY,
+            )
+        )
+        > 0
+    )
 
 
 def instances_set_error(session, instance_uuids, code, message, details=""):
@@ -340,16 +445,34 @@ def instances_set_error(session, instance_uuids, code, message, details=""):
     Returns the uuids that changed.
     """
     now = models.utcnow()
-    changed = session.scalars(update(models.Instance).where(
-        models.Instance.uuid.in_(instance_uuids), models.Instance.vm_state == "building").values(
-        vm_state="error", task_state=None, updated_at=now).returning(models.Instance.uuid)).all()
+    changed = session.scalars(
+        update(models.Instance)
+        .where(models.Instance.uuid.in_(instance_uuids), models.Instance.vm_state == "building")
+        .values(vm_state="error", task_state=None, updated_at=now)
+        .returning(models.Instance.uuid)
+    ).all()
     if changed:
-        session.execute(insert(models.InstanceFault), [
-            {"instance_uuid": instance_uuid, "code": code, "message": message[:255],
-             "details": details, "created_at": now} for instance_uuid in changed])
-        session.execute(update(models.InstanceAction).where(
-            models.InstanceAction.instance_uuid.in_(changed),
-            models.InstanceAction.action == "create").values(finish_time=now, message="Error"))
+        session.execute(
+            insert(models.InstanceFault),
+            [
+                {
+                    "instance_uuid": instance_uuid,
+                    "code": code,
+                    "message": message[:255],
+                    "details": details,
+                    "created_at": now,
+                }
+                for instance_uuid in changed
+            ],
+        )
+        session.execute(
+            update(models.InstanceAction)
+            .where(
+                models.InstanceAction.instance_uuid.in_(changed),
+                models.InstanceAction.action == "create",
+            )
+            .values(finish_time=now, message="Error")
+        )
     return list(changed)
 
 
@@ -358,8 +481,9 @@ def actions_start(session, actions):
 
 
 def instance_get(session, instance_uuid, project_id=None):
-    query = select(models.Instance).where(models.Instance.uuid == instance_uuid,
-                                          models.Instance.deleted == 0)
+    query = select(models.Instance).where(
+        models.Instance.uuid == instance_uuid, models.Instance.deleted == 0
+    )
     if project_id is not None:
         query = query.where(models.Instance.project_id == project_id)
     instance = session.scalar(query)
@@ -370,16 +494,24 @@ def instance_get(session, instance_uuid, project_id=None):
 
 def instances_list(session, project_id):
     """The project's instances that are not deleted, newest first (Nova's default sort)."""
-    return session.scalars(select(models.Instance).where(
-        models.Instance.project_id == project_id, models.Instance.deleted == 0).order_by(
-        models.Instance.created_at.desc(), models.Instance.id.desc())).all()
+    return session.scalars(
+        select(models.Instance)
+        .where(models.Instance.project_id == project_id, models.Instance.deleted == 0)
+        .order_by(models.Instance.created_at.desc(), models.Instance.id.desc())
+    ).all()
 
 
 def instance_get_for_update(session, instance_uuid, project_id):
     """A live instance of the project, its row locked until the transaction ends."""
-    instance = session.scalar(select(models.Instance).where(
-        models.Instance.uuid == instance_uuid, models.Instance.project_id == project_id,
-        models.Instance.deleted == 0).with_for_update())
+    instance = session.scalar(
+        select(models.Instance)
+        .where(
+            models.Instance.uuid == instance_uuid,
+            models.Instance.project_id == project_id,
+            models.Instance.deleted == 0,
+        )
+        .with_for_update()
+    )
     if instance is None:
         raise exception.InstanceNotFound(instance_id=instance_uuid)
     return instance
@@ -393,21 +525,31 @@ def instance_soft_delete(session, instance, now):
 
 def compute_node_release(session, host, node, memory_mb, local_gb):
     """Give back what an instance had claimed on its host."""
-    session.execute(update(models.ComputeNode).where(
-        models.ComputeNode.host == host, models.ComputeNode.hypervisor_hostname == node).values(
-        memory_mb_used=models.ComputeNode.memory_mb_used - memory_mb,
-        local_gb_used=models.ComputeNode.local_gb_used - local_gb))
+    session.execute(
+        update(models.ComputeNode)
+        .where(models.ComputeNode.host == host, models.ComputeNode.hypervisor_hostname == node)
+        .values(
+            memory_mb_used=models.ComputeNode.memory_mb_used - memory_mb,
+            local_gb_used=models.ComputeNode.local_gb_used - local_gb,
+        )
+    )
 
 
 def instance_metadata(session, instance_uuid):
-    rows = session.execute(select(models.InstanceMetadata.key, models.InstanceMetadata.value).where(
-        models.InstanceMetadata.instance_uuid == instance_uuid))
+    rows = session.execute(
+        select(models.InstanceMetadata.key, models.InstanceMetadata.value).where(
+            models.InstanceMetadata.instance_uuid == instance_uuid
+        )
+    )
     return dict(rows.all())
 
 
 def instance_fault_latest(session, instance_uuid):
-    return session.scalar(select(models.InstanceFault).where(
-        models.InstanceFault.instance_uuid == instance_uuid).order_by(models.InstanceFault.id.desc()))
+    return session.scalar(
+        select(models.InstanceFault)
+        .where(models.InstanceFault.instance_uuid == instance_uuid)
+        .order_by(models.InstanceFault.id.desc())
+    )
 
 
 def count_rows(db, model, **filters):
@@ -424,12 +566,18 @@ def instance_group_get_by_hint(session, project_id, user_id, hint):
     by name in the project, made on first use with Icehouse's 'legacy' policy."""
     if utils.is_uuid_like(hint):
         return instance_group_get(session, hint)
-    existing = session.query(models.InstanceGroup).filter_by(
-        project_id=project_id, name=hint).first()
+    existing = (
+        session.query(models.InstanceGroup).filter_by(project_id=project_id, name=hint).first()
+    )
     if existing is not None:
         return existing
-    group = models.InstanceGroup(uuid=str(uuid.uuid4()), name=hint, user_id=user_id,
-                                 project_id=project_id, policies=["legacy"])
+    group = models.InstanceGroup(
+        uuid=str(uuid.uuid4()),
+        name=hint,
+        user_id=user_id,
+        project_id=project_id,
+        policies=["legacy"],
+    )
     session.add(group)
     session.flush()
     return group

@@ -1,8 +1,18 @@
 """SQLAlchemy 2 models for the rows the create path reads and writes."""
+
 import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -51,6 +61,7 @@ class KeyPair(Base):
 
 class ComputeNode(Base):
     """A compute host of the world, with the resources the fake compute has claimed."""
+
     __tablename__ = "compute_nodes"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     host: Mapped[str] = mapped_column(String(255))
@@ -115,7 +126,9 @@ class Instance(Base):
 class InstanceMetadata(Base):
     __tablename__ = "instance_metadata"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    instance_uuid: Mapped[str] = mapped_column(ForeignKey("instances.uuid", ondelete="CASCADE"), index=True)
+    instance_uuid: Mapped[str] = mapped_column(
+        ForeignKey("instances.uuid", ondelete="CASCADE"), index=True
+    )
     key: Mapped[str] = mapped_column(String(255))
     value: Mapped[str] = mapped_column(String(255))
 
@@ -123,7 +136,9 @@ class InstanceMetadata(Base):
 class InstanceSystemMetadata(Base):
     __tablename__ = "instance_system_metadata"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    instance_uuid: Mapped[str] = mapped_column(ForeignKey("instances.uuid", ondelete="CASCADE"), index=True)
+    instance_uuid: Mapped[str] = mapped_column(
+        ForeignKey("instances.uuid", ondelete="CASCADE"), index=True
+    )
     key: Mapped[str] = mapped_column(String(255))
     value: Mapped[str | None] = mapped_column(Text, nullable=True)
 
@@ -131,7 +146,9 @@ class InstanceSystemMetadata(Base):
 class BlockDeviceMapping(Base):
     __tablename__ = "block_device_mapping"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    instance_uuid: Mapped[str] = mapped_column(ForeignKey("instances.uuid", ondelete="CASCADE"), index=True)
+    instance_uuid: Mapped[str] = mapped_column(
+        ForeignKey("instances.uuid", ondelete="CASCADE"), index=True
+    )
     source_type: Mapped[str | None] = mapped_column(String(255), nullable=True)
     destination_type: Mapped[str | None] = mapped_column(String(255), nullable=True)
     guest_format: Mapped[str | None] = mapped_column(String(255), nullable=True)
@@ -151,7 +168,9 @@ class BlockDeviceMapping(Base):
 class InstanceFault(Base):
     __tablename__ = "instance_faults"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    instance_uuid: Mapped[str] = mapped_column(ForeignKey("instances.uuid", ondelete="CASCADE"), index=True)
+    instance_uuid: Mapped[str] = mapped_column(
+        ForeignKey("instances.uuid", ondelete="CASCADE"), index=True
+    )
     code: Mapped[int] = mapped_column(Integer)
     message: Mapped[str] = mapped_column(String(255))
     details: Mapped[str] = mapped_column(Text, default="")
@@ -162,7 +181,9 @@ class InstanceAction(Base):
     __tablename__ = "instance_actions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     action: Mapped[str] = mapped_column(String(255))
-    instance_uuid: Mapped[str] = mapped_column(ForeignKey("instances.uuid", ondelete="CASCADE"), index=True)
+    instance_uuid: Mapped[str] = mapped_column(
+        ForeignKey("instances.uuid", ondelete="CASCADE"), index=True
+    )
     request_id: Mapped[str] = mapped_column(String(255))
     user_id: Mapped[str] = mapped_column(String(255))
     project_id: Mapped[str] = mapped_column(String(255))
@@ -190,6 +211,7 @@ class InstanceGroupMember(Base):
 
 class Quota(Base):
     """A project's own hard limit for a resource (the defaults come from the world)."""
+
     __tablename__ = "quotas"
     __table_args__ = (UniqueConstraint("project_id", "resource"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -7,6 +7,7 @@ X-Subject-Token header. Anything else (Keystone unreachable, timing out, answeri
 something that is no token) is ``KeystoneUnavailable``: the caller cannot tell whether the
 token is good, which is not the same as a bad token.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -40,25 +41,31 @@ class TokenInfo:
     project_id: str
     project_name: str | None
     roles: tuple[str, ...]
-    expires_at: datetime.datetime | None   # UTC, naive
+    expires_at: datetime.datetime | None  # UTC, naive
 
     @property
     def is_admin(self) -> bool:
         return "admin" in self.roles
 
     @classmethod
-    def from_body(cls, token: str, body: dict) -> "TokenInfo":
+    def from_body(cls, token: str, body: dict) -> TokenInfo:
         """From Keystone's ``{"token": {...}}``; KeystoneUnavailable if it is not shaped so."""
         try:
             data = body["token"]
             user, project = data["user"], data["project"]
-            return cls(token=token, user_id=user["id"], user_name=user.get("name"),
-                       project_id=project["id"], project_name=project.get("name"),
-                       roles=tuple(role["name"] for role in data.get("roles") or ()),
-                       expires_at=parse_time(data.get("expires_at")))
+            return cls(
+                token=token,
+                user_id=user["id"],
+                user_name=user.get("name"),
+                project_id=project["id"],
+                project_name=project.get("name"),
+                roles=tuple(role["name"] for role in data.get("roles") or ()),
+                expires_at=parse_time(data.get("expires_at")),
+            )
         except (KeyError, TypeError, ValueError) as error:
-            raise KeystoneUnavailable("Keystone answered a token body without a project-scoped "
-                                      "user (%s)" % error) from error
+            raise KeystoneUnavailable(
+                "Keystone answered a token body without a project-scoped user (%s)" % error
+            ) from error
 
 
 def parse_time(value: str | None) -> datetime.datetime | None:
@@ -80,8 +87,13 @@ def v3_url(auth_url: str) -> str:
 class KeystoneClient:
     """The two calls refnova needs from Keystone's v3 API, over ``requests``."""
 
-    def __init__(self, auth_url: str, session: requests.Session | None = None,
-                 timeout: float = 10.0, service_token: str | None = None):
+    def __init__(
+        self,
+        auth_url: str,
+        session: requests.Session | None = None,
+        timeout: float = 10.0,
+        service_token: str | None = None,
+    ):
         self.auth_url = auth_url
         self.tokens_url = v3_url(auth_url) + "/auth/tokens"
         self.session = session or requests.Session()
@@ -92,42 +104,75 @@ class KeystoneClient:
     def _send(self, method: str, **kwargs: Any) -> requests.Response:
         try:
             # Token calls carry no trace context: Keystone is asked as refnova always asked it.
-            return tracing.send(self.session.request, method, self.tokens_url, propagate=False,
-                                timeout=self.timeout, **kwargs)
+            return tracing.send(
+                self.session.request,
+                method,
+                self.tokens_url,
+                propagate=False,
+                timeout=self.timeout,
+                **kwargs,
+            )
         except (requests.ConnectionError, requests.Timeout) as error:
-            raise KeystoneUnavailable("Keystone at %s is unreachable: %s"
-                                      % (self.auth_url, type(error).__name__)) from error
+            raise KeystoneUnavailable(
+                "Keystone at %s is unreachable: %s" % (self.auth_url, type(error).__name__)
+            ) from error
 
     @tracing.client_call("keystone", "GET", "/v3/auth/tokens")
     def validate(self, token: str) -> TokenInfo | None:
         """The token's holder, or None when Keystone says the token is not valid."""
-        response = self._send("GET", headers={
-            "X-Auth-Token": self.service_token or token, "X-Subject-Token": token,
-            "Accept": "application/json"})
+        response = self._send(
+            "GET",
+            headers={
+                "X-Auth-Token": self.service_token or token,
+                "X-Subject-Token": token,
+                "Accept": "application/json",
+            },
+        )
         if response.status_code in (401, 403, 404):
             return None
         if response.status_code != 200:
-            raise KeystoneUnavailable("Keystone answered %d to a token validation"
-                                      % response.status_code)
+            raise KeystoneUnavailable(
+                "Keystone answered %d to a token validation" % response.status_code
+            )
         return TokenInfo.from_body(token, _json(response))
 
     @tracing.client_call("keystone", "POST", "/v3/auth/tokens")
-    def issue_token(self, username: str, password: str, project_name: str,
-                    user_domain_name: str = "Default",
-                    project_domain_name: str = "Default") -> TokenInfo:
+    def issue_token(
+        self,
+        username: str,
+        password: str,
+        project_name: str,
+        user_domain_name: str = "Default",
+        project_domain_name: str = "Default",
+    ) -> TokenInfo:
         """A project-scoped token for a user's password (the token is in ``.token``)."""
-        body = {"auth": {
-            "identity": {"methods": ["password"], "password": {"user": {
-                "name": username, "domain": {"name": user_domain_name}, "password": password}}},
-            "scope": {"project": {"name": project_name, "domain": {"name": project_domain_name}}},
-        }}
+        body = {
+            "auth": {
+                "identity": {
+                    "methods": ["password"],
+                    "password": {
+                        "user": {
+                            "name": username,
+                            "domain": {"name": user_domain_name},
+                            "password": password,
+                        }
+                    },
+                },
+                "scope": {
+                    "project": {"name": project_name, "domain": {"name": project_domain_name}}
+                },
+            }
+        }
         response = self._send("POST", json=body, headers={"Accept": "application/json"})
         if response.status_code == 401:
-            raise KeystoneUnauthorized("Keystone refused the credentials of user %r for "
-                                       "project %r" % (username, project_name))
+            raise KeystoneUnauthorized(
+                "Keystone refused the credentials of user %r for "
+                "project %r" % (username, project_name)
+            )
         if response.status_code not in (200, 201):
-            raise KeystoneUnavailable("Keystone answered %d to a token request"
-                                      % response.status_code)
+            raise KeystoneUnavailable(
+                "Keystone answered %d to a token request" % response.status_code
+            )
         token = response.headers.get("X-Subject-Token")
         if not token:
             raise KeystoneUnavailable("Keystone issued no X-Subject-Token")

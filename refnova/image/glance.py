@@ -1,21 +1,60 @@
 """Images, as Glance's v2 API serves them: over HTTP, or from the world in-process."""
+
 import requests
 
 from refnova import exception, outside, tracing
 
 # Glance v2 keys that are not image properties in Nova's (v1-shaped) image dict.
-_BASE_KEYS = ("id", "name", "status", "size", "min_disk", "min_ram", "disk_format",
-              "container_format", "checksum", "owner", "visibility", "created_at",
-              "updated_at", "deleted_at", "deleted", "protected", "tags", "file", "schema",
-              "self", "virtual_size", "direct_url", "locations", "os_hidden", "os_hash_algo",
-              "os_hash_value")
+_BASE_KEYS = (
+    "id",
+    "name",
+    "status",
+    "size",
+    "min_disk",
+    "min_ram",
+    "disk_format",
+    "container_format",
+    "checksum",
+    "owner",
+    "visibility",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "deleted",
+    "protected",
+    "tags",
+    "file",
+    "schema",
+    "self",
+    "virtual_size",
+    "direct_url",
+    "locations",
+    "os_hidden",
+    "os_hash_algo",
+    "os_hash_value",
+)
 
 
 def _to_nova_image(v2):
     """Glance v2's flat image body in the shape Nova's image service returned."""
-    image = {key: v2.get(key) for key in ("id", "name", "status", "size", "min_disk", "min_ram",
-                                          "disk_format", "container_format", "checksum", "owner",
-                                          "created_at", "updated_at", "deleted_at")}
+    image = {
+        key: v2.get(key)
+        for key in (
+            "id",
+            "name",
+            "status",
+            "size",
+            "min_disk",
+            "min_ram",
+            "disk_format",
+            "container_format",
+            "checksum",
+            "owner",
+            "created_at",
+            "updated_at",
+            "deleted_at",
+        )
+    }
     image["min_disk"] = image["min_disk"] or 0
     image["min_ram"] = image["min_ram"] or 0
     image["deleted"] = bool(v2.get("deleted", False))
@@ -45,8 +84,9 @@ class GlanceClient:
     def show(self, context, image_id):
         url = "%s/v2/images/%s" % (self.endpoint, image_id)
         headers = {"X-Auth-Token": context.auth_token or "", "Accept": "application/json"}
-        response = tracing.send(self.session.request, "GET", url, timeout=self.timeout,
-                                headers=headers)
+        response = tracing.send(
+            self.session.request, "GET", url, timeout=self.timeout, headers=headers
+        )
         return self._image(response, image_id)
 
     def _image(self, response, image_id):
@@ -65,7 +105,8 @@ class GlanceClient:
             body = None
         if not isinstance(body, dict) or "id" not in body:
             raise exception.ServiceUnavailable(
-                reason="%s answered %d without an image" % (self.SERVICE, response.status_code))
+                reason="%s answered %d without an image" % (self.SERVICE, response.status_code)
+            )
         return _to_nova_image(body)
 
 
@@ -84,8 +125,11 @@ class WorldImageService:
 
 
 def _visible(context, image):
-    return (context.is_admin or image.get("visibility", "public") == "public"
-            or image.get("owner") == context.project_id)
+    return (
+        context.is_admin
+        or image.get("visibility", "public") == "public"
+        or image.get("owner") == context.project_id
+    )
 
 
 def image_service(settings_url, world, session=None):

@@ -24,14 +24,33 @@ Each layer imports only the ones listed above it. No layer builds a span:
 a message's processing. Nothing is lost (a cast the broker accepted reaches a server or the
 dead-letter queue), nothing is retried forever, and nothing blocks the queue.
 """
+
 from refnova.messaging.client import RPCClient
-from refnova.messaging.dispatcher import (Dispatcher, InvalidArguments, NoSuchMethod,
-                                          UnsupportedVersion)
+from refnova.messaging.dispatcher import (
+    Dispatcher,
+    InvalidArguments,
+    NoSuchMethod,
+    UnsupportedVersion,
+)
 from refnova.messaging.envelope import deserialize_msg, serialize_msg, to_primitive
 from refnova.messaging.server import MAX_DISPATCH_ATTEMPTS, RPCServer
 from refnova.messaging.target import Target
 from refnova.messaging.transport import CONTROL_EXCHANGE, Transport, Unroutable, kombu_url
 
-__all__ = ["CONTROL_EXCHANGE", "MAX_DISPATCH_ATTEMPTS", "Dispatcher", "InvalidArguments",
-           "NoSuchMethod", "RPCClient", "RPCServer", "Target", "Transport", "UnsupportedVersion",
-           "Unroutable", "deserialize_msg", "kombu_url", "serialize_msg", "to_primitive"]
+__all__ = [
+    "CONTROL_EXCHANGE",
+    "MAX_DISPATCH_ATTEMPTS",
+    "Dispatcher",
+    "InvalidArguments",
+    "NoSuchMethod",
+    "RPCClient",
+    "RPCServer",
+    "Target",
+    "Transport",
+    "UnsupportedVersion",
+    "Unroutable",
+    "deserialize_msg",
+    "kombu_url",
+    "serialize_msg",
+    "to_primitive",
+]

@@ -4,6 +4,7 @@ The message is built as oslo's ``_BaseCallContext`` and AMQP driver build it: th
 arguments, the namespace and version of the target, a fresh ``_unique_id``, and the request
 context spread over ``_context_*`` keys; the envelope wraps it, the transport publishes it.
 """
+
 import logging
 import uuid
 from typing import Any, Protocol
@@ -38,16 +39,24 @@ class RPCClient:
         self._destination = "%s:%s" % (self._queue.exchange.name, self.routing_key)
         self._prepared: dict[tuple[str | None, ...], RPCClient] = {}
 
-    def prepare(self, exchange: str | None = None, topic: str | None = None,
-                namespace: str | None = None, version: str | None = None,
-                server: str | None = None) -> "RPCClient":
+    def prepare(
+        self,
+        exchange: str | None = None,
+        topic: str | None = None,
+        namespace: str | None = None,
+        version: str | None = None,
+        server: str | None = None,
+    ) -> "RPCClient":
         """A client for this target with the fields given here (those not None) changed."""
         # A client never changes, so each preparation is made once (Nova prepares per cast).
         key = (exchange, topic, namespace, version, server)
         prepared = self._prepared.get(key)
         if prepared is None:
-            changes = {name: value for name, value in zip(_TARGET_FIELDS, key)
-                       if value is not None}
+            changes = {
+                name: value
+                for name, value in zip(_TARGET_FIELDS, key, strict=True)
+                if value is not None
+            }
             prepared = self._prepared[key] = RPCClient(self.transport, self.target(**changes))
         return prepared
 
@@ -74,12 +83,12 @@ class RPCClient:
             body = envelope.serialize_msg(message)
             headers = tracing_messaging.publish_headers()
             try:
-                self.transport.publish(body, self.routing_key, self._queue, headers=headers,
-                                       content_encoding="utf-8")
+                self.transport.publish(
+                    body, self.routing_key, self._queue, headers=headers, content_encoding="utf-8"
+                )
             except self.transport.publish_errors as error:
                 LOG.error("Cast %s to %s failed: %s", message["method"], destination, error)
                 tracing.mark_error(span, error)
-                raise exception.ServiceUnavailable(
-                    reason="the message broker could not be reached")
+                raise exception.ServiceUnavailable(reason="the message broker could not be reached")
             if not self.transport.is_memory and span.is_recording():
                 tracing_messaging.record_broker(span, *self.transport.server_address)

@@ -4,6 +4,7 @@ An endpoint serves a message when its ``target`` (a ``Target``) has the message'
 and a version compatible with the one the message asks for, and it has the method as a public
 attribute whose signature takes the message's arguments.
 """
+
 import inspect
 from typing import Any
 
@@ -28,8 +29,9 @@ class UnsupportedVersion(Exception):
     """No endpoint of the message's namespace implements a compatible version."""
 
     def __init__(self, version: object, method: object) -> None:
-        super().__init__("Endpoint does not support RPC version %s. Attempted method: %s"
-                         % (version, method))
+        super().__init__(
+            "Endpoint does not support RPC version %s. Attempted method: %s" % (version, method)
+        )
 
 
 DISPATCH_ERRORS = (NoSuchMethod, UnsupportedVersion, InvalidArguments)
@@ -63,8 +65,9 @@ class Dispatcher:
         found_compatible = False
         for endpoint in self.endpoints:
             target = getattr(endpoint, "target", None) or _DEFAULT_TARGET
-            if target.namespace != namespace or \
-                    not version_is_compatible(target.version or "1.0", version):
+            if target.namespace != namespace or not version_is_compatible(
+                target.version or "1.0", version
+            ):
                 continue
             found_compatible = True
             if isinstance(method, str) and not method.startswith("_") and hasattr(endpoint, method):

@@ -3,6 +3,7 @@
 The inner message (method, args, namespace, version, ``_unique_id``, ``_context_*`` keys) is
 JSON-encoded as a string inside the outer object: JSON inside JSON, as oslo writes it.
 """
+
 import datetime
 import json
 from typing import Any
@@ -17,8 +18,10 @@ def to_primitive(value: Any) -> Any:
     if isinstance(value, datetime.datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
     if isinstance(value, dict):
-        return {key: item if type(item) in _SCALARS else to_primitive(item)
-                for key, item in value.items()}
+        return {
+            key: item if type(item) in _SCALARS else to_primitive(item)
+            for key, item in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return [item if type(item) in _SCALARS else to_primitive(item) for item in value]
     return value
@@ -26,8 +29,10 @@ def to_primitive(value: Any) -> Any:
 
 def serialize_msg(message: dict[str, Any]) -> dict[str, str]:
     """The oslo envelope; datetimes anywhere in the message become to_primitive's strings."""
-    return {"oslo.version": ENVELOPE_VERSION,
-            "oslo.message": json.dumps(message, default=_primitive_default)}
+    return {
+        "oslo.version": ENVELOPE_VERSION,
+        "oslo.message": json.dumps(message, default=_primitive_default),
+    }
 
 
 def _primitive_default(value: Any) -> Any:

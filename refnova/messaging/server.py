@@ -9,8 +9,8 @@ What goes past oslo.messaging's server, so that nothing is lost, retried forever
   failing endpoint is retried a bounded number of times before it goes there too; a failure of
   what the endpoint stands on (``transient_errors``) is requeued after a back-off instead.
 """
+
 import logging
-import socket
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -59,11 +59,18 @@ class RPCServer:
     not started go back to the broker. A lost connection is re-established.
     """
 
-    def __init__(self, transport: Transport, target: Target, endpoints: list[Any],
-                 context_factory: Callable[[dict[str, Any]], Any], prefetch: int = 8,
-                 max_attempts: int = MAX_DISPATCH_ATTEMPTS, retry_delay: float = 0.5,
-                 transient_errors: Iterable[type[BaseException]] = (),
-                 transient_backoff: tuple[float, float] = TRANSIENT_BACKOFF) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        target: Target,
+        endpoints: list[Any],
+        context_factory: Callable[[dict[str, Any]], Any],
+        prefetch: int = 8,
+        max_attempts: int = MAX_DISPATCH_ATTEMPTS,
+        retry_delay: float = 0.5,
+        transient_errors: Iterable[type[BaseException]] = (),
+        transient_backoff: tuple[float, float] = TRANSIENT_BACKOFF,
+    ) -> None:
         self.transport = transport
         self.target = target
         if not target.topic:
@@ -86,13 +93,14 @@ class RPCServer:
         self._transient_failures = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.ready = threading.Event()   # set while consuming
+        self.ready = threading.Event()  # set while consuming
         self.idle = threading.Event()
 
     def start(self) -> "RPCServer":
         """Consume on a thread of its own; ``ready`` is set once the queues are consumed."""
-        self._thread = threading.Thread(target=self.run, name="rpc-server-" + self.topic,
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self.run, name="rpc-server-" + self.topic, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -102,17 +110,25 @@ class RPCServer:
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
-                LOG.warning("%s server still busy after %ss; leaving its message to the broker",
-                            self.topic, timeout)
+                LOG.warning(
+                    "%s server still busy after %ss; leaving its message to the broker",
+                    self.topic,
+                    timeout,
+                )
 
     def run(self) -> None:
         """Consume until stopped, reconnecting whenever the connection is lost."""
         while not self._stop.is_set():
             try:
                 with self.transport.consumer_connection() as conn:
-                    conn.ensure_connection(errback=self._connect_failed, max_retries=None,
-                                           interval_start=0.5, interval_step=1.0,
-                                           interval_max=10.0, callback=self._raise_if_stopping)
+                    conn.ensure_connection(
+                        errback=self._connect_failed,
+                        max_retries=None,
+                        interval_start=0.5,
+                        interval_step=1.0,
+                        interval_max=10.0,
+                        callback=self._raise_if_stopping,
+                    )
                     self._consume(conn)
             except _Stopping:
                 break
@@ -133,19 +149,27 @@ class RPCServer:
     def _consume(self, conn: Connection) -> None:
         channel = conn.default_channel
         self._dead_letter_queue()(channel).declare()
-        consumer = Consumer(channel, list(self.queues.values()),
-                                  callbacks=[self._on_message], accept=["json"],
-                                  prefetch_count=self.prefetch,
-                                  on_decode_error=self._on_decode_error)
+        consumer = Consumer(
+            channel,
+            list(self.queues.values()),
+            callbacks=[self._on_message],
+            accept=["json"],
+            prefetch_count=self.prefetch,
+            on_decode_error=self._on_decode_error,
+        )
         with consumer:
             self.ready.set()
-            LOG.info("Consuming %s:%s (prefetch %d)", self.exchange, ", ".join(self.queues),
-                     self.prefetch)
+            LOG.info(
+                "Consuming %s:%s (prefetch %d)",
+                self.exchange,
+                ", ".join(self.queues),
+                self.prefetch,
+            )
             while not self._stop.is_set():
                 try:
                     conn.drain_events(timeout=0.05 if self.transport.is_memory else 1.0)
                     self.idle.clear()
-                except socket.timeout:
+                except TimeoutError:
                     self.idle.set()
                 if self.transport.heartbeat:
                     conn.heartbeat_check()
@@ -155,36 +179,44 @@ class RPCServer:
 
     def _on_message(self, body: Any, message: Message) -> None:
         if self._stop.is_set():
-            message.requeue()   # stopping: a message not started goes to another server
+            message.requeue()  # stopping: a message not started goes to another server
             return
         routing_key = message.delivery_info.get("routing_key") or self.topic
         destination = "%s:%s" % (self.exchange, routing_key)
-        with tracing_messaging.process_span(destination, message.headers, routing_key,
-                                            message.delivery_tag) as span:
+        with tracing_messaging.process_span(
+            destination, message.headers, routing_key, message.delivery_tag
+        ) as span:
             decoded = self._decode(span, body, message)
             if decoded is not None:
                 self._dispatch(span, message, *decoded)
 
-    def _decode(self, span: Span, body: Any,
-                message: Message) -> tuple[Any, dict[str, Any], str] | None:
+    def _decode(
+        self, span: Span, body: Any, message: Message
+    ) -> tuple[Any, dict[str, Any], str] | None:
         """(context, inner message, unique id), or None once an undecodable message is
         dead-lettered (a bad message must never stop the consumer)."""
         try:
             inner = envelope.deserialize_msg(body)
             unique_id = str(inner.get("_unique_id", ""))
             tracing_messaging.record_message(span, inner, unique_id)
-            context = self.context_factory({key[len("_context_"):]: value
-                                            for key, value in inner.items()
-                                            if key.startswith("_context_")})
+            context = self.context_factory(
+                {
+                    key[len("_context_") :]: value
+                    for key, value in inner.items()
+                    if key.startswith("_context_")
+                }
+            )
         except Exception as error:
             tracing.mark_error(span, error)
-            self._dead_letter(message, "cannot decode the message: %s: %s"
-                              % (type(error).__name__, error))
+            self._dead_letter(
+                message, "cannot decode the message: %s: %s" % (type(error).__name__, error)
+            )
             return None
         return context, inner, unique_id
 
-    def _dispatch(self, span: Span, message: Message, context: Any, inner: dict[str, Any],
-                  unique_id: str) -> None:
+    def _dispatch(
+        self, span: Span, message: Message, context: Any, inner: dict[str, Any], unique_id: str
+    ) -> None:
         """Dispatch, then ack; or dead-letter, requeue or send again, as the failure asks."""
         if message.delivery_info.get("redelivered"):
             LOG.info("Message %s is a redelivery", unique_id)
@@ -206,32 +238,41 @@ class RPCServer:
         message.ack()
         self._transient_failures = 0
 
-    def _back_off_and_requeue(self, message: Message, error: BaseException,
-                              unique_id: str) -> None:
+    def _back_off_and_requeue(self, message: Message, error: BaseException, unique_id: str) -> None:
         """A failure of what the endpoint stands on (the database is away): not the message's
         fault, so it is not counted against it. The server waits, longer each time in a row,
         and gives the message back to the broker; it never dead-letters it for that."""
         self._transient_failures += 1
         start, longest = self.transient_backoff
         delay = min(start * 2 ** (self._transient_failures - 1), longest)
-        LOG.warning("Message %s: transient failure (%s: %s); requeueing it in %.1fs", unique_id,
-                    type(error).__name__, str(error).splitlines()[0] if str(error) else "", delay)
+        LOG.warning(
+            "Message %s: transient failure (%s: %s); requeueing it in %.1fs",
+            unique_id,
+            type(error).__name__,
+            str(error).splitlines()[0] if str(error) else "",
+            delay,
+        )
         self._stop.wait(delay)
         message.requeue()
 
-    def _retry_or_dead_letter(self, message: Message, error: BaseException,
-                              unique_id: str) -> None:
+    def _retry_or_dead_letter(self, message: Message, error: BaseException, unique_id: str) -> None:
         attempt = _attempt_of(message)
         reason = "%s: %s" % (type(error).__name__, error)
         if attempt >= self.max_attempts:
-            self._dead_letter(message, "failed %d times, last with %s" % (attempt, reason),
-                              unique_id)
+            self._dead_letter(
+                message, "failed %d times, last with %s" % (attempt, reason), unique_id
+            )
             return
         if self._stop.wait(self.retry_delay * attempt):
-            message.requeue()   # stopping: the broker gives it to another server as it is
+            message.requeue()  # stopping: the broker gives it to another server as it is
             return
-        LOG.warning("Message %s: attempt %d of %d failed (%s); sending it again",
-                    unique_id, attempt, self.max_attempts, reason)
+        LOG.warning(
+            "Message %s: attempt %d of %d failed (%s); sending it again",
+            unique_id,
+            attempt,
+            self.max_attempts,
+            reason,
+        )
         queue = self.queues.get(message.delivery_info.get("routing_key"), self.queues[self.topic])
         self._republish(message, queue, {ATTEMPT_HEADER: attempt + 1})
         message.ack()
@@ -243,23 +284,33 @@ class RPCServer:
         and the broker redelivers it once the connection is re-established.
         """
         queue = self._dead_letter_queue()
-        LOG.error("Rejecting message %s to %s: %s", unique_id or message.delivery_tag, queue.name,
-                  reason)
-        self._republish(message, queue, {
-            REASON_HEADER: reason[:1024],
-            ORIGIN_HEADER: message.delivery_info.get("routing_key") or self.topic})
+        LOG.error(
+            "Rejecting message %s to %s: %s", unique_id or message.delivery_tag, queue.name, reason
+        )
+        self._republish(
+            message,
+            queue,
+            {
+                REASON_HEADER: reason[:1024],
+                ORIGIN_HEADER: message.delivery_info.get("routing_key") or self.topic,
+            },
+        )
         message.ack()
 
     def _dead_letter_queue(self) -> Queue:
         return self.transport.dead_letter_queue(self.topic, self.target.exchange)
 
-    def _republish(self, message: Message, queue: Queue,
-                   extra_headers: dict[str, Any]) -> None:
+    def _republish(self, message: Message, queue: Queue, extra_headers: dict[str, Any]) -> None:
         headers = dict(message.headers or {})
         headers.update(extra_headers)
-        self.transport.publish(message.body, queue.routing_key, queue, headers=headers,
-                               content_type=message.content_type or "application/data",
-                               content_encoding=message.content_encoding or "binary")
+        self.transport.publish(
+            message.body,
+            queue.routing_key,
+            queue,
+            headers=headers,
+            content_type=message.content_type or "application/data",
+            content_encoding=message.content_encoding or "binary",
+        )
 
 
 def _attempt_of(message: Message) -> int:
@@ -267,4 +318,3 @@ def _attempt_of(message: Message) -> int:
         return max(int((message.headers or {}).get(ATTEMPT_HEADER, 1)), 1)
     except (TypeError, ValueError):
         return 1
-

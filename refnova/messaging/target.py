@@ -1,4 +1,5 @@
 """oslo.messaging's Target: where a message goes (a client's), or what an endpoint serves."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -6,6 +6,7 @@ declares only the exchange, so a cast sent before any server ever ran is dropped
 publishes persistent, ``mandatory`` (a message no queue took comes back and is sent again after
 the declarations are redone), with publisher confirms, under kombu's bounded retry policy.
 """
+
 import collections
 import logging
 import threading
@@ -31,7 +32,7 @@ class Unroutable(Exception):
 def kombu_url(url: str) -> str:
     """oslo's ``rabbit://`` is kombu's ``amqp://``; ``memory://`` gets kombu's default host."""
     if url.startswith("rabbit://"):
-        return "amqp://" + url[len("rabbit://"):]
+        return "amqp://" + url[len("rabbit://") :]
     if url.rstrip("/") == "memory:":
         return "memory://localhost/"
     return url
@@ -39,18 +40,23 @@ def kombu_url(url: str) -> str:
 
 def _private_memory_transport() -> type:
     """kombu's memory transport keeps one broker per process; give each Transport its own."""
-    channel = type("Channel", (memory.Channel,),
-                   {"events": collections.defaultdict(set), "queues": {}})
-    return type("Transport", (memory.Transport,), {"Channel": channel,
-                                                   "global_state": virtual.BrokerState()})
+    channel = type(
+        "Channel", (memory.Channel,), {"events": collections.defaultdict(set), "queues": {}}
+    )
+    return type(
+        "Transport",
+        (memory.Transport,),
+        {"Channel": channel, "global_state": virtual.BrokerState()},
+    )
 
 
 class Transport:
     """The broker: a connection (cloned for each publisher and each server), a pool of
     publishers, the control exchange and the queues of the RPC topics."""
 
-    def __init__(self, url: str, publish_timeout: float = 10.0, pool_size: int = 8,
-                 heartbeat: int = 60) -> None:
+    def __init__(
+        self, url: str, publish_timeout: float = 10.0, pool_size: int = 8, heartbeat: int = 60
+    ) -> None:
         self.url = kombu_url(url)
         self.is_memory = self.url.startswith("memory://")
         self.system = "memory" if self.is_memory else "rabbitmq"
@@ -59,12 +65,17 @@ class Transport:
         self.heartbeat = 0 if self.is_memory else heartbeat
         # The retry policy also bounds the first connect of each publisher's connection (kombu
         # reads it from the transport options when it opens the default channel).
-        options = {"transport": _private_memory_transport()} if self.is_memory else {
-            "transport_options": {"confirm_publish": True, **self.retry_policy()},
-            "heartbeat": 0, "connect_timeout": min(publish_timeout, 5.0)}
+        options = (
+            {"transport": _private_memory_transport()}
+            if self.is_memory
+            else {
+                "transport_options": {"confirm_publish": True, **self.retry_policy()},
+                "heartbeat": 0,
+                "connect_timeout": min(publish_timeout, 5.0),
+            }
+        )
         self.connection = Connection(self.url, **options)
-        self.exchange = Exchange(CONTROL_EXCHANGE, type="topic", durable=False,
-                                 auto_delete=False)
+        self.exchange = Exchange(CONTROL_EXCHANGE, type="topic", durable=False, auto_delete=False)
         self._exchanges: dict[str, Exchange] = {}
         self._queues: dict[tuple[str, str], Queue] = {}
         self.publishers = PublisherPool(self, pool_size)
@@ -79,9 +90,13 @@ class Transport:
         key = (exchange or self.exchange.name, name)
         queue = self._queues.get(key)
         if queue is None:
-            queue = self._queues[key] = Queue(name, self.exchange_named(exchange),
-                                              routing_key=name, durable=False,
-                                              auto_delete=False)
+            queue = self._queues[key] = Queue(
+                name,
+                self.exchange_named(exchange),
+                routing_key=name,
+                durable=False,
+                auto_delete=False,
+            )
         return queue
 
     def exchange_named(self, name: str | None) -> Exchange:
@@ -90,8 +105,9 @@ class Transport:
             return self.exchange
         exchange = self._exchanges.get(name)
         if exchange is None:
-            exchange = self._exchanges[name] = Exchange(name, type="topic", durable=False,
-                                                        auto_delete=False)
+            exchange = self._exchanges[name] = Exchange(
+                name, type="topic", durable=False, auto_delete=False
+            )
         return exchange
 
     def dead_letter_queue(self, topic: str, exchange: str | None = None) -> Queue:
@@ -105,8 +121,9 @@ class Transport:
         it), so persistent dead letters survive a broker restart.
         """
         name = topic + DEAD_LETTER_SUFFIX
-        return Queue(name, self.exchange_named(exchange), routing_key=name, durable=True,
-                     auto_delete=False)
+        return Queue(
+            name, self.exchange_named(exchange), routing_key=name, durable=True, auto_delete=False
+        )
 
     def consumer_connection(self) -> Connection:
         """A connection of its own for a server, with heartbeats."""
@@ -116,18 +133,30 @@ class Transport:
     def retry_policy(self) -> dict[str, float]:
         """Bounded retries with backoff (kombu's own policy); the total stays near
         publish_timeout."""
-        return {"max_retries": 3, "interval_start": 0, "interval_step": 1.0,
-                "interval_max": max(self.publish_timeout / 3, 0.5)}
+        return {
+            "max_retries": 3,
+            "interval_start": 0,
+            "interval_step": 1.0,
+            "interval_max": max(self.publish_timeout / 3, 0.5),
+        }
 
     @property
     def publish_errors(self) -> tuple[type[BaseException], ...]:
         """What ``publish`` raises once the retry policy gave up."""
-        return ((OSError, KombuError, Unroutable)
-                + tuple(self.connection.connection_errors)
-                + tuple(self.connection.channel_errors))
+        return (
+            (OSError, KombuError, Unroutable)
+            + tuple(self.connection.connection_errors)
+            + tuple(self.connection.channel_errors)
+        )
 
-    def publish(self, body: Any, routing_key: str, queue: Queue,
-                headers: dict[str, Any] | None = None, **properties: Any) -> None:
+    def publish(
+        self,
+        body: Any,
+        routing_key: str,
+        queue: Queue,
+        headers: dict[str, Any] | None = None,
+        **properties: Any,
+    ) -> None:
         """Publish to ``queue``'s exchange once ``queue`` and its binding are declared.
 
         Persistent, confirmed by the broker and ``mandatory``: a message no queue took comes back
@@ -165,16 +194,30 @@ class Publisher:
     def __init__(self, transport: Transport, connection: Connection) -> None:
         self.connection = connection
         # Confirms and mandatory are AMQP's: kombu's memory transport has neither.
-        self.options: dict[str, Any] = {} if transport.is_memory else {
-            "mandatory": True, "confirm_timeout": transport.publish_timeout}
+        self.options: dict[str, Any] = (
+            {}
+            if transport.is_memory
+            else {"mandatory": True, "confirm_timeout": transport.publish_timeout}
+        )
         on_return = {} if transport.is_memory else {"on_return": _on_return}
         self.producer = connection.Producer(serializer="json", **on_return)
         self.bound: dict[tuple[str, str], Queue] = {}
-        self.send = connection.ensure(self.producer, self._publish, errback=_publish_failed,
-                                      retry_errors=(Unroutable,), **transport.retry_policy())
+        self.send = connection.ensure(
+            self.producer,
+            self._publish,
+            errback=_publish_failed,
+            retry_errors=(Unroutable,),
+            **transport.retry_policy(),
+        )
 
-    def _publish(self, body: Any, routing_key: str, queue: Queue,
-                 headers: dict[str, Any] | None, properties: dict[str, Any]) -> None:
+    def _publish(
+        self,
+        body: Any,
+        routing_key: str,
+        queue: Queue,
+        headers: dict[str, Any] | None,
+        properties: dict[str, Any],
+    ) -> None:
         _returned.message = None
         # The queue bound once per connection: kombu copies an unbound queue to bind it on
         # every declare check. The declaration itself still happens, on the producer's
@@ -183,13 +226,22 @@ class Publisher:
         bound = self.bound.get(key)
         if bound is None:
             bound = self.bound[key] = queue.bind(self.producer.channel)
-        self.producer.publish(body, exchange=queue.exchange, routing_key=routing_key,
-                              declare=[bound], delivery_mode=2, headers=headers or {},
-                              **self.options, **properties)
+        self.producer.publish(
+            body,
+            exchange=queue.exchange,
+            routing_key=routing_key,
+            declare=[bound],
+            delivery_mode=2,
+            headers=headers or {},
+            **self.options,
+            **properties,
+        )
         if _returned.message is not None:
             _forget_declarations(self.connection)
-            raise Unroutable("%s:%s returned by the broker: %s"
-                             % (queue.exchange.name, routing_key, _returned.message))
+            raise Unroutable(
+                "%s:%s returned by the broker: %s"
+                % (queue.exchange.name, routing_key, _returned.message)
+            )
 
 
 class PublisherPool(Resource):

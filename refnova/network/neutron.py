@@ -3,6 +3,7 @@
 ``NeutronClient`` speaks HTTP to a real Neutron; ``WorldNeutron`` answers the same calls from
 the world in-process. ``API`` is Nova's neutronv2 API: the checks the create path makes.
 """
+
 import requests
 
 from refnova import exception, outside, tracing
@@ -38,16 +39,25 @@ class NeutronClient:
 
     def _get(self, context, path, params=None):
         headers = {"X-Auth-Token": context.auth_token or "", "Accept": "application/json"}
-        response = tracing.send(self.session.request, "GET", "%s/v2.0/%s" % (self.endpoint, path),
-                                params=params, timeout=self.timeout, headers=headers)
+        response = tracing.send(
+            self.session.request,
+            "GET",
+            "%s/v2.0/%s" % (self.endpoint, path),
+            params=params,
+            timeout=self.timeout,
+            headers=headers,
+        )
         if response.status_code >= 400:
-            raise (outside.failed_on_its_side(response, self.SERVICE)
-                   or NeutronError(response.status_code, _neutron_message(response)))
+            raise (
+                outside.failed_on_its_side(response, self.SERVICE)
+                or NeutronError(response.status_code, _neutron_message(response))
+            )
         try:
             return response.json()
         except ValueError:
             raise exception.ServiceUnavailable(
-                reason="%s answered something that is not JSON" % self.SERVICE)
+                reason="%s answered something that is not JSON" % self.SERVICE
+            )
 
     @tracing.client_call(*_SHOW_PORT)
     def show_port(self, context, port_id):
@@ -123,6 +133,7 @@ def _filtered(resources, filters):
             if resource.get(key) not in wanted:
                 return False
         return True
+
     return [resource for resource in resources if matches(resource)]
 
 
@@ -135,7 +146,9 @@ class API:
     def _available_networks(self, context, net_ids=None):
         """The project's own networks, then the shared ones (as Nova asked Neutron)."""
         filters = {"id": list(net_ids)} if net_ids else {}
-        own = self.client.list_networks(context, tenant_id=context.project_id, shared=False, **filters)
+        own = self.client.list_networks(
+            context, tenant_id=context.project_id, shared=False, **filters
+        )
         shared = self.client.list_networks(context, shared=True, **filters)
         return own + shared
 
@@ -163,7 +176,8 @@ class API:
         if not requested_networks:
             if len(self._available_networks(context)) > 1:
                 raise exception.NetworkAmbiguous(
-                    "Multiple possible networks found, use a Network ID to be more specific.")
+                    "Multiple possible networks found, use a Network ID to be more specific."
+                )
             ports_needed_per_instance = 1
         else:
             on_networks, requested_ids = [], []
@@ -190,7 +204,7 @@ class API:
         if len(networks) != len(requested_ids):
             found = {network["id"] for network in networks}
             lost = [net_id for net_id in dict.fromkeys(requested_ids) if net_id not in found]
-            if lost:   # a network requested twice is found once
+            if lost:  # a network requested twice is found once
                 raise exception.NetworkNotFound(network_id=", ".join(lost))
 
     def _instances_within_port_quota(self, context, per_instance, num_instances):
@@ -210,11 +224,13 @@ class API:
         if not groups:
             raise exception.SecurityGroupNotFound(
                 "Unable to find security_group with name '%s'" % name_or_id,
-                security_group_id=name_or_id)
+                security_group_id=name_or_id,
+            )
         if len(groups) > 1:
             raise exception.NoUniqueMatch(
                 "Multiple security_group matches found for name '%s', use an ID to be more "
-                "specific." % name_or_id)
+                "specific." % name_or_id
+            )
         return groups[0]
 
     def allocate_for_instance(self, context, instance_uuid, requested_networks):
@@ -243,4 +259,8 @@ def _fake_address(instance_uuid, index):
 
 def _fake_mac(instance_uuid, index):
     tail = instance_uuid.replace("-", "")[-6:]
-    return "fa:16:3e:%s:%s:%s" % (tail[0:2], tail[2:4], "%02x" % ((int(tail[4:6], 16) + index) % 256))
+    return "fa:16:3e:%s:%s:%s" % (
+        tail[0:2],
+        tail[2:4],
+        "%02x" % ((int(tail[4:6], 16) + index) % 256),
+    )

@@ -38,26 +38,83 @@ baggage). ``service.name`` is ``refnova-api`` or ``refnova-conductor`` unless
 Nothing secret goes into a trace context: baggage entries whose key looks like a credential
 are dropped before any injection, and no helper here records a request context's token.
 """
+
 from refnova.tracing.attributes import SCHEMA_URL
 from refnova.tracing.database import SQLAlchemyInstrumentor, sql_summary
 from refnova.tracing.http_client import client_call, record_http, send
 from refnova.tracing.propagation import (
-    attach, detach, extract_context, inject_headers, start_remote_span)
+    attach,
+    detach,
+    extract_context,
+    inject_headers,
+    start_remote_span,
+)
 from refnova.tracing.provider import (
-    EXPORTERS, OTLP_PROTOCOLS, SERVICE_API, SERVICE_CONDUCTOR, TracingConfigError,
-    build_provider, build_resource, configure, enabled, exporter_names, force_flush,
-    install_provider, otlp_exporter, otlp_protocol, shutdown)
+    EXPORTERS,
+    OTLP_PROTOCOLS,
+    SERVICE_API,
+    SERVICE_CONDUCTOR,
+    TracingConfigError,
+    build_provider,
+    build_resource,
+    configure,
+    enabled,
+    exporter_names,
+    force_flush,
+    install_provider,
+    otlp_exporter,
+    otlp_protocol,
+    shutdown,
+)
 from refnova.tracing.spans import (
-    INSTRUMENTATION_NAME, annotate, current_span, mark_error, mark_rejected, recording, span,
-    traced, tracer)
+    INSTRUMENTATION_NAME,
+    annotate,
+    current_span,
+    mark_error,
+    mark_rejected,
+    recording,
+    span,
+    traced,
+    tracer,
+)
 from refnova.tracing.wsgi import ServerSpanMiddleware, name_after_route
 
 __all__ = [
-    "EXPORTERS", "INSTRUMENTATION_NAME", "OTLP_PROTOCOLS", "SCHEMA_URL", "SERVICE_API",
-    "SERVICE_CONDUCTOR", "SQLAlchemyInstrumentor", "ServerSpanMiddleware", "TracingConfigError",
-    "annotate", "attach", "build_provider", "build_resource", "client_call", "configure",
-    "current_span", "detach", "enabled", "exporter_names", "extract_context", "force_flush",
-    "inject_headers", "install_provider", "mark_error", "mark_rejected", "name_after_route",
-    "otlp_exporter", "otlp_protocol", "record_http", "recording", "send", "shutdown", "span",
-    "sql_summary", "start_remote_span", "traced", "tracer",
+    "EXPORTERS",
+    "INSTRUMENTATION_NAME",
+    "OTLP_PROTOCOLS",
+    "SCHEMA_URL",
+    "SERVICE_API",
+    "SERVICE_CONDUCTOR",
+    "SQLAlchemyInstrumentor",
+    "ServerSpanMiddleware",
+    "TracingConfigError",
+    "annotate",
+    "attach",
+    "build_provider",
+    "build_resource",
+    "client_call",
+    "configure",
+    "current_span",
+    "detach",
+    "enabled",
+    "exporter_names",
+    "extract_context",
+    "force_flush",
+    "inject_headers",
+    "install_provider",
+    "mark_error",
+    "mark_rejected",
+    "name_after_route",
+    "otlp_exporter",
+    "otlp_protocol",
+    "record_http",
+    "recording",
+    "send",
+    "shutdown",
+    "span",
+    "sql_summary",
+    "start_remote_span",
+    "traced",
+    "tracer",
 ]

@@ -5,6 +5,7 @@ Keys OpenTelemetry's semantic conventions define come from ``opentelemetry-seman
 package); refnova's own keys (``nova.*``, ``refnova.*``) are the constants below. The names and
 values written stay those of the conventions' 1.33 schema (``SCHEMA_URL``).
 """
+
 from typing import Final
 
 from opentelemetry.semconv._incubating.attributes.db_attributes import DbSystemNameValues
@@ -13,20 +14,41 @@ from opentelemetry.semconv._incubating.attributes.url_attributes import URL_TEMP
 from opentelemetry.semconv.attributes.client_attributes import CLIENT_ADDRESS
 from opentelemetry.semconv.attributes.code_attributes import CODE_FUNCTION_NAME
 from opentelemetry.semconv.attributes.db_attributes import (
-    DB_COLLECTION_NAME, DB_NAMESPACE, DB_OPERATION_BATCH_SIZE, DB_OPERATION_NAME,
-    DB_QUERY_SUMMARY, DB_QUERY_TEXT, DB_SYSTEM_NAME)
+    DB_COLLECTION_NAME,
+    DB_NAMESPACE,
+    DB_OPERATION_BATCH_SIZE,
+    DB_OPERATION_NAME,
+    DB_QUERY_SUMMARY,
+    DB_QUERY_TEXT,
+    DB_SYSTEM_NAME,
+)
 from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
 from opentelemetry.semconv.attributes.http_attributes import (
-    HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE)
+    HTTP_REQUEST_METHOD,
+    HTTP_RESPONSE_STATUS_CODE,
+    HTTP_ROUTE,
+)
 from opentelemetry.semconv.attributes.network_attributes import (
-    NETWORK_PROTOCOL_NAME, NETWORK_PROTOCOL_VERSION)
+    NETWORK_PROTOCOL_NAME,
+    NETWORK_PROTOCOL_VERSION,
+)
 from opentelemetry.semconv.attributes.otel_attributes import (
-    OTEL_SCOPE_NAME, OTEL_STATUS_CODE, OTEL_STATUS_DESCRIPTION)
+    OTEL_SCOPE_NAME,
+    OTEL_STATUS_CODE,
+    OTEL_STATUS_DESCRIPTION,
+)
 from opentelemetry.semconv.attributes.server_attributes import SERVER_ADDRESS, SERVER_PORT
 from opentelemetry.semconv.attributes.service_attributes import (
-    SERVICE_NAME, SERVICE_NAMESPACE, SERVICE_VERSION)
+    SERVICE_NAME,
+    SERVICE_NAMESPACE,
+    SERVICE_VERSION,
+)
 from opentelemetry.semconv.attributes.url_attributes import (
-    URL_FULL, URL_PATH, URL_QUERY, URL_SCHEME)
+    URL_FULL,
+    URL_PATH,
+    URL_QUERY,
+    URL_SCHEME,
+)
 from opentelemetry.semconv.attributes.user_agent_attributes import USER_AGENT_ORIGINAL
 
 
@@ -34,6 +56,7 @@ def _schema_url() -> str:
     """The 1.33 schema's URL, from the package's ``Schemas`` enum when it has one."""
     try:
         from opentelemetry.semconv.schemas import Schemas
+
         return str(Schemas.V1_33_0.value)
     except (ImportError, AttributeError):  # a semantic-conventions release without the enum
         return "https://opentelemetry.io/schemas/1.33.0"
@@ -72,15 +95,50 @@ DB_SYSTEMS: Final = {
 DB_SYSTEM_OTHER: Final = DbSystemNameValues.OTHER_SQL.value
 
 __all__ = [
-    "CLIENT_ADDRESS", "CODE_FUNCTION_NAME", "DB_COLLECTION_NAME", "DB_NAMESPACE",
-    "DB_OPERATION_BATCH_SIZE", "DB_OPERATION_NAME", "DB_QUERY_SUMMARY", "DB_QUERY_TEXT",
-    "DB_SYSTEM_NAME", "DB_SYSTEMS", "DB_SYSTEM_OTHER", "ERROR_TYPE", "HTTP_REQUEST_METHOD",
-    "HTTP_RESPONSE_STATUS_CODE", "HTTP_ROUTE", "NETWORK_PROTOCOL_NAME",
-    "NETWORK_PROTOCOL_VERSION", "NOVA_FAULT", "NOVA_HOST", "NOVA_INSTANCE_UUID",
-    "NOVA_INSTANCE_UUIDS", "NOVA_NODE", "NOVA_NUM_INSTANCES", "NOVA_PROJECT_ID",
-    "NOVA_REQUEST_ID", "NOVA_RESERVATION_ID", "NOVA_RPC_METHOD", "NOVA_RPC_NAMESPACE",
-    "NOVA_RPC_VERSION", "OTEL_SCOPE_NAME", "OTEL_STATUS_CODE", "OTEL_STATUS_DESCRIPTION",
-    "PEER_SERVICE", "REFNOVA_IN_PROCESS", "SCHEMA_URL", "SERVER_ADDRESS", "SERVER_PORT",
-    "SERVICE_NAME", "SERVICE_NAMESPACE", "SERVICE_VERSION", "URL_FULL", "URL_PATH",
-    "URL_QUERY", "URL_SCHEME", "URL_TEMPLATE", "USER_AGENT_ORIGINAL",
+    "CLIENT_ADDRESS",
+    "CODE_FUNCTION_NAME",
+    "DB_COLLECTION_NAME",
+    "DB_NAMESPACE",
+    "DB_OPERATION_BATCH_SIZE",
+    "DB_OPERATION_NAME",
+    "DB_QUERY_SUMMARY",
+    "DB_QUERY_TEXT",
+    "DB_SYSTEM_NAME",
+    "DB_SYSTEMS",
+    "DB_SYSTEM_OTHER",
+    "ERROR_TYPE",
+    "HTTP_REQUEST_METHOD",
+    "HTTP_RESPONSE_STATUS_CODE",
+    "HTTP_ROUTE",
+    "NETWORK_PROTOCOL_NAME",
+    "NETWORK_PROTOCOL_VERSION",
+    "NOVA_FAULT",
+    "NOVA_HOST",
+    "NOVA_INSTANCE_UUID",
+    "NOVA_INSTANCE_UUIDS",
+    "NOVA_NODE",
+    "NOVA_NUM_INSTANCES",
+    "NOVA_PROJECT_ID",
+    "NOVA_REQUEST_ID",
+    "NOVA_RESERVATION_ID",
+    "NOVA_RPC_METHOD",
+    "NOVA_RPC_NAMESPACE",
+    "NOVA_RPC_VERSION",
+    "OTEL_SCOPE_NAME",
+    "OTEL_STATUS_CODE",
+    "OTEL_STATUS_DESCRIPTION",
+    "PEER_SERVICE",
+    "REFNOVA_IN_PROCESS",
+    "SCHEMA_URL",
+    "SERVER_ADDRESS",
+    "SERVER_PORT",
+    "SERVICE_NAME",
+    "SERVICE_NAMESPACE",
+    "SERVICE_VERSION",
+    "URL_FULL",
+    "URL_PATH",
+    "URL_QUERY",
+    "URL_SCHEME",
+    "URL_TEMPLATE",
+    "USER_AGENT_ORIGINAL",
 ]

@@ -1,5 +1,6 @@
 """``refnova trace show | export --jaeger | html | shape FILE``: read the OTLP JSON trace files
 that ``--traces-dir`` (one file per trace) or the ``file`` exporter (JSON lines) write."""
+
 from __future__ import annotations
 
 import argparse
@@ -25,11 +26,16 @@ def add_trace_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     show.set_defaults(handler=_show)
 
     export = actions.add_parser("export", help="convert to the Jaeger UI's JSON upload format")
-    export.add_argument("--jaeger", action="store_true", required=True,
-                        help="Jaeger query-API JSON ({\"data\": [...]}), for the UI's file upload")
+    export.add_argument(
+        "--jaeger",
+        action="store_true",
+        required=True,
+        help='Jaeger query-API JSON ({"data": [...]}), for the UI\'s file upload',
+    )
     export.add_argument("file")
-    export.add_argument("-o", "--output",
-                        help="output file ('-': stdout; default FILE.jaeger.json)")
+    export.add_argument(
+        "-o", "--output", help="output file ('-': stdout; default FILE.jaeger.json)"
+    )
     export.set_defaults(handler=_export)
 
     page = actions.add_parser("html", help="write a self-contained HTML waterfall page")
@@ -45,6 +51,7 @@ def add_trace_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
 
 def _load(path: str) -> list[SpanRecord]:
     from refnova.tracing import files as tracefiles
+
     try:
         return tracefiles.load_spans(path)
     except (OSError, ValueError) as error:
@@ -62,6 +69,7 @@ def _write(text: str, output: str | None, default: Path) -> None:
 
 def _show(args: argparse.Namespace) -> int:
     from refnova.tracing import views as traceviews
+
     try:
         sys.stdout.write(traceviews.render_text(_load(args.file), args.trace_id))
     except KeyError as error:
@@ -71,6 +79,7 @@ def _show(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from refnova.tracing import views as traceviews
+
     document = traceviews.to_jaeger(_load(args.file))
     _write(json.dumps(document, indent=1) + "\n", args.output, _beside(args.file, ".jaeger.json"))
     return 0
@@ -78,6 +87,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def _html(args: argparse.Namespace) -> int:
     from refnova.tracing import views as traceviews
+
     page = traceviews.to_html(_load(args.file), title="refnova trace: %s" % Path(args.file).name)
     _write(page, args.output, _beside(args.file, ".html"))
     return 0
@@ -86,12 +96,14 @@ def _html(args: argparse.Namespace) -> int:
 def _shape(args: argparse.Namespace) -> int:
     from refnova.tracing import files as tracefiles
     from refnova.tracing import views as traceviews
+
     traces = tracefiles.by_trace(_load(args.file))
     if args.trace_id:
         traces = {k: v for k, v in traces.items() if k == args.trace_id.lower()}
     if len(traces) != 1:
-        raise SystemExit("refnova trace: %d traces in %s; pick one with --trace-id"
-                         % (len(traces), args.file))
+        raise SystemExit(
+            "refnova trace: %d traces in %s; pick one with --trace-id" % (len(traces), args.file)
+        )
     spans = next(iter(traces.values()))
     sys.stdout.write(json.dumps(traceviews.shape(spans), indent=2) + "\n")
     return 0
@@ -99,5 +111,5 @@ def _shape(args: argparse.Namespace) -> int:
 
 def _beside(file: str, suffix: str) -> Path:
     path = Path(file)
-    stem = path.name[:-len(".json")] if path.name.endswith(".json") else path.stem
+    stem = path.name[: -len(".json")] if path.name.endswith(".json") else path.stem
     return path.with_name(stem + suffix)

@@ -6,6 +6,7 @@ listener it added. A statement gets a span only inside a recording span, so star
 seeding make no traces of their own. Statements are recorded parameterized
 (``db.query.text``); bound values never are.
 """
+
 from __future__ import annotations
 
 import functools
@@ -22,17 +23,30 @@ from sqlalchemy.engine import Engine
 
 from refnova.tracing import spans
 from refnova.tracing.attributes import (
-    DB_COLLECTION_NAME, DB_NAMESPACE, DB_OPERATION_BATCH_SIZE, DB_OPERATION_NAME,
-    DB_QUERY_SUMMARY, DB_QUERY_TEXT, DB_SYSTEM_NAME, DB_SYSTEM_OTHER, DB_SYSTEMS, ERROR_TYPE,
-    SERVER_ADDRESS, SERVER_PORT)
+    DB_COLLECTION_NAME,
+    DB_NAMESPACE,
+    DB_OPERATION_BATCH_SIZE,
+    DB_OPERATION_NAME,
+    DB_QUERY_SUMMARY,
+    DB_QUERY_TEXT,
+    DB_SYSTEM_NAME,
+    DB_SYSTEM_OTHER,
+    DB_SYSTEMS,
+    ERROR_TYPE,
+    SERVER_ADDRESS,
+    SERVER_PORT,
+)
 from refnova.tracing.provider import enabled
 
 # Transaction control and SQLite pragmas: driver plumbing, not the path's statements.
-_UNTRACED_SQL = frozenset(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA", "SET",
-                           "SHOW"))
+_UNTRACED_SQL = frozenset(
+    ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA", "SET", "SHOW")
+)
 _SQL_TARGET = re.compile(
     r"^\s*(?:(?:SELECT|DELETE)\b.*?\bFROM\s+|INSERT\s+(?:OR\s+\w+\s+)?INTO\s+"
-    r"|UPDATE\s+(?:OR\s+\w+\s+)?)[\"`\[]?([A-Za-z_]\w*)", re.IGNORECASE | re.DOTALL)
+    r"|UPDATE\s+(?:OR\s+\w+\s+)?)[\"`\[]?([A-Za-z_]\w*)",
+    re.IGNORECASE | re.DOTALL,
+)
 # Where a statement's span waits on SQLAlchemy's execution context between its events.
 _SPAN_KEY = "_refnova_db_span"
 _EVENTS = ("before_cursor_execute", "after_cursor_execute", "handle_error")
@@ -82,6 +96,7 @@ def _statement_spans(base: Attributes) -> Callable[[str], tuple[str, Attributes]
         if table:
             attributes[DB_COLLECTION_NAME] = table
         return name, attributes
+
     return statement_span
 
 
@@ -89,8 +104,9 @@ def _listeners(tracer: trace.Tracer, base: Attributes) -> dict[str, Listener]:
     """The three cursor-event listeners of one engine, by event name."""
     statement_span = _statement_spans(base)
 
-    def before_cursor_execute(conn: Any, cursor: Any, statement: str, parameters: Any,
-                              context: Any, executemany: bool) -> None:
+    def before_cursor_execute(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> None:
         if context is None or not trace.get_current_span().is_recording():
             return
         found = statement_span(statement)
@@ -99,11 +115,13 @@ def _listeners(tracer: trace.Tracer, base: Attributes) -> dict[str, Listener]:
         name, attributes = found
         if executemany and isinstance(parameters, (list, tuple)) and len(parameters) > 1:
             attributes = {**attributes, DB_OPERATION_BATCH_SIZE: len(parameters)}
-        setattr(context, _SPAN_KEY, tracer.start_span(name, kind=SpanKind.CLIENT,
-                                                      attributes=attributes))
+        setattr(
+            context, _SPAN_KEY, tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+        )
 
-    def after_cursor_execute(conn: Any, cursor: Any, statement: str, parameters: Any,
-                             context: Any, executemany: bool) -> None:
+    def after_cursor_execute(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> None:
         span = getattr(context, _SPAN_KEY, None)
         if span is not None:
             setattr(context, _SPAN_KEY, None)
@@ -120,8 +138,11 @@ def _listeners(tracer: trace.Tracer, base: Attributes) -> dict[str, Listener]:
             span.set_attribute(ERROR_TYPE, type(error).__name__)
             span.end()
 
-    return {"before_cursor_execute": before_cursor_execute,
-            "after_cursor_execute": after_cursor_execute, "handle_error": handle_error}
+    return {
+        "before_cursor_execute": before_cursor_execute,
+        "after_cursor_execute": after_cursor_execute,
+        "handle_error": handle_error,
+    }
 
 
 class SQLAlchemyInstrumentor:
@@ -130,8 +151,9 @@ class SQLAlchemyInstrumentor:
     def __init__(self, tracer: trace.Tracer | None = None) -> None:
         self._tracer = tracer
         # An engine that is garbage collected takes its listeners with it.
-        self._hooked: weakref.WeakKeyDictionary[Engine, dict[str, Listener]] = \
+        self._hooked: weakref.WeakKeyDictionary[Engine, dict[str, Listener]] = (
             weakref.WeakKeyDictionary()
+        )
 
     def instrument(self, engine: Engine) -> bool:
         """Hook ``engine``; False (and nothing hooked) when tracing is off or it is hooked."""

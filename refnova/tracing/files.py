@@ -6,6 +6,7 @@ exporter writes and Jaeger's UI uploads. ``load_spans`` reads a single document,
 of documents, or JSON lines of them, into flat ``SpanRecord`` values that the views in
 ``refnova.tracing.views`` render.
 """
+
 from __future__ import annotations
 
 import base64
@@ -45,15 +46,16 @@ _FLAG_IS_REMOTE = 0x200
 @dataclasses.dataclass
 class SpanRecord:
     """One finished span, as a trace file holds it."""
-    trace_id: str                      # 32 hex digits
-    span_id: str                       # 16 hex digits
+
+    trace_id: str  # 32 hex digits
+    span_id: str  # 16 hex digits
     parent_id: str | None
     name: str
-    kind: str                          # one of KINDS
+    kind: str  # one of KINDS
     start_ns: int
     end_ns: int
     attributes: dict[str, Any] = dataclasses.field(default_factory=dict)
-    status: str = "UNSET"              # one of STATUSES
+    status: str = "UNSET"  # one of STATUSES
     status_message: str = ""
     events: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     """Each {"name", "time_ns", "attributes"}."""
@@ -84,6 +86,7 @@ class SpanRecord:
 
 # --- from the SDK ----------------------------------------------------------------------
 
+
 def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
@@ -99,29 +102,49 @@ def from_readable(span: ReadableSpan) -> SpanRecord:
         flags |= _FLAG_IS_REMOTE
     scope = span.instrumentation_scope
     return SpanRecord(
-        trace_id="%032x" % context.trace_id, span_id="%016x" % context.span_id,
+        trace_id="%032x" % context.trace_id,
+        span_id="%016x" % context.span_id,
         parent_id="%016x" % parent.span_id if parent is not None else None,
-        name=span.name, kind=KINDS[span.kind.value + 1],
-        start_ns=span.start_time or 0, end_ns=span.end_time or span.start_time or 0,
+        name=span.name,
+        kind=KINDS[span.kind.value + 1],
+        start_ns=span.start_time or 0,
+        end_ns=span.end_time or span.start_time or 0,
         attributes={key: _plain(value) for key, value in (span.attributes or {}).items()},
         status=STATUSES[span.status.status_code.value],
         status_message=span.status.description or "",
-        events=[{"name": event.name, "time_ns": event.timestamp,
-                 "attributes": {k: _plain(v) for k, v in (event.attributes or {}).items()}}
-                for event in span.events],
-        links=[{"trace_id": "%032x" % link.context.trace_id,
+        events=[
+            {
+                "name": event.name,
+                "time_ns": event.timestamp,
+                "attributes": {k: _plain(v) for k, v in (event.attributes or {}).items()},
+            }
+            for event in span.events
+        ],
+        links=[
+            {
+                "trace_id": "%032x" % link.context.trace_id,
                 "span_id": "%016x" % link.context.span_id,
-                "attributes": {k: _plain(v) for k, v in (link.attributes or {}).items()}}
-               for link in span.links],
+                "attributes": {k: _plain(v) for k, v in (link.attributes or {}).items()},
+            }
+            for link in span.links
+        ],
         resource={key: _plain(value) for key, value in span.resource.attributes.items()},
-        scope=({"name": scope.name, "version": scope.version or "",
-                "schema_url": scope.schema_url or ""} if scope else {}),
+        scope=(
+            {
+                "name": scope.name,
+                "version": scope.version or "",
+                "schema_url": scope.schema_url or "",
+            }
+            if scope
+            else {}
+        ),
         flags=flags,
         trace_state=context.trace_state.to_header() if context.trace_state else "",
     )
 
 
 # --- OTLP JSON ---------------------------------------------------------------------------
+
 
 def _any_value(value: Any) -> dict[str, Any]:
     if isinstance(value, bool):
@@ -151,20 +174,42 @@ def _span_json(record: SpanRecord) -> dict[str, Any]:
         span["parentSpanId"] = record.parent_id
     if record.flags:
         span["flags"] = record.flags
-    span.update({"name": record.name, "kind": KINDS.index(record.kind),
-                 "startTimeUnixNano": str(record.start_ns), "endTimeUnixNano": str(record.end_ns)})
+    span.update(
+        {
+            "name": record.name,
+            "kind": KINDS.index(record.kind),
+            "startTimeUnixNano": str(record.start_ns),
+            "endTimeUnixNano": str(record.end_ns),
+        }
+    )
     if record.attributes:
         span["attributes"] = _key_values(record.attributes)
     if record.events:
-        span["events"] = [{"timeUnixNano": str(event["time_ns"]), "name": event["name"],
-                           **({"attributes": _key_values(event["attributes"])}
-                              if event.get("attributes") else {})}
-                          for event in record.events]
+        span["events"] = [
+            {
+                "timeUnixNano": str(event["time_ns"]),
+                "name": event["name"],
+                **(
+                    {"attributes": _key_values(event["attributes"])}
+                    if event.get("attributes")
+                    else {}
+                ),
+            }
+            for event in record.events
+        ]
     if record.links:
-        span["links"] = [{"traceId": link["trace_id"], "spanId": link["span_id"],
-                          **({"attributes": _key_values(link["attributes"])}
-                             if link.get("attributes") else {})}
-                         for link in record.links]
+        span["links"] = [
+            {
+                "traceId": link["trace_id"],
+                "spanId": link["span_id"],
+                **(
+                    {"attributes": _key_values(link["attributes"])}
+                    if link.get("attributes")
+                    else {}
+                ),
+            }
+            for link in record.links
+        ]
     status: dict[str, Any] = {}
     if record.status_message:
         status["message"] = record.status_message
@@ -174,7 +219,7 @@ def _span_json(record: SpanRecord) -> dict[str, Any]:
     return span
 
 
-ScopeKey = tuple[str, str, str]   # name, version, schema URL
+ScopeKey = tuple[str, str, str]  # name, version, schema URL
 
 
 def to_otlp_json(records: Iterable[SpanRecord]) -> dict[str, Any]:
@@ -182,14 +227,22 @@ def to_otlp_json(records: Iterable[SpanRecord]) -> dict[str, Any]:
     groups: dict[str, tuple[dict[str, Any], dict[ScopeKey, list[SpanRecord]]]] = {}
     for record in records:
         resource_key = json.dumps(record.resource, sort_keys=True, default=str)
-        scope_key = (record.scope.get("name", ""), record.scope.get("version", ""),
-                     record.scope.get("schema_url", ""))
+        scope_key = (
+            record.scope.get("name", ""),
+            record.scope.get("version", ""),
+            record.scope.get("schema_url", ""),
+        )
         scopes = groups.setdefault(resource_key, (record.resource, {}))[1]
         scopes.setdefault(scope_key, []).append(record)
-    return {"resourceSpans": [
-        {"resource": {"attributes": _key_values(resource)},
-         "scopeSpans": [_scope_spans(key, members) for key, members in scopes.items()]}
-        for resource, scopes in groups.values()]}
+    return {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": _key_values(resource)},
+                "scopeSpans": [_scope_spans(key, members) for key, members in scopes.items()],
+            }
+            for resource, scopes in groups.values()
+        ]
+    }
 
 
 def _scope_spans(key: ScopeKey, members: list[SpanRecord]) -> dict[str, Any]:
@@ -247,7 +300,7 @@ def _enum(value: Any, names: Sequence[str], prefix: str) -> str:
         return names[value] if 0 <= value < len(names) else names[0]
     if isinstance(value, str):
         name = value.upper()
-        name = name[len(prefix):] if name.startswith(prefix) else name
+        name = name[len(prefix) :] if name.startswith(prefix) else name
         if name in names:
             return name
         if name.isdigit():
@@ -262,34 +315,51 @@ def from_otlp_json(document: Mapping[str, Any]) -> list[SpanRecord]:
         resource = _from_key_values((resource_spans.get("resource") or {}).get("attributes"))
         for scope_spans in resource_spans.get("scopeSpans", []) or []:
             scope_json = scope_spans.get("scope") or {}
-            scope = {"name": scope_json.get("name", ""), "version": scope_json.get("version", ""),
-                     "schema_url": scope_spans.get("schemaUrl", "")}
-            records += [_record(span, resource, scope)
-                        for span in scope_spans.get("spans", []) or []]
+            scope = {
+                "name": scope_json.get("name", ""),
+                "version": scope_json.get("version", ""),
+                "schema_url": scope_spans.get("schemaUrl", ""),
+            }
+            records += [
+                _record(span, resource, scope) for span in scope_spans.get("spans", []) or []
+            ]
     return records
 
 
-def _record(span: Mapping[str, Any], resource: dict[str, Any],
-            scope: dict[str, str]) -> SpanRecord:
+def _record(span: Mapping[str, Any], resource: dict[str, Any], scope: dict[str, str]) -> SpanRecord:
     status = span.get("status") or {}
     return SpanRecord(
-        trace_id=_hex_id(span["traceId"], 32) or "", span_id=_hex_id(span["spanId"], 16) or "",
+        trace_id=_hex_id(span["traceId"], 32) or "",
+        span_id=_hex_id(span["spanId"], 16) or "",
         parent_id=_hex_id(span.get("parentSpanId"), 16),
-        name=span.get("name", ""), kind=_enum(span.get("kind", 0), KINDS, "SPAN_KIND_"),
+        name=span.get("name", ""),
+        kind=_enum(span.get("kind", 0), KINDS, "SPAN_KIND_"),
         start_ns=int(span.get("startTimeUnixNano", 0)),
         end_ns=int(span.get("endTimeUnixNano", 0)),
         attributes=_from_key_values(span.get("attributes")),
         status=_enum(status.get("code", 0), STATUSES, "STATUS_CODE_"),
         status_message=status.get("message", ""),
-        events=[{"name": event.get("name", ""), "time_ns": int(event.get("timeUnixNano", 0)),
-                 "attributes": _from_key_values(event.get("attributes"))}
-                for event in span.get("events", []) or []],
-        links=[{"trace_id": _hex_id(link["traceId"], 32),
+        events=[
+            {
+                "name": event.get("name", ""),
+                "time_ns": int(event.get("timeUnixNano", 0)),
+                "attributes": _from_key_values(event.get("attributes")),
+            }
+            for event in span.get("events", []) or []
+        ],
+        links=[
+            {
+                "trace_id": _hex_id(link["traceId"], 32),
                 "span_id": _hex_id(link["spanId"], 16),
-                "attributes": _from_key_values(link.get("attributes"))}
-               for link in span.get("links", []) or []],
-        resource=resource, scope=scope, flags=int(span.get("flags", 0) or 0),
-        trace_state=span.get("traceState", ""))
+                "attributes": _from_key_values(link.get("attributes")),
+            }
+            for link in span.get("links", []) or []
+        ],
+        resource=resource,
+        scope=scope,
+        flags=int(span.get("flags", 0) or 0),
+        trace_state=span.get("traceState", ""),
+    )
 
 
 def load_documents(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
@@ -325,6 +395,7 @@ def by_trace(records: Iterable[SpanRecord]) -> dict[str, list[SpanRecord]]:
 
 # --- writers -----------------------------------------------------------------------------
 
+
 class JsonLinesSpanExporter(SpanExporter):
     """Appends each batch as one line of OTLP JSON (the Collector file exporter's format)."""
 
@@ -335,8 +406,9 @@ class JsonLinesSpanExporter(SpanExporter):
             self.path.parent.mkdir(parents=True, exist_ok=True)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        line = json.dumps(to_otlp_json([from_readable(span) for span in spans]),
-                          separators=(",", ":"))
+        line = json.dumps(
+            to_otlp_json([from_readable(span) for span in spans]), separators=(",", ":")
+        )
         try:
             with self._lock, open(self.path, "a", encoding="utf-8") as stream:
                 stream.write(line + "\n")
@@ -370,8 +442,9 @@ def _directory_lock(directory: str | os.PathLike[str]) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def write_trace(directory: str | os.PathLike[str], trace_id: str,
-                records: Iterable[SpanRecord]) -> Path:
+def write_trace(
+    directory: str | os.PathLike[str], trace_id: str, records: Iterable[SpanRecord]
+) -> Path:
     """Merge ``records`` into ``<directory>/<trace id>.json`` (atomically replaced)."""
     path = trace_file_path(directory, trace_id)
     with _directory_lock(directory):
@@ -385,8 +458,7 @@ def write_trace(directory: str | os.PathLike[str], trace_id: str,
         for record in records:
             merged[record.span_id] = record
         ordered = sorted(merged.values(), key=lambda r: (r.start_ns, r.end_ns))
-        handle, temporary = tempfile.mkstemp(prefix=".%s." % trace_id, suffix=".tmp",
-                                             dir=directory)
+        handle, temporary = tempfile.mkstemp(prefix=".%s." % trace_id, suffix=".tmp", dir=directory)
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
                 json.dump(to_otlp_json(ordered), stream, indent=1)
@@ -412,8 +484,8 @@ class TraceDirectoryWriter(SpanProcessor):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._open: dict[int, int] = {}                       # trace id: spans not ended
-        self._pending: dict[int, list[ReadableSpan]] = {}     # trace id: spans ended
+        self._open: dict[int, int] = {}  # trace id: spans not ended
+        self._pending: dict[int, list[ReadableSpan]] = {}  # trace id: spans ended
         self._queue: queue.Queue[tuple[int, list[ReadableSpan]] | None] = queue.Queue()
         self._idle = threading.Condition()
         self._outstanding = 0

@@ -4,6 +4,7 @@ A client method declares the call it stands for with ``client_call`` (the span),
 its HTTP request with ``send`` (trace context in the headers; URL, server and status on the
 span). The in-process stand-ins declare the same calls with ``in_process=True``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -15,8 +16,17 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from refnova.tracing.attributes import (
-    CODE_FUNCTION_NAME, ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE,
-    PEER_SERVICE, REFNOVA_IN_PROCESS, SERVER_ADDRESS, SERVER_PORT, URL_FULL, URL_TEMPLATE)
+    CODE_FUNCTION_NAME,
+    ERROR_TYPE,
+    HTTP_REQUEST_METHOD,
+    HTTP_RESPONSE_STATUS_CODE,
+    PEER_SERVICE,
+    REFNOVA_IN_PROCESS,
+    SERVER_ADDRESS,
+    SERVER_PORT,
+    URL_FULL,
+    URL_TEMPLATE,
+)
 from refnova.tracing.propagation import inject_headers
 from refnova.tracing.spans import in_span
 
@@ -33,8 +43,9 @@ class Response(Protocol):
 R = TypeVar("R", bound=Response)
 
 
-def client_call(peer_service: str, method: str, url_template: str,
-                in_process: bool = False) -> Callable[[F], F]:
+def client_call(
+    peer_service: str, method: str, url_template: str, in_process: bool = False
+) -> Callable[[F], F]:
     """Decorator: a CLIENT span ``"{method} {url_template}"`` for a call to an outside service.
 
     ``in_process`` marks the stand-ins that answer from the world without any HTTP.
@@ -43,16 +54,21 @@ def client_call(peer_service: str, method: str, url_template: str,
 
     def decorate(function: F) -> F:
         attributes: dict[str, AttributeValue] = {
-            PEER_SERVICE: peer_service, HTTP_REQUEST_METHOD: method, URL_TEMPLATE: url_template,
-            CODE_FUNCTION_NAME: "%s.%s" % (function.__module__, function.__qualname__)}
+            PEER_SERVICE: peer_service,
+            HTTP_REQUEST_METHOD: method,
+            URL_TEMPLATE: url_template,
+            CODE_FUNCTION_NAME: "%s.%s" % (function.__module__, function.__qualname__),
+        }
         if in_process:
             attributes[REFNOVA_IN_PROCESS] = True
         return in_span(function, span_name, SpanKind.CLIENT, attributes)
+
     return decorate
 
 
-def send(request: Callable[..., R], method: str, url: str, *, propagate: bool = True,
-         **kwargs: Any) -> R:
+def send(
+    request: Callable[..., R], method: str, url: str, *, propagate: bool = True, **kwargs: Any
+) -> R:
     """``request(method, url, **kwargs)`` as the current CLIENT span's HTTP request.
 
     With ``propagate``, the trace context joins the request's headers. The URL (for a

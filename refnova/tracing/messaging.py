@@ -10,6 +10,7 @@ request context a message carries, only its request id and project id become att
 
 ``refnova.messaging`` calls these functions; it builds no span itself.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -18,17 +19,29 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.semconv._incubating.attributes.messaging_attributes import (
-    MESSAGING_DESTINATION_NAME, MESSAGING_MESSAGE_ID, MESSAGING_OPERATION_NAME,
-    MESSAGING_OPERATION_TYPE, MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY,
-    MESSAGING_RABBITMQ_MESSAGE_DELIVERY_TAG, MESSAGING_SYSTEM, MessagingOperationTypeValues,
-    MessagingSystemValues)
+    MESSAGING_DESTINATION_NAME,
+    MESSAGING_MESSAGE_ID,
+    MESSAGING_OPERATION_NAME,
+    MESSAGING_OPERATION_TYPE,
+    MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY,
+    MESSAGING_RABBITMQ_MESSAGE_DELIVERY_TAG,
+    MESSAGING_SYSTEM,
+    MessagingOperationTypeValues,
+    MessagingSystemValues,
+)
 from opentelemetry.trace import Link, Span, SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from refnova import tracing
 from refnova.tracing.attributes import (
-    NOVA_PROJECT_ID, NOVA_REQUEST_ID, NOVA_RPC_METHOD, NOVA_RPC_NAMESPACE, NOVA_RPC_VERSION,
-    SERVER_ADDRESS, SERVER_PORT)
+    NOVA_PROJECT_ID,
+    NOVA_REQUEST_ID,
+    NOVA_RPC_METHOD,
+    NOVA_RPC_NAMESPACE,
+    NOVA_RPC_VERSION,
+    SERVER_ADDRESS,
+    SERVER_PORT,
+)
 
 # The wire format is RabbitMQ's (AMQP 0-9-1) on every transport, memory:// included.
 SYSTEM = MessagingSystemValues.RABBITMQ.value
@@ -36,17 +49,24 @@ _SEND = MessagingOperationTypeValues.SEND.value
 _PROCESS = MessagingOperationTypeValues.PROCESS.value
 
 # The message keys refnova's own attributes come from.
-_CONTEXT_ATTRIBUTES = (("_context_request_id", NOVA_REQUEST_ID),
-                       ("_context_project_id", NOVA_PROJECT_ID))
-_RPC_FIELDS = (("method", NOVA_RPC_METHOD), ("namespace", NOVA_RPC_NAMESPACE),
-               ("version", NOVA_RPC_VERSION))
+_CONTEXT_ATTRIBUTES = (
+    ("_context_request_id", NOVA_REQUEST_ID),
+    ("_context_project_id", NOVA_PROJECT_ID),
+)
+_RPC_FIELDS = (
+    ("method", NOVA_RPC_METHOD),
+    ("namespace", NOVA_RPC_NAMESPACE),
+    ("version", NOVA_RPC_VERSION),
+)
 
 
-def publish_span(destination: str, routing_key: str,
-                 message: Mapping[str, Any]) -> AbstractContextManager[Span]:
+def publish_span(
+    destination: str, routing_key: str, message: Mapping[str, Any]
+) -> AbstractContextManager[Span]:
     """The current PRODUCER span of a publish (the no-op span, at one check, when untraced)."""
-    attributes = _publish_attributes(destination, routing_key, message) \
-        if tracing.enabled() else None
+    attributes = (
+        _publish_attributes(destination, routing_key, message) if tracing.enabled() else None
+    )
     return tracing.span("publish " + destination, kind=SpanKind.PRODUCER, attributes=attributes)
 
 
@@ -62,8 +82,9 @@ def record_broker(span: Span, address: str | None, port: int | str | None) -> No
         span.set_attribute(SERVER_PORT, int(port))
 
 
-def process_span(destination: str, headers: Mapping[str, Any] | None, routing_key: str,
-                 delivery_tag: object) -> AbstractContextManager[Span]:
+def process_span(
+    destination: str, headers: Mapping[str, Any] | None, routing_key: str, delivery_tag: object
+) -> AbstractContextManager[Span]:
     """The current CONSUMER span of a received message, child of and linked to the span whose
     context its headers carry (a new trace when they carry none, or none valid).
 
@@ -74,14 +95,23 @@ def process_span(destination: str, headers: Mapping[str, Any] | None, routing_ke
     producer = trace.get_current_span(parent).get_span_context()
     links = [Link(producer)] if producer.is_valid else []
     attributes: dict[str, AttributeValue] = {
-        MESSAGING_SYSTEM: SYSTEM, MESSAGING_OPERATION_NAME: "process",
-        MESSAGING_OPERATION_TYPE: _PROCESS, MESSAGING_DESTINATION_NAME: destination,
-        MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY: routing_key}
-    if isinstance(delivery_tag, int):   # memory:// has string tags, RabbitMQ numbers
+        MESSAGING_SYSTEM: SYSTEM,
+        MESSAGING_OPERATION_NAME: "process",
+        MESSAGING_OPERATION_TYPE: _PROCESS,
+        MESSAGING_DESTINATION_NAME: destination,
+        MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY: routing_key,
+    }
+    if isinstance(delivery_tag, int):  # memory:// has string tags, RabbitMQ numbers
         attributes[MESSAGING_RABBITMQ_MESSAGE_DELIVERY_TAG] = delivery_tag
     return tracing.start_remote_span(
-        "process " + destination, parent, kind=SpanKind.CONSUMER, links=links,
-        attributes=attributes, record_exception=False, set_status_on_exception=False)
+        "process " + destination,
+        parent,
+        kind=SpanKind.CONSUMER,
+        links=links,
+        attributes=attributes,
+        record_exception=False,
+        set_status_on_exception=False,
+    )
 
 
 def record_message(span: Span, message: Mapping[str, Any], unique_id: str) -> None:
@@ -89,25 +119,33 @@ def record_message(span: Span, message: Mapping[str, Any], unique_id: str) -> No
     span.set_attribute(MESSAGING_MESSAGE_ID, unique_id)
     if span.is_recording():
         span.set_attributes(context_attributes(message))
-        span.set_attributes({attribute: str(message[key]) for key, attribute in _RPC_FIELDS
-                             if key in message})
+        span.set_attributes(
+            {attribute: str(message[key]) for key, attribute in _RPC_FIELDS if key in message}
+        )
 
 
 def context_attributes(message: Mapping[str, Any]) -> dict[str, str]:
     """The request's id and project from a message's ``_context_*`` keys."""
-    return {attribute: message[key] for key, attribute in _CONTEXT_ATTRIBUTES
-            if isinstance(message.get(key), str)}
+    return {
+        attribute: message[key]
+        for key, attribute in _CONTEXT_ATTRIBUTES
+        if isinstance(message.get(key), str)
+    }
 
 
-def _publish_attributes(destination: str, routing_key: str,
-                        message: Mapping[str, Any]) -> dict[str, AttributeValue]:
+def _publish_attributes(
+    destination: str, routing_key: str, message: Mapping[str, Any]
+) -> dict[str, AttributeValue]:
     attributes: dict[str, AttributeValue] = {
-        MESSAGING_SYSTEM: SYSTEM, MESSAGING_OPERATION_NAME: "publish",
-        MESSAGING_OPERATION_TYPE: _SEND, MESSAGING_DESTINATION_NAME: destination,
+        MESSAGING_SYSTEM: SYSTEM,
+        MESSAGING_OPERATION_NAME: "publish",
+        MESSAGING_OPERATION_TYPE: _SEND,
+        MESSAGING_DESTINATION_NAME: destination,
         MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY: routing_key,
         MESSAGING_MESSAGE_ID: message["_unique_id"],
         NOVA_RPC_METHOD: message["method"],
         NOVA_RPC_NAMESPACE: message.get("namespace") or "",
-        NOVA_RPC_VERSION: message.get("version") or ""}
+        NOVA_RPC_VERSION: message.get("version") or "",
+    }
     attributes.update(context_attributes(message))
     return attributes

@@ -4,6 +4,7 @@ The propagators are OpenTelemetry's global ones (``OTEL_PROPAGATORS``; by defaul
 context and baggage). Nothing secret goes into a trace context: baggage entries whose key
 looks like a credential are dropped before any injection.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -21,8 +22,9 @@ from opentelemetry.trace import Span
 from refnova.tracing import spans
 
 # Baggage keys that may hold credentials never leave the process.
-_SECRET_KEY = re.compile(r"token|passw|secret|credential|auth|api[-_.]?key|cookie|session",
-                         re.IGNORECASE)
+_SECRET_KEY = re.compile(
+    r"token|passw|secret|credential|auth|api[-_.]?key|cookie|session", re.IGNORECASE
+)
 
 
 def inject_headers(ctx: Context | None = None) -> dict[str, str]:

@@ -3,6 +3,7 @@
 What a process exports is chosen by its settings; see the package's docstring
 (``refnova.tracing``) for the settings and the ``OTEL_*`` variables they follow.
 """
+
 from __future__ import annotations
 
 import logging
@@ -61,24 +62,34 @@ def exporter_names(settings: Settings, environ: Mapping[str, str] | None = None)
     if value is None:
         value = environ.get("OTEL_TRACES_EXPORTER")
     if value is None:
-        endpoint = (environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-                    or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
+        endpoint = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or environ.get(
+            "OTEL_EXPORTER_OTLP_ENDPOINT"
+        )
         value = "otlp" if endpoint else "none"
     names = [name.strip().lower() for name in value.split(",") if name.strip()]
     unknown = [name for name in names if name not in EXPORTERS]
     if unknown:
-        raise TracingConfigError("unknown trace exporter %s (use %s)"
-                                 % (", ".join(unknown), ", ".join(EXPORTERS)))
+        raise TracingConfigError(
+            "unknown trace exporter %s (use %s)" % (", ".join(unknown), ", ".join(EXPORTERS))
+        )
     return list(dict.fromkeys(name for name in names if name != "none"))
 
 
 def otlp_protocol(environ: Mapping[str, str] | None = None) -> str:
     environ = os.environ if environ is None else environ
-    protocol = (environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
-                or environ.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf").strip().lower()
+    protocol = (
+        (
+            environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+            or environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+            or "http/protobuf"
+        )
+        .strip()
+        .lower()
+    )
     if protocol not in OTLP_PROTOCOLS:
-        raise TracingConfigError("unsupported OTLP protocol %r (use %s)"
-                                 % (protocol, " or ".join(OTLP_PROTOCOLS)))
+        raise TracingConfigError(
+            "unsupported OTLP protocol %r (use %s)" % (protocol, " or ".join(OTLP_PROTOCOLS))
+        )
     return protocol
 
 
@@ -86,17 +97,26 @@ def otlp_exporter() -> SpanExporter:
     """The OTLP span exporter of the configured protocol; it reads OTEL_EXPORTER_OTLP_*."""
     if otlp_protocol() == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
         return OTLPSpanExporter()
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
-        OTLPSpanExporter as HTTPSpanExporter)
+        OTLPSpanExporter as HTTPSpanExporter,
+    )
+
     return HTTPSpanExporter()
 
 
 def build_resource(service_name: str) -> Resource:
     """service.name (and version) of this process; the OTEL_* resource variables win."""
     from opentelemetry.sdk.resources import OTELResourceDetector, Resource
-    resource = Resource.create({SERVICE_NAME: service_name, SERVICE_NAMESPACE: "refnova",
-                                SERVICE_VERSION: refnova_version()})
+
+    resource = Resource.create(
+        {
+            SERVICE_NAME: service_name,
+            SERVICE_NAMESPACE: "refnova",
+            SERVICE_VERSION: refnova_version(),
+        }
+    )
     return resource.merge(OTELResourceDetector().detect())
 
 
@@ -105,8 +125,10 @@ def _exporter(name: str, settings: Settings, service_name: str) -> SpanExporter:
         return otlp_exporter()
     if name == "console":
         from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
         return ConsoleSpanExporter(service_name=service_name, out=sys.stdout)
     from refnova.tracing.files import JsonLinesSpanExporter
+
     return JsonLinesSpanExporter(settings.trace_file)
 
 
@@ -126,6 +148,7 @@ def build_provider(settings: Settings, service_name: str) -> TracerProvider | No
         provider.add_span_processor(BatchSpanProcessor(_exporter(name, settings, service_name)))
     if settings.traces_dir:
         from refnova.tracing.files import TraceDirectoryWriter
+
         provider.add_span_processor(TraceDirectoryWriter(settings.traces_dir))
     return provider
 
@@ -180,6 +203,7 @@ def refnova_version() -> str:
     """refnova's distribution version ("0" when it runs from a checkout not installed)."""
     try:
         from importlib.metadata import version
+
         return version("refnova")
     except Exception:  # not installed as a distribution
         return "0"

@@ -4,12 +4,14 @@ Until a provider is installed every span is OpenTelemetry's no-op span, so an un
 process pays only the API's no-op cost: ``traced`` adds nothing to it, and attribute helpers
 return after one ``is_recording``.
 """
+
 from __future__ import annotations
 
 import contextlib
 import functools
 from collections.abc import Callable, Mapping
-from typing import Any, ContextManager, TypeVar
+from contextlib import AbstractContextManager
+from typing import Any, TypeVar
 
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
@@ -41,11 +43,13 @@ def traced(span_name: str, kind: SpanKind = SpanKind.INTERNAL) -> Callable[[F], 
 
     def decorate(function: F) -> F:
         return in_span(function, span_name, kind, attributes)
+
     return decorate
 
 
-def in_span(function: F, span_name: str, kind: SpanKind,
-            attributes: Mapping[str, AttributeValue]) -> F:
+def in_span(
+    function: F, span_name: str, kind: SpanKind, attributes: Mapping[str, AttributeValue]
+) -> F:
     """``function`` wrapped to run inside its span (and straight through when tracing is off)."""
 
     @functools.wraps(function)
@@ -58,10 +62,11 @@ def in_span(function: F, span_name: str, kind: SpanKind,
             except Exception as error:
                 note_error_type(span, error)
                 raise
+
     return wrapper  # type: ignore[return-value]  # functools.wraps keeps the signature
 
 
-def span(name: str, **kwargs: Any) -> ContextManager[Span]:
+def span(name: str, **kwargs: Any) -> AbstractContextManager[Span]:
     """``tracer().start_as_current_span(...)``, or (tracing off) a context that yields the
     no-op span without creating anything: the untraced path pays one check."""
     if not enabled():
@@ -99,7 +104,7 @@ def mark_rejected(span: Span, status_line: str, **attributes: AttributeValue) ->
 
 
 def _is_error(span: Span) -> bool:
-    status = getattr(span, "status", None)   # SDK spans only: the API's Span has no getter
+    status = getattr(span, "status", None)  # SDK spans only: the API's Span has no getter
     return status is not None and status.status_code is StatusCode.ERROR
 
 

@@ -4,6 +4,7 @@ All of them take the ``SpanRecord`` values of ``refnova.tracing.files``. A span'
 the span its ``parent_id`` names when that span is in the same trace; a span whose parent
 is missing (another process did not write its part, say) is shown as a root.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -14,18 +15,25 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from refnova.tracing.attributes import (
-    DB_SYSTEM_NAME, ERROR_TYPE, HTTP_RESPONSE_STATUS_CODE, NOVA_FAULT, OTEL_SCOPE_NAME,
-    OTEL_STATUS_CODE, OTEL_STATUS_DESCRIPTION, SERVICE_NAME)
+    DB_SYSTEM_NAME,
+    ERROR_TYPE,
+    HTTP_RESPONSE_STATUS_CODE,
+    NOVA_FAULT,
+    OTEL_SCOPE_NAME,
+    OTEL_STATUS_CODE,
+    OTEL_STATUS_DESCRIPTION,
+    SERVICE_NAME,
+)
 from refnova.tracing.files import SpanRecord, by_trace
 
-Shape = list[dict[str, Any]]   # golden shape nodes: name, kind, error, db, children
+Shape = list[dict[str, Any]]  # golden shape nodes: name, kind, error, db, children
 
 
 @dataclasses.dataclass
 class Node:
     span: SpanRecord
     children: list[Node]
-    orphan: bool = False     # has a parent id that is not in the trace
+    orphan: bool = False  # has a parent id that is not in the trace
 
 
 def build_tree(spans: Iterable[SpanRecord]) -> list[Node]:
@@ -62,6 +70,7 @@ def _ms(nanoseconds: float) -> str:
 
 # --- text ------------------------------------------------------------------------------
 
+
 def render_text(records: Iterable[SpanRecord], trace_id: str | None = None) -> str:
     """Every trace of ``records`` (or just ``trace_id``) as an indented tree with durations."""
     traces = by_trace(records)
@@ -80,17 +89,23 @@ def _render_trace(trace_id: str, spans: Sequence[SpanRecord]) -> str:
     services = list(dict.fromkeys(span.service for span in spans if span.service))
     errors = sum(1 for span in spans if span.is_error)
     header = "trace %s: %d span%s, %s, %s%s" % (
-        trace_id, len(spans), "" if len(spans) == 1 else "s",
-        ", ".join(services) or "no service", _ms(end - start),
-        ", %d with errors" % errors if errors else "")
+        trace_id,
+        len(spans),
+        "" if len(spans) == 1 else "s",
+        ", ".join(services) or "no service",
+        _ms(end - start),
+        ", %d with errors" % errors if errors else "",
+    )
     lines = [header, "%12s %12s  %s" % ("start", "duration", "span")]
     parent_service: dict[str | None, str] = {}
     for depth, node in walk(roots):
         span = node.span
         label = _text_label(node, parent_service.get(span.parent_id))
         parent_service[span.span_id] = span.service
-        lines.append("%12s %12s  %s%s" % ("+" + _ms(span.start_ns - start),
-                                          _ms(span.duration_ns), "  " * depth, label))
+        lines.append(
+            "%12s %12s  %s%s"
+            % ("+" + _ms(span.start_ns - start), _ms(span.duration_ns), "  " * depth, label)
+        )
     return "\n".join(lines)
 
 
@@ -109,12 +124,16 @@ def _text_label(node: Node, inherited_service: str | None) -> str:
     if node.orphan:
         label += "  (parent %s not in this trace)" % span.parent_id
     if span.is_error:
-        label += ("  ERROR: %s" % (span.status_message or span.attributes.get(ERROR_TYPE, ""))
-                  if error_origin(node) else "  ERROR")
+        label += (
+            "  ERROR: %s" % (span.status_message or span.attributes.get(ERROR_TYPE, ""))
+            if error_origin(node)
+            else "  ERROR"
+        )
     return label
 
 
 # --- Jaeger --------------------------------------------------------------------------
+
 
 def _jaeger_tag(key: str, value: Any) -> dict[str, Any]:
     if isinstance(value, bool):
@@ -149,27 +168,41 @@ def _jaeger_trace(trace_id: str, spans: Sequence[SpanRecord]) -> dict[str, Any]:
             process_ids[key] = "p%d" % (len(process_ids) + 1)
             processes[process_ids[key]] = {
                 "serviceName": span.service or "unknown_service",
-                "tags": [_jaeger_tag(k, v) for k, v in span.resource.items()
-                         if k != SERVICE_NAME]}
+                "tags": [_jaeger_tag(k, v) for k, v in span.resource.items() if k != SERVICE_NAME],
+            }
         jaeger_spans.append(_jaeger_span(trace_id, span, process_ids[key]))
-    return {"traceID": trace_id, "spans": jaeger_spans, "processes": processes,
-            "warnings": None}
+    return {"traceID": trace_id, "spans": jaeger_spans, "processes": processes, "warnings": None}
 
 
 def _jaeger_span(trace_id: str, span: SpanRecord, process_id: str) -> dict[str, Any]:
     references = []
     if span.parent_id:
         references.append({"refType": "CHILD_OF", "traceID": trace_id, "spanID": span.parent_id})
-    references += [{"refType": "FOLLOWS_FROM", "traceID": link["trace_id"],
-                    "spanID": link["span_id"]} for link in span.links]
-    logs = [{"timestamp": event["time_ns"] // 1000,
-             "fields": [_jaeger_tag("event", event["name"])]
-             + [_jaeger_tag(k, v) for k, v in event["attributes"].items()]}
-            for event in span.events]
-    return {"traceID": trace_id, "spanID": span.span_id, "operationName": span.name,
-            "references": references, "startTime": span.start_ns // 1000,
-            "duration": span.duration_ns // 1000, "tags": _jaeger_tags(span), "logs": logs,
-            "processID": process_id, "warnings": None, "flags": 1}
+    references += [
+        {"refType": "FOLLOWS_FROM", "traceID": link["trace_id"], "spanID": link["span_id"]}
+        for link in span.links
+    ]
+    logs = [
+        {
+            "timestamp": event["time_ns"] // 1000,
+            "fields": [_jaeger_tag("event", event["name"])]
+            + [_jaeger_tag(k, v) for k, v in event["attributes"].items()],
+        }
+        for event in span.events
+    ]
+    return {
+        "traceID": trace_id,
+        "spanID": span.span_id,
+        "operationName": span.name,
+        "references": references,
+        "startTime": span.start_ns // 1000,
+        "duration": span.duration_ns // 1000,
+        "tags": _jaeger_tags(span),
+        "logs": logs,
+        "processID": process_id,
+        "warnings": None,
+        "flags": 1,
+    }
 
 
 def _jaeger_tags(span: SpanRecord) -> list[dict[str, Any]]:
@@ -217,50 +250,80 @@ def to_html(records: Sequence[SpanRecord], title: str = "refnova trace") -> str:
     traces = by_trace(records)
     services = list(dict.fromkeys(span.service for span in records if span.service))
     colours = {service: _PALETTE[i % len(_PALETTE)] for i, service in enumerate(services)}
-    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             "<title>%s</title>" % esc(title), "<style>%s</style></head><body>" % _STYLE,
-             "<h1>%s</h1>" % esc(title),
-             '<div class="legend">%s</div>' % "".join(
-                 '<span><i style="background:%s"></i>%s</span>' % (colours[s], esc(s))
-                 for s in services)]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<title>%s</title>" % esc(title),
+        "<style>%s</style></head><body>" % _STYLE,
+        "<h1>%s</h1>" % esc(title),
+        '<div class="legend">%s</div>'
+        % "".join(
+            '<span><i style="background:%s"></i>%s</span>' % (colours[s], esc(s)) for s in services
+        ),
+    ]
     for trace_id, spans in traces.items():
         start = min(span.start_ns for span in spans)
         total = max(max(span.end_ns for span in spans) - start, 1)
         errors = sum(1 for span in spans if span.is_error)
         parts.append("<h2>trace %s</h2>" % esc(trace_id))
-        parts.append('<div class="meta">%d spans, %s%s</div>' % (
-            len(spans), _ms(total), ", %d with errors" % errors if errors else ""))
+        parts.append(
+            '<div class="meta">%d spans, %s%s</div>'
+            % (len(spans), _ms(total), ", %d with errors" % errors if errors else "")
+        )
         for depth, node in walk(build_tree(spans)):
             parts.append(_html_row(node, depth, start, total, colours))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
-def _html_row(node: Node, depth: int, start: int, total: int,
-              colours: dict[str, str]) -> str:
+def _html_row(node: Node, depth: int, start: int, total: int, colours: dict[str, str]) -> str:
     esc = html.escape
     span = node.span
     left = 100.0 * (span.start_ns - start) / total
     width = max(100.0 * span.duration_ns / total, 0.15)
     kind = "" if span.kind == "INTERNAL" else '<span class="kind">%s</span>' % span.kind
     rows: list[tuple[str, Any]] = [
-        ("service", span.service), ("kind", span.kind), ("span id", span.span_id),
-        ("parent id", span.parent_id or ""), ("start", "+" + _ms(span.start_ns - start)),
-        ("duration", _ms(span.duration_ns)), ("status", span.status)]
+        ("service", span.service),
+        ("kind", span.kind),
+        ("span id", span.span_id),
+        ("parent id", span.parent_id or ""),
+        ("start", "+" + _ms(span.start_ns - start)),
+        ("duration", _ms(span.duration_ns)),
+        ("status", span.status),
+    ]
     rows += sorted((key, value) for key, value in span.attributes.items())
-    rows += [("event %s" % event["name"], json.dumps(event["attributes"], default=str))
-             for event in span.events]
+    rows += [
+        ("event %s" % event["name"], json.dumps(event["attributes"], default=str))
+        for event in span.events
+    ]
     rows += [("link", "%s/%s" % (link["trace_id"], link["span_id"])) for link in span.links]
-    table = "".join("<tr><td>%s</td><td>%s</td></tr>" % (esc(str(k)), esc(_text(v)))
-                    for k, v in rows)
-    message = ('<div class="msg">%s</div>' % esc(span.status_message)
-               if span.is_error and span.status_message and error_origin(node) else "")
-    return ('<details class="%s"><summary><div class="name" style="padding-left:%dpx" title="%s">'
-            '%s%s</div><div class="lane"><div class="bar" style="left:%.3f%%;width:%.3f%%;'
-            'background:%s"></div></div><div class="dur">%s</div></summary>%s<table>%s</table>'
-            '</details>' % ("err" if span.is_error else "", depth * 14, esc(span.name),
-                            esc(span.name), kind, left, width, colours.get(span.service, "#888"),
-                            _ms(span.duration_ns), message, table))
+    table = "".join(
+        "<tr><td>%s</td><td>%s</td></tr>" % (esc(str(k)), esc(_text(v))) for k, v in rows
+    )
+    message = (
+        '<div class="msg">%s</div>' % esc(span.status_message)
+        if span.is_error and span.status_message and error_origin(node)
+        else ""
+    )
+    return (
+        '<details class="%s"><summary><div class="name" style="padding-left:%dpx" title="%s">'
+        '%s%s</div><div class="lane"><div class="bar" style="left:%.3f%%;width:%.3f%%;'
+        'background:%s"></div></div><div class="dur">%s</div></summary>%s<table>%s</table>'
+        "</details>"
+        % (
+            "err" if span.is_error else "",
+            depth * 14,
+            esc(span.name),
+            esc(span.name),
+            kind,
+            left,
+            width,
+            colours.get(span.service, "#888"),
+            _ms(span.duration_ns),
+            message,
+            table,
+        )
+    )
 
 
 def _text(value: Any) -> str:
@@ -268,6 +331,7 @@ def _text(value: Any) -> str:
 
 
 # --- golden shapes ---------------------------------------------------------------------
+
 
 def is_database_span(span: SpanRecord) -> bool:
     return DB_SYSTEM_NAME in span.attributes
@@ -281,19 +345,23 @@ def shape(spans: Iterable[SpanRecord]) -> Shape:
     repeating a query does not change the shape, while a statement that moves, appears or
     disappears does.
     """
+
     def node_shape(node: Node) -> dict[str, Any]:
         result: dict[str, Any] = {"name": node.span.name, "kind": node.span.kind}
         if node.span.is_error:
             result["error"] = True
-        statements = sorted({child.span.name for child in node.children
-                             if is_database_span(child.span)})
+        statements = sorted(
+            {child.span.name for child in node.children if is_database_span(child.span)}
+        )
         if statements:
             result["db"] = statements
-        children = [node_shape(child) for child in node.children
-                    if not is_database_span(child.span)]
+        children = [
+            node_shape(child) for child in node.children if not is_database_span(child.span)
+        ]
         if children:
             result["children"] = children
         return result
+
     return [node_shape(root) for root in build_tree(spans)]
 
 
@@ -301,15 +369,19 @@ def shape_lines(nodes: Shape, depth: int = 0) -> list[str]:
     """A shape as indented text lines (what comparisons diff)."""
     lines = []
     for node in nodes:
-        lines.append("%s%s [%s]%s" % ("  " * depth, node["name"], node["kind"],
-                                      " ERROR" if node.get("error") else ""))
-        lines += ["%s(db) %s" % ("  " * (depth + 1), statement)
-                  for statement in node.get("db", [])]
+        lines.append(
+            "%s%s [%s]%s"
+            % ("  " * depth, node["name"], node["kind"], " ERROR" if node.get("error") else "")
+        )
+        lines += ["%s(db) %s" % ("  " * (depth + 1), statement) for statement in node.get("db", [])]
         lines += shape_lines(node.get("children", []), depth + 1)
     return lines
 
 
 def compare_shapes(expected: Shape, actual: Shape) -> list[str]:
     """A unified diff of two shapes (empty when they are the same)."""
-    return list(difflib.unified_diff(shape_lines(expected), shape_lines(actual),
-                                     "expected", "actual", lineterm="", n=2))
+    return list(
+        difflib.unified_diff(
+            shape_lines(expected), shape_lines(actual), "expected", "actual", lineterm="", n=2
+        )
+    )

@@ -6,6 +6,7 @@ exception that escapes the application) and the application it wraps names it af
 route (``name_after_route``) and adds what only it knows (the Nova fault, request id...).
 The span ends when the application returns its response, whose body is then already built.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -17,9 +18,19 @@ from opentelemetry.trace import Span, SpanKind
 from opentelemetry.util.types import AttributeValue
 
 from refnova.tracing.attributes import (
-    CLIENT_ADDRESS, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE,
-    NETWORK_PROTOCOL_NAME, NETWORK_PROTOCOL_VERSION, SERVER_ADDRESS, SERVER_PORT, URL_PATH,
-    URL_QUERY, URL_SCHEME, USER_AGENT_ORIGINAL)
+    CLIENT_ADDRESS,
+    HTTP_REQUEST_METHOD,
+    HTTP_RESPONSE_STATUS_CODE,
+    HTTP_ROUTE,
+    NETWORK_PROTOCOL_NAME,
+    NETWORK_PROTOCOL_VERSION,
+    SERVER_ADDRESS,
+    SERVER_PORT,
+    URL_PATH,
+    URL_QUERY,
+    URL_SCHEME,
+    USER_AGENT_ORIGINAL,
+)
 from refnova.tracing.propagation import extract_context, start_remote_span
 from refnova.tracing.provider import enabled
 from refnova.tracing.spans import mark_rejected
@@ -35,13 +46,17 @@ ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None,
 def http_server_attributes(req: webob.Request) -> dict[str, AttributeValue]:
     """OpenTelemetry's HTTP server attributes of a request, known before it is routed."""
     attributes: dict[str, AttributeValue] = {
-        HTTP_REQUEST_METHOD: req.method, URL_PATH: req.path_info, URL_SCHEME: req.scheme,
-        SERVER_ADDRESS: req.host.split(":")[0], NETWORK_PROTOCOL_NAME: "http"}
+        HTTP_REQUEST_METHOD: req.method,
+        URL_PATH: req.path_info,
+        URL_SCHEME: req.scheme,
+        SERVER_ADDRESS: req.host.split(":")[0],
+        NETWORK_PROTOCOL_NAME: "http",
+    }
     if req.host_port:
         attributes[SERVER_PORT] = int(req.host_port)
     protocol = req.environ.get("SERVER_PROTOCOL", "")
     if protocol.startswith("HTTP/"):
-        attributes[NETWORK_PROTOCOL_VERSION] = protocol[len("HTTP/"):]
+        attributes[NETWORK_PROTOCOL_VERSION] = protocol[len("HTTP/") :]
     if req.query_string:
         attributes[URL_QUERY] = req.query_string
     if req.user_agent:
@@ -65,13 +80,16 @@ class ServerSpanMiddleware:
     def __init__(self, app: WSGIApplication) -> None:
         self.app = app
 
-    def __call__(self, environ: WSGIEnvironment,
-                 start_response: StartResponse) -> Iterable[bytes]:
-        if not enabled():   # untraced: no request object, no context, nothing
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if not enabled():  # untraced: no request object, no context, nothing
             return self.app(environ, start_response)
         req = webob.Request(environ)
-        with start_remote_span(req.method, extract_context(req.headers), kind=SpanKind.SERVER,
-                               attributes=http_server_attributes(req)) as span:
+        with start_remote_span(
+            req.method,
+            extract_context(req.headers),
+            kind=SpanKind.SERVER,
+            attributes=http_server_attributes(req),
+        ) as span:
             statuses: list[str] = []
             body = self.app(environ, _recording_status(start_response, statuses))
             if statuses:
@@ -79,14 +97,17 @@ class ServerSpanMiddleware:
             return body
 
 
-def _recording_status(start_response: StartResponse,
-                      statuses: list[str]) -> Callable[..., Callable[[bytes], object]]:
+def _recording_status(
+    start_response: StartResponse, statuses: list[str]
+) -> Callable[..., Callable[[bytes], object]]:
     """``start_response`` that also keeps the status line it is given."""
 
-    def start(status: str, headers: list[tuple[str, str]],
-              exc_info: ExcInfo | None = None) -> Callable[[bytes], object]:
+    def start(
+        status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
+    ) -> Callable[[bytes], object]:
         statuses.append(status)
         return start_response(status, headers, exc_info)
+
     return start
 
 

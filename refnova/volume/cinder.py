@@ -1,9 +1,18 @@
 """Volumes and snapshots, as the create path asks Cinder for them (the world's, in-process)."""
+
 from refnova import exception
 
-VolumeNotFound = type("VolumeNotFound", (exception.NotFound,), {"msg_fmt": "Volume %(volume_id)s could not be found."})
-SnapshotNotFound = type("SnapshotNotFound", (exception.NotFound,), {"msg_fmt": "Snapshot %(snapshot_id)s could not be found."})
-InvalidVolume = type("InvalidVolume", (exception.Invalid,), {"msg_fmt": "Invalid volume: %(reason)s"})
+VolumeNotFound = type(
+    "VolumeNotFound", (exception.NotFound,), {"msg_fmt": "Volume %(volume_id)s could not be found."}
+)
+SnapshotNotFound = type(
+    "SnapshotNotFound",
+    (exception.NotFound,),
+    {"msg_fmt": "Snapshot %(snapshot_id)s could not be found."},
+)
+InvalidVolume = type(
+    "InvalidVolume", (exception.Invalid,), {"msg_fmt": "Invalid volume: %(reason)s"}
+)
 
 
 class WorldVolumes:

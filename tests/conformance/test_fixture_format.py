@@ -6,6 +6,7 @@ tables. Every row of §2.1-§2.4 needs a fixture, except the ones listed below w
 this deployment cannot reach them, and the two Glance rows that only a real Glance reaches,
 which tests cover instead.
 """
+
 import copy
 import importlib
 import json
@@ -14,8 +15,14 @@ import re
 import jsonschema
 import pytest
 
-from refnova.conformance.fixtures import (REPO_ROOT, Fixture, default_fixture_dir, fixture_paths,
-                                          format_problems, load_fixtures)
+from refnova.conformance.fixtures import (
+    REPO_ROOT,
+    Fixture,
+    default_fixture_dir,
+    fixture_paths,
+    format_problems,
+    load_fixtures,
+)
 
 SPEC = REPO_ROOT / "docs" / "icehouse-create-path.md"
 SCHEMA = json.loads((REPO_ROOT / "fixtures" / "schema.json").read_text(encoding="utf-8"))
@@ -39,8 +46,10 @@ UNREACHABLE = {
 }
 # Rows only a real Glance reaches (refnova serve --glance-url): tests pin them instead.
 COVERED_BY_TESTS = {
-    "A6b": ("tests.test_clients_outside_services",
-            "test_glance_refusing_the_token_is_a6b_nova_s_generic_500"),
+    "A6b": (
+        "tests.test_clients_outside_services",
+        "test_glance_refusing_the_token_is_a6b_nova_s_generic_500",
+    ),
     "A6c": ("tests.test_clients_outside_services", "test_glance_400_is_a6c_with_glance_s_text"),
 }
 
@@ -64,21 +73,26 @@ def spec_rows(text):
 
 def unknown_row_ids(fixtures, rows):
     """Fixtures whose source names a row the spec does not have (§3 is the success shape)."""
-    return sorted("%s: %s" % (f.id, f.row_id) for f in fixtures
-                  if f.row_id != "§3" and f.row_id not in rows)
+    return sorted(
+        "%s: %s" % (f.id, f.row_id) for f in fixtures if f.row_id != "§3" and f.row_id not in rows
+    )
 
 
 def rows_without_fixture(fixtures, rows, left_out):
     """Rows of the catalogue that no fixture pins and that are not left out with a reason."""
     pinned = {f.row_id for f in fixtures}
-    return sorted(row for row, section in rows.items()
-                  if section in CATALOGUE_SECTIONS and row not in pinned and row not in left_out)
+    return sorted(
+        row
+        for row, section in rows.items()
+        if section in CATALOGUE_SECTIONS and row not in pinned and row not in left_out
+    )
 
 
 ROWS = spec_rows(SPEC.read_text(encoding="utf-8"))
 
 
 # ----------------------------------------------------------------------------- the schema
+
 
 def test_the_schema_is_a_valid_json_schema():
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
@@ -100,25 +114,29 @@ def _broken(change):
     return data
 
 
-@pytest.mark.parametrize("why, data", [
-    ("unknown key", _broken(lambda d: d.update(comment="x"))),
-    ("no expect", _broken(lambda d: d.pop("expect"))),
-    ("source without a row ID", _broken(lambda d: d.update(source="icehouse-create-path.md"))),
-    ("status as text", _broken(lambda d: d["expect"].update(status="400"))),
-    ("nova_status as text", _broken(lambda d: d.update(nova_status="500"))),
-    ("relative path", _broken(lambda d: d["request"].update(path="v2/servers"))),
-    ("two bodies", _broken(lambda d: d["request"].update(body_text="{}"))),
-    ("bad header value", _broken(lambda d: d["request"].update(headers={"Accept": 1}))),
-    ("bad repeat", _broken(lambda d: d["request"].update(body_text_repeat=["a"]))),
-    ("unknown expect key", _broken(lambda d: d["expect"].update(json={}))),
-    ("trace outside traces/", _broken(lambda d: d.update(trace="/tmp/t.json"))),
-])
+@pytest.mark.parametrize(
+    "why, data",
+    [
+        ("unknown key", _broken(lambda d: d.update(comment="x"))),
+        ("no expect", _broken(lambda d: d.pop("expect"))),
+        ("source without a row ID", _broken(lambda d: d.update(source="icehouse-create-path.md"))),
+        ("status as text", _broken(lambda d: d["expect"].update(status="400"))),
+        ("nova_status as text", _broken(lambda d: d.update(nova_status="500"))),
+        ("relative path", _broken(lambda d: d["request"].update(path="v2/servers"))),
+        ("two bodies", _broken(lambda d: d["request"].update(body_text="{}"))),
+        ("bad header value", _broken(lambda d: d["request"].update(headers={"Accept": 1}))),
+        ("bad repeat", _broken(lambda d: d["request"].update(body_text_repeat=["a"]))),
+        ("unknown expect key", _broken(lambda d: d["expect"].update(json={}))),
+        ("trace outside traces/", _broken(lambda d: d.update(trace="/tmp/t.json"))),
+    ],
+)
 def test_the_schema_rejects_a_broken_fixture(why, data):
     assert list(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data)), why
-    assert format_problems(data), why          # the loader's check is the schema
+    assert format_problems(data), why  # the loader's check is the schema
 
 
 # ----------------------------------------------------------------------------- the spec rows
+
 
 def test_the_spec_tables_were_read():
     for row in ("F1", "F7", "P1", "P3", "C1", "C7b", "C22", "A1", "A14g", "A26"):
@@ -147,13 +165,18 @@ def test_the_rows_left_out_exist_are_in_the_catalogue_and_have_no_fixture():
 def test_rows_only_a_real_glance_reaches_are_pinned_by_tests(row):
     module_name, test_name = COVERED_BY_TESTS[row]
     module = importlib.import_module(module_name)
-    assert callable(getattr(module, test_name, None)), "%s: %s.%s is gone" % (row, module_name, test_name)
+    assert callable(getattr(module, test_name, None)), "%s: %s.%s is gone" % (
+        row,
+        module_name,
+        test_name,
+    )
 
 
 def test_the_checks_catch_an_unknown_row_and_a_row_without_fixture():
     rows = {"F1": "2.1", "C3": "2.3", "C4": "2.3", "A99": "2.4", "X1": "5"}
-    fixtures = [Fixture(path=REPO_ROOT / "C03-x.json",
-                                    data={**BASE, "source": "spec §2.3 %s" % row})
-                for row in ("C3", "C5", "F1")]
+    fixtures = [
+        Fixture(path=REPO_ROOT / "C03-x.json", data={**BASE, "source": "spec §2.3 %s" % row})
+        for row in ("C3", "C5", "F1")
+    ]
     assert unknown_row_ids(fixtures, rows) == ["C03-x: C5"]
     assert rows_without_fixture(fixtures, rows, {"A99": "reason"}) == ["C4"]

@@ -28,7 +28,7 @@ def test_fixture_directory_is_populated():
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
 def test_fixture_is_well_formed(path):
-    fixture = load_fixture(path)   # raises FixtureError on a format problem
+    fixture = load_fixture(path)  # raises FixtureError on a format problem
     assert fixture.request["path"].startswith("/v2/")
 
 

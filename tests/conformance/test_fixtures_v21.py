@@ -7,6 +7,7 @@ it was recorded in. Where refnova's expectation is not Nova's literal answer (a 
 where the two differ, refnova's 400 where Nova crashed), the fixture says why in
 ``oracle.note``.
 """
+
 import re
 
 import pytest
@@ -41,8 +42,11 @@ def custom_markers(value, key=None):
         return [m for k, v in value.items() for m in custom_markers(v, k)]
     if isinstance(value, list):
         return [m for v in value for m in custom_markers(v, key)]
-    if isinstance(value, str) and value.startswith(RE_PREFIX) and \
-            (key or "").lower() not in GENERATED_KEYS:
+    if (
+        isinstance(value, str)
+        and value.startswith(RE_PREFIX)
+        and (key or "").lower() not in GENERATED_KEYS
+    ):
         return [(key, value)]
     return []
 
@@ -53,7 +57,7 @@ def test_fixture_directory_is_populated():
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
 def test_fixture_is_well_formed_and_targets_v21(path):
-    fixture = load_fixture(path)   # raises FixtureError on a format problem
+    fixture = load_fixture(path)  # raises FixtureError on a format problem
     assert fixture.request["path"] == "/v2.1" or fixture.request["path"].startswith("/v2.1/")
 
 

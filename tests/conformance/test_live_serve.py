@@ -4,6 +4,7 @@ The first run is the reference itself: every fixture passes or is skipped with a
 The second serves a world whose API answers quota overruns with 403 instead of Icehouse's
 413: exactly the quota fixtures must fail, and the reports must name them.
 """
+
 import json
 import os
 import re
@@ -36,14 +37,28 @@ def serve(tmp_path):
 
     def start(world=None):
         port = free_port()
-        command = [sys.executable, "-m", "refnova.cli", "serve", "--port", str(port),
-                   "--db", "sqlite:///%s" % (tmp_path / ("serve-%d.db" % port))]
+        command = [
+            sys.executable,
+            "-m",
+            "refnova.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            "sqlite:///%s" % (tmp_path / ("serve-%d.db" % port)),
+        ]
         if world is not None:
             world_file = tmp_path / ("world-%d.json" % port)
             world_file.write_text(json.dumps(world))
             command += ["--world", str(world_file)]
-        process = subprocess.Popen(command, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            command,
+            cwd=tmp_path,
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         processes.append(process)
         wait_until_listening(port, process)
         return "http://127.0.0.1:%d" % port
@@ -57,9 +72,25 @@ def serve(tmp_path):
 def run_conformance(tmp_path, target, *extra):
     junit, report = tmp_path / "junit.xml", tmp_path / "report.md"
     completed = subprocess.run(
-        [sys.executable, "-m", "refnova.cli", "conformance", "--target", target,
-         "--junit", str(junit), "--report", str(report), *extra],
-        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "refnova.cli",
+            "conformance",
+            "--target",
+            target,
+            "--junit",
+            str(junit),
+            "--report",
+            str(report),
+            *extra,
+        ],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     return completed, ET.parse(junit).getroot(), report.read_text(encoding="utf-8")
 
 
@@ -97,32 +128,52 @@ def test_every_fixture_passes_or_is_skipped_with_a_reason_against_refnova_serve(
     crashed = [f for f in FIXTURES if f.nova_status is not None]
     assert crashed
     for fixture in crashed:
-        assert "the target gave refnova's answer (400)" in report.split(
-            "`%s`" % fixture.id, 1)[1].splitlines()[0]
+        assert (
+            "the target gave refnova's answer (400)"
+            in report.split("`%s`" % fixture.id, 1)[1].splitlines()[0]
+        )
     # The runner deleted every server the success fixtures created.
-    listed = requests.get("%s/v2/%s/servers" % (url, PROJECT), timeout=10,
-                          headers={"X-Auth-Token": "demo:%s" % PROJECT})
+    listed = requests.get(
+        "%s/v2/%s/servers" % (url, PROJECT),
+        timeout=10,
+        headers={"X-Auth-Token": "demo:%s" % PROJECT},
+    )
     assert listed.status_code == 200 and listed.json() == {"servers": []}
 
 
 def quota_fixture_ids():
     """The fixtures that a live run sends and that expect a quota overrun: 413 + Retry-After."""
-    def retry_after(fixture):
-        return next((value for name, value in fixture.expect.get("headers", {}).items()
-                     if name.lower() == "retry-after"), ABSENT)
 
-    return {f.id for f in FIXTURES if not f.needs_world and f.expect["status"] == 413
-            and retry_after(f) != ABSENT}
+    def retry_after(fixture):
+        return next(
+            (
+                value
+                for name, value in fixture.expect.get("headers", {}).items()
+                if name.lower() == "retry-after"
+            ),
+            ABSENT,
+        )
+
+    return {
+        f.id
+        for f in FIXTURES
+        if not f.needs_world and f.expect["status"] == 413 and retry_after(f) != ABSENT
+    }
 
 
 def test_a_403_quota_variant_fails_exactly_the_quota_fixtures(serve, tmp_path):
     expected = quota_fixture_ids()
     assert {"A14b", "A15a", "A15b", "A15c", "A24"} <= {
-        f.row_id for f in FIXTURES if f.id in expected}
-    world = load_world({"api": {"quota_error_status": 403},
-                        # Not the variant under test: only so that the run does not wait
-                        # out the 120-POSTs-a-minute limiter (F2 has its own fixture).
-                        "rate_limits": {"POST": -1}})
+        f.row_id for f in FIXTURES if f.id in expected
+    }
+    world = load_world(
+        {
+            "api": {"quota_error_status": 403},
+            # Not the variant under test: only so that the run does not wait
+            # out the 120-POSTs-a-minute limiter (F2 has its own fixture).
+            "rate_limits": {"POST": -1},
+        }
+    )
     url = serve(world)
     completed, root, report = run_conformance(tmp_path, url, "--reference-world")
     assert completed.returncode == 1, completed.stdout[-3000:] + completed.stderr[-2000:]

@@ -4,12 +4,18 @@ The target URL names the contract: the runner takes fixtures/v2.1 and sends each
 (recorded from Nova 34.0.0) to the served process. Every one passes, except the two that
 change refnova's world, which are left to the in-process run with their reason.
 """
+
 import requests
 
 from refnova.conformance.fixtures import contract_for_target, default_fixture_dir, load_fixtures
 from refnova.conformance.runners import target_root
 from tests.conformance.test_live_serve import (  # noqa: F401  (serve is a pytest fixture)
-    PROJECT, SUMMARY_RE, junit_outcomes, run_conformance, serve)
+    PROJECT,
+    SUMMARY_RE,
+    junit_outcomes,
+    run_conformance,
+    serve,
+)
 
 FIXTURES = load_fixtures(default_fixture_dir("v2.1"))
 
@@ -18,8 +24,9 @@ def test_every_v21_fixture_passes_against_refnova_serve(serve, tmp_path):  # noq
     url = serve()
     completed, root, report = run_conformance(tmp_path, url + "/v2.1", "--reference-world")
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]
-    passed, failed, skipped = map(int, SUMMARY_RE.match(
-        completed.stdout.strip().splitlines()[-1]).groups())
+    passed, failed, skipped = map(
+        int, SUMMARY_RE.match(completed.stdout.strip().splitlines()[-1]).groups()
+    )
     outcomes = junit_outcomes(root)
     assert len(outcomes) == len(FIXTURES) == passed + failed + skipped
     assert failed == 0
@@ -27,10 +34,15 @@ def test_every_v21_fixture_passes_against_refnova_serve(serve, tmp_path):  # noq
     assert skipped_ids == {f.id for f in FIXTURES if f.needs_world} != set()
     # The fixtures where Nova 34.0.0 crashed got refnova's own answer.
     for fixture in (f for f in FIXTURES if f.nova_status is not None):
-        assert "the target gave refnova's answer (400)" in report.split(
-            "`%s`" % fixture.id, 1)[1].splitlines()[0]
-    listed = requests.get("%s/v2.1/%s/servers/%s" % (url, PROJECT, "0" * 32), timeout=10,
-                          headers={"X-Auth-Token": "demo:%s" % PROJECT})
+        assert (
+            "the target gave refnova's answer (400)"
+            in report.split("`%s`" % fixture.id, 1)[1].splitlines()[0]
+        )
+    listed = requests.get(
+        "%s/v2.1/%s/servers/%s" % (url, PROJECT, "0" * 32),
+        timeout=10,
+        headers={"X-Auth-Token": "demo:%s" % PROJECT},
+    )
     assert listed.status_code == 404 and listed.headers["OpenStack-API-Version"] == "compute 2.1"
 
 
@@ -51,7 +63,21 @@ def test_contract_option_runs_the_v21_fixtures_in_process(tmp_path):
     from tests.conformance.test_live_serve import _env
 
     completed = subprocess.run(
-        [sys.executable, "-m", "refnova.cli", "conformance", "--contract", "v2.1", "-k", "R01 or M03"],
-        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "refnova.cli",
+            "conformance",
+            "--contract",
+            "v2.1",
+            "-k",
+            "R01 or M03",
+        ],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert completed.stdout.strip().splitlines()[-1] == "2 passed, 0 failed, 0 skipped"

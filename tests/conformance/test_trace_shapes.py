@@ -7,25 +7,29 @@ ids or times; database statements as the distinct statements under each span, se
 ``refnova.tracing.views.shape``) and compared with the golden file. Set REFNOVA_UPDATE_TRACE_SHAPES=1 to
 rewrite the golden files from what the code produces (then review the diff).
 """
+
 import json
 import os
 
 import pytest
 
-from refnova.conformance.fixtures import REPO_ROOT, default_fixture_dir, load_fixtures
-from refnova.conformance.runners import reference_deployment, run_in_process
-from refnova.tracing import views as traceviews
 from refnova.api.openstack.compute import servers
 from refnova.compute import api as compute_api
 from refnova.conductor import api as conductor_api
 from refnova.conductor import manager as conductor_manager
 from refnova.conductor import rpcapi as conductor_rpcapi
+from refnova.conformance.fixtures import REPO_ROOT, default_fixture_dir, load_fixtures
+from refnova.conformance.runners import reference_deployment, run_in_process
+from refnova.tracing import views as traceviews
 from tests.tracing_helpers import CREATE_SPAN, spans  # noqa: F401  (the fixture)
 
 TRACES_DIR = REPO_ROOT / "traces"
-FIXTURES = [fixture for version in ("v2", "v2.1")
-            for fixture in load_fixtures(default_fixture_dir(version))
-            if "trace" in fixture.data]
+FIXTURES = [
+    fixture
+    for version in ("v2", "v2.1")
+    for fixture in load_fixtures(default_fixture_dir(version))
+    if "trace" in fixture.data
+]
 IDS = [fixture.id for fixture in FIXTURES]
 UPDATE = os.environ.get("REFNOVA_UPDATE_TRACE_SHAPES") == "1"
 
@@ -47,8 +51,10 @@ class _WaitsForTheConductor:
 
 def run_traced(fixture, recorder):
     """Run a fixture in-process; (its Result, the records of its request's trace)."""
+
     def factory(world):
         return _WaitsForTheConductor(reference_deployment(world), recorder)
+
     result = run_in_process(fixture, deployment_factory=factory)
     return result, recorder.trace_of(CREATE_SPAN)
 
@@ -66,13 +72,17 @@ def test_traced_fixtures_cover_success_and_rejections_at_three_layers():
     for fixture in FIXTURES:
         golden = load_golden(fixture)
         assert golden["fixture"] == fixture.path.relative_to(REPO_ROOT).as_posix()
-        origins = [node["name"] for node in _walk(golden["spans"])
-                   if node.get("error") and not any(c.get("error") for c in node.get("children", []))]
+        origins = [
+            node["name"]
+            for node in _walk(golden["spans"])
+            if node.get("error") and not any(c.get("error") for c in node.get("children", []))
+        ]
         by_origin.setdefault(origins[0] if origins else None, []).append(fixture.id)
     assert None in by_origin, "no success fixture has a trace shape"
     assert "servers.Controller.create" in by_origin, "no controller rejection"
-    assert any(name.startswith("compute.api.API.") and "quota" not in name for name in by_origin), \
+    assert any(name.startswith("compute.api.API.") and "quota" not in name for name in by_origin), (
         "no compute-API rejection"
+    )
     assert "compute.api.API._check_num_instances_quota" in by_origin, "no quota rejection"
 
 
@@ -89,14 +99,20 @@ def test_trace_matches_golden_shape(fixture, spans):
     assert result.ok, result.describe()
     actual = traceviews.shape(records)
     if UPDATE:
-        golden = load_golden(fixture) if golden_path(fixture).exists() else {
-            "fixture": fixture.path.relative_to(REPO_ROOT).as_posix(), "about": ""}
+        golden = (
+            load_golden(fixture)
+            if golden_path(fixture).exists()
+            else {"fixture": fixture.path.relative_to(REPO_ROOT).as_posix(), "about": ""}
+        )
         golden["spans"] = actual
         golden_path(fixture).write_text(json.dumps(golden, indent=1) + "\n", encoding="utf-8")
         pytest.skip("rewrote %s" % golden_path(fixture).name)
     diff = traceviews.compare_shapes(load_golden(fixture)["spans"], actual)
     assert not diff, "trace of %s differs from %s:\n%s" % (
-        fixture.id, fixture.data["trace"], "\n".join(diff))
+        fixture.id,
+        fixture.data["trace"],
+        "\n".join(diff),
+    )
 
 
 # Each of these hops is a Nova function with its own span; without the span, the trace of
@@ -105,16 +121,29 @@ HOPS = [
     (servers.Controller, "create", "servers.Controller.create"),
     (compute_api.API, "create", "compute.api.API.create"),
     (compute_api.API, "_create_instance", "compute.api.API._create_instance"),
-    (compute_api.API, "_validate_and_build_base_options",
-     "compute.api.API._validate_and_build_base_options"),
+    (
+        compute_api.API,
+        "_validate_and_build_base_options",
+        "compute.api.API._validate_and_build_base_options",
+    ),
     (compute_api.API, "_check_num_instances_quota", "compute.api.API._check_num_instances_quota"),
     (compute_api.API, "_provision_instances", "compute.api.API._provision_instances"),
     (compute_api.API, "_record_action_start", "compute.api.API._record_action_start"),
-    (conductor_api.ComputeTaskAPI, "build_instances", "conductor.api.ComputeTaskAPI.build_instances"),
-    (conductor_rpcapi.ComputeTaskAPI, "build_instances",
-     "conductor.rpcapi.ComputeTaskAPI.build_instances"),
-    (conductor_manager.ComputeTaskManager, "build_instances",
-     "conductor.manager.ComputeTaskManager.build_instances"),
+    (
+        conductor_api.ComputeTaskAPI,
+        "build_instances",
+        "conductor.api.ComputeTaskAPI.build_instances",
+    ),
+    (
+        conductor_rpcapi.ComputeTaskAPI,
+        "build_instances",
+        "conductor.rpcapi.ComputeTaskAPI.build_instances",
+    ),
+    (
+        conductor_manager.ComputeTaskManager,
+        "build_instances",
+        "conductor.manager.ComputeTaskManager.build_instances",
+    ),
 ]
 
 
@@ -184,6 +213,7 @@ def test_removing_any_span_from_a_golden_shape_is_a_difference(fixture):
 
 def test_without_database_spans_the_success_shape_differs(spans, monkeypatch):
     from refnova import tracing
+
     monkeypatch.setattr(tracing.SQLAlchemyInstrumentor, "instrument", lambda self, engine: False)
     fixture = _success_fixture()
     result, records = run_traced(fixture, spans)

@@ -1,6 +1,7 @@
 """`refnova serve` on embedded defaults, a real process, driven by the real clients:
 keystoneauth1 authenticates against the built-in /identity, openstacksdk finds images,
 networks and the compute API through the catalog, and validates a token."""
+
 import os
 import pathlib
 import re
@@ -25,9 +26,14 @@ def served(tmp_path_factory):
     """`refnova serve --port <free>` in an empty directory, no REFNOVA_/OTEL_/OS_ settings."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REFNOVA_", "OTEL_", "OS_"))}
-    process = subprocess.Popen([sys.executable, "-m", "refnova.cli", "serve", "--port", str(port)],
-                               cwd=tmp_path_factory.mktemp("serve"), env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "refnova.cli", "serve", "--port", str(port)],
+        cwd=tmp_path_factory.mktemp("serve"),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_until_listening(port, process)
         yield "http://127.0.0.1:%d" % port
@@ -37,9 +43,14 @@ def served(tmp_path_factory):
 
 
 def password_session(url, username="demo", password="demo", project="demo"):
-    auth = v3.Password(auth_url=url + "/identity/v3", username=username, password=password,
-                       project_name=project, user_domain_name="Default",
-                       project_domain_name="Default")
+    auth = v3.Password(
+        auth_url=url + "/identity/v3",
+        username=username,
+        password=password,
+        project_name=project,
+        user_domain_name="Default",
+        project_domain_name="Default",
+    )
     return ks_session.Session(auth=auth)
 
 
@@ -70,7 +81,7 @@ def test_images_through_the_catalog(conn):
     assert "cirros-0.3.1-x86_64" in images and "private-of-another-project" not in images
     assert images["cirros-0.3.1-x86_64"].id == CIRROS
     assert images["cirros-0.3.1-x86_64"].visibility == "public"
-    assert len(list(conn.image.images(limit=2))) == len(images)   # follows Glance's next
+    assert len(list(conn.image.images(limit=2))) == len(images)  # follows Glance's next
     assert conn.image.find_image("cirros-0.3.1-x86_64").id == CIRROS
     assert conn.image.find_image("no-such-image") is None
 
@@ -103,15 +114,17 @@ def test_the_identity_service_validates_the_session_s_token(conn, session):
     assert response.status_code == 200
     assert response.headers["X-Subject-Token"] == token
     assert response.json()["token"]["project"]["id"] == DEMO_PROJECT
-    missing = conn.identity.get("/auth/tokens", headers={"X-Subject-Token": token + "x"},
-                                raise_exc=False)
+    missing = conn.identity.get(
+        "/auth/tokens", headers={"X-Subject-Token": token + "x"}, raise_exc=False
+    )
     assert missing.status_code == 404
 
 
 def readme_clouds_yaml():
     """The README's clouds.yaml, as a user copies it."""
-    (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", README.read_text(), re.S)
-                if "refnova:" in b]
+    (block,) = [
+        b for b in re.findall(r"```yaml\n(.*?)```", README.read_text(), re.S) if "refnova:" in b
+    ]
     return block
 
 
@@ -122,8 +135,9 @@ def test_the_readme_s_clouds_yaml_is_all_openstacksdk_needs(served, tmp_path, mo
     assert "auth_url: http://127.0.0.1:8774/identity/v3" in text
     path = tmp_path / "clouds.yaml"
     path.write_text(text.replace("http://127.0.0.1:8774", served))
-    region = openstack.config.OpenStackConfig(config_files=[str(path)],
-                                              vendor_files=[]).get_one(cloud="refnova")
+    region = openstack.config.OpenStackConfig(config_files=[str(path)], vendor_files=[]).get_one(
+        cloud="refnova"
+    )
     conn = openstack.connection.Connection(config=region)
     assert conn.current_project_id == DEMO_PROJECT
     assert [network.name for network in conn.network.networks()] == ["private"]

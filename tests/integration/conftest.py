@@ -4,6 +4,7 @@ Every RabbitMQ test gets its own vhost and every PostgreSQL test its own databas
 afterwards. Where a service is missing the test skips with the reason, except in CI
 (``CI=true``), where a missing service is a failure.
 """
+
 import collections
 import json
 import os
@@ -59,11 +60,15 @@ def _port_problem(host, port):
 
 # --- RabbitMQ -----------------------------------------------------------------------------
 
+
 def rabbitmqctl(*args, timeout=60, stdin=None):
-    result = subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True, timeout=timeout,
-                            input=stdin)
+    result = subprocess.run(
+        ["rabbitmqctl", *args], capture_output=True, text=True, timeout=timeout, input=stdin
+    )
     if result.returncode != 0:
-        raise RuntimeError("rabbitmqctl %s failed: %s%s" % (" ".join(args), result.stdout, result.stderr))
+        raise RuntimeError(
+            "rabbitmqctl %s failed: %s%s" % (" ".join(args), result.stdout, result.stderr)
+        )
     return result.stdout
 
 
@@ -90,19 +95,40 @@ class Vhost:
 
     def __init__(self, name):
         self.name = name
-        self.url = "rabbit://%s:%s@%s:%d/%s" % (RABBIT_USER, RABBIT_PASSWORD, RABBIT_HOST,
-                                                RABBIT_PORT, name)
-        self.kombu_url = "amqp" + self.url[len("rabbit"):]
+        self.url = "rabbit://%s:%s@%s:%d/%s" % (
+            RABBIT_USER,
+            RABBIT_PASSWORD,
+            RABBIT_HOST,
+            RABBIT_PORT,
+            name,
+        )
+        self.kombu_url = "amqp" + self.url[len("rabbit") :]
 
     def connection(self):
         return kombu.Connection(self.kombu_url)
 
     def queues(self):
         """{name: {"ready": n, "unacked": n, "consumers": n}} as the broker reports them."""
-        out = rabbitmqctl("list_queues", "-q", "-p", self.name, "--formatter", "json",
-                          "name", "messages_ready", "messages_unacknowledged", "consumers")
-        return {row["name"]: {"ready": row["messages_ready"], "unacked": row["messages_unacknowledged"],
-                              "consumers": row["consumers"]} for row in json.loads(out or "[]")}
+        out = rabbitmqctl(
+            "list_queues",
+            "-q",
+            "-p",
+            self.name,
+            "--formatter",
+            "json",
+            "name",
+            "messages_ready",
+            "messages_unacknowledged",
+            "consumers",
+        )
+        return {
+            row["name"]: {
+                "ready": row["messages_ready"],
+                "unacked": row["messages_unacknowledged"],
+                "consumers": row["consumers"],
+            }
+            for row in json.loads(out or "[]")
+        }
 
     def queue_exists(self, name):
         with self.connection() as conn:
@@ -130,7 +156,11 @@ class Vhost:
                 message = queue.get(no_ack=False, accept=["json", "application/data"])
                 if message is None:
                     return messages
-                body = message.body if isinstance(message.body, bytes) else message.body.encode("utf-8")
+                body = (
+                    message.body
+                    if isinstance(message.body, bytes)
+                    else message.body.encode("utf-8")
+                )
                 messages.append((dict(message.headers or {}), body, dict(message.properties)))
                 message.ack()
 
@@ -151,12 +181,16 @@ class VhostPool:
 
     def _make(self, count):
         names = ["refnova-it-" + uuid.uuid4().hex[:12] for _ in range(count)]
-        definitions = {"vhosts": [{"name": name} for name in names],
-                       "permissions": [{"user": RABBIT_USER, "vhost": name, "configure": ".*",
-                                        "write": ".*", "read": ".*"} for name in names]}
+        definitions = {
+            "vhosts": [{"name": name} for name in names],
+            "permissions": [
+                {"user": RABBIT_USER, "vhost": name, "configure": ".*", "write": ".*", "read": ".*"}
+                for name in names
+            ],
+        }
         try:
             rabbitmqctl("-q", "import_definitions", stdin=json.dumps(definitions))
-        finally:   # whatever part of it was made is deleted at the end
+        finally:  # whatever part of it was made is deleted at the end
             self.made.extend(names)
         self.free.extend(names)
 
@@ -170,8 +204,11 @@ class VhostPool:
             return
         names = ", ".join('<<"%s">>' % name for name in self.made)
         try:
-            rabbitmqctl("-q", "eval", "[catch rabbit_vhost:delete(V, <<\"refnova-tests\">>) "
-                                      "|| V <- [%s]], ok." % names)
+            rabbitmqctl(
+                "-q",
+                "eval",
+                '[catch rabbit_vhost:delete(V, <<"refnova-tests">>) || V <- [%s]], ok.' % names,
+            )
         except (RuntimeError, OSError, subprocess.TimeoutExpired):
             pass
         # The internal call may change between versions: whatever is left goes one by one.
@@ -190,16 +227,26 @@ def _vhost_pool(rabbitmq):
 @pytest.fixture
 def vhost(_vhost_pool, request):
     """A RabbitMQ vhost of the test's own (guest may do anything in it), deleted at the end."""
-    expected = sum(1 for item in request.session.items if "vhost" in getattr(item, "fixturenames", ()))
+    expected = sum(
+        1 for item in request.session.items if "vhost" in getattr(item, "fixturenames", ())
+    )
     return _vhost_pool.take(expected)
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------
 
+
 def pg_admin():
     import psycopg
-    return psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=PG_ADMIN_DB,
-                           autocommit=True, connect_timeout=5)
+
+    return psycopg.connect(
+        host=PG_HOST,
+        port=PG_PORT,
+        user=PG_USER,
+        dbname=PG_ADMIN_DB,
+        autocommit=True,
+        connect_timeout=5,
+    )
 
 
 _pg_problem = []
@@ -212,6 +259,7 @@ def postgresql():
         if problem is None:
             try:
                 import psycopg  # noqa: F401
+
                 with pg_admin() as conn:
                     conn.execute("SELECT 1")
             except Exception as error:  # ImportError, OperationalError: both mean "absent"
@@ -235,6 +283,7 @@ def pg_url(postgresql):
 
 # --- refnova processes --------------------------------------------------------------------------
 
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -248,8 +297,17 @@ def write_world(path, overrides):
 
 # Room for hundreds of m1.tiny servers: big hosts, no instance quota, no rate limit.
 ROOMY_WORLD = {
-    "hosts": [{"host": "compute%d" % n, "node": "compute%d" % n, "availability_zone": "nova",
-               "memory_mb": 1048576, "disk_gb": 100000, "enabled": True} for n in (1, 2, 3)],
+    "hosts": [
+        {
+            "host": "compute%d" % n,
+            "node": "compute%d" % n,
+            "availability_zone": "nova",
+            "memory_mb": 1048576,
+            "disk_gb": 100000,
+            "enabled": True,
+        }
+        for n in (1, 2, 3)
+    ],
     "quotas": {"instances": -1, "cores": -1, "ram": -1},
     "rate_limits": {"POST": -1},
 }
@@ -262,8 +320,13 @@ class Process:
         self.name = name
         self.log_path = workdir / ("%s.log" % name)
         self._log = open(self.log_path, "w")
-        self.popen = subprocess.Popen([sys.executable, "-m", "refnova.cli", *args], cwd=workdir,
-                                      env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "refnova.cli", *args],
+            cwd=workdir,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
 
     @property
     def pid(self):
@@ -278,10 +341,14 @@ class Process:
             if self.log().count(text) >= count:
                 return
             if self.popen.poll() is not None:
-                raise AssertionError("%s exited (%s) before logging %r:\n%s"
-                                     % (self.name, self.popen.returncode, text, self.log()))
+                raise AssertionError(
+                    "%s exited (%s) before logging %r:\n%s"
+                    % (self.name, self.popen.returncode, text, self.log())
+                )
             time.sleep(0.05)
-        raise AssertionError("%s did not log %r within %ss:\n%s" % (self.name, text, timeout, self.log()))
+        raise AssertionError(
+            "%s did not log %r within %ss:\n%s" % (self.name, text, timeout, self.log())
+        )
 
     def built(self):
         """Instance uuid -> how often this process logged building it."""
@@ -296,8 +363,11 @@ class Process:
             try:
                 self.popen.wait(timeout)
             except subprocess.TimeoutExpired:
-                warnings.warn("%s did not stop within %ss of SIGTERM; killed it:\n%s"
-                              % (self.name, timeout, self.log()[-3000:]))
+                warnings.warn(
+                    "%s did not stop within %ss of SIGTERM; killed it:\n%s"
+                    % (self.name, timeout, self.log()[-3000:]),
+                    stacklevel=2,
+                )
                 self.popen.kill()
                 self.popen.wait(10)
         self._log.close()
@@ -311,18 +381,27 @@ class Api:
         self.base = "http://127.0.0.1:%d" % port
 
     def headers(self, project, user="demo"):
-        return {"X-Auth-Token": "%s:%s" % (user, project), "Content-Type": "application/json",
-                "Accept": "application/json"}
+        return {
+            "X-Auth-Token": "%s:%s" % (user, project),
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
 
     def create(self, project, session=None, name="vm", **server):
         body = {"server": {"name": name, "imageRef": IMAGE_ID, "flavorRef": "1", **server}}
-        return (session or requests).post("%s/v2/%s/servers" % (self.base, project),
-                                          data=json.dumps(body), headers=self.headers(project),
-                                          timeout=60)
+        return (session or requests).post(
+            "%s/v2/%s/servers" % (self.base, project),
+            data=json.dumps(body),
+            headers=self.headers(project),
+            timeout=60,
+        )
 
     def show(self, project, server_id, session=None):
-        return (session or requests).get("%s/v2/%s/servers/%s" % (self.base, project, server_id),
-                                         headers=self.headers(project), timeout=30)
+        return (session or requests).get(
+            "%s/v2/%s/servers/%s" % (self.base, project, server_id),
+            headers=self.headers(project),
+            timeout=30,
+        )
 
     def wait_for_status(self, project, server_id, statuses=("ACTIVE", "ERROR"), timeout=30.0):
         deadline = time.monotonic() + timeout
@@ -348,7 +427,7 @@ class Cluster:
 
     def _start(self, name, args, settings):
         if any(process.name == name for process in self.processes):
-            name = "%s-%d" % (name, len(self.processes))   # a log file of its own
+            name = "%s-%d" % (name, len(self.processes))  # a log file of its own
         process = Process(name, args, self.env(**settings), self.workdir)
         self.processes.append(process)
         return process
@@ -381,7 +460,7 @@ class Cluster:
         return process
 
     def stop(self):
-        for process in self.processes:   # all at once, then wait for each
+        for process in self.processes:  # all at once, then wait for each
             if process.popen.poll() is None:
                 process.popen.terminate()
         for process in self.processes:

@@ -4,6 +4,7 @@ The usage rows are created on a project's first create and locked FOR UPDATE (Po
 written under BEGIN IMMEDIATE (SQLite); the reservation, the rows and the commit share one
 transaction. Each burst starts on a fresh project, so the racing first use is part of it.
 """
+
 import collections
 
 import pytest
@@ -14,7 +15,7 @@ from .conftest import run_threads, write_world
 
 QUOTA = 5
 REQUESTS = 20
-OVER_QUOTA = ("Quota exceeded for instances: Requested 1, but already used 5 of 5 instances")
+OVER_QUOTA = "Quota exceeded for instances: Requested 1, but already used 5 of 5 instances"
 
 
 def burst(apis, projects):
@@ -37,18 +38,34 @@ def check(db_url, results, projects):
             for project in projects:
                 statuses = collections.Counter(status for p, status, _ in results if p == project)
                 assert statuses == {202: QUOTA, 413: REQUESTS - QUOTA}, (project, statuses)
-                assert all(body == {"overLimit": {"message": OVER_QUOTA, "code": 413, "retryAfter": "0"}}
-                           for p, status, body in results if p == project and status == 413)
-                created = {body["server"]["id"] for p, status, body in results
-                           if p == project and status == 202}
-                rows = conn.execute(sqlalchemy.text(
-                    "SELECT uuid FROM instances WHERE project_id = :p"), {"p": project}).scalars()
+                assert all(
+                    body == {"overLimit": {"message": OVER_QUOTA, "code": 413, "retryAfter": "0"}}
+                    for p, status, body in results
+                    if p == project and status == 413
+                )
+                created = {
+                    body["server"]["id"]
+                    for p, status, body in results
+                    if p == project and status == 202
+                }
+                rows = conn.execute(
+                    sqlalchemy.text("SELECT uuid FROM instances WHERE project_id = :p"),
+                    {"p": project},
+                ).scalars()
                 assert set(rows) == created
-                usage = dict(conn.execute(sqlalchemy.text(
-                    "SELECT resource, in_use FROM quota_usages WHERE project_id = :p"), {"p": project}).all())
+                usage = dict(
+                    conn.execute(
+                        sqlalchemy.text(
+                            "SELECT resource, in_use FROM quota_usages WHERE project_id = :p"
+                        ),
+                        {"p": project},
+                    ).all()
+                )
                 assert usage == {"instances": QUOTA, "cores": QUOTA, "ram": QUOTA * 512}
-                reserved = conn.execute(sqlalchemy.text(
-                    "SELECT sum(reserved) FROM quota_usages WHERE project_id = :p"), {"p": project}).scalar()
+                reserved = conn.execute(
+                    sqlalchemy.text("SELECT sum(reserved) FROM quota_usages WHERE project_id = :p"),
+                    {"p": project},
+                ).scalar()
                 assert reserved == 0
             assert conn.execute(sqlalchemy.text("SELECT count(*) FROM reservations")).scalar() == 0
     finally:
@@ -57,8 +74,9 @@ def check(db_url, results, projects):
 
 @pytest.fixture
 def quota_world(tmp_path):
-    return write_world(tmp_path / "world.json", {"quotas": {"instances": QUOTA},
-                                                 "rate_limits": {"POST": -1}})
+    return write_world(
+        tmp_path / "world.json", {"quotas": {"instances": QUOTA}, "rate_limits": {"POST": -1}}
+    )
 
 
 def _run(cluster, db_url, world):

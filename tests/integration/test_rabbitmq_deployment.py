@@ -4,6 +4,7 @@ Every cast the broker accepted is built, exactly once: with many conductors, whe
 killed holding unacknowledged messages, when the cast was published before any conductor ever
 ran, when a conductor is stopped mid-build, and when a message arrives twice.
 """
+
 import collections
 import json
 import signal
@@ -47,8 +48,11 @@ def assert_each_built_exactly_once(url, server_ids, conductors):
     # A second build would claim the host's resources a second time.
     used = db_rows(url, "SELECT sum(memory_mb_used), sum(local_gb_used) FROM compute_nodes")[0]
     assert tuple(used) == (512 * len(server_ids), 1 * len(server_ids))
-    actions = db_rows(url, "SELECT count(*) FROM instance_actions WHERE action = 'create' "
-                           "AND finish_time IS NOT NULL AND message IS NULL")[0][0]
+    actions = db_rows(
+        url,
+        "SELECT count(*) FROM instance_actions WHERE action = 'create' "
+        "AND finish_time IS NOT NULL AND message IS NULL",
+    )[0][0]
     assert actions == len(server_ids)
     builds = collections.Counter()
     for conductor in conductors:
@@ -64,23 +68,28 @@ def roomy_world(tmp_path):
 
 
 def test_200_creates_from_8_threads_on_two_conductors_each_built_once(
-        cluster, vhost, pg_url, roomy_world):
+    cluster, vhost, pg_url, roomy_world
+):
     api = cluster.api(pg_url, vhost.url, roomy_world)
-    conductors = [cluster.conductor(pg_url, vhost.url, roomy_world, name="conductor-%d" % n)
-                  for n in (1, 2)]
+    conductors = [
+        cluster.conductor(pg_url, vhost.url, roomy_world, name="conductor-%d" % n) for n in (1, 2)
+    ]
     assert vhost.passive("conductor") == (0, 2)
 
     def creates(thread):
         project = "project-%d" % thread
         with requests.Session() as session:
-            return [(project, api.create(project, session, name="t%d-%d" % (thread, n)))
-                    for n in range(25)]
+            return [
+                (project, api.create(project, session, name="t%d-%d" % (thread, n)))
+                for n in range(25)
+            ]
 
     started = time.monotonic()
     responses = [item for batch in run_threads(8, creates) for item in batch]
     assert len(responses) == 200
     assert [r.status_code for _, r in responses] == [202] * 200, [
-        r.text for _, r in responses if r.status_code != 202][:3]
+        r.text for _, r in responses if r.status_code != 202
+    ][:3]
     servers = [(project, r.json()["server"]["id"]) for project, r in responses]
     ids = [server_id for _, server_id in servers]
     assert len(set(ids)) == 200
@@ -89,8 +98,10 @@ def test_200_creates_from_8_threads_on_two_conductors_each_built_once(
     assert states == {"active": 200}, states
     elapsed = time.monotonic() - started
     with requests.Session() as session:
-        statuses = collections.Counter(api.show(project, server_id, session).json()["server"]["status"]
-                                       for project, server_id in servers)
+        statuses = collections.Counter(
+            api.show(project, server_id, session).json()["server"]["status"]
+            for project, server_id in servers
+        )
     assert statuses == {"ACTIVE": 200}
 
     builds = assert_each_built_exactly_once(pg_url, ids, conductors)
@@ -104,24 +115,27 @@ def test_200_creates_from_8_threads_on_two_conductors_each_built_once(
 
 
 def test_a_killed_conductor_s_unacknowledged_messages_are_built_once_by_another(
-        cluster, vhost, pg_url, roomy_world):
+    cluster, vhost, pg_url, roomy_world
+):
     api = cluster.api(pg_url, vhost.url, roomy_world)
     # A slow hypervisor and a prefetch of 4: the first conductor holds messages it has not acked.
-    first = cluster.conductor(pg_url, vhost.url, roomy_world, name="conductor-1",
-                              spawn_seconds=0.5, conductor_prefetch=4)
+    first = cluster.conductor(
+        pg_url, vhost.url, roomy_world, name="conductor-1", spawn_seconds=0.5, conductor_prefetch=4
+    )
     ids = [api.create("p").json()["server"]["id"] for _ in range(16)]
 
     first.wait_for_log("Built instance", timeout=30)
     sigkill(first)
-    built_by_first = {uuid for (uuid,) in db_rows(
-        pg_url, "SELECT uuid FROM instances WHERE vm_state = 'active'")}
+    built_by_first = {
+        uuid for (uuid,) in db_rows(pg_url, "SELECT uuid FROM instances WHERE vm_state = 'active'")
+    }
     assert 0 < len(built_by_first) < 16
     assert set(first.built()) <= built_by_first
     # Everything not built is back in the queue (and one built but not yet acked, if the kill
     # fell between the commit and the ack): no consumer left, so nothing is unacknowledged.
     deadline = time.monotonic() + 10
     while vhost.passive("conductor")[1] and time.monotonic() < deadline:
-        time.sleep(0.05)   # until the broker has seen the connection go
+        time.sleep(0.05)  # until the broker has seen the connection go
     ready, consumers = vhost.passive("conductor")
     assert consumers == 0
     assert ready - (16 - len(built_by_first)) in (0, 1), (ready, len(built_by_first))
@@ -137,9 +151,10 @@ def test_a_killed_conductor_s_unacknowledged_messages_are_built_once_by_another(
 
 
 def test_a_cast_published_before_any_conductor_ever_ran_is_built_when_one_starts(
-        cluster, vhost, pg_url):
+    cluster, vhost, pg_url
+):
     api = cluster.api(pg_url, vhost.url)
-    assert not vhost.queue_exists("conductor")   # nothing has declared it yet
+    assert not vhost.queue_exists("conductor")  # nothing has declared it yet
     response = api.create("p")
     assert response.status_code == 202
     server_id = response.json()["server"]["id"]
@@ -153,19 +168,24 @@ def test_a_cast_published_before_any_conductor_ever_ran_is_built_when_one_starts
 
 
 def test_sigterm_finishes_the_message_in_hand_and_leaves_the_rest_to_the_broker(
-        cluster, vhost, pg_url, roomy_world):
+    cluster, vhost, pg_url, roomy_world
+):
     api = cluster.api(pg_url, vhost.url, roomy_world)
     ids = [api.create("p").json()["server"]["id"] for _ in range(3)]
-    conductor = cluster.conductor(pg_url, vhost.url, roomy_world, spawn_seconds=1.5,
-                                  conductor_prefetch=4)
-    conductor.wait_for_log("Spawning instance %s" % ids[0])   # the first build is under way
+    conductor = cluster.conductor(
+        pg_url, vhost.url, roomy_world, spawn_seconds=1.5, conductor_prefetch=4
+    )
+    conductor.wait_for_log("Spawning instance %s" % ids[0])  # the first build is under way
     conductor.signal(signal.SIGTERM)
     assert conductor.popen.wait(20) == 0
     # It finished the build in hand, and started no other.
     assert conductor.built() == {ids[0]: 1}
     assert conductor.log().count("Spawning instance") == 1
-    assert db_rows(pg_url, "SELECT vm_state FROM instances WHERE uuid = :u", u=ids[0])[0][0] == "active"
-    assert vhost.passive("conductor") == (2, 0)   # no consumer, the first acked, two back
+    assert (
+        db_rows(pg_url, "SELECT vm_state FROM instances WHERE uuid = :u", u=ids[0])[0][0]
+        == "active"
+    )
+    assert vhost.passive("conductor") == (2, 0)  # no consumer, the first acked, two back
 
     successor = cluster.conductor(pg_url, vhost.url, roomy_world)
     assert wait_for_active(pg_url, 3) == {"active": 3}
@@ -178,12 +198,17 @@ def test_a_message_delivered_twice_builds_once(cluster, vhost, pg_url):
     api = cluster.api(pg_url, vhost.url)
     server_id = api.create("p").json()["server"]["id"]
     ((headers, body, properties),) = vhost.drain("conductor")
-    with vhost.connection() as conn:   # the same cast twice, as a publisher retry would send it
+    with vhost.connection() as conn:  # the same cast twice, as a publisher retry would send it
         producer = conn.Producer()
         for _ in range(2):
-            producer.publish(body, exchange="nova", routing_key="conductor", headers=headers,
-                             content_type=properties["content_type"],
-                             content_encoding=properties["content_encoding"])
+            producer.publish(
+                body,
+                exchange="nova",
+                routing_key="conductor",
+                headers=headers,
+                content_type=properties["content_type"],
+                content_encoding=properties["content_encoding"],
+            )
     conductor = cluster.conductor(pg_url, vhost.url)
     assert api.wait_for_status("p", server_id)["status"] == "ACTIVE"
     conductor.wait_for_log("Instance %s is active: not building it again" % server_id)
@@ -197,54 +222,103 @@ def test_poison_messages_go_to_the_dead_letter_queue_and_never_block_it(cluster,
     conductor = cluster.conductor(pg_url, vhost.url)
 
     def envelope(**inner):
-        return json.dumps({"oslo.version": "2.0", "oslo.message": json.dumps(
-            {"namespace": "compute_task", "version": "1.5", "_unique_id": "0" * 32,
-             "_context_user_id": "demo", "_context_project_id": "p", **inner})})
+        return json.dumps(
+            {
+                "oslo.version": "2.0",
+                "oslo.message": json.dumps(
+                    {
+                        "namespace": "compute_task",
+                        "version": "1.5",
+                        "_unique_id": "0" * 32,
+                        "_context_user_id": "demo",
+                        "_context_project_id": "p",
+                        **inner,
+                    }
+                ),
+            }
+        )
 
     poison = {
         "not-json": ("not json at all", "application/json"),
         "binary": ("\x00\x01", "application/x-unknown"),
-        "envelope-2.1": (json.dumps({"oslo.version": "2.1", "oslo.message": "{}"}), "application/json"),
-        "version-9.0": (envelope(method="build_instances", version="9.0", args={}), "application/json"),
+        "envelope-2.1": (
+            json.dumps({"oslo.version": "2.1", "oslo.message": "{}"}),
+            "application/json",
+        ),
+        "version-9.0": (
+            envelope(method="build_instances", version="9.0", args={}),
+            "application/json",
+        ),
         "no-such-method": (envelope(method="reboot_instance", args={}), "application/json"),
         "private-method": (envelope(method="_schedule", args={}), "application/json"),
-        "missing-args": (envelope(method="build_instances", args={"instances": []}), "application/json"),
-        "endpoint-fails": (envelope(method="build_instances", args={
-            "instances": [{"nova_object.data": {}}], "image": {}, "filter_properties": {},
-            "admin_password": "", "injected_files": [], "requested_networks": None,
-            "security_groups": []}), "application/json"),
+        "missing-args": (
+            envelope(method="build_instances", args={"instances": []}),
+            "application/json",
+        ),
+        "endpoint-fails": (
+            envelope(
+                method="build_instances",
+                args={
+                    "instances": [{"nova_object.data": {}}],
+                    "image": {},
+                    "filter_properties": {},
+                    "admin_password": "",
+                    "injected_files": [],
+                    "requested_networks": None,
+                    "security_groups": [],
+                },
+            ),
+            "application/json",
+        ),
     }
     with vhost.connection() as conn:
         producer = conn.Producer()
         for name, (body, content_type) in poison.items():
-            producer.publish(body, exchange="nova", routing_key="conductor", content_type=content_type,
-                             content_encoding="utf-8", headers={"x-test-case": name})
+            producer.publish(
+                body,
+                exchange="nova",
+                routing_key="conductor",
+                content_type=content_type,
+                content_encoding="utf-8",
+                headers={"x-test-case": name},
+            )
     server_id = api.create("p").json()["server"]["id"]
     assert api.wait_for_status("p", server_id)["status"] == "ACTIVE"
 
     deadline = time.monotonic() + 20
     while vhost.ready_count("conductor.dead") < len(poison) and time.monotonic() < deadline:
         time.sleep(0.1)
-    dead = {headers["x-test-case"]: (headers, body) for headers, body, _ in vhost.drain("conductor.dead")}
+    dead = {
+        headers["x-test-case"]: (headers, body)
+        for headers, body, _ in vhost.drain("conductor.dead")
+    }
     assert set(dead) == set(poison)
     reasons = {name: headers["x-refnova-dead-letter-reason"] for name, (headers, _) in dead.items()}
     assert reasons["not-json"].startswith("cannot decode the message")
-    assert reasons["binary"].startswith("cannot decode the message") and "x-unknown" in reasons["binary"]
+    assert (
+        reasons["binary"].startswith("cannot decode the message")
+        and "x-unknown" in reasons["binary"]
+    )
     assert "unsupported envelope version 2.1" in reasons["envelope-2.1"]
-    assert reasons["version-9.0"] == ("Endpoint does not support RPC version 9.0. "
-                                      "Attempted method: build_instances")
+    assert reasons["version-9.0"] == (
+        "Endpoint does not support RPC version 9.0. Attempted method: build_instances"
+    )
     assert reasons["no-such-method"] == "Endpoint does not support RPC method reboot_instance"
     assert reasons["private-method"] == "Endpoint does not support RPC method _schedule"
     assert reasons["missing-args"].startswith("Invalid arguments for RPC method build_instances")
     assert reasons["endpoint-fails"].startswith("failed 3 times, last with KeyError")
-    assert all(headers["x-refnova-original-routing-key"] == "conductor" for headers, _ in dead.values())
-    assert dead["not-json"][1] == b"not json at all"   # the message itself, unchanged
+    assert all(
+        headers["x-refnova-original-routing-key"] == "conductor" for headers, _ in dead.values()
+    )
+    assert dead["not-json"][1] == b"not json at all"  # the message itself, unchanged
     assert conductor.log().count("Rejecting message") == len(poison)
     queue = vhost.queues()["conductor"]
     assert (queue["ready"], queue["unacked"]) == (0, 0)
 
 
-def test_publisher_and_consumer_survive_a_lost_connection_and_a_deleted_queue(cluster, vhost, pg_url):
+def test_publisher_and_consumer_survive_a_lost_connection_and_a_deleted_queue(
+    cluster, vhost, pg_url
+):
     api = cluster.api(pg_url, vhost.url)
     conductor = cluster.conductor(pg_url, vhost.url)
     first = api.create("p").json()["server"]["id"]
@@ -275,15 +349,21 @@ def test_a_database_outage_delays_a_build_and_loses_nothing(cluster, vhost, pg_u
     ((headers, body, properties),) = vhost.drain("conductor")
     conductor = cluster.conductor(pg_url, vhost.url)
     database = pg_url.rsplit("/", 1)[1]
-    with pg_admin() as conn:   # nobody may connect, and whoever is connected is thrown out
+    with pg_admin() as conn:  # nobody may connect, and whoever is connected is thrown out
         conn.execute('ALTER DATABASE "%s" ALLOW_CONNECTIONS false' % database)
-        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                     (database,))
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (database,)
+        )
     try:
         with vhost.connection() as conn:
-            conn.Producer().publish(body, exchange="nova", routing_key="conductor", headers=headers,
-                                    content_type=properties["content_type"],
-                                    content_encoding=properties["content_encoding"])
+            conn.Producer().publish(
+                body,
+                exchange="nova",
+                routing_key="conductor",
+                headers=headers,
+                content_type=properties["content_type"],
+                content_encoding=properties["content_encoding"],
+            )
         # More failures than a failing build is allowed: an outage is not the message's fault.
         conductor.wait_for_log("transient failure", count=messaging.MAX_DISPATCH_ATTEMPTS + 1)
     finally:

@@ -9,6 +9,7 @@ identity service's tokens) reads those tokens first: one that verifies gives its
 project and roles; one of that form that does not (expired, forged) is refused; any other
 token keeps the noauth2 reading.
 """
+
 from __future__ import annotations
 
 import collections
@@ -33,8 +34,9 @@ KEYSTONE = "keystone"
 STRATEGIES = (NOAUTH2, KEYSTONE)
 
 
-def context_from_headers(headers: Mapping[str, str],
-                         remote_address: str | None = None) -> RequestContext | None:
+def context_from_headers(
+    headers: Mapping[str, str], remote_address: str | None = None
+) -> RequestContext | None:
     """noauth2: a RequestContext from the request headers, None without credentials.
 
     ``X-Auth-Token: user:project``; a token without a colon names both (Nova's noauth2:
@@ -53,11 +55,17 @@ def context_from_headers(headers: Mapping[str, str],
     if not user_id or not project_id:
         return None
     is_admin = user_id == ADMIN_USER
-    return RequestContext(user_id=user_id, project_id=project_id,
-                          roles=["admin"] if is_admin else ["member"], is_admin=is_admin,
-                          request_id=generate_request_id(), auth_token=token,
-                          remote_address=remote_address, user_name=user_id,
-                          project_name=project_id)
+    return RequestContext(
+        user_id=user_id,
+        project_id=project_id,
+        roles=["admin"] if is_admin else ["member"],
+        is_admin=is_admin,
+        request_id=generate_request_id(),
+        auth_token=token,
+        remote_address=remote_address,
+        user_name=user_id,
+        project_name=project_id,
+    )
 
 
 class NoAuth:
@@ -78,17 +86,24 @@ class NoAuth:
         return {}
 
 
-def context_from_claims(claims: TokenClaims, token: str,
-                        remote_address: str | None) -> RequestContext | None:
+def context_from_claims(
+    claims: TokenClaims, token: str, remote_address: str | None
+) -> RequestContext | None:
     """The holder of a verified token; None for a token scoped to no project (compute
     needs one)."""
     if claims.project_id is None:
         return None
-    return RequestContext(user_id=claims.user_id, project_id=claims.project_id,
-                          roles=list(claims.roles), is_admin=claims.is_admin,
-                          request_id=generate_request_id(), auth_token=token,
-                          remote_address=remote_address, user_name=claims.user_name,
-                          project_name=claims.project_name)
+    return RequestContext(
+        user_id=claims.user_id,
+        project_id=claims.project_id,
+        roles=list(claims.roles),
+        is_admin=claims.is_admin,
+        request_id=generate_request_id(),
+        auth_token=token,
+        remote_address=remote_address,
+        user_name=claims.user_name,
+        project_name=claims.project_name,
+    )
 
 
 class TokenCache:
@@ -97,17 +112,23 @@ class TokenCache:
     Bounded: past ``max_size`` the least recently used token goes. Thread-safe.
     """
 
-    def __init__(self, max_size: int = 1024, ttl: float = 300.0,
-                 clock: Callable[[], float] = time.monotonic,
-                 utcnow: Callable[[], datetime.datetime] | None = None) -> None:
+    def __init__(
+        self,
+        max_size: int = 1024,
+        ttl: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+        utcnow: Callable[[], datetime.datetime] | None = None,
+    ) -> None:
         self.max_size = max_size
         self.ttl = ttl
         self.clock = clock
-        self.utcnow = utcnow or (lambda: datetime.datetime.now(datetime.timezone.utc)
-                                 .replace(tzinfo=None))
+        self.utcnow = utcnow or (
+            lambda: datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        )
         # token -> (deadline, TokenInfo)
         self._entries: collections.OrderedDict[str, tuple[float, keystone.TokenInfo]] = (
-            collections.OrderedDict())
+            collections.OrderedDict()
+        )
         self._lock = threading.Lock()
 
     def get(self, token: str) -> keystone.TokenInfo | None:
@@ -143,8 +164,7 @@ class KeystoneAuth:
 
     UNAVAILABLE = "The identity service is unavailable: the token could not be validated."
 
-    def __init__(self, client: keystone.KeystoneClient,
-                 cache: TokenCache | None = None) -> None:
+    def __init__(self, client: keystone.KeystoneClient, cache: TokenCache | None = None) -> None:
         self.client = client
         self.cache = cache if cache is not None else TokenCache()
 
@@ -162,19 +182,26 @@ class KeystoneAuth:
             if info is None:
                 return None
             self.cache.put(info)
-        return RequestContext(user_id=info.user_id, project_id=info.project_id,
-                              roles=list(info.roles), is_admin=info.is_admin,
-                              request_id=generate_request_id(), auth_token=token,
-                              remote_address=req.remote_addr, user_name=info.user_name,
-                              project_name=info.project_name)
+        return RequestContext(
+            user_id=info.user_id,
+            project_id=info.project_id,
+            roles=list(info.roles),
+            is_admin=info.is_admin,
+            request_id=generate_request_id(),
+            auth_token=token,
+            remote_address=req.remote_addr,
+            user_name=info.user_name,
+            project_name=info.project_name,
+        )
 
     def challenge_headers(self) -> dict[str, str]:
         # keystonemiddleware's (Icehouse) challenge.
         return {"WWW-Authenticate": "Keystone uri='%s'" % self.client.auth_url}
 
 
-def authenticator_for(settings: Any, session: Any = None,
-                      tokens: TokenIssuer | None = None) -> NoAuth | KeystoneAuth:
+def authenticator_for(
+    settings: Any, session: Any = None, tokens: TokenIssuer | None = None
+) -> NoAuth | KeystoneAuth:
     """The authenticator ``settings.auth_strategy`` names; noauth2 also reads the tokens of
     ``tokens`` (the built-in identity service's issuer), when given."""
     strategy = getattr(settings, "auth_strategy", NOAUTH2) or NOAUTH2
@@ -185,5 +212,6 @@ def authenticator_for(settings: Any, session: Any = None,
             raise ValueError("--auth keystone needs --keystone-url")
         client = keystone.KeystoneClient(settings.keystone_url, session=session)
         return KeystoneAuth(client, TokenCache(ttl=settings.keystone_cache_ttl))
-    raise ValueError("unknown auth strategy %r (expected one of %s)"
-                     % (strategy, ", ".join(STRATEGIES)))
+    raise ValueError(
+        "unknown auth strategy %r (expected one of %s)" % (strategy, ", ".join(STRATEGIES))
+    )

@@ -21,10 +21,12 @@ one database. What differs between ``POST /v2/{project_id}/servers`` and ``POST
 The router picks the contract from the matched route (``for_path``) and leaves it on the
 request (``contract_of``), as Nova marks a request legacy-v2 or v2.1 at version X.Y.
 """
+
 import dataclasses
 import functools
 import json
-from typing import Any, Callable, Mapping, Optional
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from refnova.api.openstack import microversions
 from refnova.api.openstack.compute import errors, extensions, views
@@ -41,19 +43,19 @@ V21_SUPPORTED_CONTENT_TYPES = ("application/json", "application/vnd.openstack.co
 @dataclasses.dataclass(frozen=True)
 class Contract:
     name: str
-    prefix: str                                   # routes under it belong to this contract
-    server_from_body: Callable                    # body -> the "server" object, or ApiError
-    create_steps: tuple[Step, ...]                # the checks, in the order Nova runs them
-    errors: errors.ErrorTable                     # how compute-API exceptions answer
-    create_view: Callable                         # (req, instance, password, server, config)
-    show_view: Callable                           # (req, session, instance, context, config)
-    instance_not_found: str                       # 404 text of GET /servers/{id}; %(id)s
-    pre_processors: tuple = ()                    # run on the raw body before the controller
-    read_body: Optional[Callable] = None          # None: the router's Icehouse rules
+    prefix: str  # routes under it belong to this contract
+    server_from_body: Callable  # body -> the "server" object, or ApiError
+    create_steps: tuple[Step, ...]  # the checks, in the order Nova runs them
+    errors: errors.ErrorTable  # how compute-API exceptions answer
+    create_view: Callable  # (req, instance, password, server, config)
+    show_view: Callable  # (req, session, instance, context, config)
+    instance_not_found: str  # 404 text of GET /servers/{id}; %(id)s
+    pre_processors: tuple = ()  # run on the raw body before the controller
+    read_body: Callable | None = None  # None: the router's Icehouse rules
     compute_options: Mapping = dataclasses.field(default_factory=dict)
-    versions: Optional[microversions.VersionRange] = None   # None: no microversions
+    versions: microversions.VersionRange | None = None  # None: no microversions
     rate_limited: bool = False
-    fault_content_type: Optional[str] = None      # None: the JSON type the client accepts
+    fault_content_type: str | None = None  # None: the JSON type the client accepts
 
     def owns(self, path):
         return path == self.prefix or path.startswith(self.prefix + "/")
@@ -100,8 +102,11 @@ def read_v21_body(req):
     still reads the body as JSON; an empty body is None; bad JSON is 400."""
     if "Content-Type" in req.headers:
         content_type = req.content_type
-        if content_type and content_type != "text/plain" \
-                and content_type not in V21_SUPPORTED_CONTENT_TYPES:
+        if (
+            content_type
+            and content_type != "text/plain"
+            and content_type not in V21_SUPPORTED_CONTENT_TYPES
+        ):
             raise ApiError(415, "Unsupported Content-Type")
     if req.method not in ("POST", "PUT"):
         return None

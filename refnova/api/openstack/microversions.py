@@ -7,6 +7,7 @@ implements. A version string that is not ``MajorNum.MinorNum`` is a 400; a versi
 the implemented range is a 406. Every answer to a request whose version was understood
 echoes it in both headers and says ``Vary`` on both.
 """
+
 import collections
 import re
 
@@ -28,8 +29,11 @@ class APIVersion(collections.namedtuple("APIVersion", "major minor")):
     def parse(cls, text):
         found = _VERSION_RE.match(text)
         if not found:
-            raise ApiError(400, "API Version String %s is of invalid format. Must be of format "
-                                "MajorNum.MinorNum." % text)
+            raise ApiError(
+                400,
+                "API Version String %s is of invalid format. Must be of format "
+                "MajorNum.MinorNum." % text,
+            )
         return cls(int(found.group(1)), int(found.group(2)))
 
     def __str__(self):
@@ -75,13 +79,18 @@ class VersionRange:
             return self.maximum, None
         version = APIVersion.parse(text)
         if not self.minimum <= version <= self.maximum:
-            return version, ApiError(406, "Version %s is not supported by the API. Minimum is %s "
-                                          "and maximum is %s." % (version, self.minimum,
-                                                                  self.maximum))
+            return version, ApiError(
+                406,
+                "Version %s is not supported by the API. Minimum is %s "
+                "and maximum is %s." % (version, self.minimum, self.maximum),
+            )
         return version, None
 
 
 def response_headers(version):
     """The headers that echo ``version`` (Vary names both request headers)."""
-    return {STANDARD_HEADER: "%s %s" % (SERVICE_TYPE, version), LEGACY_HEADER: str(version),
-            "Vary": VARY}
+    return {
+        STANDARD_HEADER: "%s %s" % (SERVICE_TYPE, version),
+        LEGACY_HEADER: str(version),
+        "Vary": VARY,
+    }

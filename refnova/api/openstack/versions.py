@@ -6,6 +6,7 @@ one more entry here: v2.1, today's, whose ``min_version`` and ``version`` (the m
 declare the microversions refnova implements (``contracts.V2_1.versions``). Only entries
 that have microversions carry those two fields in the ``GET /`` list.
 """
+
 import copy
 
 from refnova.api.openstack import contracts
@@ -19,16 +20,23 @@ VERSIONS = {
         "updated": V2_UPDATED,
         "path": "v2",
         "links": [
-            {"rel": "describedby", "type": "application/pdf",
-             "href": "http://docs.openstack.org/api/openstack-compute/2/os-compute-devguide-2.pdf"},
-            {"rel": "describedby", "type": "application/vnd.sun.wadl+xml",
-             "href": "http://docs.openstack.org/api/openstack-compute/2/wadl/os-compute-2.wadl"},
+            {
+                "rel": "describedby",
+                "type": "application/pdf",
+                "href": "http://docs.openstack.org/api/openstack-compute/2/os-compute-devguide-2.pdf",
+            },
+            {
+                "rel": "describedby",
+                "type": "application/vnd.sun.wadl+xml",
+                "href": "http://docs.openstack.org/api/openstack-compute/2/wadl/os-compute-2.wadl",
+            },
         ],
         "media-types": [
-            {"base": "application/xml",
-             "type": "application/vnd.openstack.compute+xml;version=2"},
-            {"base": "application/json",
-             "type": "application/vnd.openstack.compute+json;version=2"},
+            {"base": "application/xml", "type": "application/vnd.openstack.compute+xml;version=2"},
+            {
+                "base": "application/json",
+                "type": "application/vnd.openstack.compute+json;version=2",
+            },
         ],
     },
     # Today's document (Nova 34.0.0's, with refnova's own range).
@@ -41,8 +49,10 @@ VERSIONS = {
             {"rel": "describedby", "type": "text/html", "href": "http://docs.openstack.org/"},
         ],
         "media-types": [
-            {"base": "application/json",
-             "type": "application/vnd.openstack.compute+json;version=2.1"},
+            {
+                "base": "application/json",
+                "type": "application/vnd.openstack.compute+json;version=2.1",
+            },
         ],
         "min_version": contracts.V2_1.min_version,
         "version": contracts.V2_1.max_version,
@@ -58,11 +68,18 @@ def _self_href(req, version):
 
 def list_versions(req, versions=VERSIONS):
     """``GET /``: id, status, updated and a self link for each version, sorted by id."""
-    return {"versions": [
-        {"id": version["id"], "status": version["status"], "updated": version["updated"],
-         "links": [{"rel": "self", "href": _self_href(req, version)}],
-         **{field: version[field] for field in MICROVERSION_FIELDS if field in version}}
-        for _key, version in sorted(versions.items())]}
+    return {
+        "versions": [
+            {
+                "id": version["id"],
+                "status": version["status"],
+                "updated": version["updated"],
+                "links": [{"rel": "self", "href": _self_href(req, version)}],
+                **{field: version[field] for field in MICROVERSION_FIELDS if field in version},
+            }
+            for _key, version in sorted(versions.items())
+        ]
+    }
 
 
 def show_version(req, version_id, versions=VERSIONS):

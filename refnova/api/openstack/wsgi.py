@@ -1,5 +1,6 @@
 """The WSGI application: Icehouse's pipeline (faultwrap, sizelimit, auth, ratelimit,
 router, resource) as one object, and Nova's fault bodies."""
+
 import collections
 import json
 import re
@@ -17,13 +18,26 @@ from refnova.exception import ApiError
 from refnova.tracing.attributes import NOVA_FAULT, NOVA_PROJECT_ID, NOVA_REQUEST_ID
 
 MAX_REQUEST_BODY_SIZE = 114688
-SUPPORTED_CONTENT_TYPES = ("application/json", "application/vnd.openstack.compute+json",
-                           "application/xml", "application/vnd.openstack.compute+xml")
+SUPPORTED_CONTENT_TYPES = (
+    "application/json",
+    "application/vnd.openstack.compute+json",
+    "application/xml",
+    "application/vnd.openstack.compute+xml",
+)
 
-FAULT_NAMES = {400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound",
-               405: "badMethod", 409: "conflictingRequest", 413: "overLimit",
-               415: "badMediaType", 429: "overLimit", 501: "notImplemented",
-               503: "serviceUnavailable"}
+FAULT_NAMES = {
+    400: "badRequest",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "itemNotFound",
+    405: "badMethod",
+    409: "conflictingRequest",
+    413: "overLimit",
+    415: "badMediaType",
+    429: "overLimit",
+    501: "notImplemented",
+    503: "serviceUnavailable",
+}
 
 # A route names the controller method it calls ("create", "show", ...) or, for version
 # discovery, "versions" / "version:<id>". Public routes skip authentication (Icehouse served
@@ -114,8 +128,12 @@ class RateLimiter:
             return None
 
     def error(self, wait):
-        return ApiError(429, "This request was rate-limited.", {"Retry-After": wait},
-                        details="Only %d POST request(s) can be made to * every minute." % self.limit)
+        return ApiError(
+            429,
+            "This request was rate-limited.",
+            {"Retry-After": wait},
+            details="Only %d POST request(s) can be made to * every minute." % self.limit,
+        )
 
 
 class APIRouter:
@@ -139,19 +157,24 @@ class APIRouter:
             response = self._handle(req, route, params, request_id)
         except ApiError as error:
             response = fault_response(error, req)
-            tracing.mark_error(span, error, **{NOVA_FAULT: next(iter(
-                fault_body(error.status, "")), "")})
+            tracing.mark_error(
+                span, error, **{NOVA_FAULT: next(iter(fault_body(error.status, "")), "")}
+            )
             contracts.contract_of(req).finish_fault(req, response)
         else:
-            if response.status_code >= 400:   # refused before any handler raised (401, 413)
-                tracing.mark_rejected(span, response.status, **{
-                    NOVA_FAULT: FAULT_NAMES.get(response.status_code, "computeFault")})
-        contracts.contract_of(req).finish_response(req, response)   # /v2.1: version echo
+            if response.status_code >= 400:  # refused before any handler raised (401, 413)
+                tracing.mark_rejected(
+                    span,
+                    response.status,
+                    **{NOVA_FAULT: FAULT_NAMES.get(response.status_code, "computeFault")},
+                )
+        contracts.contract_of(req).finish_response(req, response)  # /v2.1: version echo
         context = req.environ.get("nova.context")
         response.headers["x-compute-request-id"] = context.request_id if context else request_id
         if context is not None:
-            tracing.annotate({NOVA_REQUEST_ID: context.request_id,
-                              NOVA_PROJECT_ID: context.project_id}, span)
+            tracing.annotate(
+                {NOVA_REQUEST_ID: context.request_id, NOVA_PROJECT_ID: context.project_id}, span
+            )
         return response
 
     @staticmethod
@@ -171,39 +194,48 @@ class APIRouter:
             return _too_large_page(req)
         if route.public:
             return self._dispatch(req, route, params, None)
-        context = self.authenticator.authenticate(req)   # ApiError(503) when Keystone is down
+        context = self.authenticator.authenticate(req)  # ApiError(503) when Keystone is down
         if context is None:
             return _unauthorized(self.authenticator.challenge_headers())
         context.request_id = request_id
         req.environ["nova.context"] = context
-        wait = self.rate_limiter.check(req.method, context.user_id) if contract.rate_limited else None
+        wait = (
+            self.rate_limiter.check(req.method, context.user_id) if contract.rate_limited else None
+        )
         if wait is not None:
             raise self.rate_limiter.error(wait)
         return self._dispatch(req, route, params, context)
 
     def _dispatch(self, req, route, params, context):
         contract = contracts.contract_of(req)
-        contract.negotiate(req)            # /v2.1: the microversion (400, 406) comes first
+        contract.negotiate(req)  # /v2.1: the microversion (400, 406) comes first
         if route.action == "versions":
             return json_response(200, versions.list_versions(req), {}, best_json_type(req))
         if route.action.startswith("version:"):
-            return json_response(200, versions.show_version(req, route.action.split(":", 1)[1]),
-                                 {}, best_json_type(req))
-        project_id = params.pop("project_id", None)   # optional on /v2.1
+            return json_response(
+                200,
+                versions.show_version(req, route.action.split(":", 1)[1]),
+                {},
+                best_json_type(req),
+            )
+        project_id = params.pop("project_id", None)  # optional on /v2.1
         if contract.read_body is not None:
             body = contract.read_body(req)
         elif route.method == "POST":
             body = _deserialize(req)
         if project_id is not None and project_id != context.project_id:
-            raise ApiError(400, "Malformed request URL: URL's project_id '%s' doesn't match "
-                                "Context's project_id '%s'" % (project_id, context.project_id))
+            raise ApiError(
+                400,
+                "Malformed request URL: URL's project_id '%s' doesn't match "
+                "Context's project_id '%s'" % (project_id, context.project_id),
+            )
         if route.action == "create":
             for pre_process in contract.pre_processors:
                 pre_process(body)
             status, result, headers = self.controller.create(req, body)
         else:
             status, result, headers = getattr(self.controller, route.action)(req, **params)
-        if result is None:   # 204: no body
+        if result is None:  # 204: no body
             return webob.Response(status=status, headerlist=[], content_type=None)
         return json_response(status, result, headers, best_json_type(req))
 
@@ -225,10 +257,18 @@ def _too_large_page(req):
     error = webob.exc.HTTPRequestEntityTooLarge(explanation="Request is too large.")
     accept = req.headers.get("Accept", "")
     if "html" in accept or "*/*" in accept:
-        return webob.Response(status=413, content_type="text/html", charset="UTF-8",
-                              body=error.html_body(req.environ).encode("utf-8"))
-    return webob.Response(status=413, content_type="text/plain", charset="UTF-8",
-                          body=error.plain_body(req.environ).encode("utf-8"))
+        return webob.Response(
+            status=413,
+            content_type="text/html",
+            charset="UTF-8",
+            body=error.html_body(req.environ).encode("utf-8"),
+        )
+    return webob.Response(
+        status=413,
+        content_type="text/plain",
+        charset="UTF-8",
+        body=error.plain_body(req.environ).encode("utf-8"),
+    )
 
 
 def _unauthorized(headers=None):
@@ -242,7 +282,11 @@ def _unauthorized(headers=None):
 def _deserialize(req):
     """The body as JSON; F3 for an unsupported type, F4 for bad JSON, None when empty."""
     content_type = req.content_type if "Content-Type" in req.headers else ""
-    if content_type and content_type != "text/plain" and content_type not in SUPPORTED_CONTENT_TYPES:
+    if (
+        content_type
+        and content_type != "text/plain"
+        and content_type not in SUPPORTED_CONTENT_TYPES
+    ):
         raise ApiError(400, "Unsupported Content-Type")
     if not req.content_length:
         return None
@@ -255,4 +299,3 @@ def _deserialize(req):
         return json.loads(req.body.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, "Malformed request body")
-

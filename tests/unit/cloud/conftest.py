@@ -1,5 +1,6 @@
 """The built-in services in-process: requests through WebOb to the dispatcher that
 ``refnova serve`` puts in front of its compute API (here a stub that names what it got)."""
+
 import json
 
 import pytest
@@ -41,13 +42,18 @@ class Cloud:
         self.clock = clock or Clock()
         self.issuer = TokenIssuer(b"k" * 32, clock=self.clock)
         self.authenticator = NoAuth(self.issuer)
-        self.app = services.cloud_app(compute_stub, self.settings, self.world, self.issuer,
-                                      self.authenticator)
+        self.app = services.cloud_app(
+            compute_stub, self.settings, self.world, self.issuer, self.authenticator
+        )
 
     def request(self, method, path, body=None, host="cloud.example:8774", **headers):
         data = json.dumps(body).encode() if body is not None else b""
-        req = webob.Request.blank(path, method=method, body=data,
-                                  headers={k.replace("_", "-"): v for k, v in headers.items()})
+        req = webob.Request.blank(
+            path,
+            method=method,
+            body=data,
+            headers={k.replace("_", "-"): v for k, v in headers.items()},
+        )
         req.host = host
         if body is not None:
             req.content_type = "application/json"
@@ -67,16 +73,17 @@ class Cloud:
         if domain is not None:
             auth["scope"] = {"domain": {"name": domain}}
         else:
-            auth["scope"] = {"project": {"name": project or user,
-                                         "domain": {"name": "Default"}}}
+            auth["scope"] = {"project": {"name": project or user, "domain": {"name": "Default"}}}
         response = self.authenticate(auth)
         assert response.status_int == 201, response.body
         return response.headers["X-Subject-Token"]
 
 
 def password_identity(user, password, domain="Default"):
-    return {"methods": ["password"], "password": {"user": {
-        "name": user, "domain": {"name": domain}, "password": password}}}
+    return {
+        "methods": ["password"],
+        "password": {"user": {"name": user, "domain": {"name": domain}, "password": password}},
+    }
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Stateless tokens: what one issuer signs, any issuer with the same key verifies, until
 the token expires; anything altered, foreign or expired verifies as nothing."""
+
 import dataclasses
 
 import pytest
@@ -10,10 +11,17 @@ from .conftest import DEMO_PROJECT, Clock
 
 
 def claims(issuer, **changes):
-    values = dict(user_id="demo", user_name="demo", methods=("password",),
-                  issued_at=issuer.now(), expires_at=issuer.now() + issuer.ttl,
-                  audit_ids=(new_audit_id(),), roles=("member", "reader"),
-                  project_id=DEMO_PROJECT, project_name="demo")
+    values = dict(
+        user_id="demo",
+        user_name="demo",
+        methods=("password",),
+        issued_at=issuer.now(),
+        expires_at=issuer.now() + issuer.ttl,
+        audit_ids=(new_audit_id(),),
+        roles=("member", "reader"),
+        project_id=DEMO_PROJECT,
+        project_name="demo",
+    )
     values.update(changes)
     return TokenClaims(**values)
 
@@ -37,13 +45,16 @@ def test_without_a_key_each_deployment_draws_its_own():
     assert second.verify(first.issue(claims(first))) is None
 
 
-@pytest.mark.parametrize("alter", [
-    lambda token: token[:-2] + ("AA" if not token.endswith("AA") else "BB"),   # signature
-    lambda token: token.replace(PREFIX, PREFIX + "e", 1),                       # payload
-    lambda token: token.split(".", 2)[0] + "." + token.split(".", 2)[1],        # unsigned
-    lambda token: "demo:" + DEMO_PROJECT,                                        # noauth2
-    lambda token: "",
-])
+@pytest.mark.parametrize(
+    "alter",
+    [
+        lambda token: token[:-2] + ("AA" if not token.endswith("AA") else "BB"),  # signature
+        lambda token: token.replace(PREFIX, PREFIX + "e", 1),  # payload
+        lambda token: token.split(".", 2)[0] + "." + token.split(".", 2)[1],  # unsigned
+        lambda token: "demo:" + DEMO_PROJECT,  # noauth2
+        lambda token: "",
+    ],
+)
 def test_an_altered_or_foreign_token_verifies_as_nothing(alter):
     issuer = TokenIssuer(b"k" * 32, clock=Clock())
     assert issuer.verify(alter(issuer.issue(claims(issuer)))) is None
@@ -51,7 +62,7 @@ def test_an_altered_or_foreign_token_verifies_as_nothing(alter):
 
 def test_a_signed_payload_that_is_no_claims_verifies_as_nothing():
     issuer = TokenIssuer(b"k" * 32, clock=Clock())
-    payload = "bm90IGpzb24"   # base64url of "not json"
+    payload = "bm90IGpzb24"  # base64url of "not json"
     token = PREFIX + payload + "." + issuer._signature(payload)
     assert issuer.verify(token) is None
 

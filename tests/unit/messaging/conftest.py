@@ -1,5 +1,6 @@
 """The ``broker`` fixture: a private memory:// broker that journals the acks and requeues of
 its messages, closed after the test."""
+
 import pytest
 
 from .support import Broker

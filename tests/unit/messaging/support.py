@@ -5,6 +5,7 @@ Each ``Transport("memory://")`` has its own broker state, so tests never see eac
 messages. Waits poll the queues and the endpoints until a condition holds or a generous
 deadline passes; no test asserts how long anything took.
 """
+
 import contextlib
 import json
 import time
@@ -15,7 +16,7 @@ from refnova.messaging import RPCClient, RPCServer, Target, Transport
 
 TOPIC = "conductor"
 NAMESPACE = "compute_task"
-DEADLINE = 10.0   # seconds: only ever reached when the code under test is broken
+DEADLINE = 10.0  # seconds: only ever reached when the code under test is broken
 
 
 class Context:
@@ -69,17 +70,20 @@ class Broker:
             def journaled(message, *args, _settle=settle, _name=name, **kwargs):
                 self.journal.append(_name)
                 return _settle(message, *args, **kwargs)
+
             monkeypatch.setattr(kombu.Message, name, journaled)
 
     def client(self, **target):
-        return RPCClient(self.transport, Target(topic=TOPIC, namespace=NAMESPACE, version="1.0",
-                                                **target))
+        return RPCClient(
+            self.transport, Target(topic=TOPIC, namespace=NAMESPACE, version="1.0", **target)
+        )
 
     @contextlib.contextmanager
     def serving(self, endpoint, target=None, **options):
         options = {"retry_delay": 0.01, "transient_backoff": (0.01, 0.05), **options}
-        server = RPCServer(self.transport, target or Target(topic=TOPIC), [endpoint], dict,
-                           **options).start()
+        server = RPCServer(
+            self.transport, target or Target(topic=TOPIC), [endpoint], dict, **options
+        ).start()
         assert server.ready.wait(DEADLINE), "the server never started consuming"
         try:
             yield server
@@ -89,9 +93,13 @@ class Broker:
     def publish_raw(self, body, routing_key=TOPIC, **properties):
         """A message as another producer could send it, straight onto the topic's queue."""
         with self.transport.connection.clone() as conn:
-            conn.Producer().publish(body, exchange=self.transport.exchange,
-                                    routing_key=routing_key,
-                                    declare=[self.transport.queue(routing_key)], **properties)
+            conn.Producer().publish(
+                body,
+                exchange=self.transport.exchange,
+                routing_key=routing_key,
+                declare=[self.transport.queue(routing_key)],
+                **properties,
+            )
 
     def drain(self, name):
         """Every message now on queue ``name`` (taken off it)."""
@@ -110,8 +118,12 @@ class Broker:
     def transport_has(self, name):
         """Whether queue ``name`` holds a message (it is left there)."""
         with self.transport.connection.clone() as conn:
-            return kombu.Queue(name, self.transport.exchange, routing_key=name)(
-                conn.default_channel).queue_declare(passive=True).message_count > 0
+            return (
+                kombu.Queue(name, self.transport.exchange, routing_key=name)(conn.default_channel)
+                .queue_declare(passive=True)
+                .message_count
+                > 0
+            )
 
     def wait_for(self, condition, what):
         deadline = time.monotonic() + DEADLINE

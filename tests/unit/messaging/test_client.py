@@ -1,5 +1,6 @@
 """The RPC client and the transport on memory://: what a cast puts on the wire, prepare, the
 target's routing, and the pool of publishers."""
+
 import datetime
 import json
 import threading
@@ -12,15 +13,24 @@ from .support import Context, inner
 
 
 def test_the_cast_on_the_wire_is_oslo_s_envelope_with_the_target_s_fields(broker):
-    unique_id = broker.client().prepare(version="1.5").cast(
-        Context(), "build_instances", instances=[{"uuid": "u-1"}], legacy_bdm=True)
+    unique_id = (
+        broker.client()
+        .prepare(version="1.5")
+        .cast(Context(), "build_instances", instances=[{"uuid": "u-1"}], legacy_bdm=True)
+    )
     (message,) = broker.drain("conductor")
     assert set(json.loads(message.body)) == {"oslo.version", "oslo.message"}
     assert json.loads(message.body)["oslo.version"] == "2.0"
     assert inner(message) == {
-        "method": "build_instances", "namespace": "compute_task", "version": "1.5",
-        "args": {"instances": [{"uuid": "u-1"}], "legacy_bdm": True}, "_unique_id": unique_id,
-        "_context_request_id": "req-1", "_context_project_id": "p1", "_context_user_id": "u1"}
+        "method": "build_instances",
+        "namespace": "compute_task",
+        "version": "1.5",
+        "args": {"instances": [{"uuid": "u-1"}], "legacy_bdm": True},
+        "_unique_id": unique_id,
+        "_context_request_id": "req-1",
+        "_context_project_id": "p1",
+        "_context_user_id": "u1",
+    }
     assert message.content_type == "application/json"
     assert message.content_encoding == "utf-8"
     assert message.properties["delivery_mode"] == 2
@@ -59,7 +69,7 @@ def test_more_publishing_threads_than_publishers_each_wait_their_turn(broker):
         try:
             for _ in range(5):
                 ids.append(client.cast(Context(), "build_instances", instances=[index]))
-        except Exception as error:   # reported below: a thread's exception is otherwise lost
+        except Exception as error:  # reported below: a thread's exception is otherwise lost
             errors.append(error)
 
     threads = [threading.Thread(target=cast, args=(index,)) for index in range(limit * 3)]
@@ -74,21 +84,37 @@ def test_more_publishing_threads_than_publishers_each_wait_their_turn(broker):
 
 def test_the_envelope_is_byte_for_byte_oslo_messaging_s():
     common = pytest.importorskip("oslo_messaging._drivers.common")
-    message = {"method": "build_instances", "namespace": "compute_task", "version": "1.5",
-               "args": {"instances": [{"created_at": datetime.datetime(2026, 8, 1, 12, 0, 0, 5),
-                                       "uuid": "u-1", "memory_mb": 512}],
-                        "image": {"properties": {"min_ram": "0"}}, "legacy_bdm": True},
-               "_unique_id": "0" * 32, "_context_timestamp": datetime.datetime(2026, 8, 1)}
+    message = {
+        "method": "build_instances",
+        "namespace": "compute_task",
+        "version": "1.5",
+        "args": {
+            "instances": [
+                {
+                    "created_at": datetime.datetime(2026, 8, 1, 12, 0, 0, 5),
+                    "uuid": "u-1",
+                    "memory_mb": 512,
+                }
+            ],
+            "image": {"properties": {"min_ram": "0"}},
+            "legacy_bdm": True,
+        },
+        "_unique_id": "0" * 32,
+        "_context_timestamp": datetime.datetime(2026, 8, 1),
+    }
     ours = envelope.serialize_msg(message)
     assert ours == common.serialize_msg(message)
     assert envelope.deserialize_msg(ours) == common.deserialize_msg(ours)
     assert json.loads(ours["oslo.message"])["_context_timestamp"] == "2026-08-01T00:00:00.000000"
 
 
-@pytest.mark.parametrize("body", [
-    {"oslo.version": "2.1", "oslo.message": "{}"},
-    {"oslo.version": "1.0", "oslo.message": "{}"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"oslo.version": "2.1", "oslo.message": "{}"},
+        {"oslo.version": "1.0", "oslo.message": "{}"},
+    ],
+)
 def test_an_envelope_of_another_version_is_refused(body):
     with pytest.raises(ValueError, match="unsupported envelope version"):
         envelope.deserialize_msg(body)

@@ -1,5 +1,6 @@
 """The RPC server on memory://: acks after the endpoint, dispatch failures, sending a failed
 message again, transient failures, and the dead-letter queue."""
+
 import json
 
 import pytest
@@ -19,10 +20,13 @@ class DatabaseAway(Exception):
 def test_a_cast_reaches_the_endpoint_with_its_context_and_arguments_and_is_acked(broker):
     endpoint = Endpoint(broker)
     with broker.serving(endpoint):
-        unique_id = broker.client().prepare(version="1.5").cast(
-            Context(), "build_instances", instances=INSTANCES, legacy_bdm=False)
+        unique_id = (
+            broker.client()
+            .prepare(version="1.5")
+            .cast(Context(), "build_instances", instances=INSTANCES, legacy_bdm=False)
+        )
         broker.wait_for(lambda: endpoint.calls, "the endpoint to be called")
-    assert broker.journal == ["built", "ack"]     # acknowledged once, after the endpoint
+    assert broker.journal == ["built", "ack"]  # acknowledged once, after the endpoint
     assert broker.drain("conductor") == []
     assert broker.dead_letters() == []
     (call,) = endpoint.calls
@@ -31,25 +35,61 @@ def test_a_cast_reaches_the_endpoint_with_its_context_and_arguments_and_is_acked
     assert len(unique_id) == 32
 
 
-@pytest.mark.parametrize("prepare,method,args,reason", [
-    ({}, "no_such_method", {}, "Endpoint does not support RPC method no_such_method"),
-    ({}, "_private", {}, "Endpoint does not support RPC method _private"),
-    ({"version": "1.7"}, "build_instances", {"instances": INSTANCES},
-     "Endpoint does not support RPC version 1.7. Attempted method: build_instances"),
-    ({"version": "2.0"}, "build_instances", {"instances": INSTANCES},
-     "Endpoint does not support RPC version 2.0. Attempted method: build_instances"),
-    ({"namespace": "baseapi"}, "build_instances", {"instances": INSTANCES},
-     "Endpoint does not support RPC version 1.0. Attempted method: build_instances"),
-    ({}, "build_instances", {},
-     ("Invalid arguments for RPC method build_instances: "
-      "missing a required argument: 'instances'")),
-    ({}, "build_instances", {"instances": INSTANCES, "flavor": {}},
-     ("Invalid arguments for RPC method build_instances: "
-      "got an unexpected keyword argument 'flavor'")),
-], ids=["no-such-method", "private-method", "minor-too-high", "other-major",
-        "other-namespace", "missing-argument", "unexpected-argument"])
+@pytest.mark.parametrize(
+    "prepare,method,args,reason",
+    [
+        ({}, "no_such_method", {}, "Endpoint does not support RPC method no_such_method"),
+        ({}, "_private", {}, "Endpoint does not support RPC method _private"),
+        (
+            {"version": "1.7"},
+            "build_instances",
+            {"instances": INSTANCES},
+            "Endpoint does not support RPC version 1.7. Attempted method: build_instances",
+        ),
+        (
+            {"version": "2.0"},
+            "build_instances",
+            {"instances": INSTANCES},
+            "Endpoint does not support RPC version 2.0. Attempted method: build_instances",
+        ),
+        (
+            {"namespace": "baseapi"},
+            "build_instances",
+            {"instances": INSTANCES},
+            "Endpoint does not support RPC version 1.0. Attempted method: build_instances",
+        ),
+        (
+            {},
+            "build_instances",
+            {},
+            (
+                "Invalid arguments for RPC method build_instances: "
+                "missing a required argument: 'instances'"
+            ),
+        ),
+        (
+            {},
+            "build_instances",
+            {"instances": INSTANCES, "flavor": {}},
+            (
+                "Invalid arguments for RPC method build_instances: "
+                "got an unexpected keyword argument 'flavor'"
+            ),
+        ),
+    ],
+    ids=[
+        "no-such-method",
+        "private-method",
+        "minor-too-high",
+        "other-major",
+        "other-namespace",
+        "missing-argument",
+        "unexpected-argument",
+    ],
+)
 def test_a_message_no_endpoint_serves_goes_to_the_dead_letter_queue_at_once(
-        broker, prepare, method, args, reason):
+    broker, prepare, method, args, reason
+):
     endpoint = Endpoint(broker)
     with broker.serving(endpoint):
         unique_id = broker.client().prepare(**prepare).cast(Context(), method, **args)
@@ -57,10 +97,10 @@ def test_a_message_no_endpoint_serves_goes_to_the_dead_letter_queue_at_once(
     (dead,) = broker.dead_letters()
     assert dead.headers[REASON_HEADER] == reason
     assert dead.headers[ORIGIN_HEADER] == "conductor"
-    assert ATTEMPT_HEADER not in dead.headers          # never sent again: dead at once
+    assert ATTEMPT_HEADER not in dead.headers  # never sent again: dead at once
     assert inner(dead)["_unique_id"] == unique_id and inner(dead)["method"] == method
     assert endpoint.calls == []
-    assert broker.journal == ["ack"]              # acknowledged once its copy was published
+    assert broker.journal == ["ack"]  # acknowledged once its copy was published
     assert broker.drain("conductor") == []
 
 
@@ -102,23 +142,43 @@ def test_a_handler_that_keeps_failing_is_dead_lettered_after_max_attempts(broker
     assert broker.drain("conductor") == []
 
 
-@pytest.mark.parametrize("body,properties,reason", [
-    ("not json at all", {"content_type": "application/json", "content_encoding": "utf-8"},
-     "cannot decode the message: Expecting value: line 1 column 1 (char 0)"),
-    ({"oslo.version": "3.0", "oslo.message": json.dumps({"method": "build_instances"})},
-     {"serializer": "json"},
-     "cannot decode the message: ValueError: unsupported envelope version 3.0"),
-    ({"oslo.version": "2.0", "oslo.message": "[1, 2]"}, {"serializer": "json"},
-     "cannot decode the message: ValueError: inner message is not an object"),
-    (["not", "an", "object"], {"serializer": "json"},
-     "cannot decode the message: ValueError: message body is not an object"),
-    (b"a pickle, say", {"content_type": "application/x-python-serialize",
-                       "content_encoding": "binary"},
-     ("cannot decode the message: Refusing to deserialize untrusted content of type pickle "
-      "(application/x-python-serialize)")),
-], ids=["not-json", "envelope-3.0", "inner-not-object", "body-not-object", "not-accepted"])
+@pytest.mark.parametrize(
+    "body,properties,reason",
+    [
+        (
+            "not json at all",
+            {"content_type": "application/json", "content_encoding": "utf-8"},
+            "cannot decode the message: Expecting value: line 1 column 1 (char 0)",
+        ),
+        (
+            {"oslo.version": "3.0", "oslo.message": json.dumps({"method": "build_instances"})},
+            {"serializer": "json"},
+            "cannot decode the message: ValueError: unsupported envelope version 3.0",
+        ),
+        (
+            {"oslo.version": "2.0", "oslo.message": "[1, 2]"},
+            {"serializer": "json"},
+            "cannot decode the message: ValueError: inner message is not an object",
+        ),
+        (
+            ["not", "an", "object"],
+            {"serializer": "json"},
+            "cannot decode the message: ValueError: message body is not an object",
+        ),
+        (
+            b"a pickle, say",
+            {"content_type": "application/x-python-serialize", "content_encoding": "binary"},
+            (
+                "cannot decode the message: Refusing to deserialize untrusted content of type pickle "
+                "(application/x-python-serialize)"
+            ),
+        ),
+    ],
+    ids=["not-json", "envelope-3.0", "inner-not-object", "body-not-object", "not-accepted"],
+)
 def test_a_message_that_cannot_be_decoded_goes_to_the_dead_letter_queue_unchanged(
-        broker, body, properties, reason):
+    broker, body, properties, reason
+):
     endpoint = Endpoint(broker)
     with broker.serving(endpoint):
         broker.publish_raw(body, headers={"x-test": "kept"}, **properties)
@@ -126,8 +186,11 @@ def test_a_message_that_cannot_be_decoded_goes_to_the_dead_letter_queue_unchange
     (dead,) = broker.dead_letters()
     assert dead.headers[REASON_HEADER] == reason
     assert dead.headers["x-test"] == "kept"
-    sent = body if isinstance(body, bytes) else (
-        body if isinstance(body, str) else json.dumps(body)).encode()
+    sent = (
+        body
+        if isinstance(body, bytes)
+        else (body if isinstance(body, str) else json.dumps(body)).encode()
+    )
     assert dead.body == sent
     assert dead.content_type == properties.get("content_type", "application/json")
     assert endpoint.calls == [] and broker.journal == ["ack"]
@@ -149,7 +212,6 @@ def test_a_target_naming_a_server_reaches_that_server_s_own_queue_too(broker):
 def test_a_target_naming_another_exchange_is_served_on_it(broker):
     endpoint = Endpoint(broker)
     with broker.serving(endpoint, target=Target(exchange="openstack", topic="conductor")):
-        broker.client(exchange="openstack").cast(Context(), "build_instances",
-                                                 instances=INSTANCES)
+        broker.client(exchange="openstack").cast(Context(), "build_instances", instances=INSTANCES)
         broker.wait_for(lambda: endpoint.calls, "the cast on the other exchange")
     assert [call["instances"] for call in endpoint.calls] == [INSTANCES]

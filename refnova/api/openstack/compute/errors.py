@@ -6,19 +6,22 @@ first rule whose classes match decides the status, the message and whether
 ``Retry-After`` is sent. /v2's table is Icehouse's (spec §1.4: R1, then R2, then R3);
 /v2.1's is derived from it, each difference named in ``V21_CHANGES``.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping, NamedTuple, Union
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NamedTuple
 
 from refnova import exception
 from refnova.exception import ApiError
 
-Message = Union[str, Callable[[exception.NovaException], str], None]
+Message = str | Callable[[exception.NovaException], str] | None
 
 
 class ErrorRule(NamedTuple):
     """Exceptions of ``classes`` answer ``status`` (None: the exception's own code) with
     ``message`` (a text, a function of the exception, or None for its own message)."""
+
     classes: tuple[type[Exception], ...]
     status: int | None
     message: Message = None
@@ -34,16 +37,27 @@ V2_ERRORS: ErrorTable = (
     ErrorRule((exception.FlavorNotFound,), 400, "Invalid flavorRef provided."),
     ErrorRule((exception.KeypairNotFound,), 400, "Invalid key_name provided."),
     ErrorRule((exception.ConfigDriveInvalidValue,), 400, "Invalid config_drive provided."),
-    ErrorRule((exception.ImageNotActive, exception.FlavorDiskTooSmall,
-               exception.FlavorMemoryTooSmall, exception.InvalidMetadata,
-               exception.InvalidRequest, exception.MultiplePortsNotApplicable,
-               exception.NetworkNotFound, exception.PortNotFound,
-               exception.SecurityGroupNotFound, exception.InvalidBDM,
-               exception.PortRequiresFixedIP, exception.NetworkRequiresSubnet,
-               exception.InstanceUserDataMalformed,
-               # Icehouse let this one escape as a 500; Juno's 400 with the same message is
-               # what refnova answers (the fixture records Nova's own status).
-               exception.InstanceUserDataTooLarge), 400),
+    ErrorRule(
+        (
+            exception.ImageNotActive,
+            exception.FlavorDiskTooSmall,
+            exception.FlavorMemoryTooSmall,
+            exception.InvalidMetadata,
+            exception.InvalidRequest,
+            exception.MultiplePortsNotApplicable,
+            exception.NetworkNotFound,
+            exception.PortNotFound,
+            exception.SecurityGroupNotFound,
+            exception.InvalidBDM,
+            exception.PortRequiresFixedIP,
+            exception.NetworkRequiresSubnet,
+            exception.InstanceUserDataMalformed,
+            # Icehouse let this one escape as a 500; Juno's 400 with the same message is
+            # what refnova answers (the fixture records Nova's own status).
+            exception.InstanceUserDataTooLarge,
+        ),
+        400,
+    ),
     ErrorRule((exception.PortInUse, exception.NoUniqueMatch), 409),
     ErrorRule((exception.NotAuthorized,), 403),
     ErrorRule((exception.Invalid,), None),
@@ -57,8 +71,9 @@ def to_api_error(error: Exception, table: ErrorTable = V2_ERRORS) -> ApiError:
         if isinstance(error, rule.classes):
             headers = {"Retry-After": "0"} if rule.retry_after else {}
             message = rule.message(error) if callable(rule.message) else rule.message
-            return ApiError(rule.status or getattr(error, "code", 500),
-                            message or _own_message(error), headers)
+            return ApiError(
+                rule.status or getattr(error, "code", 500), message or _own_message(error), headers
+            )
     # R3: anything else shows only the generic text of its class code.
     return ApiError(getattr(error, "code", 500) or 500)
 
@@ -79,8 +94,10 @@ def with_quota_status(table: ErrorTable, api_options: Mapping[str, Any] | None) 
     status = (api_options or {}).get("quota_error_status")
     if status is None:
         return table
-    return tuple(rule._replace(status=status, retry_after=False) if rule.retry_after else rule
-                 for rule in table)
+    return tuple(
+        rule._replace(status=status, retry_after=False) if rule.retry_after else rule
+        for rule in table
+    )
 
 
 # --- /v2.1: today's texts --------------------------------------------------------------------
@@ -115,20 +132,29 @@ def _too_many_instances(error: exception.NovaException) -> str:
         return error.format_message()
     names = ", ".join(resource for resource, _req, _used, _allowed in overs)
     requested, used, allowed = (", ".join(str(item[i]) for item in overs) for i in (1, 2, 3))
-    return ("Quota exceeded for %s: Requested %s, but already used %s of %s %s"
-            % (names, requested, used, allowed, names))
+    return "Quota exceeded for %s: Requested %s, but already used %s of %s %s" % (
+        names,
+        requested,
+        used,
+        allowed,
+        names,
+    )
 
 
 def _flavor_disk_too_small(error: exception.NovaException) -> str:
     """Today's two texts (FlavorDiskSmallerThanImage, FlavorDiskSmallerThanMinDisk)."""
     sizes = _kwargs(error)
     if "image_size" in sizes:
-        return ("Flavor's disk is too small for requested image. Flavor disk is "
-                "%(flavor_size)i bytes, image is %(image_size)i bytes." % sizes)
+        return (
+            "Flavor's disk is too small for requested image. Flavor disk is "
+            "%(flavor_size)i bytes, image is %(image_size)i bytes." % sizes
+        )
     if "image_min_disk" in sizes:
-        return ("Flavor's disk is smaller than the minimum size specified in image metadata. "
-                "Flavor disk is %(flavor_size)i bytes, minimum size is %(image_min_disk)i "
-                "bytes." % sizes)
+        return (
+            "Flavor's disk is smaller than the minimum size specified in image metadata. "
+            "Flavor disk is %(flavor_size)i bytes, minimum size is %(image_min_disk)i "
+            "bytes." % sizes
+        )
     return error.format_message()
 
 
@@ -137,12 +163,11 @@ def _flavor_disk_too_small(error: exception.NovaException) -> str:
 TODAY_MESSAGES: dict[type[Exception], Message] = {
     exception.TooManyInstances: _too_many_instances,
     exception.OnsetFilePathLimitExceeded: "Personality file path exceeds maximum %(allowed)s",
-    exception.OnsetFileContentLimitExceeded:
-        "Personality file content exceeds maximum %(allowed)s",
+    exception.OnsetFileContentLimitExceeded: "Personality file content exceeds maximum %(allowed)s",
     exception.FlavorDiskTooSmall: _flavor_disk_too_small,
     # Nova passes python-neutronclient's text through; today's client looks up "name or id".
     exception.SecurityGroupNotFound: "Unable to find security_group with name or id "
-                                     "'%(security_group_id)s'",
+    "'%(security_group_id)s'",
 }
 
 
@@ -160,12 +185,14 @@ def today_message(error: exception.NovaException) -> str:
 
 class Replace(NamedTuple):
     """The rule whose first class is ``first_class`` takes these field values."""
+
     first_class: type[Exception]
     fields: Mapping[str, Any]
 
 
 class Extend(NamedTuple):
     """The rule whose first class is ``first_class`` also matches ``classes``."""
+
     first_class: type[Exception]
     classes: tuple[type[Exception], ...]
 
@@ -183,8 +210,10 @@ V21_CHANGES: tuple[Replace | Extend, ...] = (
     Extend(exception.PortInUse, (exception.NetworkAmbiguous,)),
     # A missing server group is a 400 with its message (Icehouse: a generic 404), and so is
     # today's InvalidFixedIpAndMaxCountRequest; a too small flavor disk states the sizes.
-    Extend(exception.ImageNotActive, (exception.InstanceGroupNotFound,
-                                      exception.InvalidFixedIpAndMaxCountRequest)),
+    Extend(
+        exception.ImageNotActive,
+        (exception.InstanceGroupNotFound, exception.InvalidFixedIpAndMaxCountRequest),
+    ),
     Replace(exception.ImageNotActive, dict(message=today_message)),
 )
 

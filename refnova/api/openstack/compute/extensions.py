@@ -3,6 +3,7 @@
 They run before the controller and see the raw body, so their failures (and the Python
 errors Icehouse's versions raised on odd bodies) decide some answers: F6, F7, P1-P3.
 """
+
 from refnova.exception import ApiError
 
 

@@ -9,13 +9,15 @@ that the Icehouse checks test, so they pass there unchanged. Where the two Novas
 differ, a check is marked as one contract's: ``icehouse_*`` (/v2, Nova 2014.1) or
 ``today_*`` (/v2.1, Nova 34.0.0).
 """
+
 from __future__ import annotations
 
 import binascii
 import functools
 import re
 import urllib.parse
-from typing import Any, Callable, Mapping, NamedTuple, Optional
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from refnova import block_device, exception, utils
 from refnova.api import validation
@@ -24,19 +26,23 @@ from refnova.api.openstack.compute.schemas import servers as schemas
 from refnova.exception import ApiError
 
 Server = dict[str, Any]
-Check = Callable[[Server, Any, Any], Any]     # (server, body, config) -> value
+Check = Callable[[Server, Any, Any], Any]  # (server, body, config) -> value
 
 
 class Step(NamedTuple):
     """One check of a contract's create: the value it yields (None: it only checks), and
     the microversions it applies at (None: every version of the contract)."""
-    name: Optional[str]
+
+    name: str | None
     check: Check
-    versions: Optional[microversions.VersionRange] = None
+    versions: microversions.VersionRange | None = None
 
     def applies_at(self, version: Any) -> bool:
-        return self.versions is None or version is None or \
-            self.versions.minimum <= version <= self.versions.maximum
+        return (
+            self.versions is None
+            or version is None
+            or self.versions.minimum <= version <= self.versions.maximum
+        )
 
 
 # Where Icehouse crashed with a 500 on these inputs, refnova answers 400 with this text.
@@ -46,8 +52,9 @@ CRASH_MESSAGES = {
     "block_device_mapping": "Bad block_device_mapping format: each entry must be an object",
     "block_device_mapping_v2": "Bad block_device_mapping_v2 format: each entry must be an object",
 }
-MIXED_BDM_SYNTAXES = ("Using different block_device_mapping syntaxes is not allowed in the "
-                      "same request.")
+MIXED_BDM_SYNTAXES = (
+    "Using different block_device_mapping syntaxes is not allowed in the same request."
+)
 
 
 def bad_request(message: str | None = None) -> ApiError:
@@ -89,6 +96,7 @@ def read(key: str) -> Check:
 
 # --- checks of both contracts --------------------------------------------------------------
 
+
 def admin_password(server: Server, body: Any, config: Any) -> str:
     """C2: a given adminPass must be a string; none given means a generated one."""
     if "adminPass" not in server:
@@ -113,9 +121,9 @@ def security_group_names(server: Server, body: Any, config: Any) -> list[str]:
     return list(dict.fromkeys(names)) or ["default"]
 
 
-def injected_files(server: Server, body: Any, config: Any,
-                   check_contents: Callable[[Any, Any], None] | None = None
-                   ) -> list[tuple[Any, Any]]:
+def injected_files(
+    server: Server, body: Any, config: Any, check_contents: Callable[[Any, Any], None] | None = None
+) -> list[tuple[Any, Any]]:
     """C8: personality items as (path, contents) pairs; contents stay encoded. An item
     without both keys crashed Nova (KeyError, a 500) on both contracts; refnova answers 400."""
     personality = server.get("personality")
@@ -155,7 +163,8 @@ def one_bdm_syntax(server: Server, body: Any, config: Any) -> None:
 def boots_from_volume(server: Server) -> bool:
     """No imageRef, but block device mappings: the image comes from the root volume."""
     return not server.get("imageRef") and bool(
-        server.get("block_device_mapping") or server.get("block_device_mapping_v2"))
+        server.get("block_device_mapping") or server.get("block_device_mapping_v2")
+    )
 
 
 def _normalize_delete_on_termination(bdm: dict[str, Any]) -> None:
@@ -165,10 +174,12 @@ def _normalize_delete_on_termination(bdm: dict[str, Any]) -> None:
 
 # --- /v2 (Icehouse) only ------------------------------------------------------------------------
 
+
 def icehouse_server_from_body(body: Any) -> Server:
     """C1: the body must be an object with a ``server`` object (else Icehouse's 422)."""
-    if not (body and isinstance(body, dict) and "server" in body
-            and isinstance(body["server"], dict)):
+    if not (
+        body and isinstance(body, dict) and "server" in body and isinstance(body["server"], dict)
+    ):
         raise ApiError(422)
     return body["server"]
 
@@ -229,8 +240,9 @@ def _icehouse_requested_network(network: Any) -> tuple[Any, Any, Any]:
     network_uuid = None
     if port_id:
         if not is_canonical_uuid(port_id):
-            raise bad_request("Bad port format: port uuid is not in proper format (%s)"
-                              % utils.py2_str(port_id))
+            raise bad_request(
+                "Bad port format: port uuid is not in proper format (%s)" % utils.py2_str(port_id)
+            )
     else:
         if "uuid" not in network:
             raise bad_request("Bad network format: missing 'uuid'")
@@ -240,8 +252,9 @@ def _icehouse_requested_network(network: Any) -> tuple[Any, Any, Any]:
                 raise bad_request(CRASH_MESSAGES["networks"])
             # Nova-network bridge names ("br-<uuid>") pass too.
             if not is_canonical_uuid(network_uuid.split("-", 1)[-1]):
-                raise bad_request("Bad networks format: network uuid is not in proper format "
-                                  "(%s)" % network_uuid)
+                raise bad_request(
+                    "Bad networks format: network uuid is not in proper format (%s)" % network_uuid
+                )
     address = network.get("fixed_ip")
     if address is not None and not utils.is_valid_ip_address(address):
         raise bad_request("Invalid fixed IP address (%s)" % utils.py2_str(address))
@@ -279,7 +292,8 @@ def _mappings_of(server: Server, field: str) -> list[dict[str, Any]]:
     """The entries of a BDM field: a list of objects (else the 400 where Icehouse crashed)."""
     value = server.get(field, [])
     if isinstance(value, (str, dict)) or (
-            isinstance(value, list) and not all(isinstance(item, dict) for item in value)):
+        isinstance(value, list) and not all(isinstance(item, dict) for item in value)
+    ):
         raise bad_request(CRASH_MESSAGES[field])
     if not isinstance(value, list):
         raise bad_request()
@@ -298,8 +312,9 @@ def icehouse_legacy_block_device_mapping(server: Server, body: Any, config: Any)
 
 def icehouse_block_device_mapping_v2(server: Server, body: Any, config: Any) -> list:
     """C18: v2 entries through BlockDeviceDict.from_api, Icehouse's rules."""
-    return [block_device.from_api(entry)
-            for entry in _mappings_of(server, "block_device_mapping_v2")]
+    return [
+        block_device.from_api(entry) for entry in _mappings_of(server, "block_device_mapping_v2")
+    ]
 
 
 def icehouse_instance_counts(server: Server, body: Any, config: Any) -> tuple[int, int]:
@@ -317,6 +332,7 @@ def icehouse_instance_counts(server: Server, body: Any, config: Any) -> tuple[in
 
 
 # --- /v2.1 (today's Nova) only -------------------------------------------------------------------
+
 
 @functools.cache
 def _create_validator() -> validation.SchemaValidator:
@@ -369,8 +385,10 @@ def today_block_device_mapping_v2(server: Server, body: Any, config: Any) -> lis
     if server.get("block_device_mapping"):
         return []
     image_given = server.get("imageRef") not in (None, "")
-    return [block_device.from_api(entry, image_uuid_specified=image_given)
-            for entry in server.get("block_device_mapping_v2", [])]
+    return [
+        block_device.from_api(entry, image_uuid_specified=image_given)
+        for entry in server.get("block_device_mapping_v2", [])
+    ]
 
 
 def today_image_uuid(server: Server, body: Any, config: Any) -> str:
@@ -399,16 +417,20 @@ def today_requested_networks(server: Server, body: Any, config: Any) -> list | N
         if "uuid" not in network:
             raise bad_request("Bad network format: missing 'uuid'")
         if not is_uuid_like(network["uuid"]):
-            raise bad_request("Bad networks format: network uuid is not in proper format (%s)"
-                              % network["uuid"])
+            raise bad_request(
+                "Bad networks format: network uuid is not in proper format (%s)" % network["uuid"]
+            )
         requested.append((network["uuid"], address, port_id))
     return requested
 
 
 def _check_port_request(port_id: Any, address: Any, ports: list[Any]) -> None:
     if port_id in ports:
-        raise bad_request("Port ID '%s' was specified twice: you cannot attach a port "
-                          "multiple times." % port_id)
+        raise bad_request(
+            "Port ID '%s' was specified twice: you cannot attach a port multiple times." % port_id
+        )
     if address is not None:
-        raise bad_request("Specified Fixed IP '%s' cannot be used with port '%s': the "
-                          "two cannot be specified together." % (address, port_id))
+        raise bad_request(
+            "Specified Fixed IP '%s' cannot be used with port '%s': the "
+            "two cannot be specified together." % (address, port_id)
+        )

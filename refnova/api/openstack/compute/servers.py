@@ -5,6 +5,7 @@ per version range: each request brings its contract (``contracts.contract_of``),
 names the body check, the field checks to run at the request's microversion
 (``server_checks.py``), the error table (``errors.py``) and the views.
 """
+
 from refnova import exception, tracing, utils
 from refnova.api.openstack import contracts
 from refnova.api.openstack.compute import errors, views
@@ -22,9 +23,10 @@ class Controller:
     def __init__(self, compute_api, config, api_options=None):
         self.compute_api = compute_api
         self.config = config
-        self._error_tables = {contract.name: errors.with_quota_status(contract.errors,
-                                                                      api_options)
-                              for contract in contracts.CONTRACTS}
+        self._error_tables = {
+            contract.name: errors.with_quota_status(contract.errors, api_options)
+            for contract in contracts.CONTRACTS
+        }
 
     def _errors(self, contract):
         return self._error_tables[contract.name]
@@ -38,14 +40,19 @@ class Controller:
             values = self._check_fields(contract, req, server, body)
             flavor = self._flavor(context, values["flavor_id"])
             instances, reservation_id = self.compute_api.create(
-                context, flavor, values["image_uuid"], **self._create_kwargs(server, values),
-                **contract.compute_options)
+                context,
+                flavor,
+                values["image_uuid"],
+                **self._create_kwargs(server, values),
+                **contract.compute_options,
+            )
         except exception.NovaException as error:
             raise errors.to_api_error(error, self._errors(contract))
         if utils.py2_truthy(server.get("return_reservation_id", False)):
             return 202, {"reservation_id": reservation_id}, {}
-        body = contract.create_view(req, instances[0], values["admin_password"], server,
-                                    self.config)
+        body = contract.create_view(
+            req, instances[0], values["admin_password"], server, self.config
+        )
         return 202, body, {"Location": body["server"]["links"][0]["href"]}
 
     def _check_fields(self, contract, req, server, body):
@@ -65,18 +72,26 @@ class Controller:
     def _create_kwargs(server, values):
         min_count, max_count = values["counts"]
         return dict(
-            display_name=values["display_name"], display_description=values["display_name"],
-            key_name=values["key_name"], metadata=server.get("metadata", {}),
-            access_ip_v4=values["access_ip_v4"], access_ip_v6=values["access_ip_v6"],
-            injected_files=values["injected_files"], admin_password=values["admin_password"],
-            min_count=min_count, max_count=max_count,
+            display_name=values["display_name"],
+            display_description=values["display_name"],
+            key_name=values["key_name"],
+            metadata=server.get("metadata", {}),
+            access_ip_v4=values["access_ip_v4"],
+            access_ip_v6=values["access_ip_v6"],
+            injected_files=values["injected_files"],
+            admin_password=values["admin_password"],
+            min_count=min_count,
+            max_count=max_count,
             requested_networks=values["requested_networks"],
-            security_group=values["security_groups"], user_data=values["user_data"],
-            availability_zone=values["availability_zone"], config_drive=values["config_drive"],
+            security_group=values["security_groups"],
+            user_data=values["user_data"],
+            availability_zone=values["availability_zone"],
+            config_drive=values["config_drive"],
             block_device_mapping=values["legacy_bdm_list"] or values["bdm_v2_list"],
             auto_disk_config=values["auto_disk_config"],
             scheduler_hints=values["scheduler_hints"],
-            legacy_bdm=not values["bdm_v2_list"])
+            legacy_bdm=not values["bdm_v2_list"],
+        )
 
     @tracing.traced("servers.Controller.index")
     def index(self, req):
@@ -107,6 +122,10 @@ class Controller:
             try:
                 instance = db_api.instance_get(session, server_id, context.project_id)
             except exception.InstanceNotFound:
-                raise ApiError(404, contracts.contract_of(req).instance_not_found % {"id": server_id})
-            body = contracts.contract_of(req).show_view(req, session, instance, context, self.config)
+                raise ApiError(
+                    404, contracts.contract_of(req).instance_not_found % {"id": server_id}
+                )
+            body = contracts.contract_of(req).show_view(
+                req, session, instance, context, self.config
+            )
         return 200, body, {}

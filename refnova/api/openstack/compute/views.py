@@ -1,11 +1,17 @@
 """Response bodies of the servers resource, shaped as Icehouse's views and extensions."""
+
 import hashlib
 
 from refnova.api.openstack.compute.schemas import servers as schemas
 from refnova.db import api as db_api
 
-_STATUS_BY_VM_STATE = {"building": "BUILD", "active": "ACTIVE", "error": "ERROR",
-                       "stopped": "SHUTOFF", "deleted": "DELETED"}
+_STATUS_BY_VM_STATE = {
+    "building": "BUILD",
+    "active": "ACTIVE",
+    "error": "ERROR",
+    "stopped": "SHUTOFF",
+    "deleted": "DELETED",
+}
 _POWER_STATE_NOSTATE = 0
 
 
@@ -29,23 +35,32 @@ def resource_links(req, project_id, collection, resource_id):
 
 def create(req, instance, admin_password, server, config):
     """The 202 body: only the first instance, as Nova returned it (§3)."""
-    body = {"id": instance["uuid"],
-            "links": resource_links(req, instance["project_id"], "servers", instance["uuid"])}
+    body = {
+        "id": instance["uuid"],
+        "links": resource_links(req, instance["project_id"], "servers", instance["uuid"]),
+    }
     if config.enable_instance_password:
         body["adminPass"] = admin_password
     body["OS-DCF:diskConfig"] = "AUTO" if instance["auto_disk_config"] else "MANUAL"
     # With Neutron security groups Icehouse echoed the request's value verbatim.
-    body["security_groups"] = (server["security_groups"] if "security_groups" in server
-                               else [{"name": "default"}])
+    body["security_groups"] = (
+        server["security_groups"] if "security_groups" in server else [{"name": "default"}]
+    )
     return {"server": body}
 
 
 def index(req, instances):
     """GET /servers: the Icehouse index view, id, name and links only."""
-    return {"servers": [{"id": instance.uuid, "name": instance.display_name,
-                         "links": resource_links(req, instance.project_id, "servers",
-                                                 instance.uuid)}
-                        for instance in instances]}
+    return {
+        "servers": [
+            {
+                "id": instance.uuid,
+                "name": instance.display_name,
+                "links": resource_links(req, instance.project_id, "servers", instance.uuid),
+            }
+            for instance in instances
+        ]
+    }
 
 
 def show(req, session, instance, context, config):
@@ -61,8 +76,20 @@ def show(req, session, instance, context, config):
         "metadata": db_api.instance_metadata(session, instance.uuid),
         "hostId": _host_id(project_id, instance.host),
         "image": _image_ref(req, project_id, instance.image_ref),
-        "flavor": {"id": flavorid, "links": [{"rel": "bookmark", "href": "%s/%sflavors/%s" % (
-            req.host_url, project_id + "/" if project_id in req.path_info else "", flavorid)}]},
+        "flavor": {
+            "id": flavorid,
+            "links": [
+                {
+                    "rel": "bookmark",
+                    "href": "%s/%sflavors/%s"
+                    % (
+                        req.host_url,
+                        project_id + "/" if project_id in req.path_info else "",
+                        flavorid,
+                    ),
+                }
+            ],
+        },
         "created": _isotime(instance.created_at),
         "updated": _isotime(instance.updated_at or instance.created_at),
         "addresses": _addresses(instance.network_info or []),
@@ -84,14 +111,21 @@ def show(req, session, instance, context, config):
     if instance.vm_state in ("building", "active"):
         body["progress"] = instance.progress or 0
     if context.is_admin:
-        body.update({"OS-EXT-SRV-ATTR:host": instance.host,
-                     "OS-EXT-SRV-ATTR:hypervisor_hostname": instance.node,
-                     "OS-EXT-SRV-ATTR:instance_name": "instance-%08x" % instance.id})
+        body.update(
+            {
+                "OS-EXT-SRV-ATTR:host": instance.host,
+                "OS-EXT-SRV-ATTR:hypervisor_hostname": instance.node,
+                "OS-EXT-SRV-ATTR:instance_name": "instance-%08x" % instance.id,
+            }
+        )
     if instance.vm_state == "error":
         fault = db_api.instance_fault_latest(session, instance.uuid)
         if fault is not None:
-            body["fault"] = {"code": fault.code, "created": _isotime(fault.created_at),
-                             "message": fault.message}
+            body["fault"] = {
+                "code": fault.code,
+                "created": _isotime(fault.created_at),
+                "message": fault.message,
+            }
             if context.is_admin:
                 body["fault"]["details"] = fault.details
     return {"server": body}
@@ -107,26 +141,37 @@ def _image_ref(req, project_id, image_ref):
     if not image_ref:
         return ""  # booted from a volume
     prefix = project_id + "/" if project_id in req.path_info else ""
-    return {"id": image_ref, "links": [{"rel": "bookmark", "href": "%s/%simages/%s" % (
-        req.host_url, prefix, image_ref)}]}
+    return {
+        "id": image_ref,
+        "links": [
+            {"rel": "bookmark", "href": "%s/%simages/%s" % (req.host_url, prefix, image_ref)}
+        ],
+    }
 
 
 def _addresses(network_info):
     addresses = {}
     for vif in network_info:
-        addresses.setdefault(vif["network"], []).append({
-            "version": 6 if ":" in vif["address"] else 4, "addr": vif["address"],
-            "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": vif["mac"]})
+        addresses.setdefault(vif["network"], []).append(
+            {
+                "version": 6 if ":" in vif["address"] else 4,
+                "addr": vif["address"],
+                "OS-EXT-IPS:type": "fixed",
+                "OS-EXT-IPS-MAC:mac_addr": vif["mac"],
+            }
+        )
     return addresses
 
 
 # --- /v2.1 at 2.1 ------------------------------------------------------------------------------
 
+
 def today_create(req, instance, admin_password, server, config):
     """The 202 body: only the keys Nova's v2.1 create response schema allows."""
     body = create(req, instance, admin_password, server, config)
-    body["server"] = {key: value for key, value in body["server"].items()
-                      if key in schemas.CREATE_RESPONSE_KEYS}
+    body["server"] = {
+        key: value for key, value in body["server"].items() if key in schemas.CREATE_RESPONSE_KEYS
+    }
     return body
 
 
@@ -136,5 +181,6 @@ def today_show(req, session, instance, context, config):
     body = show(req, session, instance, context, config)
     launched_at = instance.launched_at
     body["server"]["OS-SRV-USG:launched_at"] = (
-        launched_at.strftime("%Y-%m-%dT%H:%M:%S.%f") if launched_at else None)
+        launched_at.strftime("%Y-%m-%dT%H:%M:%S.%f") if launched_at else None
+    )
     return body

@@ -6,14 +6,37 @@ stops at the first error, and the order decides which one a request with several
 gets. Later microversions' additions (``description`` 2.19, ``networks`` required 2.37,
 ``tags`` 2.52, personality removed 2.57, ...) are not here: refnova implements 2.1 only.
 """
+
 import copy
 
 # --- parameter types (Nova's nova/api/validation/parameter_types.py) -------------------------
 
 boolean = {
     "type": ["boolean", "string"],
-    "enum": [True, "True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes",
-             False, "False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no"],
+    "enum": [
+        True,
+        "True",
+        "TRUE",
+        "true",
+        "1",
+        "ON",
+        "On",
+        "on",
+        "YES",
+        "Yes",
+        "yes",
+        False,
+        "False",
+        "FALSE",
+        "false",
+        "0",
+        "OFF",
+        "Off",
+        "off",
+        "NO",
+        "No",
+        "no",
+    ],
 }
 
 positive_integer = {
@@ -52,14 +75,16 @@ admin_password = {
 }
 
 flavor_ref = {
-    "type": ["string", "integer"], "minLength": 1,
+    "type": ["string", "integer"],
+    "minLength": 1,
 }
 
 metadata = {
     "type": "object",
     "patternProperties": {
         "^[a-zA-Z0-9-_:. ]{1,255}$": {
-            "type": "string", "maxLength": 255,
+            "type": "string",
+            "maxLength": 255,
         },
     },
     "additionalProperties": False,
@@ -121,13 +146,16 @@ _legacy_block_device_mapping = {
     "type": "object",
     "properties": {
         "virtual_name": {
-            "type": "string", "maxLength": 255,
+            "type": "string",
+            "maxLength": 255,
         },
         "volume_id": volume_id,
         "snapshot_id": image_id,
         "volume_size": volume_size,
         "device_name": {
-            "type": "string", "minLength": 1, "maxLength": 255,
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 255,
             "pattern": "^[a-zA-Z0-9._/-]*$",
         },
         "delete_on_termination": boolean,
@@ -143,7 +171,9 @@ _block_device_mapping_v2_new_item = {
         "enum": ["volume", "image", "snapshot", "blank"],
     },
     "uuid": {
-        "type": "string", "minLength": 1, "maxLength": 255,
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
         "pattern": "^[a-zA-Z0-9._-]*$",
     },
     "image_id": image_id,
