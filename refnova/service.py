@@ -4,8 +4,8 @@ import logging
 
 from refnova import messaging, policy, tracing
 from refnova.api.openstack import auth, wsgi
+from refnova.api.openstack import builtin
 from refnova.api.openstack.compute import servers
-from refnova.cloud import services as cloud
 from refnova.compute import api as compute_api
 from refnova.conductor import api as conductor_api
 from refnova.conductor import manager as conductor_manager
@@ -64,11 +64,11 @@ class Deployment:
             config,
         )
         controller = servers.Controller(self.compute_api, config, self.world.get("api"))
-        self.tokens = cloud.token_issuer(settings)  # None behind an outside Keystone
+        self.tokens = builtin.token_issuer(settings)  # None behind an outside Keystone
         authenticator = auth.authenticator_for(settings, tokens=self.tokens)
         router = wsgi.APIRouter(controller, self.world.get("rate_limits"), authenticator)
         # Each request's SERVER span; in front, the services refnova serves itself.
-        self.app = cloud.cloud_app(
+        self.app = builtin.cloud_app(
             tracing.ServerSpanMiddleware(router), settings, self.world, self.tokens, authenticator
         )
         self.conductor = None

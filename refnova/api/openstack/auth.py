@@ -4,8 +4,8 @@ An authenticator has ``authenticate(req)`` (a RequestContext, or None for 401) a
 ``challenge_headers()`` (the headers of that 401). ``KeystoneAuth`` raises ``ApiError(503)``
 when Keystone cannot say whether a token is good.
 
-``NoAuth`` given the deployment's token issuer (``refnova.cloud.tokens``: the built-in
-identity service's tokens) reads those tokens first: one that verifies gives its user,
+``NoAuth`` given the deployment's token issuer (``refnova.api.openstack.identity.tokens``:
+the built-in identity service's tokens) reads those tokens first: one that verifies gives its user,
 project and roles; one of that form that does not (expired, forged) is refused; any other
 token keeps the noauth2 reading.
 """
@@ -22,7 +22,7 @@ from typing import Any
 
 import webob
 
-from refnova.cloud.tokens import TokenClaims, TokenIssuer, is_ours
+from refnova.api.openstack.identity.tokens import TokenClaims, TokenIssuer, is_ours
 from refnova.context import RequestContext, generate_request_id
 from refnova.exception import ApiError
 from refnova.identity import keystone

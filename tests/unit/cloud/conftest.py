@@ -6,9 +6,9 @@ import json
 import pytest
 import webob
 
+from refnova.api.openstack import builtin as services
 from refnova.api.openstack.auth import NoAuth
-from refnova.cloud import services
-from refnova.cloud.tokens import TokenIssuer
+from refnova.api.openstack.identity.tokens import TokenIssuer
 from refnova.config import Settings
 from refnova.world import load_world
 from tests.tracing_helpers import spans  # noqa: F401  (the fixture test_dispatch uses)

@@ -7,7 +7,7 @@ import pytest
 import webob
 
 from refnova.api.openstack.auth import NoAuth
-from refnova.cloud.tokens import TokenIssuer
+from refnova.api.openstack.identity.tokens import TokenIssuer
 from tests.conftest import make_deployment
 
 from .conftest import ADMIN_PROJECT, DEMO_PROJECT, Clock

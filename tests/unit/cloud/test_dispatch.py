@@ -3,7 +3,7 @@ compute; each built-in service's request is one SERVER span named after its rout
 
 from opentelemetry.trace import SpanKind
 
-from refnova.cloud.dispatch import PrefixDispatcher
+from refnova.api.openstack.urlmap import PrefixDispatcher
 
 from .conftest import DEMO_PROJECT, Cloud
 

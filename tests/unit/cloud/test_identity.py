@@ -4,7 +4,7 @@ keystoneauth1 reading what it answers as it reads a real Keystone's tokens."""
 import pytest
 from keystoneauth1 import access
 
-from refnova.cloud.catalog import REGION
+from refnova.api.openstack.identity.catalog import REGION
 from refnova.config import Settings
 
 from .conftest import ADMIN_PROJECT, DEMO_PROJECT, Cloud, password_identity

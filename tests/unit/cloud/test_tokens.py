@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from refnova.cloud.tokens import PREFIX, TokenClaims, TokenIssuer, new_audit_id
+from refnova.api.openstack.identity.tokens import PREFIX, TokenClaims, TokenIssuer, new_audit_id
 
 from .conftest import DEMO_PROJECT, Clock
 

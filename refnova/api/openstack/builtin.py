@@ -12,11 +12,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from refnova import tracing
-from refnova.cloud import identity, image, networking
-from refnova.cloud.directory import Directory
-from refnova.cloud.dispatch import PrefixDispatcher
-from refnova.cloud.tokens import TokenIssuer
-from refnova.cloud.web import Authenticator
+from refnova.api.openstack.identity import app as identity
+from refnova.api.openstack.identity.directory import Directory
+from refnova.api.openstack.identity.tokens import TokenIssuer
+from refnova.api.openstack.image import app as image
+from refnova.api.openstack.network import app as networking
+from refnova.api.openstack.service_app import Authenticator
+from refnova.api.openstack.urlmap import PrefixDispatcher
 from refnova.config import Settings
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from refnova.cloud.web import WORLD_TIMESTAMP
+from refnova.api.openstack.service_app import WORLD_TIMESTAMP
 
 _STAMPS = {
     "created_at": WORLD_TIMESTAMP,

@@ -1,7 +1,7 @@
 """What the built-in services share: a route table, JSON responses, their caller, their URL.
 
 Each service is a small WSGI application over WebOb, mounted under a prefix by
-``refnova.cloud.dispatch``, which moves the prefix into ``SCRIPT_NAME`` as paste's urlmap
+``refnova.api.openstack.urlmap``, which moves the prefix into ``SCRIPT_NAME`` as paste's urlmap
 does: the application sees paths relative to its mount point.
 """
 

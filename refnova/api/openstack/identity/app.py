@@ -18,16 +18,22 @@ from typing import Any
 
 import webob
 
-from refnova.cloud import catalog
-from refnova.cloud.authentication import (
+from refnova.api.openstack.identity import catalog
+from refnova.api.openstack.identity.authentication import (
     CredentialChecker,
     KeystoneError,
     token_not_found,
     unauthorized,
 )
-from refnova.cloud.directory import Directory
-from refnova.cloud.tokens import TokenClaims, TokenIssuer
-from refnova.cloud.web import ServiceApp, json_response, root_url, route, service_url
+from refnova.api.openstack.identity.directory import Directory
+from refnova.api.openstack.identity.tokens import TokenClaims, TokenIssuer
+from refnova.api.openstack.service_app import (
+    ServiceApp,
+    json_response,
+    root_url,
+    route,
+    service_url,
+)
 
 MOUNT = "/identity"
 V3 = {

@@ -13,8 +13,14 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from refnova.cloud.directory import Directory, Domain, Project, User, check_password
-from refnova.cloud.tokens import TokenClaims, TokenIssuer, new_audit_id
+from refnova.api.openstack.identity.directory import (
+    Directory,
+    Domain,
+    Project,
+    User,
+    check_password,
+)
+from refnova.api.openstack.identity.tokens import TokenClaims, TokenIssuer, new_audit_id
 
 METHODS = ("password", "token")
 UNAUTHORIZED = "The request you have made requires authentication."

@@ -19,7 +19,7 @@ from typing import Any
 import webob
 import webob.exc
 
-from refnova.cloud.web import (
+from refnova.api.openstack.service_app import (
     WORLD_TIMESTAMP,
     Authenticator,
     ServiceApp,

@@ -3,7 +3,7 @@ ports and security groups.
 
 As Neutron answers: version discovery without a token (``GET /networking``), the resource
 list of ``GET /networking/v2.0``; each object with the attributes Neutron's core plugin and
-its default extensions give (``refnova.cloud.neutron_views``); any attribute as a filter
+its default extensions give (``refnova.api.openstack.network.views``); any attribute as a filter
 (repeated for several values, ``true``/``false`` for booleans, an unknown one is 400
 ``[name] is invalid attribute for filtering``), ``fields`` to select attributes, ``limit``
 and ``marker`` (sorted by id) with ``<collection>_links``. A caller sees its project's
@@ -21,8 +21,8 @@ from typing import Any
 
 import webob
 
-from refnova.cloud import neutron_views as views
-from refnova.cloud.web import (
+from refnova.api.openstack.network import views
+from refnova.api.openstack.service_app import (
     Authenticator,
     Refusal,
     ServiceApp,
