@@ -3,8 +3,7 @@
 import logging
 
 from refnova import messaging, policy, tracing
-from refnova.api.openstack import auth, wsgi
-from refnova.api.openstack import builtin
+from refnova.api.openstack import auth, builtin, wsgi
 from refnova.api.openstack.compute import servers
 from refnova.compute import api as compute_api
 from refnova.conductor import api as conductor_api
