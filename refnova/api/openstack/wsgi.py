@@ -1,11 +1,15 @@
 """The WSGI application: Icehouse's pipeline (faultwrap, sizelimit, auth, ratelimit,
 router, resource) as one object, and Nova's fault bodies."""
 
+from __future__ import annotations
+
 import collections
 import json
 import re
 import threading
 import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import webob
 import webob.dec
@@ -13,9 +17,12 @@ import webob.exc
 
 from refnova import tracing
 from refnova.api.openstack import auth, contracts, versions
-from refnova.context import generate_request_id
+from refnova.context import RequestContext, generate_request_id
 from refnova.exception import ApiError
 from refnova.tracing.attributes import NOVA_FAULT, NOVA_PROJECT_ID, NOVA_REQUEST_ID
+
+if TYPE_CHECKING:
+    from refnova.api.openstack.compute.servers import Controller
 
 MAX_REQUEST_BODY_SIZE = 114688
 SUPPORTED_CONTENT_TYPES = (
@@ -39,13 +46,19 @@ FAULT_NAMES = {
     503: "serviceUnavailable",
 }
 
+
 # A route names the controller method it calls ("create", "show", ...) or, for version
 # discovery, "versions" / "version:<id>". Public routes skip authentication (Icehouse served
 # GET / outside the v2 pipeline; GET /v2/ went through it).
-Route = collections.namedtuple("Route", "method pattern template action public")
+class Route(NamedTuple):
+    method: str
+    pattern: re.Pattern[str]
+    template: str
+    action: str
+    public: bool
 
 
-def _route(method, template, action, public=False):
+def _route(method: str, template: str, action: str, public: bool = False) -> Route:
     regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
     return Route(method, re.compile("^" + regex + "/?$"), template, action, public)
 
@@ -71,9 +84,11 @@ ROUTES = (
 )
 
 
-def fault_body(status, message, headers=None):
+def fault_body(
+    status: int, message: str, headers: Mapping[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
     key = FAULT_NAMES.get(status, "computeFault")
-    fault = {"message": message, "code": status}
+    fault: dict[str, Any] = {"message": message, "code": status}
     retry_after = (headers or {}).get("Retry-After")
     if status in (413, 429) and retry_after:
         fault["retryAfter"] = str(retry_after)
@@ -83,13 +98,18 @@ def fault_body(status, message, headers=None):
 JSON_CONTENT_TYPES = ("application/json", "application/vnd.openstack.compute+json")
 
 
-def best_json_type(req):
+def best_json_type(req: webob.Request | None) -> str:
     """The JSON media type the client prefers; Nova echoed the vendor type when asked for it."""
     offers = req.accept.acceptable_offers(JSON_CONTENT_TYPES) if req is not None else []
     return offers[0][0] if offers else "application/json"
 
 
-def json_response(status, body, headers=None, content_type="application/json"):
+def json_response(
+    status: int,
+    body: Any,
+    headers: Mapping[str, Any] | None = None,
+    content_type: str = "application/json",
+) -> webob.Response:
     response = webob.Response(status=status, content_type=content_type, charset=None)
     response.body = json.dumps(body).encode("utf-8")
     for name, value in (headers or {}).items():
@@ -97,7 +117,7 @@ def json_response(status, body, headers=None, content_type="application/json"):
     return response
 
 
-def fault_response(error, req=None):
+def fault_response(error: ApiError, req: webob.Request | None = None) -> webob.Response:
     body = fault_body(error.status, error.message, error.headers)
     if error.details is not None:
         body[FAULT_NAMES.get(error.status, "computeFault")]["details"] = error.details
@@ -107,13 +127,17 @@ def fault_response(error, req=None):
 class RateLimiter:
     """Icehouse's default limit: per user, ``limit`` POSTs a minute to any URL."""
 
-    def __init__(self, limits, clock=time.monotonic):
+    def __init__(
+        self, limits: Mapping[str, int], clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.limit = limits.get("POST", 120)
         self.clock = clock
-        self._hits = collections.defaultdict(collections.deque)
+        self._hits: collections.defaultdict[str, collections.deque[float]] = (
+            collections.defaultdict(collections.deque)
+        )
         self._lock = threading.Lock()
 
-    def check(self, method, user_id):
+    def check(self, method: str, user_id: str) -> int | None:
         """None, or the seconds to wait before the next POST is allowed."""
         if method != "POST" or self.limit < 0:
             return None
@@ -127,7 +151,7 @@ class RateLimiter:
             hits.append(now)
             return None
 
-    def error(self, wait):
+    def error(self, wait: int) -> ApiError:
         return ApiError(
             429,
             "This request was rate-limited.",
@@ -139,13 +163,18 @@ class RateLimiter:
 class APIRouter:
     """One WSGI app serving the /v2 contract of the servers resource."""
 
-    def __init__(self, controller, rate_limits=None, authenticator=None):
+    def __init__(
+        self,
+        controller: Controller,
+        rate_limits: Mapping[str, int] | None = None,
+        authenticator: auth.NoAuth | auth.KeystoneAuth | None = None,
+    ) -> None:
         self.controller = controller
         self.rate_limiter = RateLimiter(rate_limits or {})
         self.authenticator = authenticator or auth.NoAuth()
 
     @webob.dec.wsgify
-    def __call__(self, req):
+    def __call__(self, req: webob.Request) -> webob.Response:
         # The SERVER span is tracing.ServerSpanMiddleware's: the router names it after the
         # route and adds the fault and the request's ids.
         route, params = self._match(req)
@@ -178,22 +207,24 @@ class APIRouter:
         return response
 
     @staticmethod
-    def _match(req):
+    def _match(req: webob.Request) -> tuple[Route | None, dict[str, str]]:
         for route in ROUTES:
             found = route.pattern.match(req.path_info)
             if found and route.method == req.method:
                 return route, found.groupdict()
         return None, {}
 
-    def _handle(self, req, route, params, request_id):
+    def _handle(
+        self, req: webob.Request, route: Route | None, params: dict[str, str], request_id: str
+    ) -> webob.Response:
         if route is None:
             raise ApiError(404)
         contract = contracts.for_path(route.template)
         req.environ[contracts.ENVIRON_KEY] = contract
         if _body_too_large(req):
             return _too_large_page(req)
-        if route.public:
-            return self._dispatch(req, route, params, None)
+        if route.public:  # discovery documents, read without credentials
+            return self._discovery(req, route)
         context = self.authenticator.authenticate(req)  # ApiError(503) when Keystone is down
         if context is None:
             return _unauthorized(self.authenticator.challenge_headers())
@@ -206,18 +237,26 @@ class APIRouter:
             raise self.rate_limiter.error(wait)
         return self._dispatch(req, route, params, context)
 
-    def _dispatch(self, req, route, params, context):
-        contract = contracts.contract_of(req)
-        contract.negotiate(req)  # /v2.1: the microversion (400, 406) comes first
+    @staticmethod
+    def _discovery(req: webob.Request, route: Route) -> webob.Response:
+        """``GET /`` (every version) or one version's document."""
+        contracts.contract_of(req).negotiate(req)  # /v2.1: the microversion (400, 406) first
         if route.action == "versions":
             return json_response(200, versions.list_versions(req), {}, best_json_type(req))
-        if route.action.startswith("version:"):
-            return json_response(
-                200,
-                versions.show_version(req, route.action.split(":", 1)[1]),
-                {},
-                best_json_type(req),
-            )
+        return json_response(
+            200,
+            versions.show_version(req, route.action.split(":", 1)[1]),
+            {},
+            best_json_type(req),
+        )
+
+    def _dispatch(
+        self, req: webob.Request, route: Route, params: dict[str, str], context: RequestContext
+    ) -> webob.Response:
+        if route.action == "versions" or route.action.startswith("version:"):
+            return self._discovery(req, route)
+        contract = contracts.contract_of(req)
+        contract.negotiate(req)  # /v2.1: the microversion (400, 406) comes first
         project_id = params.pop("project_id", None)  # optional on /v2.1
         if contract.read_body is not None:
             body = contract.read_body(req)
@@ -240,7 +279,7 @@ class APIRouter:
         return json_response(status, result, headers, best_json_type(req))
 
 
-def _body_too_large(req):
+def _body_too_large(req: webob.Request) -> bool:
     """sizelimit (F1): over 114688 bytes, declared or read from a chunked body."""
     if req.content_length is not None:
         return req.content_length > MAX_REQUEST_BODY_SIZE
@@ -252,7 +291,7 @@ def _body_too_large(req):
     return False
 
 
-def _too_large_page(req):
+def _too_large_page(req: webob.Request) -> webob.Response:
     """F1: WebOb 1.3's own page, HTML when Accept mentions html or */*, else plain text."""
     error = webob.exc.HTTPRequestEntityTooLarge(explanation="Request is too large.")
     accept = req.headers.get("Accept", "")
@@ -271,7 +310,7 @@ def _too_large_page(req):
     )
 
 
-def _unauthorized(headers=None):
+def _unauthorized(headers: Mapping[str, str] | None = None) -> webob.Response:
     response = webob.Response(status=401, content_type="text/plain", charset="UTF-8")
     response.text = "Authentication required"
     for name, value in (headers or {}).items():
@@ -279,7 +318,7 @@ def _unauthorized(headers=None):
     return response
 
 
-def _deserialize(req):
+def _deserialize(req: webob.Request) -> Any:
     """The body as JSON; F3 for an unsupported type, F4 for bad JSON, None when empty."""
     content_type = req.content_type if "Content-Type" in req.headers else ""
     if (

@@ -6,11 +6,26 @@ names the body check, the field checks to run at the request's microversion
 (``server_checks.py``), the error table (``errors.py``) and the views.
 """
 
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import webob
+from sqlalchemy.engine import Row
+
 from refnova import exception, tracing, utils
 from refnova.api.openstack import contracts
 from refnova.api.openstack.compute import errors, views
+from refnova.api.openstack.compute.server_checks import Server
+from refnova.compute.api import API as ComputeAPI
+from refnova.compute.api import ComputeConfig
+from refnova.context import RequestContext
 from refnova.db import api as db_api
 from refnova.exception import ApiError
+
+# What a controller method answers: the status, the JSON body (None: no body), the headers.
+Answer = tuple[int, dict[str, Any] | None, Mapping[str, str]]
 
 
 class Controller:
@@ -20,7 +35,12 @@ class Controller:
     (``errors.with_quota_status``).
     """
 
-    def __init__(self, compute_api, config, api_options=None):
+    def __init__(
+        self,
+        compute_api: ComputeAPI,
+        config: ComputeConfig,
+        api_options: Mapping[str, Any] | None = None,
+    ) -> None:
         self.compute_api = compute_api
         self.config = config
         self._error_tables = {
@@ -28,11 +48,11 @@ class Controller:
             for contract in contracts.CONTRACTS
         }
 
-    def _errors(self, contract):
+    def _errors(self, contract: contracts.Contract) -> errors.ErrorTable:
         return self._error_tables[contract.name]
 
     @tracing.traced("servers.Controller.create")
-    def create(self, req, body):
+    def create(self, req: webob.Request, body: Any) -> Answer:
         contract = contracts.contract_of(req)
         server = contract.server_from_body(body)
         context = req.environ["nova.context"]
@@ -55,21 +75,23 @@ class Controller:
         )
         return 202, body, {"Location": body["server"]["links"][0]["href"]}
 
-    def _check_fields(self, contract, req, server, body):
+    def _check_fields(
+        self, contract: contracts.Contract, req: webob.Request, server: Server, body: Any
+    ) -> dict[str, Any]:
         """Every step of the contract at the request's version, in order; the values."""
-        values = {}
+        values: dict[str, Any] = {}
         for step in contract.steps_at(req.environ.get(contracts.VERSION_KEY)):
             value = step.check(server, body, self.config)
             if step.name is not None:
                 values[step.name] = value
         return values
 
-    def _flavor(self, context, flavorid):
+    def _flavor(self, context: RequestContext, flavorid: str) -> Row[Any]:
         with self.compute_api.db.reading() as connection:
             return db_api.flavor_get_by_flavor_id(connection, flavorid, context)
 
     @staticmethod
-    def _create_kwargs(server, values):
+    def _create_kwargs(server: Server, values: Mapping[str, Any]) -> dict[str, Any]:
         min_count, max_count = values["counts"]
         return dict(
             display_name=values["display_name"],
@@ -94,7 +116,7 @@ class Controller:
         )
 
     @tracing.traced("servers.Controller.index")
-    def index(self, req):
+    def index(self, req: webob.Request) -> Answer:
         """GET /servers: id, name and links of each server of the project."""
         context = req.environ["nova.context"]
         try:
@@ -104,7 +126,7 @@ class Controller:
         return 200, views.index(req, instances), {}
 
     @tracing.traced("servers.Controller.delete")
-    def delete(self, req, server_id):
+    def delete(self, req: webob.Request, server_id: str) -> Answer:
         """DELETE /servers/{id}: 204 with no body."""
         context = req.environ["nova.context"]
         try:
@@ -116,7 +138,7 @@ class Controller:
         return 204, None, {}
 
     @tracing.traced("servers.Controller.show")
-    def show(self, req, server_id):
+    def show(self, req: webob.Request, server_id: str) -> Answer:
         context = req.environ["nova.context"]
         with self.compute_api.db.transaction() as session:
             try:

@@ -1,9 +1,23 @@
 """Response bodies of the servers resource, shaped as Icehouse's views and extensions."""
 
+from __future__ import annotations
+
+import datetime
 import hashlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import webob
+from sqlalchemy.orm import Session
 
 from refnova.api.openstack.compute.schemas import servers as schemas
+from refnova.compute.api import ComputeConfig
+from refnova.context import RequestContext
 from refnova.db import api as db_api
+from refnova.db.models import Instance
+
+# A JSON object of a response body.
+Body = dict[str, Any]
 
 _STATUS_BY_VM_STATE = {
     "building": "BUILD",
@@ -15,17 +29,19 @@ _STATUS_BY_VM_STATE = {
 _POWER_STATE_NOSTATE = 0
 
 
-def _isotime(value):
+def _isotime(value: datetime.datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
-def application_url(req):
+def application_url(req: webob.Request) -> str:
     """The URL of the API version the request came in on, e.g. http://host:8774/v2."""
     version = req.path_info.strip("/").split("/")[0]
     return "%s/%s" % (req.host_url, version)
 
 
-def resource_links(req, project_id, collection, resource_id):
+def resource_links(
+    req: webob.Request, project_id: str, collection: str, resource_id: str
+) -> list[dict[str, str]]:
     """Self and bookmark links; the bookmark drops the version from the URL."""
     project = project_id if project_id in req.path_info.split("/") else ""
     self_href = "/".join(filter(None, (application_url(req), project, collection, resource_id)))
@@ -33,9 +49,15 @@ def resource_links(req, project_id, collection, resource_id):
     return [{"rel": "self", "href": self_href}, {"rel": "bookmark", "href": bookmark}]
 
 
-def create(req, instance, admin_password, server, config):
+def create(
+    req: webob.Request,
+    instance: Mapping[str, Any],
+    admin_password: str,
+    server: Mapping[str, Any],
+    config: ComputeConfig,
+) -> Body:
     """The 202 body: only the first instance, as Nova returned it (§3)."""
-    body = {
+    body: Body = {
         "id": instance["uuid"],
         "links": resource_links(req, instance["project_id"], "servers", instance["uuid"]),
     }
@@ -49,7 +71,7 @@ def create(req, instance, admin_password, server, config):
     return {"server": body}
 
 
-def index(req, instances):
+def index(req: webob.Request, instances: Iterable[Instance]) -> Body:
     """GET /servers: the Icehouse index view, id, name and links only."""
     return {
         "servers": [
@@ -63,11 +85,18 @@ def index(req, instances):
     }
 
 
-def show(req, session, instance, context, config):
+def show(
+    req: webob.Request,
+    session: Session,
+    instance: Instance,
+    context: RequestContext,
+    config: ComputeConfig,
+) -> Body:
     """GET /servers/{id}: the Icehouse detail view with its standard extensions."""
     project_id = instance.project_id
-    flavorid = session.get(db_api.models.Flavor, instance.instance_type_id).flavorid
-    body = {
+    # An instance's flavor row is never removed (flavors are soft-deleted).
+    flavorid = session.get_one(db_api.models.Flavor, instance.instance_type_id).flavorid
+    body: Body = {
         "id": instance.uuid,
         "name": instance.display_name,
         "status": _STATUS_BY_VM_STATE.get(instance.vm_state, "UNKNOWN"),
@@ -131,13 +160,13 @@ def show(req, session, instance, context, config):
     return {"server": body}
 
 
-def _host_id(project_id, host):
+def _host_id(project_id: str, host: str | None) -> str:
     if not host:
         return ""
     return hashlib.sha224((project_id + host).encode("utf-8")).hexdigest()
 
 
-def _image_ref(req, project_id, image_ref):
+def _image_ref(req: webob.Request, project_id: str, image_ref: str) -> str | Body:
     if not image_ref:
         return ""  # booted from a volume
     prefix = project_id + "/" if project_id in req.path_info else ""
@@ -149,8 +178,8 @@ def _image_ref(req, project_id, image_ref):
     }
 
 
-def _addresses(network_info):
-    addresses = {}
+def _addresses(network_info: Iterable[Mapping[str, Any]]) -> dict[str, list[Body]]:
+    addresses: dict[str, list[Body]] = {}
     for vif in network_info:
         addresses.setdefault(vif["network"], []).append(
             {
@@ -166,7 +195,13 @@ def _addresses(network_info):
 # --- /v2.1 at 2.1 ------------------------------------------------------------------------------
 
 
-def today_create(req, instance, admin_password, server, config):
+def today_create(
+    req: webob.Request,
+    instance: Mapping[str, Any],
+    admin_password: str,
+    server: Mapping[str, Any],
+    config: ComputeConfig,
+) -> Body:
     """The 202 body: only the keys Nova's v2.1 create response schema allows."""
     body = create(req, instance, admin_password, server, config)
     body["server"] = {
@@ -175,7 +210,13 @@ def today_create(req, instance, admin_password, server, config):
     return body
 
 
-def today_show(req, session, instance, context, config):
+def today_show(
+    req: webob.Request,
+    session: Session,
+    instance: Instance,
+    context: RequestContext,
+    config: ComputeConfig,
+) -> Body:
     """GET /servers/{id} at 2.1: the same keys as /v2; a launch time as oslo.serialization
     writes a datetime (``2026-01-02T03:04:05.000006``, no zone)."""
     body = show(req, session, instance, context, config)
