@@ -16,12 +16,16 @@ numeric strings (``"0"`` is less than the minimum of 1), and ``format`` checks a
 value of another type (the ``type`` keyword reports those).
 """
 
+from __future__ import annotations
+
 import base64
 import binascii
 import functools
 import re
 import unicodedata
 import uuid
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import jsonschema
 from jsonschema import exceptions as jsonschema_exceptions
@@ -35,27 +39,27 @@ INVALID_NAME = "An invalid 'name' value was provided. The name must be: %s"
 class InvalidName(ValueError):
     """A ``name`` format failure; its message replaces jsonschema's."""
 
-    def __init__(self, reason=NAME_REASON):
+    def __init__(self, reason: str = NAME_REASON) -> None:
         super().__init__(INVALID_NAME % reason)
 
 
 # --- the printable-name regex, built as Nova builds it ---------------------------------------
 
 
-def _is_printable(char):
+def _is_printable(char: str) -> bool:
     """Not "other" (controls, format, unassigned...), and no separator but a plain space."""
     category = unicodedata.category(char)
     return not category.startswith("C") and (not category.startswith("Z") or category == "Zs")
 
 
-def _regex_range(ws=True, invert=False):
+def _regex_range(ws: bool = True, invert: bool = False) -> str:
     """A character-class body of the printable characters of the BMP (U+0000-U+FFFE).
 
     ``ws=False`` leaves out the space separators (Zs); ``invert`` takes the complement.
     Characters past U+FFFE are in neither class, so a name containing one never matches.
     """
 
-    def valid(char):
+    def valid(char: str) -> bool:
         result = (
             _is_printable(char)
             if ws
@@ -63,7 +67,9 @@ def _regex_range(ws=True, invert=False):
         )
         return not result if invert else result
 
-    parts, start, previous = [], None, None
+    parts: list[str] = []
+    start: str | None = None
+    previous = ""  # the character before ``char``; read only once ``start`` is set
     for code in range(0xFFFF):
         char = chr(code)
         if valid(char):
@@ -81,7 +87,7 @@ def _regex_range(ws=True, invert=False):
 
 
 @functools.cache
-def valid_name_regex():
+def valid_name_regex() -> re.Pattern[str]:
     """Nova's ``valid_name_regex``: printable, not starting or ending with whitespace.
 
     Built on first use (it takes a few tenths of a second). Searched with ``re.search``, as
@@ -98,7 +104,7 @@ FORMAT_CHECKER = jsonschema.FormatChecker(formats=("ipv4", "ipv6"))
 
 
 @FORMAT_CHECKER.checks("uuid")
-def _is_uuid_like(instance):
+def _is_uuid_like(instance: object) -> bool:
     """oslo.utils' is_uuid_like: any case, with or without hyphens, braces or a urn prefix."""
     if not isinstance(instance, str):
         return True
@@ -112,7 +118,7 @@ def _is_uuid_like(instance):
 
 
 @FORMAT_CHECKER.checks("base64")
-def _is_base64(instance):
+def _is_base64(instance: object) -> bool:
     """Python's lenient b64decode: characters outside the alphabet are dropped, padding counts.
 
     Nova feeds the text through ``decode('ascii')`` first and answers 500 on non-ASCII text;
@@ -128,7 +134,7 @@ def _is_base64(instance):
 
 
 @FORMAT_CHECKER.checks("name", raises=InvalidName)
-def _is_valid_name(instance):
+def _is_valid_name(instance: object) -> bool:
     if isinstance(instance, str) and valid_name_regex().search(instance):
         return True
     raise InvalidName()
@@ -137,7 +143,7 @@ def _is_valid_name(instance):
 # --- the validator ---------------------------------------------------------------------------
 
 
-def _number_from_str(instance):
+def _number_from_str(instance: Any) -> int | float | None:
     try:
         return int(instance)
     except (ValueError, TypeError):
@@ -150,13 +156,17 @@ def _number_from_str(instance):
 _BASE = jsonschema.Draft202012Validator
 
 
-def _minimum(validator, minimum, instance, schema):
+def _minimum(
+    validator: Any, minimum: Any, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[jsonschema_exceptions.ValidationError]:
     number = _number_from_str(instance)
     if number is not None:
         yield from _BASE.VALIDATORS["minimum"](validator, minimum, number, schema)
 
 
-def _maximum(validator, maximum, instance, schema):
+def _maximum(
+    validator: Any, maximum: Any, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[jsonschema_exceptions.ValidationError]:
     number = _number_from_str(instance)
     if number is not None:
         yield from _BASE.VALIDATORS["maximum"](validator, maximum, number, schema)
@@ -165,7 +175,7 @@ def _maximum(validator, maximum, instance, schema):
 _Validator = jsonschema.validators.extend(_BASE, {"minimum": _minimum, "maximum": _maximum})
 
 
-def error_detail(error):
+def error_detail(error: jsonschema_exceptions.ValidationError) -> str:
     """Nova's text for a jsonschema ValidationError."""
     if isinstance(error.cause, InvalidName):
         return str(error.cause)
@@ -181,11 +191,11 @@ def error_detail(error):
 class SchemaValidator:
     """One schema, checked with Nova's rules; ``validate`` raises ApiError(400)."""
 
-    def __init__(self, schema):
+    def __init__(self, schema: Mapping[str, Any]) -> None:
         self.schema = schema
         self._validator = _Validator(schema, format_checker=FORMAT_CHECKER)
 
-    def validate(self, instance):
+    def validate(self, instance: Any) -> None:
         try:
             self._validator.validate(instance)
         except jsonschema_exceptions.ValidationError as error:

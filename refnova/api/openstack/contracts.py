@@ -22,16 +22,24 @@ The router picks the contract from the matched route (``for_path``) and leaves i
 request (``contract_of``), as Nova marks a request legacy-v2 or v2.1 at version X.Y.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import functools
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import webob
+from sqlalchemy.orm import Session
+
 from refnova.api.openstack import microversions
 from refnova.api.openstack.compute import errors, extensions, views
 from refnova.api.openstack.compute import server_checks as checks
-from refnova.api.openstack.compute.server_checks import Step
+from refnova.api.openstack.compute.server_checks import Server, Step
+from refnova.compute.api import ComputeConfig
+from refnova.context import RequestContext
+from refnova.db.models import Instance
 from refnova.exception import ApiError
 
 ENVIRON_KEY = "refnova.contract"
@@ -39,32 +47,41 @@ VERSION_KEY = "refnova.api_version"
 
 V21_SUPPORTED_CONTENT_TYPES = ("application/json", "application/vnd.openstack.compute+json")
 
+# (req, the first instance, its admin password, the server object, config) -> the 202 body
+CreateView = Callable[
+    [webob.Request, Mapping[str, Any], str, Server, ComputeConfig], dict[str, Any]
+]
+# (req, session, instance, context, config) -> the body of GET /servers/{id}
+ShowView = Callable[
+    [webob.Request, Session, Instance, RequestContext, ComputeConfig], dict[str, Any]
+]
+
 
 @dataclasses.dataclass(frozen=True)
 class Contract:
     name: str
     prefix: str  # routes under it belong to this contract
-    server_from_body: Callable  # body -> the "server" object, or ApiError
+    server_from_body: Callable[[Any], Server]  # body -> the "server" object, or ApiError
     create_steps: tuple[Step, ...]  # the checks, in the order Nova runs them
     errors: errors.ErrorTable  # how compute-API exceptions answer
-    create_view: Callable  # (req, instance, password, server, config)
-    show_view: Callable  # (req, session, instance, context, config)
+    create_view: CreateView
+    show_view: ShowView
     instance_not_found: str  # 404 text of GET /servers/{id}; %(id)s
-    pre_processors: tuple = ()  # run on the raw body before the controller
-    read_body: Callable | None = None  # None: the router's Icehouse rules
-    compute_options: Mapping = dataclasses.field(default_factory=dict)
+    pre_processors: tuple[Callable[[Any], None], ...] = ()  # run on the raw body first
+    read_body: Callable[[webob.Request], Any] | None = None  # None: the router's Icehouse rules
+    compute_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     versions: microversions.VersionRange | None = None  # None: no microversions
     rate_limited: bool = False
     fault_content_type: str | None = None  # None: the JSON type the client accepts
 
-    def owns(self, path):
+    def owns(self, path: str) -> bool:
         return path == self.prefix or path.startswith(self.prefix + "/")
 
     def steps_at(self, version: Any) -> tuple[Step, ...]:
         """The create steps that apply at a microversion (None: the contract has none)."""
         return _steps_at(self.create_steps, version)
 
-    def negotiate(self, req):
+    def negotiate(self, req: webob.Request) -> None:
         """Settle the request's microversion (``VERSION_KEY``); ApiError(400/406) if bad."""
         if self.versions is None:
             return
@@ -73,31 +90,31 @@ class Contract:
         if error is not None:
             raise error
 
-    def response_headers(self, req):
+    def response_headers(self, req: webob.Request) -> dict[str, str]:
         """What every answer to the request carries: the microversion echo, once known."""
         version = req.environ.get(VERSION_KEY)
         if self.versions is None or version is None:
             return {}
         return microversions.response_headers(version)
 
-    def finish_response(self, req, response):
+    def finish_response(self, req: webob.Request, response: webob.Response) -> None:
         for name, value in self.response_headers(req).items():
             response.headers[name] = value
 
-    def finish_fault(self, req, response):
+    def finish_fault(self, req: webob.Request, response: webob.Response) -> None:
         if self.fault_content_type:
             response.headers["Content-Type"] = self.fault_content_type
 
     @property
-    def max_version(self):
+    def max_version(self) -> str:
         return str(self.versions.maximum) if self.versions else ""
 
     @property
-    def min_version(self):
+    def min_version(self) -> str:
         return str(self.versions.minimum) if self.versions else ""
 
 
-def read_v21_body(req):
+def read_v21_body(req: webob.Request) -> Any:
     """Nova's v2.1 Resource: 415 for a type it does not serve; a missing or text/plain type
     still reads the body as JSON; an empty body is None; bad JSON is 400."""
     if "Content-Type" in req.headers:
@@ -210,7 +227,7 @@ CONTRACTS = (V2_1, V2)
 BY_NAME = {contract.name: contract for contract in CONTRACTS}
 
 
-def for_path(path):
+def for_path(path: str) -> Contract:
     """The contract of a request path or route template; /v2 (and /v1.1) by default."""
     for contract in CONTRACTS:
         if contract.owns(path):
@@ -218,6 +235,6 @@ def for_path(path):
     return V2
 
 
-def contract_of(req):
+def contract_of(req: webob.Request) -> Contract:
     """The contract the router chose for this request (/v2 for a request it did not route)."""
     return req.environ.get(ENVIRON_KEY) or V2

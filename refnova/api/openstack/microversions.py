@@ -8,8 +8,11 @@ the implemented range is a 406. Every answer to a request whose version was unde
 echoes it in both headers and says ``Vary`` on both.
 """
 
-import collections
+from __future__ import annotations
+
 import re
+from collections.abc import Mapping
+from typing import NamedTuple
 
 from refnova.exception import ApiError
 
@@ -22,11 +25,14 @@ LATEST = "latest"
 _VERSION_RE = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")
 
 
-class APIVersion(collections.namedtuple("APIVersion", "major minor")):
+class APIVersion(NamedTuple):
     """A version ``X.Y``; tuples compare as versions do."""
 
+    major: int
+    minor: int
+
     @classmethod
-    def parse(cls, text):
+    def parse(cls, text: str) -> APIVersion:
         found = _VERSION_RE.match(text)
         if not found:
             raise ApiError(
@@ -36,11 +42,11 @@ class APIVersion(collections.namedtuple("APIVersion", "major minor")):
             )
         return cls(int(found.group(1)), int(found.group(2)))
 
-    def __str__(self):
+    def __str__(self) -> str:
         return "%d.%d" % (self.major, self.minor)
 
 
-def requested_version(headers):
+def requested_version(headers: Mapping[str, str]) -> str | None:
     """The version string the request asks for, or None (microversion_parse's rules).
 
     The standard header may list several services (``compute 2.1, volume 3.0``); the last
@@ -62,11 +68,11 @@ def requested_version(headers):
 class VersionRange:
     """The microversions a contract implements: ``minimum`` to ``maximum``."""
 
-    def __init__(self, minimum, maximum):
+    def __init__(self, minimum: str, maximum: str) -> None:
         self.minimum = APIVersion.parse(minimum)
         self.maximum = APIVersion.parse(maximum)
 
-    def negotiate(self, headers):
+    def negotiate(self, headers: Mapping[str, str]) -> tuple[APIVersion, ApiError | None]:
         """The version a request gets, and whether to echo it; raises ApiError(400/406).
 
         Returns ``(version, error)``: ``error`` is the 406 to answer with (the requested
@@ -87,7 +93,7 @@ class VersionRange:
         return version, None
 
 
-def response_headers(version):
+def response_headers(version: APIVersion) -> dict[str, str]:
     """The headers that echo ``version`` (Vary names both request headers)."""
     return {
         STANDARD_HEADER: "%s %s" % (SERVICE_TYPE, version),

@@ -7,13 +7,19 @@ declare the microversions refnova implements (``contracts.V2_1.versions``). Only
 that have microversions carry those two fields in the ``GET /`` list.
 """
 
+from __future__ import annotations
+
 import copy
+from collections.abc import Mapping
+from typing import Any
+
+import webob
 
 from refnova.api.openstack import contracts
 
 V2_UPDATED = "2011-01-21T11:33:21Z"
 
-VERSIONS = {
+VERSIONS: dict[str, dict[str, Any]] = {
     "v2.0": {
         "id": "v2.0",
         "status": "CURRENT",
@@ -62,11 +68,13 @@ VERSIONS = {
 MICROVERSION_FIELDS = ("min_version", "version")
 
 
-def _self_href(req, version):
+def _self_href(req: webob.Request, version: Mapping[str, Any]) -> str:
     return "%s/%s/" % (req.host_url, version["path"])
 
 
-def list_versions(req, versions=VERSIONS):
+def list_versions(
+    req: webob.Request, versions: Mapping[str, dict[str, Any]] = VERSIONS
+) -> dict[str, Any]:
     """``GET /``: id, status, updated and a self link for each version, sorted by id."""
     return {
         "versions": [
@@ -82,7 +90,9 @@ def list_versions(req, versions=VERSIONS):
     }
 
 
-def show_version(req, version_id, versions=VERSIONS):
+def show_version(
+    req: webob.Request, version_id: str, versions: Mapping[str, dict[str, Any]] = VERSIONS
+) -> dict[str, Any]:
     """``GET /v2/``: the whole version document, its self link first."""
     version = copy.deepcopy(versions[version_id])
     version["links"].insert(0, {"rel": "self", "href": _self_href(req, version)})

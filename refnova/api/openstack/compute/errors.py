@@ -65,17 +65,15 @@ V2_ERRORS: ErrorTable = (
 )
 
 
-def to_api_error(error: Exception, table: ErrorTable = V2_ERRORS) -> ApiError:
+def to_api_error(error: exception.NovaException, table: ErrorTable = V2_ERRORS) -> ApiError:
     """The HTTP answer for a compute-API exception, by the first matching rule."""
     for rule in table:
         if isinstance(error, rule.classes):
             headers = {"Retry-After": "0"} if rule.retry_after else {}
             message = rule.message(error) if callable(rule.message) else rule.message
-            return ApiError(
-                rule.status or getattr(error, "code", 500), message or _own_message(error), headers
-            )
+            return ApiError(rule.status or error.code, message or _own_message(error), headers)
     # R3: anything else shows only the generic text of its class code.
-    return ApiError(getattr(error, "code", 500) or 500)
+    return ApiError(error.code or 500)
 
 
 def _own_message(error: Exception) -> str:

@@ -4,19 +4,22 @@ They run before the controller and see the raw body, so their failures (and the 
 errors Icehouse's versions raised on odd bodies) decide some answers: F6, F7, P1-P3.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from refnova.exception import ApiError
 
 
-def _contains(container, key):
+def _contains(container: Any, key: str) -> bool:
     """Python's ``key in container`` for a JSON value; TypeError means generic-400."""
     if not isinstance(container, (dict, list, str)):
         raise ApiError(400)
     return key in container
 
 
-def scheduler_hints(body):
+def scheduler_hints(body: Any) -> None:
     """OS-SCH-HNT: top-level hints become server["scheduler_hints"]."""
-    hints = {}
+    hints: dict[str, Any] = {}
     for attribute in ("os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"):
         if _contains(body, attribute):
             if not isinstance(body, dict):
@@ -34,7 +37,7 @@ def scheduler_hints(body):
         body["server"]["scheduler_hints"] = hints
 
 
-def disk_config(body):
+def disk_config(body: Any) -> None:
     """OS-DCF: OS-DCF:diskConfig AUTO/MANUAL becomes server["auto_disk_config"]."""
     if not (isinstance(body, dict) and isinstance(body.get("server"), dict)):
         return
@@ -46,4 +49,4 @@ def disk_config(body):
         server["auto_disk_config"] = value == "AUTO"
 
 
-CREATE_PRE_PROCESSORS = (scheduler_hints, disk_config)
+CREATE_PRE_PROCESSORS: tuple[Callable[[Any], None], ...] = (scheduler_hints, disk_config)

@@ -8,6 +8,7 @@ gets. Later microversions' additions (``description`` 2.19, ``networks`` require
 """
 
 import copy
+from typing import Any
 
 # --- parameter types (Nova's nova/api/validation/parameter_types.py) -------------------------
 
@@ -142,7 +143,7 @@ server_id = {
 
 # --- block device mappings -------------------------------------------------------------------
 
-_legacy_block_device_mapping = {
+_legacy_block_device_mapping: dict[str, Any] = {
     "type": "object",
     "properties": {
         "virtual_name": {
