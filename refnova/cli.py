@@ -1,5 +1,7 @@
 """The ``refnova`` command: serve | conductor | conformance | trace."""
 
+from __future__ import annotations
+
 import argparse
 import logging
 import os
@@ -7,6 +9,8 @@ import signal
 import socketserver
 import sys
 import threading
+from collections.abc import Sequence
+from typing import Any
 from wsgiref import simple_server
 
 from refnova.config import Settings
@@ -20,18 +24,18 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn, simple_server.WSGIServer
 
 
 class _QuietHandler(simple_server.WSGIRequestHandler):
-    def log_message(self, format, *args):
+    def log_message(self, format: str, *args: Any) -> None:
         LOG.info("%s - %s", self.address_string(), format % args)
 
 
-def _safe_url(url):
+def _safe_url(url: str) -> str:
     """A database or broker URL fit for a log line: the password masked."""
     from kombu.utils.url import maybe_sanitize_url
 
     return maybe_sanitize_url(url)
 
 
-def _settings(args):
+def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(
         db_url=args.db,
         transport_url=args.transport,
@@ -49,14 +53,14 @@ def _settings(args):
     )
 
 
-def _wait_for_signal():
+def _wait_for_signal() -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     stop.wait()
 
 
-def serve(args):
+def serve(args: argparse.Namespace) -> int:
     from refnova import tracing
     from refnova.service import Deployment
 
@@ -89,7 +93,7 @@ def serve(args):
     return 0
 
 
-def conductor(args):
+def conductor(args: argparse.Namespace) -> int:
     from refnova import tracing
     from refnova.service import ConductorService
 
@@ -105,7 +109,7 @@ def conductor(args):
     return 0
 
 
-def _common(parser):
+def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help="SQLAlchemy URL (default: an SQLite file refnova.db)")
     parser.add_argument("--transport", help="kombu or oslo transport URL (default memory://)")
     parser.add_argument("--world", help="world JSON file (default: fixtures/world.json)")
@@ -122,7 +126,7 @@ def _common(parser):
     parser.add_argument("--traces-dir", help="write each finished trace as DIR/<trace id>.json")
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="refnova", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve_parser = commands.add_parser("serve", help="run the API (and, on memory://, a conductor)")
@@ -154,7 +158,7 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     level = os.environ.get("REFNOVA_LOG_LEVEL", "WARNING").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     parser = build_parser()

@@ -1,6 +1,10 @@
 """A deployment: everything one ``refnova serve`` (or one conductor) runs, wired together."""
 
+from __future__ import annotations
+
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from refnova import messaging, policy, tracing
 from refnova.api.openstack import auth, builtin, wsgi
@@ -9,6 +13,7 @@ from refnova.compute import api as compute_api
 from refnova.conductor import api as conductor_api
 from refnova.conductor import manager as conductor_manager
 from refnova.conductor import rpcapi as conductor_rpcapi
+from refnova.config import Settings
 from refnova.context import RequestContext
 from refnova.db import api as db_api
 from refnova.image import glance
@@ -19,7 +24,7 @@ from refnova.world import load_world
 LOG = logging.getLogger(__name__)
 
 
-def network_api_for(settings, world):
+def network_api_for(settings: Settings, world: Mapping[str, Any]) -> neutron.API:
     client = (
         neutron.NeutronClient(settings.neutron_url)
         if settings.neutron_url
@@ -28,7 +33,12 @@ def network_api_for(settings, world):
     return neutron.API(client)
 
 
-def start_conductor(settings, db, transport, network_api):
+def start_conductor(
+    settings: Settings,
+    db: db_api.Database,
+    transport: messaging.Transport,
+    network_api: neutron.API,
+) -> messaging.RPCServer:
     manager = conductor_manager.ComputeTaskManager(db, network_api, settings.spawn_seconds)
     target = messaging.Target(topic=conductor_rpcapi.TOPIC)
     server = messaging.RPCServer(
@@ -45,7 +55,7 @@ def start_conductor(settings, db, transport, network_api):
 class Deployment:
     """The API (and, on the memory transport, a conductor) over one database and broker."""
 
-    def __init__(self, settings, world=None):
+    def __init__(self, settings: Settings, world: Mapping[str, Any] | None = None) -> None:
         self.settings = settings
         self.world = world if world is not None else load_world(path=settings.world_file)
         self.db = db_api.Database(settings.db_url)
@@ -70,27 +80,27 @@ class Deployment:
         self.app = builtin.cloud_app(
             tracing.ServerSpanMiddleware(router), settings, self.world, self.tokens, authenticator
         )
-        self.conductor = None
+        self.conductor: messaging.RPCServer | None = None
         if settings.runs_conductor_in_process:
             self.conductor = start_conductor(settings, self.db, self.transport, network_api)
 
-    def close(self):
+    def close(self) -> None:
         if self.conductor is not None:
             self.conductor.stop()
         self.transport.close()
         self.db.close()
 
-    def __enter__(self):
+    def __enter__(self) -> Deployment:
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
 class ConductorService:
     """``refnova conductor``: the conductor alone, against a shared database and broker."""
 
-    def __init__(self, settings, world=None):
+    def __init__(self, settings: Settings, world: Mapping[str, Any] | None = None) -> None:
         self.world = world if world is not None else load_world(path=settings.world_file)
         self.db = db_api.Database(settings.db_url)
         db_api.seed_world(self.db, self.world)
@@ -99,7 +109,7 @@ class ConductorService:
             settings, self.db, self.transport, network_api_for(settings, self.world)
         )
 
-    def close(self):
+    def close(self) -> None:
         self.server.stop()
         self.transport.close()
         self.db.close()
