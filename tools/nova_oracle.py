@@ -6,7 +6,8 @@
 header is reported; a ``"world"`` section seeds the fake Glance and Neutron before the API
 starts; the fake Neutron client gets python-neutronclient's own find-by-name-or-id, which
 Nova uses for security groups and which the fixture lacks; a ``{"cleanup": true}`` request
-deletes every server and waits until they are gone. See "World" below.)
+deletes every server and waits until they are gone; ``{answer[I].path}`` placeholders are
+filled from earlier answers. See "World" below.)
 
 Runs the REAL OpenStack Nova compute API (installed from PyPI, e.g.
 nova==34.0.0) in-process, using Nova's own functional-test harness
@@ -45,6 +46,8 @@ admin, and waits until they are gone: the next request sees an unused project.
 Placeholders substituted in path and (serialized) body:
     {project_id} {image_id} {flavor_id} {flavor_ref} {network_id}
     {last_server_id}  (id of the last server created with 202)
+    {answer[I].server.id}, {answer[I].servers[0].name}, ...  (a leaf of the JSON
+                      answer to request I of this run: dotted keys, [index])
 
 "world" (optional, beside "config") seeds the fake services before the API starts:
     {"images": [<glance image dict>, ...],            # GlanceFixture.create (replaces)
@@ -70,6 +73,7 @@ list in --out if given:
 
 import json
 import os
+import re
 import sys
 import time
 
@@ -89,6 +93,8 @@ FLAVOR_ID = "1"  # m1.tiny
 NETWORK_ID = "3cb9bc59-5699-4588-a4b1-b87f96708bc6"  # NeutronFixture net 1
 
 _SPEC = {"config": {}, "requests": []}
+_ANSWER_RE = re.compile(r"\{answer\[(\d+)\]((?:\.[^.\[\]{}]+|\[\d+\])*)\}")
+_ANSWER_STEP_RE = re.compile(r"\.([^.\[\]{}]+)|\[(\d+)\]")
 _RESULTS = []
 _NEUTRON_LOOKUP = (
     "find_resource",
@@ -96,6 +102,16 @@ _NEUTRON_LOOKUP = (
     "_find_resource_by_name",
     "get_resource_plural",
 )
+
+
+def _answer_leaf(found):
+    """The text of ``{answer[I].path}``: a leaf of the JSON answer to request I."""
+    value = next(r for r in _RESULTS if r["i"] == int(found.group(1)))["body"]
+    for key, index in _ANSWER_STEP_RE.findall(found.group(2)):
+        value = value[key] if key else value[int(index)]
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
 
 
 class _Oracle(integrated_helpers._IntegratedTestBase):
@@ -191,7 +207,7 @@ class _Oracle(integrated_helpers._IntegratedTestBase):
             def sub(s, subst=subst):
                 for k, v in subst.items():
                     s = s.replace(k, v)
-                return s
+                return _ANSWER_RE.sub(_answer_leaf, s)
 
             method = r.get("method", "GET").upper()
             path = sub(r.get("path", "/v2.1/servers"))

@@ -27,6 +27,12 @@ How a fixture maps onto the oracle (its ``oracle`` object, all keys optional):
 ``as``      the oracle identity: user (default), admin, reader, other.
 ``note``    why the expectation has a marker where refnova and Nova may differ.
 
+A fixture's own ``setup`` (the format's, which every runner sends too) goes to the oracle
+before the fixture's request, each step as the user, or as the admin when its X-Auth-Token
+is ``admin:...``; its ``{setup[N]...}`` placeholders become the oracle's
+``{answer[I]...}`` (I: the step's place in the run), filled from Nova's earlier answers.
+Recording writes the ids of those answers back as ``{setup[N]...}`` placeholders.
+
 The request is sent as refnova would receive it (placeholders expanded with world.json's
 values, which are the oracle's ids too), except ``X-Auth-Token``: the oracle authenticates
 with its own headers. Fixtures with ``nova_status`` pin a Nova crash that refnova answers
@@ -54,9 +60,10 @@ sys.path.insert(0, str(REPO))
 
 # noqa: E402 below: the source tree first. These modules need only jsonschema (Nova's too).
 from refnova.conformance.fixtures import FixtureError, fixture_paths, load_fixture  # noqa: E402
-from refnova.conformance.http import HttpResponse, build_request  # noqa: E402
+from refnova.conformance.http import HttpResponse, build_request, request_from_spec  # noqa: E402
 from refnova.conformance.matcher import check_response  # noqa: E402
 from refnova.conformance.placeholders import expand, placeholder_values  # noqa: E402
+from refnova.conformance.setup import answer_values  # noqa: E402
 from refnova.conformance.world import load_reference_world  # noqa: E402
 
 FIXTURE_DIR = REPO / "fixtures" / "v2.1"
@@ -75,6 +82,7 @@ RECORDED_HEADERS = (
     "Vary",
     "x-compute-request-id",
 )
+SETUP_RE = re.compile(r"\{setup\[(\d+)\]")
 LONG_TEXT = 2048  # recorded strings longer than this get their long runs compressed
 
 
@@ -93,21 +101,43 @@ def oracle_section(fixture):
     return section
 
 
-def oracle_request(fixture, values):
+def oracle_request(fixture, values, first_step=0):
     """The oracle's request for a fixture: refnova's exact bytes, the oracle's identity."""
     request = build_request(fixture, values)
-    headers = {name: value for name, value in request.headers if name.lower() != "x-auth-token"}
-    for name in request.removed:
-        headers[name] = None
+    return _as_oracle(request, fixture.id, oracle_section(fixture).get("as", "user"), first_step)
+
+
+def oracle_setup(fixture, values, first_step):
+    """The oracle's requests for the fixture's own setup steps (the run's ``first_step``..)."""
+    steps = []
+    for index, spec in enumerate(fixture.setup):
+        request = request_from_spec(spec, values)
+        token = request.header_dict().get("X-Auth-Token", "")
+        who = "admin" if token.startswith("admin:") else "user"
+        steps.append(_as_oracle(request, f"{fixture.id} setup[{index}]", who, first_step))
+    return steps
+
+
+def _as_oracle(request, name, who, first_step):
+    """``{setup[N]...}`` becomes the oracle's ``{answer[first_step + N]...}``."""
+
+    def answers(text):
+        return SETUP_RE.sub(lambda found: "{answer[%d]" % (first_step + int(found[1])), text)
+
+    headers = {
+        name: answers(value) for name, value in request.headers if name.lower() != "x-auth-token"
+    }
+    for removed in request.removed:
+        headers[removed] = None
     out = {
-        "name": fixture.id,
+        "name": name,
         "method": request.method,
-        "path": request.path,
+        "path": answers(request.path),
         "headers": headers,
-        "as": oracle_section(fixture).get("as", "user"),
+        "as": who,
     }
     if request.body or request.method in ("POST", "PUT"):
-        out["body"] = request.body.decode("utf-8")
+        out["body"] = answers(request.body.decode("utf-8"))
     return out
 
 
@@ -120,7 +150,7 @@ def plan_runs(fixtures):
         spec = {"config": config}
         if section.get("world"):
             spec["world"] = section["world"]
-        if section.get("setup"):
+        if section.get("setup") or fixture.setup:
             runs.append((spec, [fixture]))
             continue
         groups.setdefault(json.dumps(spec, sort_keys=True), (spec, []))[1].append(fixture)
@@ -145,9 +175,12 @@ def run_oracle(spec, fixtures, values, python, oracle, workdir, index):
         for step in oracle_section(fixture).get("setup", []):
             requests.append(dict(step))
             owners.append(None)
-        requests.append(oracle_request(fixture, values))
+        for step in oracle_setup(fixture, values, len(requests)):
+            requests.append(step)
+            owners.append((fixture, "setup"))
+        requests.append(oracle_request(fixture, values, len(requests) - len(fixture.setup)))
         owners.append(fixture)
-        if fixture.request["method"] == "POST":
+        if fixture.request["method"] == "POST" or fixture.setup:
             requests.append({"name": f"cleanup after {fixture.id}", "cleanup": True})
             owners.append(None)
     spec_path = workdir / f"run{index:02d}.json"
@@ -170,6 +203,9 @@ def run_oracle(spec, fixtures, values, python, oracle, workdir, index):
         )
     answers = {}
     for owner, result, sent in zip(owners, results, requests, strict=True):
+        if isinstance(owner, tuple):  # the fixture's own setup: kept for recording
+            answers.setdefault(owner[0].id + " setup", []).append(result)
+            owner = None
         if owner is None:
             if result["status"] >= 400:
                 raise RuntimeError(
@@ -203,15 +239,24 @@ def compare(fixture, result, values):
 # --------------------------------------------------------------------------- recording
 
 
-def generalize(value, values, host, key=None):
+def generalize(value, values, host, key=None, named=None):
     """A recorded JSON value as an expectation: generated ids and passwords become markers,
-    links a pattern with any host, world ids their placeholders."""
+    links a pattern with any host, world ids their placeholders (and the ids in ``named``,
+    placeholder name -> id, theirs: the answers of the fixture's setup)."""
+    names = {name: values[name] for name in RECORDED_PLACEHOLDERS if values.get(name)}
+    names.update(named or {})
+    return _generalize(value, names, host, key)
+
+
+def _generalize(value, names, host, key):
     if isinstance(value, dict):
-        return {k: generalize(v, values, host, k) for k, v in value.items()}
+        return {k: _generalize(v, names, host, k) for k, v in value.items()}
     if isinstance(value, list):
-        return [generalize(v, values, host, key) for v in value]
+        return [_generalize(v, names, host, key) for v in value]
     if not isinstance(value, str):
         return value
+    if value in names.values():
+        return _placeholders(value, names)
     if key == "id" and re.fullmatch(UUID_RE, value):
         return "<uuid>"
     if key == "adminPass" and re.fullmatch(PASSWORD_RE, value):
@@ -219,12 +264,22 @@ def generalize(value, values, host, key=None):
     if key == "reservation_id" and re.fullmatch("r-[0-9a-z]{8}", value):
         return "<re:r-[0-9a-z]{8}>"
     if key in ("href", "Location") and host and value.startswith(host):
-        return "<re:https?://[^/]+" + _pattern(value[len(host) :], values) + ">"
+        return "<re:https?://[^/]+" + _pattern(value[len(host) :], names) + ">"
     if key == "x-compute-request-id" and re.fullmatch("req-" + UUID_RE, value):
         return f"<re:req-{UUID_RE}>"
     if len(value) > LONG_TEXT:
-        return _compressed(_placeholders(value, values))
-    return _placeholders(value, values)
+        return _compressed(_placeholders(value, names))
+    return _placeholders(value, names)
+
+
+def setup_names(setup_answers):
+    """Placeholder name -> id for the ids in the answers of a fixture's setup steps."""
+    named = {}
+    for index, answer in enumerate(setup_answers):
+        for name, text in answer_values(index, answer["body"]).items():
+            if re.fullmatch(UUID_RE, text) and text not in named.values():
+                named[name] = text
+    return named
 
 
 def _compressed(text):
@@ -244,7 +299,7 @@ def _pattern(path, values):
     out = []
     for part in parts:
         if re.fullmatch(UUID_RE, part):
-            named = [name for name in RECORDED_PLACEHOLDERS if values.get(name) == part]
+            named = [name for name, text in values.items() if text == part]
             out.append("{%s}" % named[0] if named else UUID_RE)
         else:
             out.append(
@@ -253,15 +308,15 @@ def _pattern(path, values):
     return "".join(out)
 
 
-def _placeholders(text, values):
-    for name in RECORDED_PLACEHOLDERS:
-        if values.get(name):
-            text = text.replace(values[name], "{%s}" % name)
+def _placeholders(text, named):
+    for name, value in named.items():
+        text = text.replace(value, "{%s}" % name)
     return text
 
 
-def record(fixture, result, values, run_id):
+def record(fixture, result, values, run_id, setup_answers=()):
     """Rewrite the fixture file with Nova's answer as its expectation."""
+    named = setup_names(setup_answers)
     data = json.loads(fixture.path.read_text())
     row = row_id_of(fixture.path.name)
     data["source"] = f"nova-oracle nova=={NOVA_VERSION} run {run_id} {row}"
@@ -275,15 +330,17 @@ def record(fixture, result, values, run_id):
     expect = {"status": result["status"], "headers": {}}
     for name in RECORDED_HEADERS:
         expect["headers"][name] = (
-            generalize(headers[name.lower()], values, host, name)
+            generalize(headers[name.lower()], values, host, name, named)
             if name.lower() in headers
             else "<absent>"
         )
     if "location" in headers:
-        expect["headers"]["Location"] = generalize(headers["location"], values, host, "Location")
+        expect["headers"]["Location"] = generalize(
+            headers["location"], values, host, "Location", named
+        )
     body = result["body"]
     if isinstance(body, (dict, list)):
-        expect["body"] = generalize(body, values, host)
+        expect["body"] = generalize(body, values, host, named=named)
         expect["exact_body"] = True
     else:
         expect["text_contains"] = [
@@ -394,7 +451,8 @@ def main(argv=None):
         for fixture in members:
             result = answers[fixture.id]
             if args.record:
-                _, what = record(fixture, result, values, run_id)
+                setup_answers = answers.get(f"{fixture.id} setup", [])
+                _, what = record(fixture, result, values, run_id, setup_answers)
                 verdicts[fixture.id] = ("RECORDED", [what])
             else:
                 verdicts[fixture.id] = compare(fixture, result, values)

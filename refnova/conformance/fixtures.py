@@ -10,6 +10,8 @@ one definition of the format, and every fixture is validated against it as it is
      "world": {...},                                  # optional: overrides merged into world.json
      "oracle": {...},                                 # optional (/v2.1): how the real Nova was
                                                       # asked (tools/oracle_check.py)
+     "setup": [{"method": "POST", "path": ..., "body": ...,   # optional: sent first; their
+                "expect_status": 202, "undo": {...}}],   # answers fill {setup[N].server.id}
      "request": {"method": "POST", "path": "/v2/{project_id}/servers",
                  "headers": {...},                    # merged over DEFAULT_HEADERS, null removes
                  "body": {...} | "body_text": "..." | "body_text_repeat": ["a", 114689]},
@@ -39,6 +41,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "fixtures" / "schema.json"
 CONTRACTS = ("v2", "v2.1")
 REPEAT_KEY = "$repeat"
+NOVA_SOURCE_PREFIX = "Nova 2014.1 source: "
 
 
 class FixtureError(ValueError):
@@ -70,6 +73,17 @@ class Fixture:
     def row_id(self) -> str:
         """The spec row this fixture pins: the last token of ``source``."""
         return self.source.split()[-1]
+
+    @property
+    def cites_nova_source(self) -> bool:
+        """Whether ``source`` cites Nova 2014.1's code rather than a spec row (a /v2 route the
+        Icehouse spec does not cover: ``Nova 2014.1 source: <file> <function>``)."""
+        return self.source.startswith(NOVA_SOURCE_PREFIX)
+
+    @property
+    def setup(self) -> list[Mapping[str, Any]]:
+        """The requests to send before the fixture's own (empty for most fixtures)."""
+        return list(self.data.get("setup", []))
 
     @property
     def nova_status(self) -> int | None:

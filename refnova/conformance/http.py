@@ -57,7 +57,11 @@ class HttpResponse:
 
 def build_request(fixture: Fixture, values: Mapping[str, str]) -> HttpRequest:
     """The fixture's request with ``values`` in its placeholders, ready to send."""
-    spec = fixture.request
+    return request_from_spec(fixture.request, values)
+
+
+def request_from_spec(spec: Mapping[str, Any], values: Mapping[str, str]) -> HttpRequest:
+    """A request of the format (the fixture's, a setup step's, an undo), ready to send."""
     headers, removed = merge_headers(DEFAULT_HEADERS, spec.get("headers", {}))
     return HttpRequest(
         method=spec["method"].upper(),

@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import requests
 import webob
@@ -21,7 +21,8 @@ import webob
 from refnova.conformance.fixtures import Fixture
 from refnova.conformance.http import HttpRequest, HttpResponse, build_request, json_or_none
 from refnova.conformance.placeholders import placeholder_values
-from refnova.conformance.results import SKIP, Result, answer_summary, evaluate
+from refnova.conformance.results import FAIL, SKIP, Result, answer_summary, evaluate
+from refnova.conformance.setup import run_setup, undo_all
 from refnova.conformance.world import load_reference_world, world_change_lines, world_references
 
 WsgiApp = Callable[..., Iterable[bytes]]
@@ -59,14 +60,17 @@ def run_in_process(
 ) -> Result:
     """Run one fixture against a fresh deployment (anything with ``.app`` and ``.close()``)."""
     world = (world_loader or load_reference_world)(fixture.world)
-    values = placeholder_values(world)
-    request = build_request(fixture, values)
     deployment = (deployment_factory or reference_deployment)(world)
     try:
-        response = call_wsgi(deployment.app, request)
+        prepared = run_setup(
+            fixture.setup, placeholder_values(world), lambda sent: call_wsgi(deployment.app, sent)
+        )
+        if prepared.problem is not None:
+            return Result(fixture, FAIL, reason=prepared.problem)
+        response = call_wsgi(deployment.app, build_request(fixture, prepared.values))
     finally:
         deployment.close()
-    return evaluate(fixture, response, values)
+    return evaluate(fixture, response, prepared.values)
 
 
 def call_wsgi(app: WsgiApp, request: HttpRequest) -> HttpResponse:
@@ -174,22 +178,31 @@ def run_live(
     """
     target = target or LiveTarget(base_url, values, reference_world=True)
     reason = live_skip_reason(fixture, target)
-    request = build_request(fixture, values)
     if reason is None:
-        authorized = authorize(request, target)
-        if isinstance(authorized, str):
-            reason = authorized
-        else:
-            request = authorized
+        authorized = authorize(build_request(fixture, values), target)
+        reason = authorized if isinstance(authorized, str) else None
     if reason is not None:
         return Result(fixture, SKIP, reason=reason)
-    response = send_http(base_url, request, session, timeout)
-    for _ in range(rate_limit_retries):
-        if response.status != 429 or fixture.expect["status"] == 429:
-            break
-        sleep(_retry_after(response, max_wait))
-        response = send_http(base_url, request, session, timeout)
-    return evaluate(fixture, response, values)
+
+    def send(sent: HttpRequest) -> HttpResponse:
+        response = send_http(base_url, sent, session, timeout)
+        for _ in range(rate_limit_retries):
+            if response.status != 429 or fixture.expect["status"] == 429:
+                break
+            sleep(_retry_after(response, max_wait))
+            response = send_http(base_url, sent, session, timeout)
+        return response
+
+    prepared = run_setup(fixture.setup, values, send, lambda step: authorize(step, target), sleep)
+    try:
+        if prepared.problem is not None:
+            return Result(fixture, FAIL, reason=prepared.problem)
+        # authorize gave a request for this fixture above; its setup values change no token
+        request = cast(HttpRequest, authorize(build_request(fixture, prepared.values), target))
+        result = evaluate(fixture, send(request), prepared.values)
+    finally:
+        undo_notes = undo_all(prepared.undo, send)
+    return dataclasses.replace(result, notes=result.notes + tuple(undo_notes))
 
 
 def _retry_after(response: HttpResponse, max_wait: float) -> float:
