@@ -9,10 +9,9 @@ names the body check, the field checks to run at the request's microversion
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import webob
-from sqlalchemy.engine import Row
 
 from refnova import exception, tracing, utils
 from refnova.api.openstack import contracts
@@ -23,6 +22,9 @@ from refnova.compute.api import ComputeConfig
 from refnova.context import RequestContext
 from refnova.db import api as db_api
 from refnova.exception import ApiError
+
+if TYPE_CHECKING:
+    from refnova.db.models import FlavorRecord
 
 # What a controller method answers: the status, the JSON body (None: no body), the headers.
 Answer = tuple[int, dict[str, Any] | None, Mapping[str, str]]
@@ -86,7 +88,7 @@ class Controller:
                 values[step.name] = value
         return values
 
-    def _flavor(self, context: RequestContext, flavorid: str) -> Row[Any]:
+    def _flavor(self, context: RequestContext, flavorid: str) -> FlavorRecord:
         with self.compute_api.db.reading() as connection:
             return db_api.flavor_get_by_flavor_id(connection, flavorid, context)
 
