@@ -1,65 +1,15 @@
-import json
-import time
+"""Fixtures every layer of the tests uses; the helpers behind them are in tests/support/."""
 
 import pytest
-import webob
 
-from refnova.config import Settings
-from refnova.service import Deployment
-from refnova.world import load_world
-
-
-class Client:
-    """Requests against an in-process deployment, as the world's default user."""
-
-    def __init__(self, deployment):
-        self.deployment = deployment
-        self.defaults = deployment.world["defaults"]
-        self.project_id = self.defaults["project_id"]
-
-    def request(self, method, path, body=None, headers=None, user=None):
-        all_headers = {
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            "X-Auth-Token": "%s:%s" % (user or self.defaults["user_id"], self.project_id),
-        }
-        all_headers.update(headers or {})
-        data = json.dumps(body).encode() if body is not None else b""
-        return webob.Request.blank(
-            path, method=method, headers=all_headers, body=data
-        ).get_response(self.deployment.app)
-
-    def create(self, server=None, user=None, **top_level):
-        body = {
-            "server": {
-                "name": "vm",
-                "imageRef": self.defaults["image_id"],
-                "flavorRef": self.defaults["flavor_id"],
-                **(server or {}),
-            },
-            **top_level,
-        }
-        return self.request("POST", "/v2/%s/servers" % self.project_id, body, user=user)
-
-    def show(self, server_id, user=None):
-        return self.request("GET", "/v2/%s/servers/%s" % (self.project_id, server_id), user=user)
-
-    def wait_for_status(self, server_id, statuses=("ACTIVE", "ERROR"), timeout=5.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            server = json.loads(self.show(server_id).body)["server"]
-            if server["status"] in statuses or time.monotonic() > deadline:
-                return server
-            time.sleep(0.02)
-
-
-def make_deployment(world_overrides=None, **settings):
-    values = {"db_url": "sqlite://", "transport_url": "memory://", **settings}
-    return Deployment(Settings(**values), world=load_world(world_overrides))
+from tests.support import tracing
+from tests.support.deployment import Client, make_deployment
+from tests.support.processes import Processes
 
 
 @pytest.fixture
 def deployment():
+    """The whole deployment in this process: SQLite in memory, kombu's memory transport."""
     with make_deployment() as dep:
         yield dep
 
@@ -67,3 +17,17 @@ def deployment():
 @pytest.fixture
 def client(deployment):
     return Client(deployment)
+
+
+@pytest.fixture
+def spans():
+    """A SpanRecorder attached for this test only (tests/support/tracing.py)."""
+    with tracing.recording() as recorder:
+        yield recorder
+
+
+@pytest.fixture
+def refnova_processes(tmp_path):
+    """Starts refnova processes in tmp_path with a clean environment; all stop with the test."""
+    with Processes(tmp_path) as processes:
+        yield processes

@@ -5,113 +5,22 @@ The second serves a world whose API answers quota overruns with 403 instead of I
 413: exactly the quota fixtures must fail, and the reports must name them.
 """
 
-import json
-import os
-import re
-import subprocess
-import sys
-import xml.etree.ElementTree as ET
-
-import pytest
 import requests
 
 from refnova.conformance.fixtures import default_fixture_dir, load_fixtures
 from refnova.conformance.matcher import ABSENT
 from refnova.world import load_world
-from tests.test_serve import free_port, wait_until_listening
+from tests.support.conformance import junit_outcomes, run_conformance, summary
 
 FIXTURES = load_fixtures(default_fixture_dir("v2"))
-WORLD = load_world()
-PROJECT = WORLD["defaults"]["project_id"]
-SUMMARY_RE = re.compile(r"^(\d+) passed, (\d+) failed, (\d+) skipped$")
-
-
-def _env():
-    return {k: v for k, v in os.environ.items() if not k.startswith(("REFNOVA_", "OTEL_", "OS_"))}
-
-
-@pytest.fixture
-def serve(tmp_path):
-    """Start `refnova serve` on a free port (optionally with a world file); stop it after."""
-    processes = []
-
-    def start(world=None):
-        port = free_port()
-        command = [
-            sys.executable,
-            "-m",
-            "refnova.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            "sqlite:///%s" % (tmp_path / ("serve-%d.db" % port)),
-        ]
-        if world is not None:
-            world_file = tmp_path / ("world-%d.json" % port)
-            world_file.write_text(json.dumps(world))
-            command += ["--world", str(world_file)]
-        process = subprocess.Popen(
-            command,
-            cwd=tmp_path,
-            env=_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        processes.append(process)
-        wait_until_listening(port, process)
-        return "http://127.0.0.1:%d" % port
-
-    yield start
-    for process in processes:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def run_conformance(tmp_path, target, *extra):
-    junit, report = tmp_path / "junit.xml", tmp_path / "report.md"
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "refnova.cli",
-            "conformance",
-            "--target",
-            target,
-            "--junit",
-            str(junit),
-            "--report",
-            str(report),
-            *extra,
-        ],
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    return completed, ET.parse(junit).getroot(), report.read_text(encoding="utf-8")
-
-
-def junit_outcomes(root):
-    outcomes = {}
-    for case in root.iter("testcase"):
-        if case.find("failure") is not None:
-            outcomes[case.get("name")] = ("failed", case.find("failure"))
-        elif case.find("skipped") is not None:
-            outcomes[case.get("name")] = ("skipped", case.find("skipped"))
-        else:
-            outcomes[case.get("name")] = ("passed", None)
-    return outcomes
+PROJECT = load_world()["defaults"]["project_id"]
 
 
 def test_every_fixture_passes_or_is_skipped_with_a_reason_against_refnova_serve(serve, tmp_path):
     url = serve()
     completed, root, report = run_conformance(tmp_path, url, "--reference-world")
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]
-    last = completed.stdout.strip().splitlines()[-1]
-    passed, failed, skipped = map(int, SUMMARY_RE.match(last).groups())
+    passed, failed, skipped = summary(completed)
     outcomes = junit_outcomes(root)
     assert len(outcomes) == len(FIXTURES) == passed + failed + skipped
     assert failed == 0
@@ -180,8 +89,7 @@ def test_a_403_quota_variant_fails_exactly_the_quota_fixtures(serve, tmp_path):
     outcomes = junit_outcomes(root)
     failed = {name for name, (outcome, _) in outcomes.items() if outcome == "failed"}
     assert failed == expected
-    last = completed.stdout.strip().splitlines()[-1]
-    assert SUMMARY_RE.match(last).group(2) == str(len(expected))
+    assert summary(completed)[1] == len(expected)
     by_id = {f.id: f for f in FIXTURES}
     for name in expected:
         fixture = by_id[name]

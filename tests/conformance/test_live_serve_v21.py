@@ -9,24 +9,18 @@ import requests
 
 from refnova.conformance.fixtures import contract_for_target, default_fixture_dir, load_fixtures
 from refnova.conformance.runners import target_root
-from tests.conformance.test_live_serve import (  # noqa: F401  (serve is a pytest fixture)
-    PROJECT,
-    SUMMARY_RE,
-    junit_outcomes,
-    run_conformance,
-    serve,
-)
+from refnova.world import load_world
+from tests.support.conformance import junit_outcomes, run_cli, run_conformance, summary
 
 FIXTURES = load_fixtures(default_fixture_dir("v2.1"))
+PROJECT = load_world()["defaults"]["project_id"]
 
 
-def test_every_v21_fixture_passes_against_refnova_serve(serve, tmp_path):  # noqa: F811
+def test_every_v21_fixture_passes_against_refnova_serve(serve, tmp_path):
     url = serve()
     completed, root, report = run_conformance(tmp_path, url + "/v2.1", "--reference-world")
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]
-    passed, failed, skipped = map(
-        int, SUMMARY_RE.match(completed.stdout.strip().splitlines()[-1]).groups()
-    )
+    passed, failed, skipped = summary(completed)
     outcomes = junit_outcomes(root)
     assert len(outcomes) == len(FIXTURES) == passed + failed + skipped
     assert failed == 0
@@ -57,27 +51,6 @@ def test_the_contract_comes_from_the_url_or_the_option(tmp_path):
 
 
 def test_contract_option_runs_the_v21_fixtures_in_process(tmp_path):
-    import subprocess
-    import sys
-
-    from tests.conformance.test_live_serve import _env
-
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "refnova.cli",
-            "conformance",
-            "--contract",
-            "v2.1",
-            "-k",
-            "R01 or M03",
-        ],
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    completed = run_cli(tmp_path, "--contract", "v2.1", "-k", "R01 or M03", timeout=300)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert completed.stdout.strip().splitlines()[-1] == "2 passed, 0 failed, 0 skipped"

@@ -4,8 +4,9 @@ A fixture with a ``"trace": "traces/<name>.json"`` key is run in-process (as the
 suite runs it) with spans recorded; once the conductor's side of a cast has arrived, the
 trace of the request is reduced to its shape (names, kinds, error flags and parent links, no
 ids or times; database statements as the distinct statements under each span, see
-``refnova.tracing.views.shape``) and compared with the golden file. Set REFNOVA_UPDATE_TRACE_SHAPES=1 to
-rewrite the golden files from what the code produces (then review the diff).
+``refnova.tracing.views.shape``) and compared with the golden file. Set
+REFNOVA_UPDATE_TRACE_SHAPES=1 to rewrite the golden files from what the code produces (then
+review the diff).
 """
 
 import json
@@ -21,7 +22,7 @@ from refnova.conductor import rpcapi as conductor_rpcapi
 from refnova.conformance.fixtures import REPO_ROOT, default_fixture_dir, load_fixtures
 from refnova.conformance.runners import reference_deployment, run_in_process
 from refnova.tracing import views as traceviews
-from tests.tracing_helpers import CREATE_SPAN, spans  # noqa: F401  (the fixture)
+from tests.support.tracing import CREATE_SPAN
 
 TRACES_DIR = REPO_ROOT / "traces"
 FIXTURES = [

@@ -22,8 +22,8 @@ from novaclient import client as novaclient_client
 from novaclient import exceptions as nova_exceptions
 
 from refnova import cli
-from tests.conftest import make_deployment
-from tests.test_keystone_auth import KEYSTONE, PROJECT, token_body
+from tests.support.deployment import make_deployment
+from tests.support.keystone import KEYSTONE, PROJECT, token_body
 
 IMAGE = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
 NOAUTH_PROJECT = "notused"  # keystoneauth's NoAuth sends X-Auth-Token: notused

@@ -19,7 +19,7 @@ from refnova.context import RequestContext
 from refnova.db import models
 from refnova.image import glance
 from refnova.network import neutron
-from tests.conftest import Client, make_deployment
+from tests.support.deployment import Client, make_deployment
 
 GLANCE = "http://glance.test:9292"
 NEUTRON = "http://neutron.test:9696"

@@ -5,8 +5,6 @@ networks and the compute API through the catalog, and validates a token."""
 import os
 import pathlib
 import re
-import subprocess
-import sys
 
 import openstack
 import pytest
@@ -14,7 +12,7 @@ from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
-from tests.test_serve import free_port, wait_until_listening
+from tests.support.processes import Processes
 
 README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
 DEMO_PROJECT = "6f70656e737461636b20342065766572"
@@ -23,23 +21,9 @@ CIRROS = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    """`refnova serve --port <free>` in an empty directory, no REFNOVA_/OTEL_/OS_ settings."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REFNOVA_", "OTEL_", "OS_"))}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "refnova.cli", "serve", "--port", str(port)],
-        cwd=tmp_path_factory.mktemp("serve"),
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_until_listening(port, process)
-        yield "http://127.0.0.1:%d" % port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    """`refnova serve` in an empty directory, no REFNOVA_/OTEL_/OS_ settings: its base URL."""
+    with Processes(tmp_path_factory.mktemp("serve")) as processes:
+        yield processes.serve().url
 
 
 def password_session(url, username="demo", password="demo", project="demo"):

@@ -10,7 +10,7 @@ import pytest
 from refnova import messaging
 from refnova.db import api as db_api
 from refnova.db import models
-from tests.conftest import Client, make_deployment
+from tests.support.deployment import Client, make_deployment
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -118,7 +118,9 @@ def test_quota_counts_instances_already_built(client):
     assert response.headers["Retry-After"] == "0"
     assert json.loads(response.body) == {
         "overLimit": {
-            "message": "Quota exceeded for instances: Requested 1, but already used 10 of 10 instances",
+            "message": (
+                "Quota exceeded for instances: Requested 1, but already used 10 of 10 instances"
+            ),
             "code": 413,
             "retryAfter": "0",
         }

@@ -9,8 +9,8 @@ import kombu
 import pytest
 
 from refnova import messaging
-from tests.conftest import Client, make_deployment
-from tests.tracing_helpers import CREATE_SPAN, PROCESS_SPAN, PUBLISH_SPAN, check_create_trace, spans  # noqa: F401  (spans: the fixture)
+from tests.support.deployment import Client, make_deployment
+from tests.support.tracing import CREATE_SPAN, PROCESS_SPAN, PUBLISH_SPAN, check_create_trace
 
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 ADMIN_PASSWORD = "Adm1n-Pa55-7f3e9c"

@@ -11,16 +11,10 @@ import pytest
 
 from refnova import cli
 from refnova.tracing import files as tracefiles
-from tests.tracing_helpers import (
-    CREATE_SPAN,
-    READY,
-    OtlpHttpReceiver,
-    RefnovaProcess,
-    check_create_trace,
-    clean_environment,
-    create_and_wait_active,
-    world_defaults,
-)
+from tests.support.http import ServedApi
+from tests.support.otlp import OtlpHttpReceiver
+from tests.support.processes import clean_environment
+from tests.support.tracing import CREATE_SPAN, check_create_trace
 
 
 @pytest.fixture
@@ -30,34 +24,22 @@ def receiver():
     receiver.close()
 
 
-def test_refnova_serve_exports_one_whole_trace_over_otlp_http(receiver, tmp_path, capsys):
+def test_refnova_serve_exports_one_whole_trace_over_otlp_http(
+    receiver, refnova_processes, tmp_path, capsys
+):
     env = clean_environment(
         OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY="100"
     )
     traces_dir = tmp_path / "traces"
-    api = RefnovaProcess(
-        [
-            "serve",
-            "--port",
-            "0",
-            "--db",
-            "sqlite:///%s" % (tmp_path / "api.db"),
-            "--traces-dir",
-            str(traces_dir),
-        ],
-        env,
-        tmp_path,
+    api = refnova_processes.serve(
+        "--db",
+        "sqlite:///%s" % (tmp_path / "api.db"),
+        "--traces-dir",
+        str(traces_dir),
+        env=env,
     )
     try:
-        port = int(api.wait_for_line(READY).group(1))
-        defaults = world_defaults()
-        server_id, request_id = create_and_wait_active(
-            "http://127.0.0.1:%d" % port,
-            defaults["project_id"],
-            defaults["user_id"],
-            defaults["image_id"],
-            defaults["flavor_id"],
-        )
+        server_id, request_id = ServedApi(api.url).create_active(name="traced")
     finally:
         assert api.stop() == 0, api.output()
 

@@ -5,7 +5,7 @@ import time
 
 import sqlalchemy
 
-from .conftest import free_port
+from tests.support.processes import free_port
 
 PROJECT = "p"
 
@@ -26,7 +26,7 @@ def test_an_unreachable_broker_gives_503_an_error_instance_and_the_quota_back(cl
         }
     }
     assert elapsed < 15, elapsed  # kombu's retry policy is bounded
-    assert "Cast build_instances to nova:conductor failed" in api.process.log()
+    assert "Cast build_instances to nova:conductor failed" in api.process.output()
 
     engine = sqlalchemy.create_engine(db_url)
     try:
@@ -44,7 +44,8 @@ def test_an_unreachable_broker_gives_503_an_error_instance_and_the_quota_back(cl
             assert fault == [(503, "Service unavailable: the message broker could not be reached")]
             action = conn.execute(
                 sqlalchemy.text(
-                    "SELECT message FROM instance_actions WHERE instance_uuid = :u AND finish_time IS NOT NULL"
+                    "SELECT message FROM instance_actions"
+                    " WHERE instance_uuid = :u AND finish_time IS NOT NULL"
                 ),
                 {"u": server_id},
             ).scalar_one()

@@ -12,8 +12,7 @@ import pytest
 
 from refnova.config import Settings
 from refnova.service import Deployment
-
-from .conftest import IMAGE_ID
+from tests.support.http import DEFAULTS
 
 oslo_messaging = pytest.importorskip("oslo_messaging")
 from oslo_config import cfg  # noqa: E402  (after the importorskip)
@@ -21,6 +20,7 @@ from oslo_context import context as oslo_context  # noqa: E402
 
 pytestmark = pytest.mark.rabbitmq
 PROJECT = "6f70656e737461636b20342065766572"
+IMAGE_ID = DEFAULTS["image_id"]
 
 
 def oslo_transport(vhost):
@@ -176,8 +176,8 @@ def test_refnova_s_conductor_serves_a_cast_from_an_oslo_messaging_client(cluster
         transport.cleanup()
 
     conductor = cluster.conductor(db_url, vhost.url)
-    conductor.wait_for_log("Built instance %s" % server_id)
-    conductor.wait_for_log("Rejecting message")
+    conductor.wait_for_line("Built instance %s" % server_id)
+    conductor.wait_for_line("Rejecting message")
     import sqlalchemy
 
     engine = sqlalchemy.create_engine(db_url)

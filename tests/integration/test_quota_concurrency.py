@@ -11,7 +11,7 @@ import pytest
 import requests
 import sqlalchemy
 
-from .conftest import run_threads, write_world
+from tests.support.cluster import run_threads, write_world
 
 QUOTA = 5
 REQUESTS = 20

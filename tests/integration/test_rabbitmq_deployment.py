@@ -15,8 +15,9 @@ import requests
 import sqlalchemy
 
 from refnova import messaging
-
-from .conftest import ROOMY_WORLD, pg_admin, run_threads, sigkill, write_world
+from tests.support.cluster import ROOMY_WORLD, run_threads, write_world
+from tests.support.polling import poll_until
+from tests.support.services import pg_admin
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.postgresql]
 
@@ -32,12 +33,12 @@ def db_rows(url, sql, **params):
 
 def wait_for_active(url, count, timeout=60.0):
     """Poll the database until ``count`` instances are active; the final counts by state."""
-    deadline = time.monotonic() + timeout
-    while True:
-        states = dict(db_rows(url, "SELECT vm_state, count(*) FROM instances GROUP BY vm_state"))
-        if states.get("active", 0) >= count or time.monotonic() > deadline:
-            return states
-        time.sleep(0.1)
+    return poll_until(
+        lambda: dict(db_rows(url, "SELECT vm_state, count(*) FROM instances GROUP BY vm_state")),
+        lambda states: states.get("active", 0) >= count,
+        timeout,
+        interval=0.1,
+    )
 
 
 def assert_each_built_exactly_once(url, server_ids, conductors):
@@ -124,8 +125,8 @@ def test_a_killed_conductor_s_unacknowledged_messages_are_built_once_by_another(
     )
     ids = [api.create("p").json()["server"]["id"] for _ in range(16)]
 
-    first.wait_for_log("Built instance", timeout=30)
-    sigkill(first)
+    first.wait_for_line("Built instance", timeout=30)
+    first.kill()
     built_by_first = {
         uuid for (uuid,) in db_rows(pg_url, "SELECT uuid FROM instances WHERE vm_state = 'active'")
     }
@@ -133,21 +134,21 @@ def test_a_killed_conductor_s_unacknowledged_messages_are_built_once_by_another(
     assert set(first.built()) <= built_by_first
     # Everything not built is back in the queue (and one built but not yet acked, if the kill
     # fell between the commit and the ack): no consumer left, so nothing is unacknowledged.
-    deadline = time.monotonic() + 10
-    while vhost.passive("conductor")[1] and time.monotonic() < deadline:
-        time.sleep(0.05)  # until the broker has seen the connection go
-    ready, consumers = vhost.passive("conductor")
+    # Until the broker has seen the connection go.
+    ready, consumers = poll_until(
+        lambda: vhost.passive("conductor"), lambda passive: not passive[1], 10, interval=0.05
+    )
     assert consumers == 0
     assert ready - (16 - len(built_by_first)) in (0, 1), (ready, len(built_by_first))
 
     second = cluster.conductor(pg_url, vhost.url, roomy_world, name="conductor-2")
     assert wait_for_active(pg_url, 16) == {"active": 16}
-    second.wait_for_log("Built instance", count=16 - len(built_by_first))
+    second.wait_for_line("Built instance", count=16 - len(built_by_first))
     assert_each_built_exactly_once(pg_url, ids, [first, second])
     # The second conductor built exactly what the first had not, and the messages the first
     # held unacknowledged (prefetched, or in the middle of a build) came to it as redeliveries.
     assert set(second.built()) == set(ids) - built_by_first
-    assert second.log().count("is a redelivery") >= 1
+    assert second.output().count("is a redelivery") >= 1
 
 
 def test_a_cast_published_before_any_conductor_ever_ran_is_built_when_one_starts(
@@ -175,12 +176,12 @@ def test_sigterm_finishes_the_message_in_hand_and_leaves_the_rest_to_the_broker(
     conductor = cluster.conductor(
         pg_url, vhost.url, roomy_world, spawn_seconds=1.5, conductor_prefetch=4
     )
-    conductor.wait_for_log("Spawning instance %s" % ids[0])  # the first build is under way
+    conductor.wait_for_line("Spawning instance %s" % ids[0])  # the first build is under way
     conductor.signal(signal.SIGTERM)
     assert conductor.popen.wait(20) == 0
     # It finished the build in hand, and started no other.
     assert conductor.built() == {ids[0]: 1}
-    assert conductor.log().count("Spawning instance") == 1
+    assert conductor.output().count("Spawning instance") == 1
     assert (
         db_rows(pg_url, "SELECT vm_state FROM instances WHERE uuid = :u", u=ids[0])[0][0]
         == "active"
@@ -189,8 +190,8 @@ def test_sigterm_finishes_the_message_in_hand_and_leaves_the_rest_to_the_broker(
 
     successor = cluster.conductor(pg_url, vhost.url, roomy_world)
     assert wait_for_active(pg_url, 3) == {"active": 3}
-    successor.wait_for_log("Built instance", count=2)
-    assert ids[0] not in successor.log()
+    successor.wait_for_line("Built instance", count=2)
+    assert ids[0] not in successor.output()
     assert_each_built_exactly_once(pg_url, ids, [conductor, successor])
 
 
@@ -211,9 +212,9 @@ def test_a_message_delivered_twice_builds_once(cluster, vhost, pg_url):
             )
     conductor = cluster.conductor(pg_url, vhost.url)
     assert api.wait_for_status("p", server_id)["status"] == "ACTIVE"
-    conductor.wait_for_log("Instance %s is active: not building it again" % server_id)
+    conductor.wait_for_line("Instance %s is active: not building it again" % server_id)
     assert conductor.built() == {server_id: 1}
-    assert "Instance %s is active: not building it again" % server_id in conductor.log()
+    assert "Instance %s is active: not building it again" % server_id in conductor.output()
     assert_each_built_exactly_once(pg_url, [server_id], [conductor])
 
 
@@ -285,9 +286,9 @@ def test_poison_messages_go_to_the_dead_letter_queue_and_never_block_it(cluster,
     server_id = api.create("p").json()["server"]["id"]
     assert api.wait_for_status("p", server_id)["status"] == "ACTIVE"
 
-    deadline = time.monotonic() + 20
-    while vhost.ready_count("conductor.dead") < len(poison) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    poll_until(
+        lambda: vhost.ready_count("conductor.dead"), lambda n: n >= len(poison), 20, interval=0.1
+    )
     dead = {
         headers["x-test-case"]: (headers, body)
         for headers, body, _ in vhost.drain("conductor.dead")
@@ -311,7 +312,7 @@ def test_poison_messages_go_to_the_dead_letter_queue_and_never_block_it(cluster,
         headers["x-refnova-original-routing-key"] == "conductor" for headers, _ in dead.values()
     )
     assert dead["not-json"][1] == b"not json at all"  # the message itself, unchanged
-    assert conductor.log().count("Rejecting message") == len(poison)
+    assert conductor.output().count("Rejecting message") == len(poison)
     queue = vhost.queues()["conductor"]
     assert (queue["ready"], queue["unacked"]) == (0, 0)
 
@@ -330,7 +331,7 @@ def test_publisher_and_consumer_survive_a_lost_connection_and_a_deleted_queue(
     assert response.status_code == 202, response.text
     second = response.json()["server"]["id"]
     assert api.wait_for_status("p", second)["status"] == "ACTIVE"
-    conductor.wait_for_log("Consuming nova:conductor", count=2)
+    conductor.wait_for_line("Consuming nova:conductor", count=2)
 
     # Someone deletes the queue: the API's connection still believes it declared it; the
     # broker returns the mandatory cast, the API declares again and publishes again.
@@ -365,11 +366,11 @@ def test_a_database_outage_delays_a_build_and_loses_nothing(cluster, vhost, pg_u
                 content_encoding=properties["content_encoding"],
             )
         # More failures than a failing build is allowed: an outage is not the message's fault.
-        conductor.wait_for_log("transient failure", count=messaging.MAX_DISPATCH_ATTEMPTS + 1)
+        conductor.wait_for_line("transient failure", count=messaging.MAX_DISPATCH_ATTEMPTS + 1)
     finally:
         with pg_admin() as conn:
             conn.execute('ALTER DATABASE "%s" ALLOW_CONNECTIONS true' % database)
     assert api.wait_for_status("p", server_id)["status"] == "ACTIVE"
     assert conductor.built() == {server_id: 1}
-    assert "Rejecting message" not in conductor.log()
+    assert "Rejecting message" not in conductor.output()
     assert vhost.passive("conductor.dead") == (0, 0)

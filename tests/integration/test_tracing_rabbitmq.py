@@ -1,142 +1,45 @@
 """One trace across two processes and RabbitMQ: ``refnova serve`` and ``refnova conductor``.
 
 Both export over OTLP/HTTP to one receiver and write to one --traces-dir. The cast crosses
-the machine's RabbitMQ (127.0.0.1:5672, guest/guest) in a throwaway vhost of this test's
-own, so the fixed ``conductor`` queue is not shared with any other test. With CI=true the
-test never skips: a missing broker is a failure.
+the machine's RabbitMQ in a throwaway vhost of this test's own (tests/integration/conftest.py),
+so the fixed ``conductor`` queue is not shared with any other test. With CI=true the test
+never skips: a missing broker is a failure.
 """
 
-import os
-import shutil
-import socket
-import subprocess
-import uuid
-
-import kombu
 import pytest
 
 from refnova.tracing import files as tracefiles
-from tests.tracing_helpers import (
+from tests.support.http import ServedApi
+from tests.support.otlp import OtlpHttpReceiver
+from tests.support.processes import clean_environment
+from tests.support.tracing import (
     CONDUCTOR_SIDE,
     CREATE_SPAN,
     PROCESS_SPAN,
     PUBLISH_SPAN,
-    READY,
-    OtlpHttpReceiver,
-    RefnovaProcess,
     check_create_trace,
-    clean_environment,
-    create_and_wait_active,
-    world_defaults,
 )
 
 pytestmark = pytest.mark.rabbitmq
-BROKER = ("127.0.0.1", 5672)
 
 
-def _broker_listening():
-    with socket.socket() as probe:
-        probe.settimeout(1.0)
-        return probe.connect_ex(BROKER) == 0
-
-
-def _unavailable(reason):
-    if os.environ.get("CI") == "true":
-        pytest.fail("CI: %s" % reason)
-    pytest.skip(reason)
-
-
-def _rabbitmqctl(*args):
-    return subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60)
-
-
-@pytest.fixture
-def vhost():
-    """A vhost of this test's own (created with rabbitmqctl, deleted afterwards).
-
-    Without rabbitmqctl the default vhost is used, its ``conductor`` queue purged before and
-    deleted after the test.
-    """
-    if not _broker_listening():
-        _unavailable("RabbitMQ is not listening on %s:%d" % BROKER)
-    name = "refnova-trace-%s" % uuid.uuid4().hex[:12]
-    created = False
-    if shutil.which("rabbitmqctl"):
-        made = _rabbitmqctl("add_vhost", name)
-        if made.returncode == 0:
-            created = True
-            allowed = _rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
-            assert allowed.returncode == 0, allowed.stderr
-    url = "amqp://guest:guest@%s:%d/%s" % (BROKER[0], BROKER[1], name if created else "")
-    if not created:
-        _purge_conductor_queue(url)
-    try:
-        yield url
-    finally:
-        if created:
-            _rabbitmqctl("delete_vhost", name)
-        else:
-            _purge_conductor_queue(url, delete=True)
-
-
-def _purge_conductor_queue(url, delete=False):
-    with kombu.Connection(url, connect_timeout=5) as conn:
-        queue = kombu.Queue(
-            "conductor",
-            kombu.Exchange("nova", type="topic", durable=False),
-            routing_key="conductor",
-            durable=False,
-        )(conn.default_channel)
-        queue.declare()
-        queue.purge()
-        if delete:
-            queue.delete()
-
-
-def test_api_and_conductor_over_rabbitmq_make_one_trace(vhost, tmp_path):
+def test_api_and_conductor_over_rabbitmq_make_one_trace(vhost, refnova_processes, tmp_path):
     receiver = OtlpHttpReceiver()
     traces_dir = tmp_path / "traces"
     db = "sqlite:///%s" % (tmp_path / "shared.db")
     env = clean_environment(
         OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, OTEL_BSP_SCHEDULE_DELAY="100"
     )
-    processes = []
+    common = ["--db", db, "--transport", vhost.url, "--traces-dir", str(traces_dir)]
     try:
-        conductor = RefnovaProcess(
-            ["conductor", "--db", db, "--transport", vhost, "--traces-dir", str(traces_dir)],
-            env,
-            tmp_path,
-        )
-        processes.append(conductor)
+        conductor = refnova_processes.start("conductor", *common, env=env)
         conductor.wait_for_line(r"refnova conductor consuming")
-        api = RefnovaProcess(
-            [
-                "serve",
-                "--port",
-                "0",
-                "--db",
-                db,
-                "--transport",
-                vhost,
-                "--traces-dir",
-                str(traces_dir),
-            ],
-            env,
-            tmp_path,
-        )
-        processes.append(api)
-        port = int(api.wait_for_line(READY).group(1))
+        api = refnova_processes.serve(*common, env=env)
         assert "conductor in-process" not in api.output()
-        defaults = world_defaults()
-        server_id, _request_id = create_and_wait_active(
-            "http://127.0.0.1:%d" % port,
-            defaults["project_id"],
-            defaults["user_id"],
-            defaults["image_id"],
-            defaults["flavor_id"],
-        )
+        server_id, _request_id = ServedApi(api.url).create_active(name="traced")
     finally:
-        codes = [process.stop() for process in reversed(processes)]
+        processes = list(reversed(refnova_processes.started))
+        codes = [process.stop() for process in processes]
         receiver.close()
     assert codes == [0] * len(processes), "\n".join(p.output() for p in processes)
 

@@ -3,6 +3,7 @@
 services are required) a skipped one."""
 
 import os
+import pathlib
 import subprocess
 import sys
 import textwrap
@@ -12,7 +13,7 @@ import pytest
 from benchmarks import gate
 from benchmarks.ratios import TARGETS
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = pathlib.Path(__file__).resolve().parents[2]  # the repository
 
 
 def _run_output(values, skipped=()):

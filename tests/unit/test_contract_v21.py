@@ -8,7 +8,6 @@ and that /v2.1's error table is /v2's with the listed changes.
 
 import json
 import re
-import time
 
 import pytest
 
@@ -17,7 +16,7 @@ from refnova.api.openstack import contracts, microversions, versions
 from refnova.api.openstack.compute import errors
 from refnova.api.openstack.compute.schemas import servers as schemas
 from refnova.conformance.fixtures import REPO_ROOT
-from tests.conftest import Client, make_deployment
+from tests.support.deployment import Client, make_deployment
 
 RECORDED_SHOW = json.loads(
     (REPO_ROOT / "tests" / "data" / "nova-34.0.0-v2.1-show.json").read_text()
@@ -39,14 +38,6 @@ class Client21(Client):
             **top_level,
         }
         return self.request("POST", path, body, headers=headers)
-
-    def wait_active(self, server_id, path):
-        deadline = time.monotonic() + 5
-        while True:
-            server = self.request("GET", path % server_id).json["server"]
-            if server["status"] in ("ACTIVE", "ERROR") or time.monotonic() > deadline:
-                return server
-            time.sleep(0.02)
 
 
 @pytest.fixture
@@ -189,7 +180,7 @@ def test_a_network_requested_twice_is_rejected_on_v2_and_attached_twice_on_v21(c
     assert "is duplicated" in v2.json["badRequest"]["message"]
     v21 = client21.create21({"networks": networks})
     assert v21.status_int == 202
-    server = client21.wait_active(v21.json["server"]["id"], "/v2.1/servers/%s")
+    server = client21.wait_for_status(v21.json["server"]["id"], path="/v2.1/servers/%s")
     assert server["status"] == "ACTIVE"
     assert [len(addresses) for addresses in server["addresses"].values()] == [2]
 
@@ -227,7 +218,7 @@ def test_the_202_body_holds_exactly_the_keys_nova_s_response_schema_allows(clien
 def test_show_under_v21_has_the_keys_and_formats_nova_34_answered_with(client21, path):
     path = path.replace("{project_id}", client21.project_id)
     created = client21.create21(path="/v2.1/%s/servers" % client21.project_id)
-    server = client21.wait_active(created.json["server"]["id"], path)
+    server = client21.wait_for_status(created.json["server"]["id"], path=path)
     recorded = RECORDED_SHOW["body"]["server"]
     assert sorted(server) == sorted(recorded)
     assert {key: type(value) for key, value in server.items()} == {
@@ -284,8 +275,8 @@ def test_the_v21_error_table_is_v2_s_with_the_listed_changes():
         (
             exception.FlavorDiskTooSmall(flavor_size=1073741824, image_size=2147483648),
             400,
-            "Flavor's disk is too small for requested image. Flavor disk is 1073741824 bytes, image "
-            "is 2147483648 bytes.",
+            "Flavor's disk is too small for requested image. Flavor disk is 1073741824 bytes, "
+            "image is 2147483648 bytes.",
         ),
         (
             exception.PolicyNotAuthorized(action="compute:create:attach_volume"),

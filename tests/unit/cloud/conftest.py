@@ -11,7 +11,6 @@ from refnova.api.openstack.auth import NoAuth
 from refnova.api.openstack.identity.tokens import TokenIssuer
 from refnova.config import Settings
 from refnova.world import load_world
-from tests.tracing_helpers import spans  # noqa: F401  (the fixture test_dispatch uses)
 
 DEMO_PROJECT = "6f70656e737461636b20342065766572"
 ADMIN_PROJECT = "61646d696e206f66207265666e6f7661"

@@ -8,7 +8,7 @@ import webob
 
 from refnova.api.openstack.auth import NoAuth
 from refnova.api.openstack.identity.tokens import TokenIssuer
-from tests.conftest import make_deployment
+from tests.support.deployment import make_deployment
 
 from .conftest import ADMIN_PROJECT, DEMO_PROJECT, Clock
 

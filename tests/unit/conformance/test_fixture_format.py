@@ -47,10 +47,13 @@ UNREACHABLE = {
 # Rows only a real Glance reaches (refnova serve --glance-url): tests pin them instead.
 COVERED_BY_TESTS = {
     "A6b": (
-        "tests.test_clients_outside_services",
+        "tests.functional.test_clients_outside_services",
         "test_glance_refusing_the_token_is_a6b_nova_s_generic_500",
     ),
-    "A6c": ("tests.test_clients_outside_services", "test_glance_400_is_a6c_with_glance_s_text"),
+    "A6c": (
+        "tests.functional.test_clients_outside_services",
+        "test_glance_400_is_a6c_with_glance_s_text",
+    ),
 }
 
 HEADING_RE = re.compile(r"^#{2,4}\s+(\d+(?:\.\d+)*)\s")

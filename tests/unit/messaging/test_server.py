@@ -169,8 +169,8 @@ def test_a_handler_that_keeps_failing_is_dead_lettered_after_max_attempts(broker
             b"a pickle, say",
             {"content_type": "application/x-python-serialize", "content_encoding": "binary"},
             (
-                "cannot decode the message: Refusing to deserialize untrusted content of type pickle "
-                "(application/x-python-serialize)"
+                "cannot decode the message: Refusing to deserialize untrusted content of type "
+                "pickle (application/x-python-serialize)"
             ),
         ),
     ],

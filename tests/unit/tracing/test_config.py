@@ -13,7 +13,8 @@ import pytest
 from refnova import tracing
 from refnova.config import Settings
 from refnova.tracing import files as tracefiles
-from tests.tracing_helpers import OtlpGrpcReceiver, OtlpHttpReceiver
+from tests.support.otlp import OtlpGrpcReceiver, OtlpHttpReceiver
+from tests.support.processes import clean_environment
 
 OTEL_VARIABLES = (
     "OTEL_TRACES_EXPORTER",
@@ -166,8 +167,6 @@ def test_traces_dir_alone_turns_tracing_on(tmp_path):
 
 
 def _run_python(code, **environment):
-    from tests.tracing_helpers import clean_environment
-
     result = subprocess.run(
         [sys.executable, "-c", code],
         env=clean_environment(**environment),

@@ -7,7 +7,6 @@ from sqlalchemy import create_engine, exc, text
 from refnova import tracing
 from refnova.db import api as db_api
 from refnova.tracing import database
-from tests.tracing_helpers import spans  # noqa: F401  (the fixture)
 
 EVENTS = ("before_cursor_execute", "after_cursor_execute", "handle_error")
 

@@ -1,4 +1,5 @@
-"""Trace files: OTLP JSON, one file per trace, and ``refnova trace show | export | html | shape``."""
+"""Trace files: OTLP JSON, one file per trace, and ``refnova trace show | export | html |
+shape``."""
 
 import base64
 import json
@@ -19,8 +20,8 @@ from refnova import cli
 from refnova.tracing import files as tracefiles
 from refnova.tracing import views as traceviews
 from refnova.tracing.files import TraceDirectoryWriter
-from tests.conftest import Client, make_deployment
-from tests.tracing_helpers import CREATE_SPAN, check_create_trace, spans  # noqa: F401
+from tests.support.deployment import Client, make_deployment
+from tests.support.tracing import CREATE_SPAN, check_create_trace
 
 
 def _provider(service, *processors):

@@ -6,7 +6,6 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from refnova import tracing
 from refnova.tracing import wsgi as tracing_wsgi
-from tests.tracing_helpers import spans  # noqa: F401  (the fixture)
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 PARENT_ID = "b7ad6b7169203331"
