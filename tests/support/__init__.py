@@ -8,5 +8,6 @@
 - ``otlp``: OTLP/HTTP and OTLP/gRPC receivers;
 - ``keystone``: Keystone v3 token bodies and ``responses`` stubs;
 - ``services``: RabbitMQ vhosts and PostgreSQL databases for the integration tests;
+- ``cluster``: API and conductor processes over one database and transport, threads at once;
 - ``conformance``: running ``refnova conformance`` and reading its JUnit report.
 """
