@@ -2,25 +2,16 @@
 reports, and the summary line it ends with."""
 
 import re
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
-from tests.support.processes import clean_environment
+from tests.support import processes
 
 SUMMARY_RE = re.compile(r"^(\d+) passed, (\d+) failed, (\d+) skipped$")
 
 
 def run_cli(cwd, *args, timeout=600):
-    """``python -m refnova.cli conformance ...`` in a clean environment: the CompletedProcess."""
-    return subprocess.run(
-        [sys.executable, "-m", "refnova.cli", "conformance", *args],
-        cwd=cwd,
-        env=clean_environment(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    """``refnova conformance ...`` in ``cwd``, in a clean environment: the CompletedProcess."""
+    return processes.run("conformance", *args, cwd=cwd, timeout=timeout)
 
 
 def run_conformance(tmp_path, target, *extra):

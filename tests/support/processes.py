@@ -1,4 +1,5 @@
-"""refnova in child processes: ``python -m refnova.cli ...`` with its output read line by line.
+"""refnova in child processes: ``python -m refnova.cli ...``, run to its end (``run``) or
+running (``RefnovaProcess``) with its output read line by line.
 
 ``Processes`` starts them in one working directory and stops every one it started; the
 ``refnova_processes`` fixture (tests/conftest.py) gives a test its own. ``serve`` asks for
@@ -39,6 +40,18 @@ def clean_environment(**extra):
     }
     env.update({key: str(value) for key, value in extra.items()})
     return env
+
+
+def run(*args, cwd=None, env=None, timeout=600):
+    """``python -m refnova.cli ...`` run to its end in a clean environment: CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, "-m", "refnova.cli", *args],
+        cwd=None if cwd is None else str(cwd),
+        env=clean_environment() if env is None else env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 class RefnovaProcess:
