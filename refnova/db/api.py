@@ -4,15 +4,24 @@ import contextlib
 import datetime
 import threading
 import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
 
 from sqlalchemy import bindparam, create_engine, event, func, insert, select, text, update
 from sqlalchemy import exc as sqlalchemy_exc
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, CursorResult, Engine, Row
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.dml import Insert
 
 from refnova import exception, tracing, utils
+from refnova.context import RequestContext
 from refnova.db import models
+
+# The parameters of one statement, or of one statement run for each row.
+Params = Mapping[str, Any] | Sequence[Mapping[str, Any]]
 
 QUOTA_RESOURCES = ("instances", "cores", "ram")
 RESERVATION_TTL = datetime.timedelta(days=1)
@@ -27,7 +36,7 @@ TRANSIENT_ERRORS = (sqlalchemy_exc.OperationalError, sqlalchemy_exc.InterfaceErr
 class Database:
     """One engine and the transactions over it."""
 
-    def __init__(self, url):
+    def __init__(self, url: str) -> None:
         self.url = url
         self.engine = _make_engine(url)
         # A single shared in-memory SQLite connection cannot hold two transactions at
@@ -37,7 +46,9 @@ class Database:
             "",
             ":memory:",
         )
-        self._turns = threading.RLock() if in_memory else contextlib.nullcontext()
+        self._turns: AbstractContextManager[Any] = (
+            threading.RLock() if in_memory else contextlib.nullcontext()
+        )
         with self.engine.begin() as connection:
             _lock_schema(connection)
             models.Base.metadata.create_all(connection)
@@ -46,34 +57,34 @@ class Database:
         self._instrumentor.instrument(self.engine)
 
     @property
-    def system_name(self):
+    def system_name(self) -> str:
         return self.engine.dialect.name
 
     @contextlib.contextmanager
-    def transaction(self):
+    def transaction(self) -> Iterator[Session]:
         with self._turns, Session(self.engine, expire_on_commit=False) as session:
             with session.begin():
                 yield session
 
     @contextlib.contextmanager
-    def reading(self):
+    def reading(self) -> Iterator[Connection]:
         """A Core connection in a transaction, for lookups that need no ORM session (no
         Session to build, flush and close: a third of the cost of a one-row read)."""
         with self._turns, self.engine.begin() as connection:
             yield connection
 
-    def close(self):
+    def close(self) -> None:
         self._instrumentor.uninstrument(self.engine)
         self.engine.dispose()
 
 
-def _lock_schema(connection):
+def _lock_schema(connection: Connection) -> None:
     """PostgreSQL: one process at a time creates or seeds (SQLite: BEGIN IMMEDIATE does it)."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
 
 
-def _make_engine(url):
+def _make_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
     if url in ("sqlite://", "sqlite:///:memory:"):
@@ -84,11 +95,11 @@ def _make_engine(url):
     return engine
 
 
-def _take_write_lock_at_begin(engine):
+def _take_write_lock_at_begin(engine: Engine) -> None:
     """SQLite: BEGIN IMMEDIATE, so two writers queue instead of failing on lock upgrade."""
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -98,14 +109,14 @@ def _take_write_lock_at_begin(engine):
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection):
+    def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 # --- the world ------------------------------------------------------------------------
 
 
-def seed_world(db, world):
+def seed_world(db: Database, world: Mapping[str, Any]) -> None:
     """Fill an empty database with the world's flavors, key pairs, hosts and quotas."""
     with db.transaction() as session:
         _lock_schema(session.connection())
@@ -158,7 +169,7 @@ def seed_world(db, world):
             )
 
 
-_FLAVORS = models.Flavor.__table__
+_FLAVORS = models.table_of(models.Flavor)
 _FLAVOR_BY_ID = select(_FLAVORS).where(
     _FLAVORS.c.flavorid == bindparam("flavorid"), _FLAVORS.c.deleted == 0
 )
@@ -172,7 +183,9 @@ _VISIBLE_FLAVOR_BY_ID = _FLAVOR_BY_ID.where(
 )
 
 
-def flavor_get_by_flavor_id(session, flavorid, context):
+def flavor_get_by_flavor_id(
+    session: Session | Connection, flavorid: str, context: RequestContext
+) -> models.FlavorRecord:
     """The non-deleted flavor with this flavorid that the caller may see.
 
     ``session`` may also be a Connection (``Database.reading``). The flavor comes back as a
@@ -191,7 +204,7 @@ def flavor_get_by_flavor_id(session, flavorid, context):
     return row
 
 
-def key_pair_get(session, user_id, name):
+def key_pair_get(session: Session, user_id: str, name: str) -> models.KeyPair:
     keypair = session.scalar(
         select(models.KeyPair).where(models.KeyPair.user_id == user_id, models.KeyPair.name == name)
     )
@@ -200,7 +213,7 @@ def key_pair_get(session, user_id, name):
     return keypair
 
 
-def availability_zones(session):
+def availability_zones(session: Session) -> set[str]:
     zones = session.scalars(
         select(models.ComputeNode.availability_zone)
         .where(models.ComputeNode.disabled.is_(False))
@@ -209,7 +222,7 @@ def availability_zones(session):
     return set(zones) | {"internal"}
 
 
-def instance_group_get(session, group_uuid):
+def instance_group_get(session: Session, group_uuid: str) -> models.InstanceGroup:
     group = session.scalar(
         select(models.InstanceGroup).where(models.InstanceGroup.uuid == group_uuid)
     )
@@ -223,9 +236,9 @@ def instance_group_get(session, group_uuid):
 # construction, bulk-persistence and session-synchronisation work cost several times the
 # statements themselves (benchmarks/README.md has the profile).
 
-_QUOTAS = models.Quota.__table__
-_USAGES = models.QuotaUsage.__table__
-_RESERVATIONS = models.Reservation.__table__
+_QUOTAS = models.table_of(models.Quota)
+_USAGES = models.table_of(models.QuotaUsage)
+_RESERVATIONS = models.table_of(models.Reservation)
 _SELECT_LIMITS = select(_QUOTAS.c.resource, _QUOTAS.c.hard_limit).where(
     _QUOTAS.c.project_id == bindparam("project_id")
 )
@@ -272,7 +285,7 @@ _DELETE_RESERVATIONS = _RESERVATIONS.delete().where(
     _RESERVATIONS.c.uuid.in_(bindparam("uuids", expanding=True))
 )
 _INSERTS = {
-    model: model.__table__.insert()
+    model: models.table_of(model).insert()
     for model in (
         models.Reservation,
         models.Instance,
@@ -285,20 +298,27 @@ _INSERTS = {
 }
 
 
-def _core(session, statement, params):
+def _core(
+    session: Session | Connection, statement: Executable, params: Params
+) -> CursorResult[Any]:
     """A Core statement on the session's connection (no ORM execution or autoflush around it),
     or on a Connection given instead of a session."""
     connection = session if isinstance(session, Connection) else session.connection()
     return connection.execute(statement, params)
 
 
-def quota_limits(session, defaults, project_id):
+def quota_limits(
+    session: Session | Connection, defaults: Mapping[str, int], project_id: str
+) -> dict[str, int]:
     limits = dict(defaults)
-    limits.update(_core(session, _SELECT_LIMITS, {"project_id": project_id}).all())
+    rows = _core(session, _SELECT_LIMITS, {"project_id": project_id}).all()
+    limits.update(rows)  # type: ignore[arg-type]  # each row is a (resource, limit) pair
     return limits
 
 
-def _locked_usages(session, project_id, resources):
+def _locked_usages(
+    session: Session, project_id: str, resources: Sequence[str]
+) -> dict[str, Row[Any]]:
     """The project's usage rows (id, resource, in_use, reserved) for these resources, created
     if missing, locked for update."""
     params = {"project_id": project_id, "resources": list(resources)}
@@ -316,7 +336,7 @@ def _locked_usages(session, project_id, resources):
     return usages
 
 
-def _insert_ignoring_conflicts(session, model):
+def _insert_ignoring_conflicts(session: Session, model: type[models.Base]) -> Insert:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -329,7 +349,9 @@ def _insert_ignoring_conflicts(session, model):
     return insert(model).prefix_with("IGNORE")
 
 
-def quota_reserve(session, project_id, deltas, limits):
+def quota_reserve(
+    session: Session, project_id: str, deltas: Mapping[str, int], limits: Mapping[str, int]
+) -> list[str]:
     """Reserve ``deltas`` against ``limits``; Nova's semantics: in_use + reserved + delta.
 
     Raises OverQuota with the over-limit resources (sorted), the limits and the headroom.
@@ -360,21 +382,23 @@ def quota_reserve(session, project_id, deltas, limits):
     return [r["uuid"] for r in reservations]
 
 
-def _settle_reservations(session, reservation_uuids, to_in_use):
+def _settle_reservations(
+    session: Session, reservation_uuids: Iterable[str], to_in_use: bool
+) -> None:
     params = {"uuids": list(reservation_uuids)}
     _core(session, _SETTLE_TO_IN_USE if to_in_use else _SETTLE_BACK, params)
     _core(session, _DELETE_RESERVATIONS, params)
 
 
-def reservation_commit(session, reservation_uuids):
+def reservation_commit(session: Session, reservation_uuids: Iterable[str]) -> None:
     _settle_reservations(session, reservation_uuids, to_in_use=True)
 
 
-def reservation_rollback(session, reservation_uuids):
+def reservation_rollback(session: Session, reservation_uuids: Iterable[str]) -> None:
     _settle_reservations(session, reservation_uuids, to_in_use=False)
 
 
-def quota_release(session, project_id, deltas):
+def quota_release(session: Session, project_id: str, deltas: Mapping[str, int]) -> None:
     """Give back usage that a failed build had committed."""
     for resource, delta in deltas.items():
         session.execute(
@@ -389,7 +413,14 @@ def quota_release(session, project_id, deltas):
 # --- instances ------------------------------------------------------------------------
 
 
-def instances_create(session, instances, metadata, system_metadata, bdms, group_members=()):
+def instances_create(
+    session: Session,
+    instances: Sequence[Mapping[str, Any]],
+    metadata: Sequence[Mapping[str, Any]],
+    system_metadata: Sequence[Mapping[str, Any]],
+    bdms: Sequence[Mapping[str, Any]],
+    group_members: Sequence[Mapping[str, Any]] = (),
+) -> None:
     """Insert the rows of new instances, one Core statement per table.
 
     Core, not the ORM's bulk insert: that one splits a table's rows into one statement per
@@ -413,7 +444,7 @@ def instances_create(session, instances, metadata, system_metadata, bdms, group_
 QUOTA_RELEASED_KEY = "refnova_quota_released"
 
 
-def mark_quota_released(session, instance_uuids):
+def mark_quota_released(session: Session, instance_uuids: Iterable[str]) -> None:
     _core(
         session,
         _INSERTS[models.InstanceSystemMetadata],
@@ -424,21 +455,21 @@ def mark_quota_released(session, instance_uuids):
     )
 
 
-def quota_already_released(session, instance_uuid):
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(models.InstanceSystemMetadata)
-            .where(
-                models.InstanceSystemMetadata.instance_uuid == instance_uuid,
-                models.InstanceSystemMetadata.key == QUOTA_RELEASED_KEY,
-            )
+def quota_already_released(session: Session, instance_uuid: str) -> bool:
+    count = session.execute(
+        select(func.count())
+        .select_from(models.InstanceSystemMetadata)
+        .where(
+            models.InstanceSystemMetadata.instance_uuid == instance_uuid,
+            models.InstanceSystemMetadata.key == QUOTA_RELEASED_KEY,
         )
-        > 0
-    )
+    ).scalar_one()
+    return count > 0
 
 
-def instances_set_error(session, instance_uuids, code, message, details=""):
+def instances_set_error(
+    session: Session, instance_uuids: Sequence[str], code: int, message: str, details: str = ""
+) -> list[str]:
     """Instances that will never be built: ERROR, a fault each, and their create action closed.
 
     Only instances still 'building' change, so one that a conductor built meanwhile stays as built.
@@ -476,11 +507,13 @@ def instances_set_error(session, instance_uuids, code, message, details=""):
     return list(changed)
 
 
-def actions_start(session, actions):
+def actions_start(session: Session, actions: Sequence[Mapping[str, Any]]) -> None:
     _core(session, _INSERTS[models.InstanceAction], actions)
 
 
-def instance_get(session, instance_uuid, project_id=None):
+def instance_get(
+    session: Session, instance_uuid: str, project_id: str | None = None
+) -> models.Instance:
     query = select(models.Instance).where(
         models.Instance.uuid == instance_uuid, models.Instance.deleted == 0
     )
@@ -492,7 +525,7 @@ def instance_get(session, instance_uuid, project_id=None):
     return instance
 
 
-def instances_list(session, project_id):
+def instances_list(session: Session, project_id: str) -> Sequence[models.Instance]:
     """The project's instances that are not deleted, newest first (Nova's default sort)."""
     return session.scalars(
         select(models.Instance)
@@ -501,7 +534,9 @@ def instances_list(session, project_id):
     ).all()
 
 
-def instance_get_for_update(session, instance_uuid, project_id):
+def instance_get_for_update(
+    session: Session, instance_uuid: str, project_id: str
+) -> models.Instance:
     """A live instance of the project, its row locked until the transaction ends."""
     instance = session.scalar(
         select(models.Instance)
@@ -517,13 +552,17 @@ def instance_get_for_update(session, instance_uuid, project_id):
     return instance
 
 
-def instance_soft_delete(session, instance, now):
+def instance_soft_delete(
+    session: Session, instance: models.Instance, now: datetime.datetime
+) -> None:
     """Nova's soft delete: ``deleted`` takes the row's id, the state becomes 'deleted'."""
     instance.deleted = instance.id
     instance.vm_state, instance.task_state, instance.updated_at = "deleted", None, now
 
 
-def compute_node_release(session, host, node, memory_mb, local_gb):
+def compute_node_release(
+    session: Session, host: str, node: str | None, memory_mb: int, local_gb: int
+) -> None:
     """Give back what an instance had claimed on its host."""
     session.execute(
         update(models.ComputeNode)
@@ -535,16 +574,16 @@ def compute_node_release(session, host, node, memory_mb, local_gb):
     )
 
 
-def instance_metadata(session, instance_uuid):
+def instance_metadata(session: Session, instance_uuid: str) -> dict[str, str]:
     rows = session.execute(
         select(models.InstanceMetadata.key, models.InstanceMetadata.value).where(
             models.InstanceMetadata.instance_uuid == instance_uuid
         )
     )
-    return dict(rows.all())
+    return dict(rows.tuples().all())
 
 
-def instance_fault_latest(session, instance_uuid):
+def instance_fault_latest(session: Session, instance_uuid: str) -> models.InstanceFault | None:
     return session.scalar(
         select(models.InstanceFault)
         .where(models.InstanceFault.instance_uuid == instance_uuid)
@@ -552,16 +591,18 @@ def instance_fault_latest(session, instance_uuid):
     )
 
 
-def count_rows(db, model, **filters):
+def count_rows(db: Database, model: type[models.Base], **filters: Any) -> int:
     """How many rows of ``model`` match (for tests and checks)."""
     with db.transaction() as session:
         query = select(func.count()).select_from(model)
         for column, value in filters.items():
             query = query.where(getattr(model, column) == value)
-        return session.scalar(query)
+        return session.execute(query).scalar_one()
 
 
-def instance_group_get_by_hint(session, project_id, user_id, hint):
+def instance_group_get_by_hint(
+    session: Session, project_id: str, user_id: str, hint: str
+) -> models.InstanceGroup:
     """The group a ``group`` scheduler hint names: by uuid (else InstanceGroupNotFound), or
     by name in the project, made on first use with Icehouse's 'legacy' policy."""
     if utils.is_uuid_like(hint):

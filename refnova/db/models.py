@@ -1,6 +1,7 @@
 """SQLAlchemy 2 models for the rows the create path reads and writes."""
 
 import datetime
+from typing import Any, Protocol
 
 from sqlalchemy import (
     JSON,
@@ -10,18 +11,24 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
-def utcnow():
+def utcnow() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):
     pass
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's Table, typed as one (DeclarativeBase types ``__table__`` as a FromClause)."""
+    return Base.metadata.tables[model.__tablename__]
 
 
 class Flavor(Base):
@@ -38,8 +45,42 @@ class Flavor(Base):
     vcpu_weight: Mapped[int | None] = mapped_column(Integer, nullable=True)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     is_public: Mapped[bool] = mapped_column(Boolean, default=True)
-    extra_specs: Mapped[dict] = mapped_column(JSON, default=dict)
+    extra_specs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     deleted: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FlavorRecord(Protocol):
+    """A flavor as the create path reads it: a Flavor, or a Core row of its columns
+    (``db.api.flavor_get_by_flavor_id``)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def flavorid(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def memory_mb(self) -> int: ...
+    @property
+    def vcpus(self) -> int: ...
+    @property
+    def root_gb(self) -> int: ...
+    @property
+    def ephemeral_gb(self) -> int: ...
+    @property
+    def swap(self) -> int: ...
+    @property
+    def rxtx_factor(self) -> float: ...
+    @property
+    def vcpu_weight(self) -> int | None: ...
+    @property
+    def disabled(self) -> bool: ...
+    @property
+    def is_public(self) -> bool: ...
+    @property
+    def extra_specs(self) -> dict[str, Any] | None: ...
+    @property
+    def deleted(self) -> int: ...
 
 
 class FlavorProject(Base):
@@ -57,6 +98,7 @@ class KeyPair(Base):
     name: Mapped[str] = mapped_column(String(255))
     fingerprint: Mapped[str] = mapped_column(String(255), default="")
     public_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class ComputeNode(Base):
@@ -118,8 +160,8 @@ class Instance(Base):
     host: Mapped[str | None] = mapped_column(String(255), nullable=True)
     node: Mapped[str | None] = mapped_column(String(255), nullable=True)
     # Refnova keeps what Neutron would report for the instance's ports and groups here.
-    security_groups: Mapped[list] = mapped_column(JSON, default=list)
-    network_info: Mapped[list] = mapped_column(JSON, default=list)
+    security_groups: Mapped[list[str]] = mapped_column(JSON, default=list)
+    network_info: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     deleted: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -199,7 +241,7 @@ class InstanceGroup(Base):
     name: Mapped[str] = mapped_column(String(255))
     user_id: Mapped[str] = mapped_column(String(255))
     project_id: Mapped[str] = mapped_column(String(255))
-    policies: Mapped[list] = mapped_column(JSON, default=list)
+    policies: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class InstanceGroupMember(Base):
