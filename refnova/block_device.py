@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from refnova import exception, utils
+from refnova.db.models import FlavorRecord
 
 BlockDeviceDict = dict[str, Any]
 
@@ -127,7 +128,8 @@ def from_api(api_dict: dict[str, Any], image_uuid_specified: bool | None = None)
     """
     api_dict = dict(api_dict)
     if not api_dict.get("no_device"):
-        source_type = api_dict.get("source_type")
+        # The request's own JSON: a source type left out fails as Nova's did (TypeError).
+        source_type: Any = api_dict.get("source_type")
         device_uuid = api_dict.get("uuid")
         if image_uuid_specified is None:
             if source_type not in SOURCE_TYPES:
@@ -254,7 +256,7 @@ def new_format_is_swap(bdm: Mapping[str, Any]) -> bool:
     )
 
 
-def volume_size(flavor: Any, bdm: Mapping[str, Any]) -> int | None:
+def volume_size(flavor: FlavorRecord, bdm: Mapping[str, Any]) -> int | None:
     """The mapping's size in GB; a blank one without a size takes the flavor's swap or
     ephemeral size."""
     size = bdm.get("volume_size")

@@ -1,11 +1,15 @@
 """The request context that travels from the API to the conductor."""
 
+from __future__ import annotations
+
 import dataclasses
 import datetime
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 
-def generate_request_id():
+def generate_request_id() -> str:
     return "req-" + str(uuid.uuid4())
 
 
@@ -13,7 +17,7 @@ def generate_request_id():
 class RequestContext:
     user_id: str
     project_id: str
-    roles: list = dataclasses.field(default_factory=list)
+    roles: list[str] = dataclasses.field(default_factory=list)
     is_admin: bool = False
     request_id: str = dataclasses.field(default_factory=generate_request_id)
     auth_token: str | None = None
@@ -25,7 +29,7 @@ class RequestContext:
         default_factory=lambda: datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
     )
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         """The keys Icehouse's RequestContext.to_dict() gave (the RPC `_context_*` keys)."""
         return {
             "user_id": self.user_id,
@@ -47,14 +51,16 @@ class RequestContext:
         }
 
     @classmethod
-    def from_dict(cls, values):
+    def from_dict(cls, values: Mapping[str, Any]) -> RequestContext:
+        # The ids as the sender put them (an Icehouse context always carries both).
+        wire: dict[str, Any] = {
+            "user_id": values.get("user_id") or values.get("user"),
+            "project_id": values.get("project_id") or values.get("tenant"),
+        }
         timestamp = values.get("timestamp")
-        extra = {}
         if timestamp:
-            extra["timestamp"] = datetime.datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%S.%f")
+            wire["timestamp"] = datetime.datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%S.%f")
         return cls(
-            user_id=values.get("user_id") or values.get("user"),
-            project_id=values.get("project_id") or values.get("tenant"),
             roles=list(values.get("roles") or []),
             is_admin=bool(values.get("is_admin")),
             request_id=values.get("request_id") or generate_request_id(),
@@ -63,5 +69,5 @@ class RequestContext:
             read_deleted=values.get("read_deleted") or "no",
             user_name=values.get("user_name"),
             project_name=values.get("project_name"),
-            **extra,
+            **wire,
         )

@@ -4,6 +4,9 @@ How an exception becomes an HTTP answer is not decided here: each API contract k
 table for that (``refnova.api.openstack.compute.errors``).
 """
 
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
 # WebOb 1.3's default explanations. Nova answered with them where it raised a bare HTTP
 # error, so they are part of the contract (CR LF included).
 GENERIC_TEXT = {
@@ -31,7 +34,13 @@ class ApiError(Exception):
     Without a message it carries WebOb's default explanation for its status.
     """
 
-    def __init__(self, status, message=None, headers=None, details=None):
+    def __init__(
+        self,
+        status: int,
+        message: str | None = None,
+        headers: Mapping[str, object] | None = None,
+        details: str | None = None,
+    ) -> None:
         self.status = status
         self.message = GENERIC_TEXT.get(status, "") if message is None else message
         self.headers = dict(headers or {})
@@ -42,10 +51,10 @@ class ApiError(Exception):
 class NovaException(Exception):
     msg_fmt = "An unknown exception occurred."
     code = 500
-    headers = {}
+    headers: ClassVar[Mapping[str, object]] = {}
     safe = False
 
-    def __init__(self, message=None, **kwargs):
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
         self.kwargs = {"code": self.code, **kwargs}
         if message is None:
             try:
@@ -56,32 +65,35 @@ class NovaException(Exception):
         self.message = str(message)
         super().__init__(self.message)
 
-    def format_message(self):
+    def format_message(self) -> str:
         return self.message
 
 
-def _define(name, parent, msg_fmt, code=None, **attrs):
+def define(
+    name: str, parent: type[NovaException], msg_fmt: str, code: int | None = None, **attrs: Any
+) -> type[NovaException]:
+    """A NovaException subclass with Nova's message template (and class code)."""
     body = {"msg_fmt": msg_fmt, **attrs}
     if code is not None:
         body["code"] = code
     return type(name, (parent,), body)
 
 
-Invalid = _define("Invalid", NovaException, "Unacceptable parameters.", 400)
-NotFound = _define("NotFound", NovaException, "Resource could not be found.", 404)
-NotAuthorized = _define("NotAuthorized", NovaException, "Not authorized.", 403)
-PolicyNotAuthorized = _define(
+Invalid = define("Invalid", NovaException, "Unacceptable parameters.", 400)
+NotFound = define("NotFound", NovaException, "Resource could not be found.", 404)
+NotAuthorized = define("NotAuthorized", NovaException, "Not authorized.", 403)
+PolicyNotAuthorized = define(
     "PolicyNotAuthorized", NotAuthorized, "Policy doesn't allow %(action)s to be performed."
 )
-InvalidInput = _define("InvalidInput", Invalid, "Invalid input received: %(reason)s")
-InvalidRequest = _define("InvalidRequest", Invalid, "The request is invalid.")
-InvalidMetadata = _define("InvalidMetadata", Invalid, "Invalid metadata: %(reason)s")
-InvalidMetadataSize = _define("InvalidMetadataSize", Invalid, "Invalid metadata size: %(reason)s")
+InvalidInput = define("InvalidInput", Invalid, "Invalid input received: %(reason)s")
+InvalidRequest = define("InvalidRequest", Invalid, "The request is invalid.")
+InvalidMetadata = define("InvalidMetadata", Invalid, "Invalid metadata: %(reason)s")
+InvalidMetadataSize = define("InvalidMetadataSize", Invalid, "Invalid metadata size: %(reason)s")
 # Where Icehouse answered a bare ``HTTPBadRequest`` (WebOb's own text), the layers below the
 # API raise this; every contract's error table turns it into that same answer.
-MalformedInput = _define("MalformedInput", Invalid, GENERIC_TEXT[400])
+MalformedInput = define("MalformedInput", Invalid, GENERIC_TEXT[400])
 
-QuotaError = _define(
+QuotaError = define(
     "QuotaError",
     NovaException,
     "Quota exceeded: code=%(code)s",
@@ -89,135 +101,135 @@ QuotaError = _define(
     headers={"Retry-After": 0},
     safe=True,
 )
-TooManyInstances = _define(
+TooManyInstances = define(
     "TooManyInstances",
     QuotaError,
     "Quota exceeded for %(overs)s: Requested %(req)s, but already used %(used)d "
     "of %(allowed)d %(resource)s",
 )
-MetadataLimitExceeded = _define(
+MetadataLimitExceeded = define(
     "MetadataLimitExceeded", QuotaError, "Maximum number of metadata items exceeds %(allowed)d"
 )
-OnsetFileLimitExceeded = _define(
+OnsetFileLimitExceeded = define(
     "OnsetFileLimitExceeded", QuotaError, "Personality file limit exceeded"
 )
-OnsetFilePathLimitExceeded = _define(
+OnsetFilePathLimitExceeded = define(
     "OnsetFilePathLimitExceeded", QuotaError, "Personality file path too long"
 )
-OnsetFileContentLimitExceeded = _define(
+OnsetFileContentLimitExceeded = define(
     "OnsetFileContentLimitExceeded", QuotaError, "Personality file content too long"
 )
-PortLimitExceeded = _define("PortLimitExceeded", QuotaError, "Maximum number of ports exceeded")
-OverQuota = _define("OverQuota", NovaException, "Quota exceeded for resources: %(overs)s")
+PortLimitExceeded = define("PortLimitExceeded", QuotaError, "Maximum number of ports exceeded")
+OverQuota = define("OverQuota", NovaException, "Quota exceeded for resources: %(overs)s")
 
-ImageNotFound = _define("ImageNotFound", NotFound, "Image %(image_id)s could not be found.")
-ImageNotActive = _define("ImageNotActive", NovaException, "Image %(image_id)s is not active.")
-ImageNotAuthorized = _define(
+ImageNotFound = define("ImageNotFound", NotFound, "Image %(image_id)s could not be found.")
+ImageNotActive = define("ImageNotActive", NovaException, "Image %(image_id)s is not active.")
+ImageNotAuthorized = define(
     "ImageNotAuthorized", NovaException, "Not authorized for image %(image_id)s."
 )
-FlavorNotFound = _define("FlavorNotFound", NotFound, "Flavor %(flavor_id)s could not be found.")
-FlavorDiskTooSmall = _define(
+FlavorNotFound = define("FlavorNotFound", NotFound, "Flavor %(flavor_id)s could not be found.")
+FlavorDiskTooSmall = define(
     "FlavorDiskTooSmall", NovaException, "Flavor's disk is too small for requested image."
 )
-FlavorMemoryTooSmall = _define(
+FlavorMemoryTooSmall = define(
     "FlavorMemoryTooSmall", NovaException, "Flavor's memory is too small for requested image."
 )
-KeypairNotFound = _define(
+KeypairNotFound = define(
     "KeypairNotFound", NotFound, "Keypair %(name)s not found for user %(user_id)s"
 )
-ConfigDriveInvalidValue = _define(
+ConfigDriveInvalidValue = define(
     "ConfigDriveInvalidValue", Invalid, "Invalid value for Config Drive option: %(option)s"
 )
-AutoDiskConfigDisabledByImage = _define(
+AutoDiskConfigDisabledByImage = define(
     "AutoDiskConfigDisabledByImage",
     Invalid,
     "Requested image %(image)s has automatic disk resize disabled.",
 )
-InstanceUserDataTooLarge = _define(
+InstanceUserDataTooLarge = define(
     "InstanceUserDataTooLarge",
     NovaException,
     "User data too large. User data must be no larger than %(maxsize)s bytes once base64 "
     "encoded. Your data is %(length)d bytes",
 )
-InstanceUserDataMalformed = _define(
+InstanceUserDataMalformed = define(
     "InstanceUserDataMalformed", NovaException, "User data needs to be valid base 64."
 )
-MultiplePortsNotApplicable = _define(
+MultiplePortsNotApplicable = define(
     "MultiplePortsNotApplicable", Invalid, "Failed to launch instances: %(reason)s"
 )
 # Not in Icehouse: today's compute API rejects a fixed IP for several instances.
-InvalidFixedIpAndMaxCountRequest = _define(
+InvalidFixedIpAndMaxCountRequest = define(
     "InvalidFixedIpAndMaxCountRequest", Invalid, "Failed to launch instances: %(reason)s"
 )
-NetworkNotFound = _define("NetworkNotFound", NotFound, "Network %(network_id)s could not be found.")
-NetworkDuplicated = _define("NetworkDuplicated", Invalid, "Network %(network_id)s is duplicated.")
-NetworkAmbiguous = _define(
+NetworkNotFound = define("NetworkNotFound", NotFound, "Network %(network_id)s could not be found.")
+NetworkDuplicated = define("NetworkDuplicated", Invalid, "Network %(network_id)s is duplicated.")
+NetworkAmbiguous = define(
     "NetworkAmbiguous",
     Invalid,
     "More than one possible network found. Specify network ID(s) to select which one(s) "
     "to connect to,",
 )
-NetworkRequiresSubnet = _define(
+NetworkRequiresSubnet = define(
     "NetworkRequiresSubnet",
     Invalid,
     "Network %(network_uuid)s requires a subnet in order to boot instances on.",
 )
-PortNotFound = _define("PortNotFound", NotFound, "Port id %(port_id)s could not be found.")
-PortInUse = _define("PortInUse", Invalid, "Port %(port_id)s is still in use.")
-PortRequiresFixedIP = _define(
+PortNotFound = define("PortNotFound", NotFound, "Port id %(port_id)s could not be found.")
+PortInUse = define("PortInUse", Invalid, "Port %(port_id)s is still in use.")
+PortRequiresFixedIP = define(
     "PortRequiresFixedIP", Invalid, "Port %(port_id)s requires a FixedIP in order to be used."
 )
-NoUniqueMatch = _define("NoUniqueMatch", NovaException, "No Unique Match Found.", 409)
-SecurityGroupNotFound = _define(
+NoUniqueMatch = define("NoUniqueMatch", NovaException, "No Unique Match Found.", 409)
+SecurityGroupNotFound = define(
     "SecurityGroupNotFound", NotFound, "Security group %(security_group_id)s not found."
 )
-SecurityGroupNotFoundForProject = _define(
+SecurityGroupNotFoundForProject = define(
     "SecurityGroupNotFoundForProject",
     SecurityGroupNotFound,
     "Security group %(security_group_id)s not found for project %(project_id)s.",
 )
 
-InvalidBDM = _define("InvalidBDM", Invalid, "Block Device Mapping is Invalid.")
-InvalidBDMSnapshot = _define(
+InvalidBDM = define("InvalidBDM", Invalid, "Block Device Mapping is Invalid.")
+InvalidBDMSnapshot = define(
     "InvalidBDMSnapshot",
     InvalidBDM,
     "Block Device Mapping is Invalid: failed to get snapshot %(id)s.",
 )
-InvalidBDMVolume = _define(
+InvalidBDMVolume = define(
     "InvalidBDMVolume", InvalidBDM, "Block Device Mapping is Invalid: failed to get volume %(id)s."
 )
-InvalidBDMImage = _define(
+InvalidBDMImage = define(
     "InvalidBDMImage", InvalidBDM, "Block Device Mapping is Invalid: failed to get image %(id)s."
 )
-InvalidBDMBootSequence = _define(
+InvalidBDMBootSequence = define(
     "InvalidBDMBootSequence",
     InvalidBDM,
     "Block Device Mapping is Invalid: Boot sequence for the instance and image/block device "
     "mapping combination is not valid.",
 )
-InvalidBDMLocalsLimit = _define(
+InvalidBDMLocalsLimit = define(
     "InvalidBDMLocalsLimit",
     InvalidBDM,
     "Block Device Mapping is Invalid: You specified more local devices than the limit allows",
 )
-InvalidBDMEphemeralSize = _define(
+InvalidBDMEphemeralSize = define(
     "InvalidBDMEphemeralSize",
     InvalidBDM,
     "Ephemeral disks requested are larger than the instance type allows.",
 )
-InvalidBDMSwapSize = _define(
+InvalidBDMSwapSize = define(
     "InvalidBDMSwapSize", InvalidBDM, "Swap drive requested is larger than instance type allows."
 )
-InvalidBDMFormat = _define(
+InvalidBDMFormat = define(
     "InvalidBDMFormat", InvalidBDM, "Block Device Mapping is Invalid: %(details)s"
 )
-InstanceGroupNotFound = _define(
+InstanceGroupNotFound = define(
     "InstanceGroupNotFound", NotFound, "Instance group %(group_uuid)s could not be found."
 )
-NoValidHost = _define("NoValidHost", NovaException, "No valid host was found. %(reason)s")
-InstanceNotFound = _define(
+NoValidHost = define("NoValidHost", NovaException, "No valid host was found. %(reason)s")
+InstanceNotFound = define(
     "InstanceNotFound", NotFound, "Instance %(instance_id)s could not be found."
 )
-ServiceUnavailable = _define(
+ServiceUnavailable = define(
     "ServiceUnavailable", NovaException, "Service unavailable: %(reason)s", 503
 )

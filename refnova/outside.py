@@ -1,6 +1,8 @@
 """What the clients of outside services (Glance, Neutron) share: a service that cannot be
 reached, or that fails on its side, is Nova's ServiceUnavailable (503), not a crash."""
 
+from typing import Any
+
 import requests
 
 from refnova import exception
@@ -9,11 +11,11 @@ from refnova import exception
 class ServiceSession:
     """A ``requests`` session whose connection failures and timeouts are ServiceUnavailable."""
 
-    def __init__(self, session, service):
+    def __init__(self, session: requests.Session, service: str) -> None:
         self.session = session
         self.service = service  # e.g. "the image service (Glance)"
 
-    def request(self, method, url, **kwargs):
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         try:
             return self.session.request(method, url, **kwargs)
         except (requests.ConnectionError, requests.Timeout) as error:
@@ -21,14 +23,14 @@ class ServiceSession:
                 reason="%s is unreachable (%s)" % (self.service, type(error).__name__)
             ) from error
 
-    def get(self, url, **kwargs):
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", url, **kwargs)
 
-    def close(self):
+    def close(self) -> None:
         self.session.close()
 
 
-def failed_on_its_side(response, service):
+def failed_on_its_side(response: requests.Response, service: str) -> exception.NovaException | None:
     """ServiceUnavailable for a 5xx answer (the service's own failure), else None."""
     if response.status_code >= 500:
         return exception.ServiceUnavailable(

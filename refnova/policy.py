@@ -1,6 +1,9 @@
 """Icehouse's policy defaults for the create path, and the few rule forms they use."""
 
+from collections.abc import Mapping
+
 from refnova import exception
+from refnova.context import RequestContext
 
 DEFAULT_RULES = {
     "compute:create": "",
@@ -14,10 +17,10 @@ DEFAULT_RULES = {
 
 
 class Enforcer:
-    def __init__(self, overrides=None):
+    def __init__(self, overrides: Mapping[str, str] | None = None) -> None:
         self.rules = {**DEFAULT_RULES, **(overrides or {})}
 
-    def allows(self, context, action):
+    def allows(self, context: RequestContext, action: str) -> bool:
         rule = self.rules.get(action, "")
         if rule == "":
             return True
@@ -29,6 +32,6 @@ class Enforcer:
             return rule[len("role:") :] in context.roles
         raise ValueError("unsupported policy rule %r for %s" % (rule, action))
 
-    def enforce(self, context, action):
+    def enforce(self, context: RequestContext, action: str) -> None:
         if not self.allows(context, action):
             raise exception.PolicyNotAuthorized(action=action)

@@ -11,16 +11,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from refnova import exception
+from refnova.db.models import FlavorRecord
 
 # A flavor's extra spec that reserves video RAM on top of the instance's memory.
 VIDEO_RAM = "hw_video:ram_max_mb"
 
 
-def video_ram(flavor: Any) -> int:
+def video_ram(flavor: FlavorRecord) -> int:
     return int((flavor.extra_specs or {}).get(VIDEO_RAM) or 0)
 
 
-def deltas(flavor: Any, count: int) -> dict[str, int]:
+def deltas(flavor: FlavorRecord, count: int) -> dict[str, int]:
     """What ``count`` instances of the flavor take from the quota."""
     return {
         "instances": count,
@@ -29,7 +30,7 @@ def deltas(flavor: Any, count: int) -> dict[str, int]:
     }
 
 
-def allowed_by_headroom(over: Mapping[str, Any], flavor: Any, vram: int) -> int:
+def allowed_by_headroom(over: Mapping[str, Any], flavor: FlavorRecord, vram: int) -> int:
     """How many instances of the flavor the headroom of an OverQuota still admits."""
     quotas, headroom = over["quotas"], dict(over["headroom"])
     for resource, per_instance in (("cores", flavor.vcpus), ("ram", flavor.memory_mb + vram)):
@@ -44,7 +45,7 @@ def allowed_by_headroom(over: Mapping[str, Any], flavor: Any, vram: int) -> int:
 
 
 def too_many_instances(
-    over: Mapping[str, Any], flavor: Any, vram: int, min_count: int, max_count: int
+    over: Mapping[str, Any], flavor: FlavorRecord, vram: int, min_count: int, max_count: int
 ) -> exception.NovaException:
     resource = over["overs"][0]
     used = over["quotas"][resource] - over["headroom"][resource]

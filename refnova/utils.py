@@ -5,6 +5,7 @@ import random
 import re
 import socket
 import uuid
+from typing import Any
 
 _B64_REGEX = re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")
 _PY2_INT = re.compile(r"\s*[+-]?[0-9]+\s*")
@@ -12,14 +13,14 @@ TRUE_STRINGS = ("1", "t", "true", "on", "y", "yes")
 FALSE_STRINGS = ("0", "f", "false", "off", "n", "no")
 
 
-def py2_str(value):
+def py2_str(value: object) -> str:
     """``"%s" % value`` as Python 2 printed JSON values (``None``, ``True``, ``[u'a']``)."""
     if isinstance(value, str):
         return value
     return _py2_repr(value) if isinstance(value, (list, dict)) else str(value)
 
 
-def _py2_repr(value):
+def _py2_repr(value: object) -> str:
     if isinstance(value, str):
         return "u" + repr(value)
     if isinstance(value, list):
@@ -31,7 +32,7 @@ def _py2_repr(value):
     return repr(value)
 
 
-def py2_int(value):
+def py2_int(value: object) -> int:
     """``int(str(value))`` with Python 2's rules: ASCII digits only, so no ``1_000``."""
     text = py2_str(value)
     if not _PY2_INT.fullmatch(text):
@@ -39,7 +40,7 @@ def py2_int(value):
     return int(text)
 
 
-def is_uuid_like(value):
+def is_uuid_like(value: Any) -> bool:
     """Nova's test: the value is a canonical (lower-case, hyphenated) UUID string."""
     try:
         return str(uuid.UUID(value)) == value
@@ -47,7 +48,7 @@ def is_uuid_like(value):
         return False
 
 
-def decode_base64(data):
+def decode_base64(data: object) -> bytes | None:
     """Nova's strict base64 check; None when ``data`` is not valid. TypeError if not a string."""
     if not isinstance(data, str):
         raise TypeError("expected a string")
@@ -60,7 +61,7 @@ def decode_base64(data):
         return None
 
 
-def is_valid_ipv4(address):
+def is_valid_ipv4(address: object) -> bool:
     """netaddr 0.7's valid_ipv4: glibc ``inet_aton`` semantics (so ``127.1`` is valid)."""
     if not isinstance(address, str) or address == "" or "\x00" in address:
         return False
@@ -71,7 +72,7 @@ def is_valid_ipv4(address):
     return True
 
 
-def is_valid_ipv6(address):
+def is_valid_ipv6(address: object) -> bool:
     if not isinstance(address, str) or "\x00" in address:
         return False
     try:
@@ -81,11 +82,11 @@ def is_valid_ipv6(address):
     return True
 
 
-def is_valid_ip_address(address):
+def is_valid_ip_address(address: object) -> bool:
     return is_valid_ipv4(address) or is_valid_ipv6(address)
 
 
-def bool_from_string(subject, strict=False, default=False):
+def bool_from_string(subject: object, strict: bool = False, default: bool = False) -> bool:
     lowered = py2_str(subject).strip().lower()
     if lowered in TRUE_STRINGS:
         return True
@@ -96,20 +97,20 @@ def bool_from_string(subject, strict=False, default=False):
     return default
 
 
-def validate_integer(value, name, min_value=None):
+def validate_integer(value: object, name: str, min_value: int | None = None) -> int:
     """Nova's utils.validate_integer; raises InvalidInput."""
     from refnova import exception
 
     try:
-        value = py2_int(value)
+        number = py2_int(value)
     except ValueError:
         raise exception.InvalidInput(reason="%s must be an integer" % name)
-    if min_value is not None and value < min_value:
+    if min_value is not None and number < min_value:
         raise exception.InvalidInput(reason="%s must be >= %d" % (name, min_value))
-    return value
+    return number
 
 
-def sanitize_hostname(name):
+def sanitize_hostname(name: str) -> str:
     """RFC 952/1123 host name from a display name, as Python 2 Nova computed it."""
     raw = name.encode("latin-1", "ignore")
     raw = re.sub(rb"[ _]", b"-", raw)
@@ -123,7 +124,7 @@ _PASSWORD_GROUPS = ("23456789", "ABCDEFGHJKLMNPQRSTUVWXYZ", "abcdefghijkmnopqrst
 _SYSTEM_RANDOM = random.SystemRandom()
 
 
-def generate_password(length=12, rng=_SYSTEM_RANDOM):
+def generate_password(length: int = 12, rng: random.Random = _SYSTEM_RANDOM) -> str:
     """Nova's generate_password: one of each symbol group, the rest from all, shuffled."""
     password = [rng.choice(group) for group in _PASSWORD_GROUPS]
     alphabet = "".join(_PASSWORD_GROUPS)
@@ -132,18 +133,18 @@ def generate_password(length=12, rng=_SYSTEM_RANDOM):
     return "".join(password)
 
 
-def generate_uid(topic, size=8, rng=_SYSTEM_RANDOM):
+def generate_uid(topic: str, size: int = 8, rng: random.Random = _SYSTEM_RANDOM) -> str:
     characters = "01234567890abcdefghijklmnopqrstuvwxyz"
     return "%s-%s" % (topic, "".join(rng.choice(characters) for _ in range(size)))
 
 
-def check_string_length(value, min_length=0, max_length=None):
+def check_string_length(value: object, min_length: int = 0, max_length: int | None = None) -> bool:
     """True when value is a string within the bounds (Nova raised InvalidInput otherwise)."""
     if not isinstance(value, str):
         return False
     return len(value) >= min_length and (max_length is None or len(value) <= max_length)
 
 
-def py2_truthy(value):
+def py2_truthy(value: object) -> bool:
     """Python truthiness of a JSON value (the string "false" is true)."""
     return bool(value)

@@ -3,11 +3,13 @@
 import copy
 import json
 import pathlib
+from collections.abc import Mapping
+from typing import Any
 
 DEFAULT_WORLD_FILE = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "world.json"
 
 
-def merge(base, overrides):
+def merge(base: dict[str, Any], overrides: Mapping[str, Any] | None) -> dict[str, Any]:
     """Dicts merge recursively; any other value (lists included) replaces."""
     merged = copy.deepcopy(base)
     for key, value in (overrides or {}).items():
@@ -18,7 +20,9 @@ def merge(base, overrides):
     return merged
 
 
-def load_world(overrides=None, path=None):
+def load_world(
+    overrides: Mapping[str, Any] | None = None, path: str | pathlib.Path | None = None
+) -> dict[str, Any]:
     with open(path or DEFAULT_WORLD_FILE, encoding="utf-8") as handle:
-        world = json.load(handle)
+        world: dict[str, Any] = json.load(handle)
     return merge(world, overrides)

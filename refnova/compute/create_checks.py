@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from refnova import block_device, exception, utils
+from refnova.db.models import FlavorRecord
 
 MAX_USERDATA_SIZE = 65535
 _MULTIPLE_PORTS_REASON = (
@@ -44,7 +45,7 @@ def hashable(value: Any) -> bool:
     return not isinstance(value, (list, dict))
 
 
-def split_zone(value: str) -> tuple[Any, Any, Any]:
+def split_zone(value: str) -> tuple[str, str | None, str | None]:
     """A8: ``az:host``, ``az::node`` or ``az:host:node``."""
     colons = value.count(":")
     if colons == 1:
@@ -64,7 +65,7 @@ def check_user_data_size(user_data: Any) -> None:
         raise exception.InstanceUserDataTooLarge(maxsize=MAX_USERDATA_SIZE, length=len(user_data))
 
 
-def check_metadata_properties_quota(metadata: Any, quotas: Mapping[str, int]) -> dict:
+def check_metadata_properties_quota(metadata: Any, quotas: Mapping[str, int]) -> dict[str, str]:
     """A14: a dict of at most metadata_items string pairs, keys and values <= 255."""
     if not metadata:
         return {}
@@ -111,7 +112,7 @@ def check_injected_file_quota(
 
 
 def check_requested_image(
-    image_id: str | None, image: Mapping[str, Any] | None, instance_type: Any
+    image_id: str | None, image: Mapping[str, Any] | None, instance_type: FlavorRecord
 ) -> None:
     """A16: the image is active and fits the flavor."""
     if not image:
@@ -134,7 +135,7 @@ def check_requested_image(
             )
 
 
-def check_config_drive(config_drive: Any) -> Any:
+def check_config_drive(config_drive: Any) -> bool | str:
     """A20: a truthy config_drive must be a recognised boolean string."""
     if not config_drive:
         return ""
@@ -168,7 +169,7 @@ def check_boot_sequence(mappings: Iterable[Mapping[str, Any]]) -> None:
 
 
 def check_bdm_local_limits(
-    flavor: Any, mappings: Sequence[Mapping[str, Any]], max_local_block_devices: int
+    flavor: FlavorRecord, mappings: Sequence[Mapping[str, Any]], max_local_block_devices: int
 ) -> None:
     """A25 (V7-V9): ephemeral and swap sizes, and the number of local disks."""
     ephemeral = sum(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from refnova.db.models import FlavorRecord
 
-def flavor_to_dict(flavor: Any) -> dict[str, Any]:
+
+def flavor_to_dict(flavor: FlavorRecord) -> dict[str, Any]:
     """The ``instance_type`` of the filter properties sent to the conductor."""
     return {
         "id": flavor.id,
@@ -25,7 +27,7 @@ def flavor_to_dict(flavor: Any) -> dict[str, Any]:
     }
 
 
-def system_metadata(flavor: Any) -> dict[str, str | None]:
+def system_metadata(flavor: FlavorRecord) -> dict[str, str | None]:
     """The ``instance_type_*`` keys Icehouse saved in each instance's system metadata."""
     return {
         "instance_type_" + key: (None if value is None else str(value))

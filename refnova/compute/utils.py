@@ -3,7 +3,7 @@ what an instance inherits from its image, and the rows of a request gathered for
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from refnova import block_device, utils
@@ -60,7 +60,10 @@ class InstanceRows:
         self.group_members: list[dict[str, Any]] = []
 
     def add(
-        self, instance: Mapping[str, Any], flavor: Any, mappings: list[block_device.BlockDeviceDict]
+        self,
+        instance: Mapping[str, Any],
+        flavor: models.FlavorRecord,
+        mappings: Sequence[block_device.BlockDeviceDict],
     ) -> None:
         instance_uuid = instance["uuid"]
         self.instances.append(
@@ -81,7 +84,9 @@ class InstanceRows:
                 continue  # Nova skips mappings whose size comes out as 0.
             self.bdms.append(_bdm_row(bdm, instance_uuid, size))
 
-    def add_group_members(self, group: Any, instances: list[Mapping[str, Any]]) -> None:
+    def add_group_members(
+        self, group: models.InstanceGroup | None, instances: Sequence[Mapping[str, Any]]
+    ) -> None:
         if group is not None:
             self.group_members.extend(
                 {"group_id": group.id, "instance_id": i["uuid"]} for i in instances
