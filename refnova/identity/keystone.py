@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+from collections.abc import Mapping
 from typing import Any
 
 import requests
@@ -48,7 +49,7 @@ class TokenInfo:
         return "admin" in self.roles
 
     @classmethod
-    def from_body(cls, token: str, body: dict) -> TokenInfo:
+    def from_body(cls, token: str, body: Mapping[str, Any]) -> TokenInfo:
         """From Keystone's ``{"token": {...}}``; KeystoneUnavailable if it is not shaped so."""
         try:
             data = body["token"]
@@ -93,7 +94,7 @@ class KeystoneClient:
         session: requests.Session | None = None,
         timeout: float = 10.0,
         service_token: str | None = None,
-    ):
+    ) -> None:
         self.auth_url = auth_url
         self.tokens_url = v3_url(auth_url) + "/auth/tokens"
         self.session = session or requests.Session()
@@ -179,7 +180,7 @@ class KeystoneClient:
         return TokenInfo.from_body(token, _json(response))
 
 
-def _json(response: requests.Response) -> dict:
+def _json(response: requests.Response) -> Any:
     try:
         return response.json()
     except ValueError as error:

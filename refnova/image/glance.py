@@ -1,8 +1,12 @@
 """Images, as Glance's v2 API serves them: over HTTP, or from the world in-process."""
 
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+
 import requests
 
 from refnova import exception, outside, tracing
+from refnova.context import RequestContext
 
 # Glance v2 keys that are not image properties in Nova's (v1-shaped) image dict.
 _BASE_KEYS = (
@@ -35,7 +39,13 @@ _BASE_KEYS = (
 )
 
 
-def _to_nova_image(v2):
+class ImageService(Protocol):
+    """What the compute API asks of images: one image, in Nova's image dict shape."""
+
+    def show(self, context: RequestContext, image_id: str) -> dict[str, Any]: ...
+
+
+def _to_nova_image(v2: Mapping[str, Any]) -> dict[str, Any]:
     """Glance v2's flat image body in the shape Nova's image service returned."""
     image = {
         key: v2.get(key)
@@ -75,13 +85,15 @@ class GlanceClient:
 
     SERVICE = "the image service (Glance)"
 
-    def __init__(self, endpoint, session=None, timeout=10.0):
+    def __init__(
+        self, endpoint: str, session: requests.Session | None = None, timeout: float = 10.0
+    ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.session = outside.ServiceSession(session or requests.Session(), self.SERVICE)
         self.timeout = timeout
 
     @tracing.client_call("glance", "GET", "/v2/images/{image_id}")
-    def show(self, context, image_id):
+    def show(self, context: RequestContext, image_id: str) -> dict[str, Any]:
         url = "%s/v2/images/%s" % (self.endpoint, image_id)
         headers = {"X-Auth-Token": context.auth_token or "", "Accept": "application/json"}
         response = tracing.send(
@@ -89,7 +101,7 @@ class GlanceClient:
         )
         return self._image(response, image_id)
 
-    def _image(self, response, image_id):
+    def _image(self, response: requests.Response, image_id: str) -> dict[str, Any]:
         if response.status_code == 404:
             raise exception.ImageNotFound(image_id=image_id)
         if response.status_code in (401, 403):
@@ -113,18 +125,18 @@ class GlanceClient:
 class WorldImageService:
     """The world's images, with Glance's visibility rule: public, or owned by the caller."""
 
-    def __init__(self, images):
+    def __init__(self, images: Iterable[Mapping[str, Any]]) -> None:
         self.images = {image["id"]: image for image in images}
 
     @tracing.client_call("glance", "GET", "/v2/images/{image_id}", in_process=True)
-    def show(self, context, image_id):
+    def show(self, context: RequestContext, image_id: str) -> dict[str, Any]:
         image = self.images.get(image_id)
         if image is None or image.get("deleted") or not _visible(context, image):
             raise exception.ImageNotFound(image_id=image_id)
         return _to_nova_image(image)
 
 
-def _visible(context, image):
+def _visible(context: RequestContext, image: Mapping[str, Any]) -> bool:
     return (
         context.is_admin
         or image.get("visibility", "public") == "public"
@@ -132,7 +144,9 @@ def _visible(context, image):
     )
 
 
-def image_service(settings_url, world, session=None):
+def image_service(
+    settings_url: str | None, world: Mapping[str, Any], session: requests.Session | None = None
+) -> ImageService:
     if settings_url:
         return GlanceClient(settings_url, session=session)
     return WorldImageService(world.get("images", []))

@@ -4,9 +4,18 @@
 the world in-process. ``API`` is Nova's neutronv2 API: the checks the create path makes.
 """
 
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
 import requests
 
 from refnova import exception, outside, tracing
+from refnova.context import RequestContext
+
+# Neutron's resources (networks, ports, security groups) are its JSON objects.
+Resource = dict[str, Any]
+# A requested network of the create path: (network id, fixed IP, port id), any of them None.
+RequestedNetwork = Sequence[Any]
 
 # The Neutron v2.0 calls of the create path: each one a CLIENT span, over HTTP or in-process.
 _SHOW_PORT = ("neutron", "GET", "/v2.0/ports/{port_id}")
@@ -23,7 +32,7 @@ class NeutronError(exception.NovaException):
     neutronclient exception that Icehouse let through as a generic 500, as here (R3).
     """
 
-    def __init__(self, status, message):
+    def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -32,12 +41,16 @@ class NeutronError(exception.NovaException):
 class NeutronClient:
     SERVICE = "the networking service (Neutron)"
 
-    def __init__(self, endpoint, session=None, timeout=10.0):
+    def __init__(
+        self, endpoint: str, session: requests.Session | None = None, timeout: float = 10.0
+    ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.session = outside.ServiceSession(session or requests.Session(), self.SERVICE)
         self.timeout = timeout
 
-    def _get(self, context, path, params=None):
+    def _get(
+        self, context: RequestContext, path: str, params: Mapping[str, Any] | None = None
+    ) -> Any:
         headers = {"X-Auth-Token": context.auth_token or "", "Accept": "application/json"}
         response = tracing.send(
             self.session.request,
@@ -60,27 +73,27 @@ class NeutronClient:
             )
 
     @tracing.client_call(*_SHOW_PORT)
-    def show_port(self, context, port_id):
+    def show_port(self, context: RequestContext, port_id: str) -> Resource:
         return self._get(context, "ports/%s" % port_id)["port"]
 
     @tracing.client_call(*_LIST_NETWORKS)
-    def list_networks(self, context, **filters):
+    def list_networks(self, context: RequestContext, **filters: Any) -> list[Resource]:
         return self._get(context, "networks", filters)["networks"]
 
     @tracing.client_call(*_LIST_PORTS)
-    def list_ports(self, context, **filters):
+    def list_ports(self, context: RequestContext, **filters: Any) -> list[Resource]:
         return self._get(context, "ports", filters)["ports"]
 
     @tracing.client_call(*_SHOW_QUOTA)
-    def show_quota(self, context, tenant_id):
+    def show_quota(self, context: RequestContext, tenant_id: str) -> Resource:
         return self._get(context, "quotas/%s" % tenant_id)["quota"]
 
     @tracing.client_call(*_LIST_SECURITY_GROUPS)
-    def list_security_groups(self, context, **filters):
+    def list_security_groups(self, context: RequestContext, **filters: Any) -> list[Resource]:
         return self._get(context, "security-groups", filters)["security_groups"]
 
 
-def _neutron_message(response):
+def _neutron_message(response: requests.Response) -> str:
     try:
         body = response.json()
         return body["NeutronError"]["message"]
@@ -91,43 +104,43 @@ def _neutron_message(response):
 class WorldNeutron:
     """The world's networks, ports and groups, filtered as Neutron filters them."""
 
-    def __init__(self, world):
-        self.networks = world.get("networks", [])
-        self.ports = world.get("ports", [])
-        self.security_groups = world.get("security_groups", [])
-        self.port_quota = world.get("port_quota", 50)
+    def __init__(self, world: Mapping[str, Any]) -> None:
+        self.networks: list[Resource] = world.get("networks", [])
+        self.ports: list[Resource] = world.get("ports", [])
+        self.security_groups: list[Resource] = world.get("security_groups", [])
+        self.port_quota: int = world.get("port_quota", 50)
 
     @tracing.client_call(*_SHOW_PORT, in_process=True)
-    def show_port(self, context, port_id):
+    def show_port(self, context: RequestContext, port_id: str) -> Resource:
         for port in self.ports:
             if port["id"] == port_id and _owned_or_admin(context, port):
                 return port
         raise NeutronError(404, "Port %s could not be found" % port_id)
 
     @tracing.client_call(*_LIST_NETWORKS, in_process=True)
-    def list_networks(self, context, **filters):
+    def list_networks(self, context: RequestContext, **filters: Any) -> list[Resource]:
         return _filtered(self.networks, filters)
 
     @tracing.client_call(*_LIST_PORTS, in_process=True)
-    def list_ports(self, context, **filters):
+    def list_ports(self, context: RequestContext, **filters: Any) -> list[Resource]:
         return _filtered(self.ports, filters)
 
     @tracing.client_call(*_SHOW_QUOTA, in_process=True)
-    def show_quota(self, context, tenant_id):
+    def show_quota(self, context: RequestContext, tenant_id: str) -> Resource:
         return {"port": self.port_quota}
 
     @tracing.client_call(*_LIST_SECURITY_GROUPS, in_process=True)
-    def list_security_groups(self, context, **filters):
+    def list_security_groups(self, context: RequestContext, **filters: Any) -> list[Resource]:
         visible = [g for g in self.security_groups if _owned_or_admin(context, g)]
         return _filtered(visible, filters)
 
 
-def _owned_or_admin(context, resource):
+def _owned_or_admin(context: RequestContext, resource: Mapping[str, Any]) -> bool:
     return context.is_admin or resource.get("tenant_id") == context.project_id
 
 
-def _filtered(resources, filters):
-    def matches(resource):
+def _filtered(resources: Iterable[Resource], filters: Mapping[str, Any]) -> list[Resource]:
+    def matches(resource: Mapping[str, Any]) -> bool:
         for key, wanted in filters.items():
             wanted = wanted if isinstance(wanted, (list, tuple, set)) else [wanted]
             if resource.get(key) not in wanted:
@@ -140,10 +153,12 @@ def _filtered(resources, filters):
 class API:
     """The checks of nova.network.neutronv2.api (2014.1) that create makes."""
 
-    def __init__(self, client):
+    def __init__(self, client: NeutronClient | WorldNeutron) -> None:
         self.client = client
 
-    def _available_networks(self, context, net_ids=None):
+    def _available_networks(
+        self, context: RequestContext, net_ids: Iterable[str] | None = None
+    ) -> list[Resource]:
         """The project's own networks, then the shared ones (as Nova asked Neutron)."""
         filters = {"id": list(net_ids)} if net_ids else {}
         own = self.client.list_networks(
@@ -152,7 +167,7 @@ class API:
         shared = self.client.list_networks(context, shared=True, **filters)
         return own + shared
 
-    def _port_for_request(self, context, port_id):
+    def _port_for_request(self, context: RequestContext, port_id: str) -> Resource:
         try:
             port = self.client.show_port(context, port_id)
         except NeutronError as error:
@@ -167,7 +182,13 @@ class API:
             raise exception.PortRequiresFixedIP(port_id=port_id)
         return port
 
-    def validate_networks(self, context, requested_networks, num_instances, allow_duplicates=False):
+    def validate_networks(
+        self,
+        context: RequestContext,
+        requested_networks: Iterable[RequestedNetwork] | None,
+        num_instances: int,
+        allow_duplicates: bool = False,
+    ) -> int:
         """How many of ``num_instances`` the port quota allows; raises on a bad request.
 
         ``allow_duplicates``: a network may be requested twice (Icehouse: NetworkDuplicated).
@@ -196,7 +217,7 @@ class API:
             return num_instances
         return self._instances_within_port_quota(context, ports_needed_per_instance, num_instances)
 
-    def _check_networks_exist(self, context, requested_ids):
+    def _check_networks_exist(self, context: RequestContext, requested_ids: list[str]) -> None:
         networks = self._available_networks(context, requested_ids)
         for network in networks:
             if not network.get("subnets"):
@@ -207,8 +228,10 @@ class API:
             if lost:  # a network requested twice is found once
                 raise exception.NetworkNotFound(network_id=", ".join(lost))
 
-    def _instances_within_port_quota(self, context, per_instance, num_instances):
-        quota = self.client.show_quota(context, context.project_id).get("port")
+    def _instances_within_port_quota(
+        self, context: RequestContext, per_instance: int, num_instances: int
+    ) -> int:
+        quota: Any = self.client.show_quota(context, context.project_id).get("port")
         if quota == -1:
             return num_instances
         free = quota - len(self.client.list_ports(context, tenant_id=context.project_id))
@@ -216,7 +239,7 @@ class API:
             return num_instances
         return max(free, 0) // per_instance
 
-    def get_security_group(self, context, name_or_id):
+    def get_security_group(self, context: RequestContext, name_or_id: str) -> Resource:
         """Nova's neutron security-group driver ``get``: by id, else by name."""
         groups = self.client.list_security_groups(context, id=name_or_id)
         if not groups:
@@ -233,7 +256,12 @@ class API:
             )
         return groups[0]
 
-    def allocate_for_instance(self, context, instance_uuid, requested_networks):
+    def allocate_for_instance(
+        self,
+        context: RequestContext,
+        instance_uuid: str,
+        requested_networks: Sequence[RequestedNetwork] | None,
+    ) -> list[dict[str, Any]]:
         """The addresses a fake compute reports for the instance (nothing is changed in Neutron)."""
         if not requested_networks:
             networks = self._available_networks(context)
@@ -252,12 +280,12 @@ class API:
         return info
 
 
-def _fake_address(instance_uuid, index):
+def _fake_address(instance_uuid: str, index: int) -> str:
     value = int(instance_uuid.replace("-", ""), 16)
     return "10.%d.%d.%d" % (index % 256, (value >> 8) % 256, value % 254 + 1)
 
 
-def _fake_mac(instance_uuid, index):
+def _fake_mac(instance_uuid: str, index: int) -> str:
     tail = instance_uuid.replace("-", "")[-6:]
     return "fa:16:3e:%s:%s:%s" % (
         tail[0:2],
