@@ -6,13 +6,23 @@ host and cast to that host's compute manager. refnova runs those steps in-proces
 compute driver that records the server ACTIVE, or ERROR with a fault when no host fits.
 """
 
+import datetime
 import logging
 import time
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from refnova import exception, messaging, tracing
+from refnova.context import RequestContext
 from refnova.db import models
+from refnova.db.api import Database
+from refnova.network import neutron
+
+# Over the wire: (network id, fixed IP, port id) lists, as the compute API cast them.
+RequestedNetworks = Sequence[Sequence[Any]] | None
 
 LOG = logging.getLogger(__name__)
 POWER_STATE_RUNNING = 1
@@ -23,7 +33,7 @@ DISK_ALLOCATION_RATIO = 1.0
 class ComputeTaskManager:
     target = messaging.Target(namespace="compute_task", version="1.6")
 
-    def __init__(self, db, network_api, spawn_seconds=0.0):
+    def __init__(self, db: Database, network_api: neutron.API, spawn_seconds: float = 0.0) -> None:
         self.db = db
         self.scheduler = FilterScheduler(db)
         self.compute = FakeComputeManager(db, network_api, spawn_seconds)
@@ -31,17 +41,17 @@ class ComputeTaskManager:
     @tracing.traced("conductor.manager.ComputeTaskManager.build_instances")
     def build_instances(
         self,
-        context,
-        instances,
-        image,
-        filter_properties,
-        admin_password,
-        injected_files,
-        requested_networks,
-        security_groups,
-        block_device_mapping=None,
-        legacy_bdm=True,
-    ):
+        context: RequestContext,
+        instances: Sequence[Mapping[str, Any]],
+        image: Mapping[str, Any] | None,
+        filter_properties: Mapping[str, Any],
+        admin_password: str | None,
+        injected_files: Sequence[Sequence[Any]],
+        requested_networks: RequestedNetworks,
+        security_groups: Sequence[str],
+        block_device_mapping: Sequence[Mapping[str, Any]] | None = None,
+        legacy_bdm: bool = True,
+    ) -> None:
         uuids = [instance["nova_object.data"]["uuid"] for instance in instances]
         tracing.annotate(
             {
@@ -64,11 +74,18 @@ class ComputeTaskManager:
 
 
 class FilterScheduler:
-    def __init__(self, db):
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     @tracing.traced("scheduler.filter_scheduler.FilterScheduler.schedule_run_instance")
-    def run_instance(self, context, request_spec, filter_properties, requested_networks, compute):
+    def run_instance(
+        self,
+        context: RequestContext,
+        request_spec: Mapping[str, Any],
+        filter_properties: Mapping[str, Any],
+        requested_networks: RequestedNetworks,
+        compute: "FakeComputeManager",
+    ) -> None:
         flavor = request_spec["instance_type"]
         for instance_uuid in request_spec["instance_uuids"]:
             self._schedule_one(
@@ -76,8 +93,14 @@ class FilterScheduler:
             )
 
     def _schedule_one(
-        self, context, instance_uuid, flavor, filter_properties, requested_networks, compute
-    ):
+        self,
+        context: RequestContext,
+        instance_uuid: str,
+        flavor: Mapping[str, Any],
+        filter_properties: Mapping[str, Any],
+        requested_networks: RequestedNetworks,
+        compute: "FakeComputeManager",
+    ) -> None:
         """Build one instance exactly once, however often its message is delivered.
 
         The claim and the ACTIVE state are committed together, under a lock on the instance row,
@@ -122,7 +145,13 @@ class FilterScheduler:
             LOG.info("Built instance %s on %s", instance_uuid, host)
 
     @tracing.traced("scheduler.filter_scheduler.FilterScheduler._schedule")
-    def _select_host(self, session, instance, flavor, filter_properties):
+    def _select_host(
+        self,
+        session: Session,
+        instance: models.Instance,
+        flavor: Mapping[str, Any],
+        filter_properties: Mapping[str, Any],
+    ) -> models.ComputeNode | None:
         nodes = session.scalars(
             select(models.ComputeNode).order_by(models.ComputeNode.id).with_for_update()
         ).all()
@@ -143,7 +172,9 @@ class FilterScheduler:
         return max(candidates, key=lambda n: n.memory_mb * RAM_ALLOCATION_RATIO - n.memory_mb_used)
 
 
-def _passes_filters(node, instance, flavor):
+def _passes_filters(
+    node: models.ComputeNode, instance: models.Instance, flavor: Mapping[str, Any]
+) -> bool:
     memory = flavor.get("memory_mb", instance.memory_mb)
     disk = flavor.get("root_gb", instance.root_gb) + flavor.get(
         "ephemeral_gb", instance.ephemeral_gb
@@ -156,7 +187,7 @@ def _passes_filters(node, instance, flavor):
     )
 
 
-def _claim(session, node, instance):
+def _claim(session: Session, node: models.ComputeNode, instance: models.Instance) -> None:
     session.execute(
         update(models.ComputeNode)
         .where(models.ComputeNode.id == node.id)
@@ -172,18 +203,25 @@ def _claim(session, node, instance):
 class FakeComputeManager:
     """compute.manager.ComputeManager.run_instance with a driver that spawns nothing."""
 
-    def __init__(self, db, network_api, spawn_seconds=0.0):
+    def __init__(self, db: Database, network_api: neutron.API, spawn_seconds: float = 0.0) -> None:
         self.db = db
         self.network_api = network_api
         # How long a "hypervisor" takes to spawn a server (0: at once); it keeps messages in
         # flight long enough to stop or kill a conductor in the middle of a build.
         self.spawn_seconds = spawn_seconds
 
-    def spawn(self):
+    def spawn(self) -> None:
         time.sleep(self.spawn_seconds)
 
     @tracing.traced("compute.manager.ComputeManager.run_instance")
-    def run_instance(self, session, context, instance, node, requested_networks):
+    def run_instance(
+        self,
+        session: Session,
+        context: RequestContext,
+        instance: models.Instance,
+        node: models.ComputeNode,
+        requested_networks: RequestedNetworks,
+    ) -> None:
         tracing.annotate(
             {
                 "nova.instance_uuid": instance.uuid,
@@ -204,7 +242,7 @@ class FakeComputeManager:
         _finish_action(session, instance.uuid, now, None)
 
     @tracing.traced("scheduler.utils.set_vm_state_and_notify")
-    def record_no_valid_host(self, session, instance):
+    def record_no_valid_host(self, session: Session, instance: models.Instance) -> None:
         now = models.utcnow()
         error = exception.NoValidHost(reason="")
         instance.vm_state, instance.task_state, instance.updated_at = "error", None, now
@@ -221,7 +259,9 @@ class FakeComputeManager:
         tracing.mark_error(tracing.current_span(), error)
 
 
-def _finish_action(session, instance_uuid, now, message):
+def _finish_action(
+    session: Session, instance_uuid: str, now: datetime.datetime, message: str | None
+) -> None:
     session.execute(
         update(models.InstanceAction)
         .where(

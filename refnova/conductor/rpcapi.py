@@ -3,18 +3,22 @@
 Version history (as Nova's): 1.2 build_instances, 1.5 legacy_bdm added to it.
 """
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from refnova import messaging, tracing
+from refnova.context import RequestContext
 
 TOPIC = "conductor"
 NAMESPACE = "compute_task"
 INSTANCE_OBJECT_VERSION = "1.13"
 
 
-def _isotime(value):
+def _isotime(value: Any) -> Any:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if hasattr(value, "strftime") else value
 
 
-def instance_primitive(instance):
+def instance_primitive(instance: Mapping[str, Any]) -> dict[str, Any]:
     """An Instance as NovaObjectSerializer puts it on the wire."""
     data = {key: _isotime(value) for key, value in instance.items()}
     return {
@@ -27,24 +31,25 @@ def instance_primitive(instance):
 
 
 class ComputeTaskAPI:
-    def __init__(self, transport):
+    def __init__(self, transport: messaging.Transport) -> None:
         target = messaging.Target(topic=TOPIC, namespace=NAMESPACE, version="1.0")
         self.client = messaging.RPCClient(transport, target)
 
     @tracing.traced("conductor.rpcapi.ComputeTaskAPI.build_instances")
     def build_instances(
         self,
-        context,
-        instances,
-        image,
-        filter_properties,
-        admin_password,
-        injected_files,
-        requested_networks,
-        security_groups,
-        block_device_mapping,
-        legacy_bdm=True,
-    ):
+        context: RequestContext,
+        instances: Sequence[Mapping[str, Any]],
+        image: Mapping[str, Any],
+        filter_properties: Mapping[str, Any],
+        admin_password: str | None,
+        injected_files: Sequence[Sequence[Any]],
+        requested_networks: Sequence[Sequence[Any]] | None,
+        security_groups: Sequence[str],
+        block_device_mapping: Sequence[Mapping[str, Any]],
+        legacy_bdm: bool = True,
+    ) -> str:
+        """Cast build_instances to a conductor; the message's id."""
         image = messaging.to_primitive(image)
         cctxt = self.client.prepare(version="1.5")
         return cctxt.cast(
