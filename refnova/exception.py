@@ -233,3 +233,13 @@ InstanceNotFound = define(
 ServiceUnavailable = define(
     "ServiceUnavailable", NovaException, "Service unavailable: %(reason)s", 503
 )
+
+# The resources around create: flavors and images listed by marker, key pairs.
+MarkerNotFound = define("MarkerNotFound", NotFound, "Marker %(marker)s could not be found.")
+InvalidKeypair = define("InvalidKeypair", Invalid, "Keypair data is invalid: %(reason)s")
+KeyPairExists = define(
+    "KeyPairExists", NovaException, "Key pair '%(key_name)s' already exists.", 409
+)
+KeypairLimitExceeded = define(
+    "KeypairLimitExceeded", QuotaError, "Maximum number of key pairs exceeded"
+)

@@ -8,7 +8,7 @@ from typing import Any
 
 from refnova import messaging, policy, tracing
 from refnova.api.openstack import auth, builtin, wsgi
-from refnova.api.openstack.compute import servers
+from refnova.api.openstack.compute import resources, servers
 from refnova.compute import api as compute_api
 from refnova.conductor import api as conductor_api
 from refnova.conductor import manager as conductor_manager
@@ -75,7 +75,16 @@ class Deployment:
         controller = servers.Controller(self.compute_api, config, self.world.get("api"))
         self.tokens = builtin.token_issuer(settings)  # None behind an outside Keystone
         authenticator = auth.authenticator_for(settings, tokens=self.tokens)
-        router = wsgi.APIRouter(controller, self.world.get("rate_limits"), authenticator)
+        rate_limiter = wsgi.RateLimiter(self.world.get("rate_limits") or {})
+        around_create = resources.controllers(
+            self.db, self.world, rate_limiter.display, settings.glance_url
+        )
+        router = wsgi.APIRouter(
+            controller,
+            authenticator=authenticator,
+            controllers=around_create,
+            rate_limiter=rate_limiter,
+        )
         # Each request's SERVER span; in front, the services refnova serves itself.
         self.app = builtin.cloud_app(
             tracing.ServerSpanMiddleware(router), settings, self.world, self.tokens, authenticator

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from refnova.api.openstack import microversions
 from refnova.api.openstack.compute import errors, extensions, views
 from refnova.api.openstack.compute import server_checks as checks
+from refnova.api.openstack.compute.around import ICEHOUSE, TODAY, AroundCreate
 from refnova.api.openstack.compute.server_checks import Server, Step
 from refnova.compute.api import ComputeConfig
 from refnova.context import RequestContext
@@ -73,6 +74,8 @@ class Contract:
     versions: microversions.VersionRange | None = None  # None: no microversions
     rate_limited: bool = False
     fault_content_type: str | None = None  # None: the JSON type the client accepts
+    # Flavors, limits, key pairs, zones, images and quota sets (compute/around.py).
+    around: AroundCreate = ICEHOUSE
 
     def owns(self, path: str) -> bool:
         return path == self.prefix or path.startswith(self.prefix + "/")
@@ -221,6 +224,7 @@ V2_1 = Contract(
     compute_options=V21_COMPUTE_OPTIONS,
     versions=microversions.VersionRange("2.1", "2.1"),
     fault_content_type="application/json; charset=UTF-8",
+    around=TODAY,
 )
 
 CONTRACTS = (V2_1, V2)

@@ -81,6 +81,29 @@ ROUTES = (
     _route("POST", "/v2.1/{project_id}/servers", "create"),
     _route("GET", "/v2.1/servers/{server_id}", "show"),
     _route("GET", "/v2.1/{project_id}/servers/{server_id}", "show"),
+    # The resources around create, on each contract's prefixes (without the project first,
+    # so that /v2.1/flavors/detail is never read as a project "flavors").
+    *(
+        _route(method, prefix + path, action)
+        for prefix in ("/v2/{project_id}", "/v2.1", "/v2.1/{project_id}")
+        for method, path, action in (
+            ("GET", "/flavors", "flavors.index"),
+            ("GET", "/flavors/detail", "flavors.detail"),
+            ("GET", "/flavors/{flavor_id}", "flavors.show"),
+            ("GET", "/limits", "limits.index"),
+            ("GET", "/os-keypairs", "keypairs.index"),
+            ("POST", "/os-keypairs", "keypairs.create"),
+            ("GET", "/os-keypairs/{keypair_name}", "keypairs.show"),
+            ("DELETE", "/os-keypairs/{keypair_name}", "keypairs.delete"),
+            ("GET", "/os-availability-zone", "availability_zone.index"),
+            ("GET", "/os-availability-zone/detail", "availability_zone.detail"),
+            ("GET", "/images", "images.index"),
+            ("GET", "/images/detail", "images.detail"),
+            ("GET", "/images/{image_id}", "images.show"),
+            ("GET", "/os-quota-sets/{tenant_id}", "quota_sets.show"),
+            ("GET", "/os-quota-sets/{tenant_id}/defaults", "quota_sets.defaults"),
+        )
+    ),
 )
 
 
@@ -151,6 +174,28 @@ class RateLimiter:
             hits.append(now)
             return None
 
+    def display(self, user_id: str) -> list[dict[str, Any]]:
+        """The limit as Icehouse's ``Limit.display`` shows it (GET /limits): what is left of
+        it for the user, and when (epoch seconds) the next POST is allowed."""
+        if self.limit < 0:
+            return []
+        now, wall = self.clock(), time.time()
+        with self._lock:
+            hits = [hit for hit in self._hits.get(user_id, ()) if now - hit < 60]
+        full = len(hits) >= self.limit
+        reset = wall + (60 - (now - hits[0]) if full and hits else 0)
+        return [
+            {
+                "verb": "POST",
+                "URI": "*",
+                "regex": ".*",
+                "value": self.limit,
+                "remaining": max(self.limit - len(hits), 0),
+                "unit": "MINUTE",
+                "resetTime": int(reset),
+            }
+        ]
+
     def error(self, wait: int) -> ApiError:
         return ApiError(
             429,
@@ -168,10 +213,20 @@ class APIRouter:
         controller: Controller,
         rate_limits: Mapping[str, int] | None = None,
         authenticator: auth.NoAuth | auth.KeystoneAuth | None = None,
+        controllers: Mapping[str, Any] | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         self.controller = controller
-        self.rate_limiter = RateLimiter(rate_limits or {})
+        self.rate_limiter = rate_limiter or RateLimiter(rate_limits or {})
         self.authenticator = authenticator or auth.NoAuth()
+        # The other resources' controllers, by the name their routes give ("flavors.index").
+        self.controllers = dict(controllers or {})
+
+    def _handler(self, action: str) -> Callable[..., Any]:
+        """The method a route names: ``resource.method``, or a servers controller method."""
+        resource, _, method = action.rpartition(".")
+        controller = self.controllers[resource] if resource else self.controller
+        return getattr(controller, method)  # type: ignore[no-any-return]
 
     @webob.dec.wsgify
     def __call__(self, req: webob.Request) -> webob.Response:
@@ -273,7 +328,9 @@ class APIRouter:
                 pre_process(body)
             status, result, headers = self.controller.create(req, body)
         else:
-            status, result, headers = getattr(self.controller, route.action)(req, **params)
+            if route.method == "POST":  # the resources' creates (key pairs) read the body
+                params["body"] = body
+            status, result, headers = self._handler(route.action)(req, **params)
         if result is None:  # 204: no body
             return webob.Response(status=status, headerlist=[], content_type=None)
         return json_response(status, result, headers, best_json_type(req))

@@ -1,0 +1,170 @@
+"""What the two contracts do differently on the resources around create (flavors, limits,
+key pairs, availability zones, images, quota sets), as data held by each ``Contract``
+(its ``around`` field). The controllers (``flavors.py``, ``limits.py``, ``keypairs.py``,
+``availability_zone.py``, ``images.py``, ``quota_sets.py``) read it and never ask which
+contract they serve.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from refnova.api.openstack.compute.schemas import around as schemas
+from refnova.api.validation import SchemaValidator
+from refnova.exception import ApiError
+
+# A 404 text per resource: a template over the lookup's keys (None: WebOb's generic text,
+# Icehouse's bare HTTPNotFound).
+NotFoundTexts = Mapping[str, str | None]
+
+
+@dataclasses.dataclass(frozen=True)
+class AroundCreate:
+    not_found: NotFoundTexts
+    # Reads ``limit`` (int or ApiError); /v2 Icehouse's texts, /v2.1 its query schema's.
+    read_limit: Callable[[str], int]
+    max_limit: int | None  # /v2.1 caps a page at [api] max_limit
+    quota_resources: tuple[str, ...]  # the keys of a quota set, as Nova lists them
+    quota_overrides: Mapping[str, int]  # defaults the contract's Nova reports differently
+    absolute_limits: tuple[tuple[str, str], ...]  # (resource, name in GET /limits)
+    used_limits: tuple[tuple[str, str], ...]  # (name in GET /limits, resource)
+    rate_limits: bool  # GET /limits shows the rate limiter's state
+    keypair_body: Callable[[Any], Mapping[str, Any]]  # the "keypair" object, or ApiError
+    keypair_quota_status: int  # a key pair over quota
+    keypair_quota_retry_after: bool
+    policy_names: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # The quota set of another project, for a non-admin: its 403 text.
+    quota_forbidden: str | None = None
+    image_alternate_has_project: bool = True
+
+
+def icehouse_limit(raw: str) -> int:
+    """Icehouse's ``common._get_limit_param``."""
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise ApiError(400, "limit param must be an integer")
+    if limit < 0:
+        raise ApiError(400, "limit param must be positive")
+    return limit
+
+
+def today_limit(raw: str) -> int:
+    """Today's query schema: ``limit`` is a non-negative integer written in digits."""
+    if not raw.isdigit() and raw != "":
+        raise ApiError(
+            400,
+            "Invalid input for query parameters limit. Value: %s. %r does not match '^[0-9]*$'"
+            % (raw, raw),
+        )
+    return int(raw or 0)
+
+
+def icehouse_keypair_body(body: Any) -> Mapping[str, Any]:
+    """Icehouse's ``body['keypair']['name']`` in a try: any KeyError is one 400."""
+    try:
+        keypair = body["keypair"]
+        keypair["name"]
+    except (KeyError, TypeError):
+        raise ApiError(400, "Invalid request body")
+    return dict(keypair)
+
+
+_KEYPAIR_CREATE = SchemaValidator(schemas.KEYPAIR_CREATE)
+
+
+def today_keypair_body(body: Any) -> Mapping[str, Any]:
+    _KEYPAIR_CREATE.validate(body)
+    return dict(body["keypair"])
+
+
+ICEHOUSE_QUOTA_RESOURCES = (
+    "instances",
+    "cores",
+    "ram",
+    "floating_ips",
+    "fixed_ips",
+    "metadata_items",
+    "injected_files",
+    "injected_file_content_bytes",
+    "injected_file_path_bytes",
+    "security_groups",
+    "security_group_rules",
+    "key_pairs",
+)
+ICEHOUSE_ABSOLUTE_LIMITS = (
+    ("ram", "maxTotalRAMSize"),
+    ("instances", "maxTotalInstances"),
+    ("cores", "maxTotalCores"),
+    ("key_pairs", "maxTotalKeypairs"),
+    ("floating_ips", "maxTotalFloatingIps"),
+    ("metadata_items", "maxServerMeta"),
+    ("metadata_items", "maxImageMeta"),
+    ("injected_files", "maxPersonality"),
+    ("injected_file_content_bytes", "maxPersonalitySize"),
+    ("security_groups", "maxSecurityGroups"),
+    ("security_group_rules", "maxSecurityGroupRules"),
+)
+ICEHOUSE_USED_LIMITS = (
+    ("totalRAMUsed", "ram"),
+    ("totalCoresUsed", "cores"),
+    ("totalInstancesUsed", "instances"),
+    ("totalFloatingIpsUsed", "floating_ips"),
+    ("totalSecurityGroupsUsed", "security_groups"),
+)
+
+ICEHOUSE = AroundCreate(
+    not_found={"flavor": None, "keypair": None, "image": "Image not found."},
+    read_limit=icehouse_limit,
+    max_limit=None,
+    quota_resources=ICEHOUSE_QUOTA_RESOURCES,
+    quota_overrides={},
+    absolute_limits=ICEHOUSE_ABSOLUTE_LIMITS,
+    used_limits=ICEHOUSE_USED_LIMITS,
+    rate_limits=True,
+    keypair_body=icehouse_keypair_body,
+    keypair_quota_status=413,
+    keypair_quota_retry_after=True,
+)
+
+TODAY = AroundCreate(
+    not_found={
+        "flavor": "Flavor %(id)s could not be found.",
+        "keypair": "Keypair %(name)s not found for user %(user_id)s",
+        "image": "Image not found.",
+    },
+    read_limit=today_limit,
+    max_limit=1000,
+    # Juno's server group quotas; with Neutron, Nova reports no network quotas of its own.
+    quota_resources=(*ICEHOUSE_QUOTA_RESOURCES, "server_groups", "server_group_members"),
+    quota_overrides={"floating_ips": -1, "security_groups": -1, "security_group_rules": -1},
+    absolute_limits=(
+        *ICEHOUSE_ABSOLUTE_LIMITS,
+        ("server_groups", "maxServerGroups"),
+        ("server_group_members", "maxServerGroupMembers"),
+    ),
+    used_limits=(*ICEHOUSE_USED_LIMITS, ("totalServerGroupsUsed", "server_groups")),
+    rate_limits=False,
+    keypair_body=today_keypair_body,
+    keypair_quota_status=403,
+    keypair_quota_retry_after=False,
+    policy_names={
+        "compute_extension:availability_zone:detail": "os_compute_api:os-availability-zone:detail",
+        "compute_extension:quotas:show": "os_compute_api:os-quota-sets:show",
+    },
+    quota_forbidden="Policy doesn't allow os_compute_api:os-quota-sets:show to be performed.",
+    image_alternate_has_project=False,
+)
+
+
+def policy_refused(around: AroundCreate, action: str) -> ApiError:
+    """The 403 of a policy the caller does not pass, named as the contract names it."""
+    name = around.policy_names.get(action, action)
+    return ApiError(403, "Policy doesn't allow %s to be performed." % name)
+
+
+def not_found(around: AroundCreate, resource: str, **keys: Any) -> ApiError:
+    text = around.not_found.get(resource)
+    return ApiError(404, None if text is None else text % keys)

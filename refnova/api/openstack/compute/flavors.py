@@ -1,0 +1,79 @@
+"""The flavors resource: ``GET /flavors``, ``/flavors/detail`` and ``/flavors/{id}``
+(Nova's ``FlavorsController``), on both contracts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import webob
+
+from refnova import exception, tracing
+from refnova.api.openstack import common, contracts
+from refnova.api.openstack.common import Answer
+from refnova.api.openstack.compute import around, flavor_views
+from refnova.compute import flavor_lookup
+from refnova.db import api as db_api
+from refnova.exception import ApiError
+from refnova.utils import bool_from_string
+
+
+class Controller:
+    def __init__(self, db: db_api.Database) -> None:
+        self.db = db
+
+    @tracing.traced("flavors.Controller.index")
+    def index(self, req: webob.Request) -> Answer:
+        return 200, self._listing(req, detail=False), {}
+
+    @tracing.traced("flavors.Controller.detail")
+    def detail(self, req: webob.Request) -> Answer:
+        return 200, self._listing(req, detail=True), {}
+
+    @tracing.traced("flavors.Controller.show")
+    def show(self, req: webob.Request, flavor_id: str) -> Answer:
+        context = req.environ["nova.context"]
+        try:
+            flavor = flavor_lookup.get_flavor_by_flavor_id(self.db, context, flavor_id)
+        except exception.FlavorNotFound:
+            raise around.not_found(contracts.contract_of(req).around, "flavor", id=flavor_id)
+        return 200, {"flavor": flavor_views.show(req, context.project_id, flavor)}, {}
+
+    def _listing(self, req: webob.Request, detail: bool) -> dict[str, Any]:
+        context = req.environ["nova.context"]
+        limit, marker = common.limit_and_marker(req, contracts.contract_of(req).around)
+        try:
+            flavors = flavor_lookup.get_all_flavors_sorted_list(
+                self.db, context, self._filters(req), limit, marker
+            )
+        except exception.MarkerNotFound:
+            raise ApiError(400, "marker [%s] not found" % marker)
+        return flavor_views.listing(req, context.project_id, flavors, detail)
+
+    @staticmethod
+    def _filters(req: webob.Request) -> dict[str, Any]:
+        """Nova's ``_get_flavors``: only an admin may ask for private flavors (``is_public``);
+        everyone else sees public, enabled ones (and those shared with the project)."""
+        filters: dict[str, Any] = {}
+        if req.environ["nova.context"].is_admin:
+            filters["is_public"] = _parse_is_public(req.GET.get("is_public"))
+        else:
+            filters.update(is_public=True, disabled=False)
+        for param, key in (("minRam", "min_memory_mb"), ("minDisk", "min_root_gb")):
+            if param in req.GET:
+                try:
+                    filters[key] = int(req.GET[param])
+                except ValueError:
+                    raise ApiError(400, "Invalid %s filter [%s]" % (param, req.GET[param]))
+        return filters
+
+
+def _parse_is_public(value: str | None) -> bool | None:
+    """None: public only (the default); 'none' in any case: every flavor; else a boolean."""
+    if value is None:
+        return True
+    if value.lower() == "none":
+        return None
+    try:
+        return bool_from_string(value, strict=True)
+    except ValueError:
+        raise ApiError(400, "Invalid is_public filter [%s]" % value)

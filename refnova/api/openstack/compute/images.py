@@ -1,0 +1,73 @@
+"""The image-proxy API: ``GET /images``, ``/images/detail`` and ``/images/{id}`` (Nova's
+``ImagesController``), the images of the image service as the caller sees them."""
+
+from __future__ import annotations
+
+import webob
+
+from refnova import exception, tracing
+from refnova.api.openstack import common, contracts
+from refnova.api.openstack.common import Answer
+from refnova.api.openstack.compute import around
+from refnova.api.openstack.compute.image_views import ImageViews
+from refnova.exception import ApiError
+from refnova.image.listing import WorldImageList
+
+# Nova's SUPPORTED_FILTERS: query parameter -> the image service's filter.
+SUPPORTED_FILTERS = {
+    "name": "name",
+    "status": "status",
+    "changes-since": "changes-since",
+    "server": "property-instance_uuid",
+    "type": "property-image_type",
+    "minRam": "min_ram",
+    "minDisk": "min_disk",
+}
+# Where Glance is when the deployment serves it itself (refnova serve's /image).
+BUILT_IN_GLANCE = "/image"
+
+
+class Controller:
+    def __init__(self, images: WorldImageList, glance_url: str | None = None) -> None:
+        self.images = images
+        self.glance_url = glance_url
+
+    @tracing.traced("images.Controller.index")
+    def index(self, req: webob.Request) -> Answer:
+        return self._listing(req, detail=False)
+
+    @tracing.traced("images.Controller.detail")
+    def detail(self, req: webob.Request) -> Answer:
+        return self._listing(req, detail=True)
+
+    @tracing.traced("images.Controller.show")
+    def show(self, req: webob.Request, image_id: str) -> Answer:
+        context = req.environ["nova.context"]
+        try:
+            image = self.images.show(context, image_id)
+        except exception.ImageNotFound:
+            raise around.not_found(contracts.contract_of(req).around, "image")
+        return 200, {"image": self._views(req).show(image)}, {}
+
+    def _listing(self, req: webob.Request, detail: bool) -> Answer:
+        context = req.environ["nova.context"]
+        limit, marker = common.limit_and_marker(req, contracts.contract_of(req).around)
+        filters = {
+            service_name: req.GET[name]
+            for name, service_name in SUPPORTED_FILTERS.items()
+            if name in req.GET
+        }
+        try:
+            images = self.images.detail(context, filters, limit, marker)
+        except exception.MarkerNotFound:
+            raise ApiError(400, "marker [%s] not found" % marker)
+        except exception.Invalid as error:
+            raise ApiError(400, error.format_message())
+        return 200, self._views(req).listing(images, detail), {}
+
+    def _views(self, req: webob.Request) -> ImageViews:
+        context = req.environ["nova.context"]
+        glance = (self.glance_url or req.host_url + BUILT_IN_GLANCE).rstrip("/")
+        if contracts.contract_of(req).around.image_alternate_has_project:
+            glance += "/" + context.project_id
+        return ImageViews(req, context.project_id, glance)

@@ -1,0 +1,108 @@
+"""Key pairs: Nova's ``KeypairAPI`` (list, show, create with a generated key, import,
+delete) over the database, with its name rules, its quota and its fingerprints."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import string
+from collections.abc import Sequence
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from refnova import exception
+from refnova.db import api as db_api
+from refnova.db import models
+from refnova.db import resources as db_resources
+
+# Nova's KeypairAPI._validate_new_key_pair: the characters a key pair name may use.
+SAFE_NAME_CHARACTERS = frozenset("_- " + string.digits + string.ascii_letters)
+MAX_NAME_LENGTH = 255
+GENERATED_KEY_BITS = 2048
+GENERATED_KEY_COMMENT = "Generated-by-Nova"
+
+
+class KeypairAPI:
+    """The key pairs of a user; ``quota`` is the key_pairs limit (-1: unlimited)."""
+
+    def __init__(self, db: db_api.Database, quota: int) -> None:
+        self.db = db
+        self.quota = quota
+
+    def get_key_pairs(self, user_id: str) -> Sequence[models.KeyPair]:
+        with self.db.transaction() as session:
+            return db_resources.key_pair_get_all_by_user(session, user_id)
+
+    def get_key_pair(self, user_id: str, name: str) -> models.KeyPair:
+        with self.db.transaction() as session:
+            return db_api.key_pair_get(session, user_id, name)
+
+    def import_key_pair(self, user_id: str, name: str, public_key: str) -> models.KeyPair:
+        self._validate_new_key_pair(user_id, name)
+        return self._store(user_id, name, public_key, generate_fingerprint(public_key))
+
+    def create_key_pair(self, user_id: str, name: str) -> tuple[models.KeyPair, str]:
+        """A new RSA key pair: the stored public half, and the private key (never stored)."""
+        self._validate_new_key_pair(user_id, name)
+        private_key, public_key = generate_key_pair()
+        keypair = self._store(user_id, name, public_key, generate_fingerprint(public_key))
+        return keypair, private_key
+
+    def delete_key_pair(self, user_id: str, name: str) -> None:
+        with self.db.transaction() as session:
+            db_resources.key_pair_destroy(session, user_id, name)
+
+    def _validate_new_key_pair(self, user_id: str, name: str) -> None:
+        """Nova's order: the name's characters, its length, then the quota."""
+        self._check_name(name)
+        with self.db.transaction() as session:
+            count = db_resources.key_pair_count_by_user(session, user_id)
+        if 0 <= self.quota < count + 1:
+            raise exception.KeypairLimitExceeded()
+
+    def _store(self, user_id: str, name: str, public_key: str, fingerprint: str) -> models.KeyPair:
+        with self.db.transaction() as session:
+            values = {
+                "user_id": user_id,
+                "name": name,
+                "public_key": public_key,
+                "fingerprint": fingerprint,
+            }
+            return db_resources.key_pair_create(session, values)
+
+    @staticmethod
+    def _check_name(name: str) -> None:
+        if any(character not in SAFE_NAME_CHARACTERS for character in name):
+            raise exception.InvalidKeypair(reason="Keypair name contains unsafe characters")
+        if not 0 < len(name) <= MAX_NAME_LENGTH:
+            raise exception.InvalidKeypair(
+                reason="Keypair name must be between 1 and 255 characters long"
+            )
+
+
+def generate_fingerprint(public_key: str) -> str:
+    """The MD5 fingerprint of an OpenSSH public key, as ``ssh-keygen -l -E md5`` shows it;
+    InvalidKeypair if the text is no public key."""
+    try:
+        serialization.load_ssh_public_key(public_key.encode("utf-8"))
+        blob = base64.b64decode(public_key.split()[1], validate=True)
+    except (ValueError, IndexError, binascii.Error, UnicodeEncodeError):
+        raise exception.InvalidKeypair(reason="failed to generate fingerprint")
+    digest = hashlib.md5(blob, usedforsecurity=False).hexdigest()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def generate_key_pair() -> tuple[str, str]:
+    """(private key in PEM, public key in OpenSSH form) of a new RSA key."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=GENERATED_KEY_BITS)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode("ascii")
+    public = key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    return private, "%s %s" % (public.decode("ascii"), GENERATED_KEY_COMMENT)
