@@ -331,8 +331,10 @@ class APIRouter:
             if route.method == "POST":  # the resources' creates (key pairs) read the body
                 params["body"] = body
             status, result, headers = self._handler(route.action)(req, **params)
-        if result is None:  # 204: no body
-            return webob.Response(status=status, headerlist=[], content_type=None)
+        if result is None:  # 204 (or a bodiless 202): no body
+            response = webob.Response(status=status, headerlist=[], content_type=None)
+            response.headers.update({name: str(value) for name, value in headers.items()})
+            return response
         return json_response(status, result, headers, best_json_type(req))
 
 

@@ -38,6 +38,9 @@ class AroundCreate:
     # The quota set of another project, for a non-admin: its 403 text.
     quota_forbidden: str | None = None
     image_alternate_has_project: bool = True
+    # The media type of a bodiless 202 (a key pair deleted): Icehouse's webob.Response
+    # default, or today's JSON type.
+    empty_accepted_type: str = "text/html; charset=UTF-8"
 
 
 def icehouse_limit(raw: str) -> int:
@@ -156,6 +159,7 @@ TODAY = AroundCreate(
     },
     quota_forbidden="Policy doesn't allow os_compute_api:os-quota-sets:show to be performed.",
     image_alternate_has_project=False,
+    empty_accepted_type="application/json",
 )
 
 

@@ -72,7 +72,7 @@ class Controller:
             self.api.delete_key_pair(context.user_id, keypair_name)
         except exception.KeypairNotFound:
             raise self._not_found(req, keypair_name)
-        return 202, None, {}
+        return 202, None, {"Content-Type": contracts.contract_of(req).around.empty_accepted_type}
 
     @tracing.traced("keypairs.Controller.create")
     def create(self, req: webob.Request, body: Any) -> Answer:
