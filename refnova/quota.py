@@ -1,8 +1,8 @@
 """Instance quota: what a request takes, and how much of it fits (Nova's ``nova/quota.py``).
 
-The counting itself is the database's (``db.api.quota_reserve`` raises ``OverQuota`` with
-the limits and the headroom); here is what the compute API asks of it and the
-``TooManyInstances`` it answers when nothing fits.
+The counting itself is the database's (``db.reservations.quota_reserve`` raises
+``OverQuota`` with the limits and the headroom); here is what the compute API asks of it and
+the ``TooManyInstances`` it answers when nothing fits.
 """
 
 from __future__ import annotations

@@ -188,3 +188,19 @@ def check_bdm_local_limits(
         < sum(1 for bdm in mappings if bdm.get("destination_type") == "local")
     ):
         raise exception.InvalidBDMLocalsLimit()
+
+
+def checks_for_create_and_rebuild(
+    image_id: str | None,
+    image: Mapping[str, Any],
+    instance_type: FlavorRecord,
+    metadata: Any,
+    files_to_inject: Sequence[tuple[Any, Any]],
+    quotas: Mapping[str, int],
+) -> dict[str, str]:
+    """Nova's ``_checks_for_create_and_rebuild``: A14, A15 and, with an image, A16."""
+    metadata = check_metadata_properties_quota(metadata, quotas)
+    check_injected_file_quota(files_to_inject, quotas)
+    if image_id is not None:
+        check_requested_image(image_id, image, instance_type)
+    return metadata

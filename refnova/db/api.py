@@ -10,11 +10,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, create_engine, event, func, insert, select, text, update
 from sqlalchemy import exc as sqlalchemy_exc
-from sqlalchemy.engine import Connection, CursorResult, Engine, Row
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql import Executable
-from sqlalchemy.sql.dml import Insert
 
 from refnova import exception, tracing, utils
 from refnova.context import RequestContext
@@ -24,7 +23,6 @@ from refnova.db import models
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]]
 
 QUOTA_RESOURCES = ("instances", "cores", "ram")
-RESERVATION_TTL = datetime.timedelta(days=1)
 # PostgreSQL advisory lock that serializes schema creation and seeding between the processes
 # (API and conductors) that may start at once on an empty database.
 SCHEMA_LOCK_KEY = 0x7265666E6F7661
@@ -194,9 +192,9 @@ def flavor_get_by_flavor_id(
     times as much.
     """
     if context.is_admin:
-        row = _core(session, _FLAVOR_BY_ID, {"flavorid": flavorid}).first()
+        row = execute_core(session, _FLAVOR_BY_ID, {"flavorid": flavorid}).first()
     else:
-        row = _core(
+        row = execute_core(
             session, _VISIBLE_FLAVOR_BY_ID, {"flavorid": flavorid, "project_id": context.project_id}
         ).first()
     if row is None:
@@ -232,62 +230,18 @@ def instance_group_get(session: Session, group_uuid: str) -> models.InstanceGrou
 
 
 # --- quotas ---------------------------------------------------------------------------
-# The create path's quota statements are Core statements built once: the ORM's per-statement
+# A project's limits; reserving, settling and releasing usage are refnova.db.reservations'.
+# The create path's statements are Core statements built once: the ORM's per-statement
 # construction, bulk-persistence and session-synchronisation work cost several times the
 # statements themselves (benchmarks/README.md has the profile).
 
 _QUOTAS = models.table_of(models.Quota)
-_USAGES = models.table_of(models.QuotaUsage)
-_RESERVATIONS = models.table_of(models.Reservation)
 _SELECT_LIMITS = select(_QUOTAS.c.resource, _QUOTAS.c.hard_limit).where(
     _QUOTAS.c.project_id == bindparam("project_id")
-)
-_SELECT_USAGES = (
-    select(_USAGES.c.id, _USAGES.c.resource, _USAGES.c.in_use, _USAGES.c.reserved)
-    .where(
-        _USAGES.c.project_id == bindparam("project_id"),
-        _USAGES.c.resource.in_(bindparam("resources", expanding=True)),
-    )
-    .order_by(_USAGES.c.resource)
-    .with_for_update()
-)
-_RESERVE = (
-    _USAGES.update()
-    .where(_USAGES.c.id == bindparam("usage_id"))
-    .values(reserved=_USAGES.c.reserved + bindparam("delta"))
-)
-# Settling reservations moves each one's delta out of its usage's ``reserved`` (and, on commit,
-# into ``in_use``) in one statement: the deltas are read by correlated subqueries.
-_RESERVED_DELTA = (
-    select(func.sum(_RESERVATIONS.c.delta))
-    .where(
-        _RESERVATIONS.c.usage_id == _USAGES.c.id,
-        _RESERVATIONS.c.uuid.in_(bindparam("uuids", expanding=True)),
-    )
-    .scalar_subquery()
-)
-_RESERVED_USAGES = _USAGES.c.id.in_(
-    select(_RESERVATIONS.c.usage_id).where(
-        _RESERVATIONS.c.uuid.in_(bindparam("uuids", expanding=True))
-    )
-)
-_SETTLE_TO_IN_USE = (
-    _USAGES.update()
-    .where(_RESERVED_USAGES)
-    .values(
-        reserved=_USAGES.c.reserved - _RESERVED_DELTA, in_use=_USAGES.c.in_use + _RESERVED_DELTA
-    )
-)
-_SETTLE_BACK = (
-    _USAGES.update().where(_RESERVED_USAGES).values(reserved=_USAGES.c.reserved - _RESERVED_DELTA)
-)
-_DELETE_RESERVATIONS = _RESERVATIONS.delete().where(
-    _RESERVATIONS.c.uuid.in_(bindparam("uuids", expanding=True))
 )
 _INSERTS = {
     model: models.table_of(model).insert()
     for model in (
-        models.Reservation,
         models.Instance,
         models.InstanceMetadata,
         models.InstanceSystemMetadata,
@@ -298,7 +252,7 @@ _INSERTS = {
 }
 
 
-def _core(
+def execute_core(
     session: Session | Connection, statement: Executable, params: Params
 ) -> CursorResult[Any]:
     """A Core statement on the session's connection (no ORM execution or autoflush around it),
@@ -311,103 +265,9 @@ def quota_limits(
     session: Session | Connection, defaults: Mapping[str, int], project_id: str
 ) -> dict[str, int]:
     limits = dict(defaults)
-    rows = _core(session, _SELECT_LIMITS, {"project_id": project_id}).all()
+    rows = execute_core(session, _SELECT_LIMITS, {"project_id": project_id}).all()
     limits.update(rows)  # type: ignore[arg-type]  # each row is a (resource, limit) pair
     return limits
-
-
-def _locked_usages(
-    session: Session, project_id: str, resources: Sequence[str]
-) -> dict[str, Row[Any]]:
-    """The project's usage rows (id, resource, in_use, reserved) for these resources, created
-    if missing, locked for update."""
-    params = {"project_id": project_id, "resources": list(resources)}
-    usages = {row.resource: row for row in _core(session, _SELECT_USAGES, params)}
-    missing = [r for r in resources if r not in usages]
-    if missing:
-        session.execute(
-            _insert_ignoring_conflicts(session, models.QuotaUsage),
-            [
-                {"project_id": project_id, "resource": r, "in_use": 0, "reserved": 0}
-                for r in missing
-            ],
-        )
-        usages = {row.resource: row for row in session.execute(_SELECT_USAGES, params)}
-    return usages
-
-
-def _insert_ignoring_conflicts(session: Session, model: type[models.Base]) -> Insert:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(model).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(model).on_conflict_do_nothing()
-    return insert(model).prefix_with("IGNORE")
-
-
-def quota_reserve(
-    session: Session, project_id: str, deltas: Mapping[str, int], limits: Mapping[str, int]
-) -> list[str]:
-    """Reserve ``deltas`` against ``limits``; Nova's semantics: in_use + reserved + delta.
-
-    Raises OverQuota with the over-limit resources (sorted), the limits and the headroom.
-    """
-    usages = _locked_usages(session, project_id, sorted(deltas))
-    headroom = {r: limits[r] - (usages[r].in_use + usages[r].reserved) for r in deltas}
-    overs = sorted(
-        r for r, delta in deltas.items() if delta > 0 and limits[r] >= 0 and delta > headroom[r]
-    )
-    if overs:
-        raise exception.OverQuota(overs=overs, quotas=limits, headroom=headroom)
-    expire = models.utcnow() + RESERVATION_TTL
-    reservations = [
-        {
-            "uuid": str(uuid.uuid4()),
-            "usage_id": usages[resource].id,
-            "project_id": project_id,
-            "resource": resource,
-            "delta": delta,
-            "expire": expire,
-        }
-        for resource, delta in deltas.items()
-    ]
-    _core(
-        session, _RESERVE, [{"usage_id": r["usage_id"], "delta": r["delta"]} for r in reservations]
-    )
-    _core(session, _INSERTS[models.Reservation], reservations)
-    return [r["uuid"] for r in reservations]
-
-
-def _settle_reservations(
-    session: Session, reservation_uuids: Iterable[str], to_in_use: bool
-) -> None:
-    params = {"uuids": list(reservation_uuids)}
-    _core(session, _SETTLE_TO_IN_USE if to_in_use else _SETTLE_BACK, params)
-    _core(session, _DELETE_RESERVATIONS, params)
-
-
-def reservation_commit(session: Session, reservation_uuids: Iterable[str]) -> None:
-    _settle_reservations(session, reservation_uuids, to_in_use=True)
-
-
-def reservation_rollback(session: Session, reservation_uuids: Iterable[str]) -> None:
-    _settle_reservations(session, reservation_uuids, to_in_use=False)
-
-
-def quota_release(session: Session, project_id: str, deltas: Mapping[str, int]) -> None:
-    """Give back usage that a failed build had committed."""
-    for resource, delta in deltas.items():
-        session.execute(
-            update(models.QuotaUsage)
-            .where(
-                models.QuotaUsage.project_id == project_id, models.QuotaUsage.resource == resource
-            )
-            .values(in_use=models.QuotaUsage.in_use - delta)
-        )
 
 
 # --- instances ------------------------------------------------------------------------
@@ -436,7 +296,7 @@ def instances_create(
         (models.InstanceGroupMember, group_members),
     ):
         if rows:
-            _core(session, _INSERTS[model], rows)
+            execute_core(session, _INSERTS[model], rows)
 
 
 # System metadata that marks an instance whose create never reached a conductor: its quota
@@ -445,7 +305,7 @@ QUOTA_RELEASED_KEY = "refnova_quota_released"
 
 
 def mark_quota_released(session: Session, instance_uuids: Iterable[str]) -> None:
-    _core(
+    execute_core(
         session,
         _INSERTS[models.InstanceSystemMetadata],
         [
@@ -508,7 +368,7 @@ def instances_set_error(
 
 
 def actions_start(session: Session, actions: Sequence[Mapping[str, Any]]) -> None:
-    _core(session, _INSERTS[models.InstanceAction], actions)
+    execute_core(session, _INSERTS[models.InstanceAction], actions)
 
 
 def instance_get(
