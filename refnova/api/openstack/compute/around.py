@@ -41,6 +41,9 @@ class AroundCreate:
     # The media type of a bodiless 202 (a key pair deleted): Icehouse's webob.Response
     # default, or today's JSON type.
     empty_accepted_type: str = "text/html; charset=UTF-8"
+    # A key pair's ``deleted`` in show: Icehouse's soft-delete column (an integer), today's
+    # object field (a boolean).
+    keypair_deleted: int | bool = 0
 
 
 def icehouse_limit(raw: str) -> int:
@@ -160,6 +163,7 @@ TODAY = AroundCreate(
     quota_forbidden="Policy doesn't allow os_compute_api:os-quota-sets:show to be performed.",
     image_alternate_has_project=False,
     empty_accepted_type="application/json",
+    keypair_deleted=False,
 )
 
 

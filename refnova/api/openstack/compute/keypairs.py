@@ -33,7 +33,7 @@ def _summary(keypair: models.KeyPair, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _full(keypair: models.KeyPair) -> dict[str, Any]:
+def _full(keypair: models.KeyPair, deleted: int | bool) -> dict[str, Any]:
     """Every column of the row, as Nova's show serializes it (times as oslo writes them)."""
     return _summary(
         keypair,
@@ -42,7 +42,7 @@ def _full(keypair: models.KeyPair) -> dict[str, Any]:
         created_at=keypair.created_at.strftime("%Y-%m-%dT%H:%M:%S.%f"),
         updated_at=None,
         deleted_at=None,
-        deleted=False,
+        deleted=deleted,
     )
 
 
@@ -63,7 +63,8 @@ class Controller:
             keypair = self.api.get_key_pair(context.user_id, keypair_name)
         except exception.KeypairNotFound:
             raise self._not_found(req, keypair_name)
-        return 200, {"keypair": _full(keypair)}, {}
+        deleted = contracts.contract_of(req).around.keypair_deleted
+        return 200, {"keypair": _full(keypair, deleted)}, {}
 
     @tracing.traced("keypairs.Controller.delete")
     def delete(self, req: webob.Request, keypair_name: str) -> Answer:
