@@ -13,6 +13,7 @@ import pytest
 from refnova.config import Settings
 from refnova.service import Deployment
 from tests.support.http import DEFAULTS
+from tests.support.polling import poll_until
 
 oslo_messaging = pytest.importorskip("oslo_messaging")
 from oslo_config import cfg  # noqa: E402  (after the importorskip)
@@ -178,6 +179,8 @@ def test_refnova_s_conductor_serves_a_cast_from_an_oslo_messaging_client(cluster
     conductor = cluster.conductor(db_url, vhost.url)
     conductor.wait_for_line("Built instance %s" % server_id)
     conductor.wait_for_line("Rejecting message")
+    # The rejection is logged before its copy is published to the dead-letter queue.
+    poll_until(lambda: vhost.ready_count("conductor.dead"), lambda ready: ready > 0, 20)
     import sqlalchemy
 
     engine = sqlalchemy.create_engine(db_url)
