@@ -8,7 +8,6 @@ ran, when a conductor is stopped mid-build, and when a message arrives twice.
 import collections
 import json
 import signal
-import time
 
 import pytest
 import requests
@@ -85,7 +84,6 @@ def test_200_creates_from_8_threads_on_two_conductors_each_built_once(
                 for n in range(25)
             ]
 
-    started = time.monotonic()
     responses = [item for batch in run_threads(8, creates) for item in batch]
     assert len(responses) == 200
     assert [r.status_code for _, r in responses] == [202] * 200, [
@@ -97,7 +95,6 @@ def test_200_creates_from_8_threads_on_two_conductors_each_built_once(
 
     states = wait_for_active(pg_url, 200)
     assert states == {"active": 200}, states
-    elapsed = time.monotonic() - started
     with requests.Session() as session:
         statuses = collections.Counter(
             api.show(project, server_id, session).json()["server"]["status"]
@@ -112,7 +109,6 @@ def test_200_creates_from_8_threads_on_two_conductors_each_built_once(
     queues = vhost.queues()
     assert queues["conductor"]["ready"] == queues["conductor"]["unacked"] == 0
     assert queues["conductor.dead"]["ready"] == 0
-    assert elapsed < 60, elapsed
 
 
 def test_a_killed_conductor_s_unacknowledged_messages_are_built_once_by_another(
