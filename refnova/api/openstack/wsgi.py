@@ -90,6 +90,7 @@ ROUTES = (
             ("GET", "/flavors", "flavors.index"),
             ("GET", "/flavors/detail", "flavors.detail"),
             ("GET", "/flavors/{flavor_id}", "flavors.show"),
+            ("GET", "/flavors/{flavor_id}/os-extra_specs", "flavors.extra_specs"),
             ("GET", "/limits", "limits.index"),
             ("GET", "/os-keypairs", "keypairs.index"),
             ("POST", "/os-keypairs", "keypairs.create"),

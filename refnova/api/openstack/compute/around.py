@@ -44,6 +44,9 @@ class AroundCreate:
     # A key pair's ``deleted`` in show: Icehouse's soft-delete column (an integer), today's
     # object field (a boolean).
     keypair_deleted: int | bool = 0
+    # A flavor's extra specs: Icehouse read them by flavor id without looking the flavor up
+    # (an unknown one has none); today's Nova looks it up first (404).
+    extra_specs_find_flavor: bool = False
 
 
 def icehouse_limit(raw: str) -> int:
@@ -164,6 +167,7 @@ TODAY = AroundCreate(
     image_alternate_has_project=False,
     empty_accepted_type="application/json",
     keypair_deleted=False,
+    extra_specs_find_flavor=True,
 )
 
 

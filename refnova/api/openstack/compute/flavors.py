@@ -38,6 +38,19 @@ class Controller:
             raise around.not_found(contracts.contract_of(req).around, "flavor", id=flavor_id)
         return 200, {"flavor": flavor_views.show(req, context.project_id, flavor)}, {}
 
+    @tracing.traced("flavor_extra_specs.Controller.index")
+    def extra_specs(self, req: webob.Request, flavor_id: str) -> Answer:
+        """``GET /flavors/{id}/os-extra_specs`` (Nova's ``FlavorExtraSpecsController.index``)."""
+        context = req.environ["nova.context"]
+        around_create = contracts.contract_of(req).around
+        try:
+            flavor = flavor_lookup.get_flavor_by_flavor_id(self.db, context, flavor_id)
+        except exception.FlavorNotFound:
+            if around_create.extra_specs_find_flavor:
+                raise around.not_found(around_create, "flavor", id=flavor_id)
+            return 200, {"extra_specs": {}}, {}
+        return 200, {"extra_specs": dict(flavor.extra_specs or {})}, {}
+
     def _listing(self, req: webob.Request, detail: bool) -> dict[str, Any]:
         context = req.environ["nova.context"]
         limit, marker = common.limit_and_marker(req, contracts.contract_of(req).around)
