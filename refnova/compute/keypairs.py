@@ -9,6 +9,7 @@ import hashlib
 import string
 from collections.abc import Sequence
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -88,7 +89,7 @@ def generate_fingerprint(public_key: str) -> str:
     try:
         serialization.load_ssh_public_key(public_key.encode("utf-8"))
         blob = base64.b64decode(public_key.split()[1], validate=True)
-    except (ValueError, IndexError, binascii.Error, UnicodeEncodeError):
+    except (ValueError, IndexError, binascii.Error, UnicodeEncodeError, UnsupportedAlgorithm):
         raise exception.InvalidKeypair(reason="failed to generate fingerprint")
     digest = hashlib.md5(blob, usedforsecurity=False).hexdigest()
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
