@@ -6,26 +6,13 @@ import argparse
 import logging
 import os
 import signal
-import socketserver
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Any
-from wsgiref import simple_server
 
 from refnova.config import Settings
 
 LOG = logging.getLogger("refnova")
-
-
-class _ThreadingWSGIServer(socketserver.ThreadingMixIn, simple_server.WSGIServer):
-    daemon_threads = True
-    request_queue_size = 128  # the listen backlog (socketserver's default is 5)
-
-
-class _QuietHandler(simple_server.WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        LOG.info("%s - %s", self.address_string(), format % args)
 
 
 def _safe_url(url: str) -> str:
@@ -61,25 +48,23 @@ def _wait_for_signal() -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from refnova import tracing
+    from refnova import http_server, tracing
     from refnova.service import Deployment
 
     settings = _settings(args)
     tracing.configure(settings, tracing.SERVICE_API)
     deployment = Deployment(settings)
-    server = simple_server.make_server(
-        settings.host,
-        settings.port,
-        deployment.app,
-        server_class=_ThreadingWSGIServer,
-        handler_class=_QuietHandler,
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    try:
+        server = http_server.make_server(deployment.app, settings)
+    except BaseException:
+        deployment.close()
+        raise
+    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     LOG.warning(
         "refnova API on http://%s:%d/v2 (db %s, transport %s%s)",
         settings.host,
-        server.server_port,
+        http_server.bound_port(server),
         _safe_url(settings.db_url),
         _safe_url(settings.transport_url),
         ", conductor in-process" if deployment.conductor else "",
@@ -87,7 +72,7 @@ def serve(args: argparse.Namespace) -> int:
     try:
         _wait_for_signal()
     finally:
-        server.shutdown()
+        http_server.stop(server)
         deployment.close()
         tracing.shutdown()
     return 0

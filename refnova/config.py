@@ -20,6 +20,15 @@ class Settings:
     world_file: str | None = None
     host: str = "127.0.0.1"
     port: int = 8774
+    # The HTTP server (refnova.http_server, waitress): worker threads, open connections at
+    # most, seconds a connection may stay idle (between requests or within one's headers),
+    # and the sizes past which a request is refused (414, 431, 413) before the API reads it.
+    http_threads: int = 8
+    http_connection_limit: int = 100
+    http_idle_timeout: int = 60
+    http_max_url_bytes: int = 8192
+    http_max_header_bytes: int = 65536
+    http_max_body_bytes: int = 1048576  # the compute API's own limit is 114688 (F1)
     # Seconds a publish may spend retrying an unreachable broker before the create fails.
     publish_timeout: float = 10.0
     conductor_prefetch: int = 8

@@ -3,7 +3,7 @@
 python-novaclient with servers.create and servers.get. Each creates a server, sees it
 ACTIVE, and sees Nova's error for a flavor that does not exist.
 
-The API runs as `refnova serve` runs it (refnova.cli's threaded WSGI server) in this
+The API runs as `refnova serve` runs it (refnova.http_server's waitress server) in this
 process, so that `responses` can stand in for Keystone while the clients' calls to refnova
 pass through to the real socket.
 """
@@ -11,7 +11,6 @@ pass through to the real socket.
 import json
 import threading
 import time
-from wsgiref import simple_server
 
 import openstack
 import pytest
@@ -21,7 +20,8 @@ from keystoneauth1 import session as ks_session
 from novaclient import client as novaclient_client
 from novaclient import exceptions as nova_exceptions
 
-from refnova import cli
+from refnova import http_server
+from refnova.config import Settings
 from tests.support.deployment import make_deployment
 from tests.support.keystone import KEYSTONE, PROJECT, token_body
 
@@ -52,21 +52,14 @@ def served():
     def start(**settings):
         deployment = make_deployment(**settings)
         recorder = Recorder(deployment.app)
-        server = simple_server.make_server(
-            "127.0.0.1",
-            0,
-            recorder,
-            server_class=cli._ThreadingWSGIServer,
-            handler_class=cli._QuietHandler,
-        )
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        server = http_server.make_server(recorder, Settings(host="127.0.0.1", port=0))
+        threading.Thread(target=server.run, daemon=True).start()
         started.append((server, deployment))
-        return "http://127.0.0.1:%d" % server.server_port, recorder, deployment
+        return "http://127.0.0.1:%d" % http_server.bound_port(server), recorder, deployment
 
     yield start
     for server, deployment in started:
-        server.shutdown()
-        server.server_close()
+        http_server.stop(server)
         deployment.close()
 
 

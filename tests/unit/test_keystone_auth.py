@@ -231,7 +231,7 @@ def test_an_invalid_or_missing_token_is_401_with_keystone_s_challenge(keystone_a
     )
     assert response.status_int == 401
     assert response.headers["WWW-Authenticate"] == "Keystone uri='%s'" % KEYSTONE
-    assert response.text == "Authentication required"
+    assert response.json == {"unauthorized": {"message": "Authentication required", "code": 401}}
 
 
 @responses.activate

@@ -283,7 +283,7 @@ class APIRouter:
             return self._discovery(req, route)
         context = self.authenticator.authenticate(req)  # ApiError(503) when Keystone is down
         if context is None:
-            return _unauthorized(self.authenticator.challenge_headers())
+            return _unauthorized(self.authenticator.challenge_headers(), req)
         context.request_id = request_id
         req.environ["nova.context"] = context
         wait = (
@@ -352,30 +352,16 @@ def _body_too_large(req: webob.Request) -> bool:
 
 
 def _too_large_page(req: webob.Request) -> webob.Response:
-    """F1: WebOb 1.3's own page, HTML when Accept mentions html or */*, else plain text."""
-    error = webob.exc.HTTPRequestEntityTooLarge(explanation="Request is too large.")
-    accept = req.headers.get("Accept", "")
-    if "html" in accept or "*/*" in accept:
-        return webob.Response(
-            status=413,
-            content_type="text/html",
-            charset="UTF-8",
-            body=error.html_body(req.environ).encode("utf-8"),
-        )
-    return webob.Response(
-        status=413,
-        content_type="text/plain",
-        charset="UTF-8",
-        body=error.plain_body(req.environ).encode("utf-8"),
-    )
+    """F1 as a Nova fault (Icehouse answered WebOb's own text or HTML page here)."""
+    body = fault_body(413, "Request is too large.")
+    return json_response(413, body, {}, best_json_type(req))
 
 
-def _unauthorized(headers: Mapping[str, str] | None = None) -> webob.Response:
-    response = webob.Response(status=401, content_type="text/plain", charset="UTF-8")
-    response.text = "Authentication required"
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
+def _unauthorized(
+    headers: Mapping[str, str] | None = None, req: webob.Request | None = None
+) -> webob.Response:
+    body = fault_body(401, "Authentication required")
+    return json_response(401, body, headers, best_json_type(req))
 
 
 def _deserialize(req: webob.Request) -> Any:
