@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
-from refnova import exception
+import requests
+
+from refnova import exception, outside, tracing
 from refnova.context import RequestContext
 from refnova.image import glance
 
@@ -23,6 +25,18 @@ WORLD_TIMESTAMP = "2014-04-17T00:00:00Z"
 EXACT_FILTERS = {"name": "name", "status": "status"}
 MINIMUM_FILTERS = {"min_ram": "min_ram", "min_disk": "min_disk"}
 PROPERTY_FILTERS = {"property-instance_uuid": "instance_uuid", "property-image_type": "image_type"}
+
+
+class ImageList(Protocol):
+    def detail(
+        self,
+        context: RequestContext,
+        filters: Mapping[str, str],
+        limit: int | None = None,
+        marker: str | None = None,
+    ) -> list[dict[str, Any]]: ...
+
+    def show(self, context: RequestContext, image_id: str) -> dict[str, Any]: ...
 
 
 class WorldImageList:
@@ -96,3 +110,68 @@ def _number(value: str) -> int:
         return int(value)
     except ValueError:
         raise exception.Invalid("Invalid filter value %s" % value)
+
+
+class GlanceImageList:
+    """A real Glance's images (``--glance-url``), asked with the caller's token: its name and
+    status filters and its paging; the minimum sizes and properties filtered here."""
+
+    def __init__(self, endpoint: str, session: requests.Session | None = None) -> None:
+        self.client = glance.GlanceClient(endpoint, session)
+
+    def show(self, context: RequestContext, image_id: str) -> dict[str, Any]:
+        return _with_parsed_times(self.client.show(context, image_id))
+
+    @tracing.client_call("glance", "GET", "/v2/images")
+    def detail(
+        self,
+        context: RequestContext,
+        filters: Mapping[str, str],
+        limit: int | None = None,
+        marker: str | None = None,
+    ) -> list[dict[str, Any]]:
+        params = {name: filters[name] for name in EXACT_FILTERS if name in filters}
+        if limit is not None:
+            params["limit"] = str(limit)
+        if marker is not None:
+            params["marker"] = marker
+        headers = {"X-Auth-Token": context.auth_token or "", "Accept": "application/json"}
+        response = tracing.send(
+            self.client.session.request,
+            "GET",
+            self.client.endpoint + "/v2/images",
+            params=params,
+            timeout=self.client.timeout,
+            headers=headers,
+        )
+        return [
+            _with_parsed_times(glance._to_nova_image(image))
+            for image in self._images(response, marker)
+            if _matches(image, {k: v for k, v in filters.items() if k not in EXACT_FILTERS})
+        ]
+
+    def _images(self, response: requests.Response, marker: str | None) -> list[dict[str, Any]]:
+        if response.status_code == 400:
+            if marker is not None:
+                raise exception.MarkerNotFound(marker=marker)
+            raise exception.Invalid(response.text.strip())
+        unavailable = outside.failed_on_its_side(response, glance.GlanceClient.SERVICE)
+        if unavailable is not None:
+            raise unavailable
+        body = response.json() if response.status_code == 200 else None
+        if not isinstance(body, dict) or not isinstance(body.get("images"), list):
+            raise exception.ServiceUnavailable(
+                reason="%s answered %d without images"
+                % (glance.GlanceClient.SERVICE, response.status_code)
+            )
+        return list(body["images"])
+
+
+def _with_parsed_times(image: dict[str, Any]) -> dict[str, Any]:
+    for key in ("created_at", "updated_at"):
+        value = image.get(key)
+        if isinstance(value, str):
+            image[key] = datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).replace(
+                tzinfo=None
+            )
+    return image

@@ -1,12 +1,17 @@
 """The pieces behind the resources around create that the fixtures see only from outside:
 key pair fingerprints, the rate limiter's display for GET /limits, the availability zones
-of a world."""
+of a world, the image list of a real Glance."""
+
+import datetime
 
 import pytest
+import responses
 
 from refnova import availability_zones, exception
 from refnova.api.openstack.wsgi import RateLimiter
 from refnova.compute import keypairs
+from refnova.context import RequestContext
+from refnova.image.listing import GlanceImageList
 from refnova.world import load_world
 from tests.support.deployment import make_deployment
 
@@ -53,3 +58,52 @@ def test_zones_with_only_disabled_hosts_are_not_available():
         "compute2",
         "compute3",
     }
+
+
+GLANCE = "http://glance.example:9292"
+
+
+def _glance_image(image_id, name, min_ram=0):
+    return {
+        "id": image_id,
+        "name": name,
+        "status": "active",
+        "visibility": "public",
+        "min_ram": min_ram,
+        "min_disk": 0,
+        "size": 1,
+        "created_at": "2014-04-17T00:00:00Z",
+        "updated_at": "2014-04-18T00:00:00Z",
+    }
+
+
+@responses.activate
+def test_a_real_glance_lists_with_the_callers_token_its_filters_and_paging():
+    responses.get(
+        GLANCE + "/v2/images",
+        json={"images": [_glance_image("a", "small"), _glance_image("b", "big", min_ram=4096)]},
+    )
+    context = RequestContext("demo", "p", auth_token="tok")
+    images = GlanceImageList(GLANCE).detail(
+        context, {"name": "x", "min_ram": "1024"}, limit=5, marker="m"
+    )
+    assert [image["id"] for image in images] == ["b"]
+    assert images[0]["created_at"] == datetime.datetime(2014, 4, 17)
+    (call,) = responses.calls
+    assert call.request.headers["X-Auth-Token"] == "tok"
+    assert call.request.params == {"name": "x", "limit": "5", "marker": "m"}
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    "status, marker, error",
+    [
+        (400, "m", exception.MarkerNotFound),
+        (400, None, exception.Invalid),
+        (503, None, exception.ServiceUnavailable),
+    ],
+)
+def test_a_real_glance_s_refusals_are_nova_s_exceptions(status, marker, error):
+    responses.get(GLANCE + "/v2/images", status=status, body="no")
+    with pytest.raises(error):
+        GlanceImageList(GLANCE).detail(RequestContext("demo", "p"), {}, marker=marker)

@@ -8,10 +8,10 @@ import webob
 from refnova import exception, tracing
 from refnova.api.openstack import common, contracts
 from refnova.api.openstack.common import Answer
-from refnova.api.openstack.compute import around
+from refnova.api.openstack.compute import around, errors
 from refnova.api.openstack.compute.image_views import ImageViews
 from refnova.exception import ApiError
-from refnova.image.listing import WorldImageList
+from refnova.image.listing import ImageList
 
 # Nova's SUPPORTED_FILTERS: query parameter -> the image service's filter.
 SUPPORTED_FILTERS = {
@@ -28,7 +28,7 @@ BUILT_IN_GLANCE = "/image"
 
 
 class Controller:
-    def __init__(self, images: WorldImageList, glance_url: str | None = None) -> None:
+    def __init__(self, images: ImageList, glance_url: str | None = None) -> None:
         self.images = images
         self.glance_url = glance_url
 
@@ -47,6 +47,8 @@ class Controller:
             image = self.images.show(context, image_id)
         except exception.ImageNotFound:
             raise around.not_found(contracts.contract_of(req).around, "image")
+        except exception.NovaException as error:
+            raise errors.to_api_error(error)
         return 200, {"image": self._views(req).show(image)}, {}
 
     def _listing(self, req: webob.Request, detail: bool) -> Answer:
@@ -63,6 +65,8 @@ class Controller:
             raise ApiError(400, "marker [%s] not found" % marker)
         except exception.Invalid as error:
             raise ApiError(400, error.format_message())
+        except exception.NovaException as error:  # a real Glance refusing or failing
+            raise errors.to_api_error(error)
         return 200, self._views(req).listing(images, detail), {}
 
     def _views(self, req: webob.Request) -> ImageViews:
