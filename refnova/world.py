@@ -1,4 +1,5 @@
-"""The reference deployment (``fixtures/world.json``) and overrides of it."""
+"""The reference deployment (``fixtures/world.json``, shipped in the package) and overrides
+of it."""
 
 import copy
 import json
@@ -6,7 +7,9 @@ import pathlib
 from collections.abc import Mapping
 from typing import Any
 
-DEFAULT_WORLD_FILE = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "world.json"
+from refnova.package_data import data_dir
+
+DEFAULT_WORLD_FILE = data_dir("fixtures") / "world.json"
 
 
 def merge(base: dict[str, Any], overrides: Mapping[str, Any] | None) -> dict[str, Any]:
