@@ -11,6 +11,7 @@ are Nova fault bodies here, as are URLs too long (414), which the application re
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -54,7 +55,32 @@ class JsonErrorTask(ErrorTask):
 
 
 class JsonErrorChannel(HTTPChannel):
+    """A connection: waitress's errors as Nova faults, and a deadline for a request's headers.
+
+    waitress's idle timeout alone lets a client that trickles a header byte now and then hold
+    a connection for ever; here the headers must all have come ``header_timeout`` seconds
+    after the request's first byte.
+    """
+
     error_task_class = JsonErrorTask
+    header_timeout = 60.0
+    request_began = 0.0
+
+    def received(self, data: bytes) -> bool:
+        if self.request is None and data:  # the first bytes of a request
+            self.request_began = time.monotonic()
+        return bool(super().received(data))
+
+    def readable(self) -> bool:
+        # Asked by the server's loop at least every second, for every connection.
+        request = self.request
+        if (
+            request is not None
+            and not request.headers_finished
+            and time.monotonic() - self.request_began > self.header_timeout
+        ):
+            self.will_close = True  # closed by the loop, as waitress closes idle ones
+        return bool(super().readable())
 
 
 class UrlLengthLimit:
@@ -97,10 +123,11 @@ def make_server(app: WSGIApp, settings: Settings) -> Any:
         clear_untrusted_proxy_headers=True,
         expose_tracebacks=False,
     )
+    channel = type("Channel", (JsonErrorChannel,), {"header_timeout": idle})
     listeners = getattr(server, "map", {}).values() or [server]  # one socket, or several
     for dispatcher in listeners:
         if isinstance(dispatcher, waitress.server.BaseWSGIServer):
-            dispatcher.channel_class = JsonErrorChannel
+            dispatcher.channel_class = channel
     return server
 
 

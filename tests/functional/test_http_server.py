@@ -202,3 +202,23 @@ def test_every_error_of_the_server_layer_is_a_nova_fault_body(connect, case):
     assert status == expected_status, body
     assert headers["content-type"].startswith("application/json")
     assert fault_of(status, body) == expected_key
+
+
+def test_headers_trickled_byte_by_byte_are_cut_off(connect):
+    connection = connect()
+    connection.send("GET / HTTP/1.1\r\nHost: refnova\r\n")
+    closed = False
+    for _ in range(300):  # never finishing the headers, never idle for long
+        try:
+            connection.send("X")
+        except (BrokenPipeError, ConnectionResetError):
+            closed = True
+            break
+        connection.sock.settimeout(0.2)
+        try:
+            closed = connection.sock.recv(1) == b""
+        except TimeoutError:
+            pass
+        if closed:
+            break
+    assert closed
