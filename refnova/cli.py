@@ -36,6 +36,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         public_url=getattr(args, "public_url", None),
         tracing=getattr(args, "tracing", None),
         trace_file=getattr(args, "trace_file", None),
+        max_microversion=getattr(args, "max_microversion", None),
         traces_dir=getattr(args, "traces_dir", None),
     )
 
@@ -128,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser.add_argument(
         "--public-url",
         help="the URL clients reach refnova at, for the service catalog (default: each request's)",
+    )
+    serve_parser.add_argument(
+        "--max-microversion",
+        help="the highest /v2.1 microversion announced and served (default 2.1; up to 2.104)",
     )
     _common(serve_parser)
     serve_parser.set_defaults(handler=serve)

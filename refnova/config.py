@@ -51,6 +51,9 @@ class Settings:
     tracing: str | None = None
     trace_file: str = "refnova-traces.jsonl"  # the "file" exporter's OTLP JSON lines
     traces_dir: str | None = None  # one OTLP JSON file per finished trace
+    # The highest /v2.1 microversion announced and served; None: the contract's own
+    # (refnova.api.openstack.contracts.V21_ANNOUNCED_MAX). REFNOVA_MAX_MICROVERSION.
+    max_microversion: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: Any) -> "Settings":

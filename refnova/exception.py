@@ -161,6 +161,14 @@ MultiplePortsNotApplicable = define(
 InvalidFixedIpAndMaxCountRequest = define(
     "InvalidFixedIpAndMaxCountRequest", Invalid, "Failed to launch instances: %(reason)s"
 )
+AmbiguousHostnameForMultipleInstances = define(
+    "AmbiguousHostnameForMultipleInstances",
+    Invalid,
+    "Unable to allocate a single hostname to multiple instances",
+)
+ComputeHostNotFound = define(
+    "ComputeHostNotFound", NotFound, "Compute host %(host)s could not be found."
+)
 NetworkNotFound = define("NetworkNotFound", NotFound, "Network %(network_id)s could not be found.")
 NetworkDuplicated = define("NetworkDuplicated", Invalid, "Network %(network_id)s is duplicated.")
 NetworkAmbiguous = define(

@@ -10,6 +10,8 @@ DEFAULT_RULES = {
     "compute:create:attach_network": "",
     "compute:create:attach_volume": "",
     "compute:create:forced_host": "is_admin:True",
+    # Today's (2.74): a server asked onto a host or node (Nova's REQUESTED_DESTINATION).
+    "compute:servers:create:requested_destination": "is_admin:True",
     "compute_extension:disk_config": "",
     "compute_extension:security_groups": "",
     "compute_extension:keypairs": "",

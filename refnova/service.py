@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from refnova import messaging, policy, tracing
-from refnova.api.openstack import auth, builtin, wsgi
+from refnova.api.openstack import auth, builtin, contracts, wsgi
 from refnova.api.openstack.compute import resources, servers
 from refnova.compute import api as compute_api
 from refnova.conductor import api as conductor_api
@@ -84,6 +84,7 @@ class Deployment:
             authenticator=authenticator,
             controllers=around_create,
             rate_limiter=rate_limiter,
+            contracts_served=contracts.with_max_microversion(settings.max_microversion),
         )
         # Each request's SERVER span; in front, the services refnova serves itself.
         self.app = builtin.cloud_app(

@@ -379,6 +379,7 @@ def _write(path, data):
         for key in (
             "name",
             "source",
+            "microversion",
             "nova_status",
             "world",
             "oracle",

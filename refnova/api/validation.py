@@ -87,6 +87,12 @@ def _regex_range(ws: bool = True, invert: bool = False) -> str:
 
 
 @functools.cache
+def printable_range() -> str:
+    """The character-class body of every printable BMP character (Nova's description)."""
+    return _regex_range()
+
+
+@functools.cache
 def valid_name_regex() -> re.Pattern[str]:
     """Nova's ``valid_name_regex``: printable, not starting or ending with whitespace.
 

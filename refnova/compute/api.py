@@ -81,18 +81,32 @@ class API(provisioning.Provisioning):
         availability_zone: Any = None,
         allow_duplicate_networks: bool = False,
         reject_fixed_ip_with_max_count: bool = False,
+        hostname: str | None = None,
+        tags: list[str] | None = None,
+        trusted_certs: list[str] | None = None,
+        requested_host: str | None = None,
+        requested_hypervisor_hostname: str | None = None,
         **kwargs: Any,
     ) -> tuple[list[InstanceValues], str]:
         """Icehouse's create. Two options give today's Nova behaviour, as today's Nova's
         controller passes its own microversion-dependent flags: ``allow_duplicate_networks``
-        (a network may be requested twice) and ``reject_fixed_ip_with_max_count``."""
+        (a network may be requested twice) and ``reject_fixed_ip_with_max_count``. Later
+        microversions add a ``hostname`` (2.90), ``tags`` (2.52), ``trusted_certs`` (2.63)
+        and a requested host or node (2.74); tags and trusted certificates are accepted, not
+        yet stored."""
         self._check_create_policies(
             context, availability_zone, requested_networks, block_device_mapping
         )
+        if requested_host or requested_hypervisor_hostname:
+            self._check_requested_destination(
+                context, requested_host, requested_hypervisor_hostname
+            )
         if requested_networks and max_count and max_count > 1:
             if reject_fixed_ip_with_max_count:
                 checks.check_multiple_instances_with_specified_ip(requested_networks)
             checks.check_multiple_instances_neutron_ports(requested_networks)
+        if hostname and max_count is not None and max_count > 1:
+            raise exception.AmbiguousHostnameForMultipleInstances()
         return self._create_instance(
             context,
             instance_type,
@@ -103,8 +117,18 @@ class API(provisioning.Provisioning):
             block_device_mapping=block_device_mapping,
             availability_zone=availability_zone,
             allow_duplicate_networks=allow_duplicate_networks,
+            hostname=hostname,
             **kwargs,
         )
+
+    def _check_requested_destination(
+        self, context: RequestContext, host: str | None, node: str | None
+    ) -> None:
+        """2.74: admins only; the host (and node) must be a compute node of the world."""
+        self.policy.enforce(context, "compute:servers:create:requested_destination")
+        with self.db.transaction() as session:
+            if not db_api.compute_node_exists(session, host, node):
+                raise exception.ComputeHostNotFound(host=host or node)
 
     def _check_create_policies(
         self,
@@ -146,6 +170,7 @@ class API(provisioning.Provisioning):
         scheduler_hints: Any,
         legacy_bdm: bool,
         allow_duplicate_networks: bool = False,
+        hostname: str | None = None,
     ) -> tuple[list[InstanceValues], str]:
         reservation_id = utils.generate_uid("r")
         if tracing.recording():
@@ -191,6 +216,8 @@ class API(provisioning.Provisioning):
             injected_files=injected_files,
             allow_duplicate_networks=allow_duplicate_networks,
         )
+        if hostname:
+            base_options["hostname"] = hostname
         if max_net_count == 0:
             raise exception.PortLimitExceeded()
         max_count = min(max_count, max_net_count)

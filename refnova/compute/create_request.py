@@ -58,7 +58,8 @@ def instance_values(
         "uuid": instance_uuid,
         "launch_index": index,
         "display_name": name,
-        "hostname": utils.sanitize_hostname(name),
+        # 2.90: the hostname asked for (one instance only), else the name's.
+        "hostname": base.get("hostname") or utils.sanitize_hostname(name),
         "task_state": "scheduling",
         "shutdown_terminate": not has_mappings,
         "security_groups": list(request.security_groups),

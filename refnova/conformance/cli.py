@@ -4,6 +4,7 @@
     refnova conformance --contract v2.1                   today's contract, in-process
     refnova conformance --target http://nova:8774/v2.1    a live /v2.1 (the contract is
                                                           taken from the URL's version)
+    refnova conformance --contract v2.1 --microversion 2.37   the fixtures recorded at 2.37
     refnova conformance --target http://nova:8774 \\
         --os-auth-url http://keystone:5000/v3 --os-username demo --os-password secret \\
         --os-project-name demo --image IMAGE --flavor FLAVOR --network NETWORK
@@ -19,7 +20,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from refnova.conformance import report
+from refnova.conformance import microversions, report
 from refnova.conformance.fixtures import (
     CONTRACTS,
     contract_for_target,
@@ -67,6 +68,13 @@ def add_conformance_command(
         metavar="EXPR",
         help="only fixtures whose file name, name or source match EXPR "
         "(words, and/or/not, parentheses)",
+    )
+    parser.add_argument(
+        "--microversion",
+        metavar="2.X|latest|all",
+        help="only the fixtures recorded at 2.X (or at latest); default all: every fixture "
+        "at its own microversion. A live target's announced maximum is read from "
+        "GET /v2.1/; fixtures above it are skipped with the reason",
     )
     parser.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
     parser.add_argument("--report", metavar="FILE", help="write a Markdown table here")
@@ -124,8 +132,10 @@ def live_target(args: argparse.Namespace) -> LiveTarget:
         "network_id": args.network,
     }
     token = _identify(args, given)
+    root = target_root(args.target)
     return LiveTarget(
-        url=target_root(args.target),
+        url=root,
+        max_microversion=microversions.announced_maximum(root),
         values=live_values(given),
         token=token,
         admin_token=args.admin_token,
@@ -182,6 +192,7 @@ def run(args: argparse.Namespace) -> int:
     directory = Path(args.fixtures) if args.fixtures else default_fixture_dir(contract)
     try:
         fixtures = select(load_fixtures(directory), args.select)
+        fixtures = microversions.select_microversion(fixtures, args.microversion)
         target = live_target(args) if args.target else None
     except (UsageError, ValueError) as error:
         print(f"refnova conformance: {error}", file=sys.stderr)

@@ -86,6 +86,11 @@ class Fixture:
         return list(self.data.get("setup", []))
 
     @property
+    def microversion(self) -> str | None:
+        """The compute microversion the fixture runs at (None: no header, 2.1)."""
+        return self.data.get("microversion")
+
+    @property
     def nova_status(self) -> int | None:
         return self.data.get("nova_status")
 

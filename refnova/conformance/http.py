@@ -55,9 +55,28 @@ class HttpResponse:
         return self.body.decode("utf-8", errors="replace")
 
 
+MICROVERSION_HEADER = "OpenStack-API-Version"
+LEGACY_MICROVERSION_HEADER = "X-OpenStack-Nova-API-Version"
+
+
 def build_request(fixture: Fixture, values: Mapping[str, str]) -> HttpRequest:
-    """The fixture's request with ``values`` in its placeholders, ready to send."""
-    return request_from_spec(fixture.request, values)
+    """The fixture's request with ``values`` in its placeholders, ready to send; at the
+    fixture's ``microversion`` unless its headers name a version themselves."""
+    return request_from_spec(with_microversion(fixture.request, fixture.microversion), values)
+
+
+def with_microversion(spec: Mapping[str, Any], microversion: str | None) -> Mapping[str, Any]:
+    """A request spec that asks for ``microversion`` (unchanged when None or already asked)."""
+    headers = {name.lower() for name in spec.get("headers", {})}
+    if microversion is None or headers & {
+        MICROVERSION_HEADER.lower(),
+        LEGACY_MICROVERSION_HEADER.lower(),
+    }:
+        return spec
+    return {
+        **spec,
+        "headers": {MICROVERSION_HEADER: "compute " + microversion, **spec.get("headers", {})},
+    }
 
 
 def request_from_spec(spec: Mapping[str, Any], values: Mapping[str, str]) -> HttpRequest:

@@ -18,6 +18,7 @@ from typing import Any, Protocol, cast
 import requests
 import webob
 
+from refnova.conformance import microversions
 from refnova.conformance.fixtures import Fixture
 from refnova.conformance.http import HttpRequest, HttpResponse, build_request, json_or_none
 from refnova.conformance.placeholders import placeholder_values
@@ -43,13 +44,16 @@ class Deployment(Protocol):
 
 
 def reference_deployment(world: Mapping[str, Any]) -> Deployment:
-    """A fresh in-process refnova: in-memory SQLite, kombu memory:// transport."""
+    """A fresh in-process refnova: in-memory SQLite, kombu memory:// transport, serving every
+    microversion it implements (a deployment announces 2.1 unless told otherwise)."""
+    from refnova.api.openstack.contracts import V21_IMPLEMENTED_MAX
     from refnova.config import Settings  # the application only when a fixture runs
     from refnova.service import Deployment as ServiceDeployment
 
-    deployment: Deployment = ServiceDeployment(
-        Settings(db_url="sqlite://", transport_url="memory://"), world=world
+    settings = Settings(
+        db_url="sqlite://", transport_url="memory://", max_microversion=V21_IMPLEMENTED_MAX
     )
+    deployment: Deployment = ServiceDeployment(settings, world=world)
     return deployment
 
 
@@ -102,6 +106,8 @@ class LiveTarget:
     admin_token: str | None = None
     reference_world: bool = False
     world: Mapping[str, Any] | None = None  # the reference world (default: world.json)
+    # The highest microversion the target announces (GET /v2.1/); None: none announced.
+    max_microversion: str | None = None
 
 
 def live_values(
@@ -123,6 +129,9 @@ def target_root(url: str) -> str:
 
 def live_skip_reason(fixture: Fixture, target: LiveTarget) -> str | None:
     """Why a live target cannot run this fixture, or None."""
+    reason = microversions.skip_reason(fixture, target.max_microversion)
+    if reason is not None:
+        return reason
     if fixture.needs_world:
         changes = ", ".join(world_change_lines(fixture.world or {}))
         return (
@@ -405,6 +414,12 @@ def run_suite(
                 progress(results[-1])
         return results
     if isinstance(target, str):
-        target = LiveTarget(target_root(target), live_values(values), reference_world=True)
+        root = target_root(target)
+        target = LiveTarget(
+            root,
+            live_values(values),
+            reference_world=True,
+            max_microversion=microversions.announced_maximum(root),
+        )
     with requests.Session() as session:
         return LiveRunner(target, session=session, **runner_options).run_all(fixtures, progress)

@@ -211,6 +211,16 @@ def key_pair_get(session: Session, user_id: str, name: str) -> models.KeyPair:
     return keypair
 
 
+def compute_node_exists(session: Session, host: str | None, node: str | None) -> bool:
+    """Whether a compute node has this host and node (either may be left out)."""
+    query = select(models.ComputeNode.id)
+    if host:
+        query = query.where(models.ComputeNode.host == host)
+    if node:
+        query = query.where(models.ComputeNode.hypervisor_hostname == node)
+    return session.scalars(query.limit(1)).first() is not None
+
+
 def availability_zones(session: Session) -> set[str]:
     zones = session.scalars(
         select(models.ComputeNode.availability_zone)

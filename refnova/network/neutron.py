@@ -194,6 +194,10 @@ class API:
         ``allow_duplicates``: a network may be requested twice (Icehouse: NetworkDuplicated).
         """
         ports_needed_per_instance = 0
+        if no_allocate(requested_networks):
+            return num_instances
+        if auto_allocate(requested_networks):
+            requested_networks = None
         if not requested_networks:
             if len(self._available_networks(context)) > 1:
                 raise exception.NetworkAmbiguous(
@@ -263,7 +267,9 @@ class API:
         requested_networks: Sequence[RequestedNetwork] | None,
     ) -> list[dict[str, Any]]:
         """The addresses a fake compute reports for the instance (nothing is changed in Neutron)."""
-        if not requested_networks:
+        if no_allocate(requested_networks):
+            return []
+        if not requested_networks or auto_allocate(requested_networks):
             networks = self._available_networks(context)
             requested_networks = [(n["id"], None, None) for n in networks[:1]]
         info = []
@@ -278,6 +284,25 @@ class API:
             network = next(iter(self.client.list_networks(context, id=net_id)), {"name": net_id})
             info.append({"network": network.get("name", net_id), "address": address, "mac": mac})
         return info
+
+
+# Nova's NetworkRequest ids for a request of ``"networks": "none"`` or ``"auto"`` (2.37).
+NETWORK_ID_NONE = "none"
+NETWORK_ID_AUTO = "auto"
+
+
+def _only_network(requested_networks: Iterable[RequestedNetwork] | None, network_id: str) -> bool:
+    return [tuple(r)[0] for r in requested_networks or ()] == [network_id]
+
+
+def no_allocate(requested_networks: Iterable[RequestedNetwork] | None) -> bool:
+    """``"networks": "none"``: the server gets no network."""
+    return _only_network(requested_networks, NETWORK_ID_NONE)
+
+
+def auto_allocate(requested_networks: Iterable[RequestedNetwork] | None) -> bool:
+    """``"networks": "auto"``: the network the project has (as if none were requested)."""
+    return _only_network(requested_networks, NETWORK_ID_AUTO)
 
 
 def _fake_address(instance_uuid: str, index: int) -> str:

@@ -7,6 +7,7 @@ change refnova's world, which are left to the in-process run with their reason.
 
 import requests
 
+from refnova.api.openstack.contracts import V21_IMPLEMENTED_MAX
 from refnova.conformance.fixtures import contract_for_target, default_fixture_dir, load_fixtures
 from refnova.conformance.runners import target_root
 from refnova.world import load_world
@@ -17,7 +18,7 @@ PROJECT = load_world()["defaults"]["project_id"]
 
 
 def test_every_v21_fixture_passes_against_refnova_serve(serve, tmp_path):
-    url = serve()
+    url = serve(None, "--max-microversion", V21_IMPLEMENTED_MAX)
     completed, root, report = run_conformance(tmp_path, url + "/v2.1", "--reference-world")
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]
     passed, failed, skipped = summary(completed)
@@ -38,6 +39,25 @@ def test_every_v21_fixture_passes_against_refnova_serve(serve, tmp_path):
         headers={"X-Auth-Token": "demo:%s" % PROJECT},
     )
     assert listed.status_code == 404 and listed.headers["OpenStack-API-Version"] == "compute 2.1"
+
+
+def test_fixtures_above_the_announced_maximum_are_skipped_with_the_reason(serve, tmp_path):
+    url = serve()  # a deployment announces 2.1 unless told otherwise
+    listed = requests.get(url + "/", timeout=10).json()["versions"]
+    assert [v["version"] for v in listed if v["id"] == "v2.1"] == ["2.1"]
+    completed, root, _report = run_conformance(
+        tmp_path, url + "/v2.1", "--reference-world", "-k", "V01 or V02 or V35 or R01"
+    )
+    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]
+    outcomes = junit_outcomes(root)
+    assert {name for name, (outcome, _) in outcomes.items() if outcome == "skipped"} == {
+        "V01-mv2.18-description-rejected",
+        "V02-mv2.19-description",
+        "V35-mvlatest-create",
+    }
+    assert outcomes["R01-minimal"][0] == "passed"
+    assert "needs microversion 2.19; the target announces 2.1 at most" in completed.stdout
+    assert "recorded at latest (Nova 34.0.0's 2.104)" in completed.stdout
 
 
 def test_the_contract_comes_from_the_url_or_the_option(tmp_path):

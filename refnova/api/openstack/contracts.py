@@ -14,8 +14,9 @@ one database. What differs between ``POST /v2/{project_id}/servers`` and ``POST
   is derived from /v2's, ``compute/errors.py``);
 * the shape of the 202 body and of a missing server's 404;
 * microversions: /v2 ignores the headers, /v2.1 reads, checks and echoes them
-  (``versions``: the range refnova implements, 2.1 to 2.1); a step may apply to a range
-  of versions only (``Step.versions``);
+  (``versions``: the range it announces, 2.1 to ``V21_ANNOUNCED_MAX``; refnova implements
+  up to ``V21_IMPLEMENTED_MAX``); a step may apply to a range of versions only
+  (``Step.versions``), and the schema is the one of the request's version;
 * whether the Icehouse rate limiter applies (/v2 only).
 
 The router picks the contract from the matched route (``for_path``) and leaves it on the
@@ -36,6 +37,7 @@ from sqlalchemy.orm import Session
 from refnova.api.openstack import microversions
 from refnova.api.openstack.compute import errors, extensions, views
 from refnova.api.openstack.compute import server_checks as checks
+from refnova.api.openstack.compute import versioned_checks as versioned
 from refnova.api.openstack.compute.around import ICEHOUSE, TODAY, AroundCreate
 from refnova.api.openstack.compute.server_checks import Server, Step
 from refnova.compute.api import ComputeConfig
@@ -62,7 +64,8 @@ ShowView = Callable[
 class Contract:
     name: str
     prefix: str  # routes under it belong to this contract
-    server_from_body: Callable[[Any], Server]  # body -> the "server" object, or ApiError
+    # (body, microversion) -> the "server" object, or ApiError
+    server_from_body: Callable[[Any, microversions.APIVersion | None], Server]
     create_steps: tuple[Step, ...]  # the checks, in the order Nova runs them
     errors: errors.ErrorTable  # how compute-API exceptions answer
     create_view: CreateView
@@ -167,10 +170,14 @@ V2_STEPS = (
     Step("scheduler_hints", lambda server, body, config: server.get("scheduler_hints", {})),
 )
 
-# Nova 34.0.0's order (ServersController.create) after the schema, at 2.1.
+# Nova 34.0.0's order (ServersController.create) after the schema of the request's version;
+# a step with a range runs only at its versions (Nova's ``api_version_request.is_supported``).
 V21_STEPS = (
     Step("admin_password", checks.admin_password),
     Step("display_name", checks.today_display_name),
+    Step("display_description", versioned.name_as_description, versioned.BEFORE_2_19),
+    Step("display_description", versioned.description, versioned.FROM_2_19),
+    Step("hostname", versioned.hostname, versioned.FROM_2_90),
     Step("user_data", checks.read("user_data")),
     Step("key_name", checks.read("key_name")),
     Step("config_drive", checks.read("config_drive")),
@@ -178,10 +185,13 @@ V21_STEPS = (
     Step("scheduler_hints", checks.today_scheduler_hints),
     Step("counts", checks.today_instance_counts),
     Step("availability_zone", checks.read("availability_zone")),
+    Step("tags", versioned.tags, versioned.FROM_2_52),
     Step("auto_disk_config", checks.today_auto_disk_config),
     Step("access_ip_v4", checks.read("accessIPv4")),
     Step("access_ip_v6", checks.read("accessIPv6")),
     Step("injected_files", checks.injected_files),
+    Step("trusted_certs", versioned.trusted_certs, versioned.FROM_2_63),
+    Step("requested_destination", versioned.requested_destination, versioned.FROM_2_74),
     Step(None, checks.one_bdm_syntax),
     Step("legacy_bdm_list", checks.today_legacy_block_device_mapping),
     Step("bdm_v2_list", checks.today_block_device_mapping_v2),
@@ -197,6 +207,15 @@ V21_COMPUTE_OPTIONS = {
     # A fixed IP cannot go to several instances (InvalidFixedIpAndMaxCountRequest).
     "reject_fixed_ip_with_max_count": True,
 }
+
+# /v2.1's microversions: refnova implements create at every one of Nova 34.0.0's (2.1 to
+# 2.104), but announces (and serves) only up to V21_ANNOUNCED_MAX: until every server view is
+# right at every version, a client asking for ``latest`` would get 2.1-shaped views where it
+# expects newer ones. A deployment raises it (Settings.max_microversion,
+# REFNOVA_MAX_MICROVERSION, ``refnova serve --max-microversion``); the conformance runner
+# in-process and the tests raise it to V21_IMPLEMENTED_MAX.
+V21_IMPLEMENTED_MAX = versioned.HIGHEST
+V21_ANNOUNCED_MAX = "2.1"
 
 V2 = Contract(
     name="v2",
@@ -222,7 +241,7 @@ V2_1 = Contract(
     instance_not_found="Instance %(id)s could not be found.",
     read_body=read_v21_body,
     compute_options=V21_COMPUTE_OPTIONS,
-    versions=microversions.VersionRange("2.1", "2.1"),
+    versions=microversions.VersionRange("2.1", V21_ANNOUNCED_MAX),
     fault_content_type="application/json; charset=UTF-8",
     around=TODAY,
 )
@@ -231,9 +250,29 @@ CONTRACTS = (V2_1, V2)
 BY_NAME = {contract.name: contract for contract in CONTRACTS}
 
 
-def for_path(path: str) -> Contract:
+def with_max_microversion(maximum: str | None) -> tuple[Contract, ...]:
+    """The contracts a deployment serves: /v2.1 announcing ``maximum`` (None: its own).
+
+    ValueError for a maximum below 2.1 or above the highest version refnova implements.
+    """
+    if maximum is None:
+        return CONTRACTS
+    refused = ValueError(
+        "max microversion %r: refnova serves 2.1 to %s" % (maximum, V21_IMPLEMENTED_MAX)
+    )
+    try:
+        versions = microversions.VersionRange(V2_1.min_version, maximum.strip())
+    except ApiError:  # not MajorNum.MinorNum
+        raise refused from None
+    highest = microversions.APIVersion.parse(V21_IMPLEMENTED_MAX)
+    if not versions.minimum <= versions.maximum <= highest:
+        raise refused
+    return (dataclasses.replace(V2_1, versions=versions), V2)
+
+
+def for_path(path: str, served: tuple[Contract, ...] = CONTRACTS) -> Contract:
     """The contract of a request path or route template; /v2 (and /v1.1) by default."""
-    for contract in CONTRACTS:
+    for contract in served:
         if contract.owns(path):
             return contract
     return V2

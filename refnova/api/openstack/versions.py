@@ -3,7 +3,7 @@
 Icehouse listed only v2.0 (the v3 API was off by default), and built every link from the
 request's own URL: ``http://host:port/v2/``. The documents are data, so a later contract is
 one more entry here: v2.1, today's, whose ``min_version`` and ``version`` (the maximum)
-declare the microversions refnova implements (``contracts.V2_1.versions``). Only entries
+declare the microversions a deployment serves (its /v2.1 contract's ``versions``). Only entries
 that have microversions carry those two fields in the ``GET /`` list.
 """
 
@@ -66,6 +66,13 @@ VERSIONS: dict[str, dict[str, Any]] = {
 }
 
 MICROVERSION_FIELDS = ("min_version", "version")
+
+
+def documents(v21: contracts.Contract) -> dict[str, dict[str, Any]]:
+    """The version documents of a deployment whose /v2.1 contract is ``v21`` (its range)."""
+    served = copy.deepcopy(VERSIONS)
+    served["v2.1"].update(min_version=v21.min_version, version=v21.max_version)
+    return served
 
 
 def _self_href(req: webob.Request, version: Mapping[str, Any]) -> str:

@@ -216,8 +216,12 @@ class APIRouter:
         authenticator: auth.NoAuth | auth.KeystoneAuth | None = None,
         controllers: Mapping[str, Any] | None = None,
         rate_limiter: RateLimiter | None = None,
+        contracts_served: tuple[contracts.Contract, ...] = contracts.CONTRACTS,
     ) -> None:
         self.controller = controller
+        # /v2 and /v2.1, the latter announcing the deployment's maximum microversion.
+        self.contracts = contracts_served
+        self.version_documents = versions.documents(contracts.for_path("/v2.1", contracts_served))
         self.rate_limiter = rate_limiter or RateLimiter(rate_limits or {})
         self.authenticator = authenticator or auth.NoAuth()
         # The other resources' controllers, by the name their routes give ("flavors.index").
@@ -275,7 +279,7 @@ class APIRouter:
     ) -> webob.Response:
         if route is None:
             raise ApiError(404)
-        contract = contracts.for_path(route.template)
+        contract = contracts.for_path(route.template, self.contracts)
         req.environ[contracts.ENVIRON_KEY] = contract
         if _body_too_large(req):
             return _too_large_page(req)
@@ -293,15 +297,17 @@ class APIRouter:
             raise self.rate_limiter.error(wait)
         return self._dispatch(req, route, params, context)
 
-    @staticmethod
-    def _discovery(req: webob.Request, route: Route) -> webob.Response:
+    def _discovery(self, req: webob.Request, route: Route) -> webob.Response:
         """``GET /`` (every version) or one version's document."""
         contracts.contract_of(req).negotiate(req)  # /v2.1: the microversion (400, 406) first
+        documents = self.version_documents
         if route.action == "versions":
-            return json_response(200, versions.list_versions(req), {}, best_json_type(req))
+            return json_response(
+                200, versions.list_versions(req, documents), {}, best_json_type(req)
+            )
         return json_response(
             200,
-            versions.show_version(req, route.action.split(":", 1)[1]),
+            versions.show_version(req, route.action.split(":", 1)[1], documents),
             {},
             best_json_type(req),
         )

@@ -207,10 +207,15 @@ V21_CHANGES: tuple[Replace | Extend, ...] = (
     # NetworkAmbiguous is a 409 conflict (Icehouse: an Invalid, 400).
     Extend(exception.PortInUse, (exception.NetworkAmbiguous,)),
     # A missing server group is a 400 with its message (Icehouse: a generic 404), and so is
-    # today's InvalidFixedIpAndMaxCountRequest; a too small flavor disk states the sizes.
+    # today's InvalidFixedIpAndMaxCountRequest, and 2.74's unknown host; a too small flavor
+    # disk states the sizes.
     Extend(
         exception.ImageNotActive,
-        (exception.InstanceGroupNotFound, exception.InvalidFixedIpAndMaxCountRequest),
+        (
+            exception.InstanceGroupNotFound,
+            exception.InvalidFixedIpAndMaxCountRequest,
+            exception.ComputeHostNotFound,
+        ),
     ),
     Replace(exception.ImageNotActive, dict(message=today_message)),
 )

@@ -22,7 +22,8 @@ from typing import Any, NamedTuple
 from refnova import block_device, exception, utils
 from refnova.api import validation
 from refnova.api.openstack import microversions
-from refnova.api.openstack.compute.schemas import servers as schemas
+from refnova.api.openstack.compute.schemas import create_versions
+from refnova.api.openstack.microversions import APIVersion
 from refnova.exception import ApiError
 
 Server = dict[str, Any]
@@ -175,7 +176,7 @@ def _normalize_delete_on_termination(bdm: dict[str, Any]) -> None:
 # --- /v2 (Icehouse) only ------------------------------------------------------------------------
 
 
-def icehouse_server_from_body(body: Any) -> Server:
+def icehouse_server_from_body(body: Any, version: APIVersion | None = None) -> Server:
     """C1: the body must be an object with a ``server`` object (else Icehouse's 422)."""
     if not (
         body and isinstance(body, dict) and "server" in body and isinstance(body["server"], dict)
@@ -335,14 +336,15 @@ def icehouse_instance_counts(server: Server, body: Any, config: Any) -> tuple[in
 
 
 @functools.cache
-def _create_validator() -> validation.SchemaValidator:
-    """The create schema's validator, built on first use (with the name regex it needs)."""
-    return validation.SchemaValidator(schemas.create)
+def _create_validator(range_start: str) -> validation.SchemaValidator:
+    """A range's create schema validator, built on first use (with the regexes it needs)."""
+    return validation.SchemaValidator(create_versions.schemas()[range_start])
 
 
-def today_server_from_body(body: Any) -> Server:
-    """The JSON-Schema check of the whole body; the ``server`` object once it passes."""
-    _create_validator().validate(body)
+def today_server_from_body(body: Any, version: APIVersion | None = None) -> Server:
+    """The JSON-Schema of the request's version checks the whole body; the ``server``
+    object once it passes."""
+    _create_validator(create_versions.range_start(version)).validate(body)
     return body["server"]
 
 
@@ -405,6 +407,8 @@ def today_requested_networks(server: Server, body: Any, config: Any) -> list | N
     networks = server.get("networks")
     if networks is None:
         return None
+    if isinstance(networks, str):  # 2.37's "auto" or "none", as Nova's NetworkRequest id
+        return [(networks, None, None)]
     requested: list[tuple[Any, Any, Any]] = []
     ports: list[Any] = []
     for network in networks:

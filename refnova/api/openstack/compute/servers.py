@@ -56,7 +56,7 @@ class Controller:
     @tracing.traced("servers.Controller.create")
     def create(self, req: webob.Request, body: Any) -> Answer:
         contract = contracts.contract_of(req)
-        server = contract.server_from_body(body)
+        server = contract.server_from_body(body, req.environ.get(contracts.VERSION_KEY))
         context = req.environ["nova.context"]
         try:
             values = self._check_fields(contract, req, server, body)
@@ -97,7 +97,7 @@ class Controller:
         min_count, max_count = values["counts"]
         return dict(
             display_name=values["display_name"],
-            display_description=values["display_name"],
+            display_description=values.get("display_description", values["display_name"]),
             key_name=values["key_name"],
             metadata=server.get("metadata", {}),
             access_ip_v4=values["access_ip_v4"],
@@ -115,6 +115,7 @@ class Controller:
             auto_disk_config=values["auto_disk_config"],
             scheduler_hints=values["scheduler_hints"],
             legacy_bdm=not values["bdm_v2_list"],
+            **_versioned_kwargs(values),
         )
 
     @tracing.traced("servers.Controller.index")
@@ -153,3 +154,12 @@ class Controller:
                 req, session, instance, context, self.config
             )
         return 200, body, {}
+
+
+def _versioned_kwargs(values: Mapping[str, Any]) -> dict[str, Any]:
+    """What later microversions add to the compute API's create, when the request has it."""
+    kwargs = {key: values[key] for key in ("hostname", "tags", "trusted_certs") if key in values}
+    if "requested_destination" in values:
+        host, node = values["requested_destination"]
+        kwargs.update(requested_host=host, requested_hypervisor_hostname=node)
+    return kwargs
