@@ -92,8 +92,7 @@ class API(provisioning.Provisioning):
         controller passes its own microversion-dependent flags: ``allow_duplicate_networks``
         (a network may be requested twice) and ``reject_fixed_ip_with_max_count``. Later
         microversions add a ``hostname`` (2.90), ``tags`` (2.52), ``trusted_certs`` (2.63)
-        and a requested host or node (2.74); tags and trusted certificates are accepted, not
-        yet stored."""
+        and a requested host or node (2.74)."""
         self._check_create_policies(
             context, availability_zone, requested_networks, block_device_mapping
         )
@@ -118,6 +117,8 @@ class API(provisioning.Provisioning):
             availability_zone=availability_zone,
             allow_duplicate_networks=allow_duplicate_networks,
             hostname=hostname,
+            tags=tags,
+            trusted_certs=trusted_certs,
             **kwargs,
         )
 
@@ -171,6 +172,8 @@ class API(provisioning.Provisioning):
         legacy_bdm: bool,
         allow_duplicate_networks: bool = False,
         hostname: str | None = None,
+        tags: list[str] | None = None,
+        trusted_certs: list[str] | None = None,
     ) -> tuple[list[InstanceValues], str]:
         reservation_id = utils.generate_uid("r")
         if tracing.recording():
@@ -216,8 +219,14 @@ class API(provisioning.Provisioning):
             injected_files=injected_files,
             allow_duplicate_networks=allow_duplicate_networks,
         )
-        if hostname:
-            base_options["hostname"] = hostname
+        # Later microversions' fields (2.90, 2.52, 2.63), kept with each instance's rows.
+        base_options.update(
+            {
+                k: v
+                for k, v in dict(hostname=hostname, tags=tags, trusted_certs=trusted_certs).items()
+                if v
+            }
+        )
         if max_net_count == 0:
             raise exception.PortLimitExceeded()
         max_count = min(max_count, max_net_count)

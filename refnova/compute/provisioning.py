@@ -20,7 +20,7 @@ from refnova.compute import utils as compute_utils
 from refnova.compute.create_request import CreateRequest, InstanceValues
 from refnova.context import RequestContext
 from refnova.db import api as db_api
-from refnova.db import models
+from refnova.db import instance_extras, models
 from refnova.db import reservations as db_reservations
 from refnova.image.glance import ImageService
 from refnova.volume.cinder import WorldVolumes
@@ -95,6 +95,7 @@ class Provisioning:
                 rows.bdms,
                 rows.group_members,
             )
+            instance_extras.create(session, rows.tags, rows.extras)
             db_reservations.reservation_commit(session, reservations)
             self._record_action_start(session, context, instances)
         if tracing.recording():

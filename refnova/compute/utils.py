@@ -58,6 +58,8 @@ class InstanceRows:
         self.system_metadata: list[dict[str, Any]] = []
         self.bdms: list[dict[str, Any]] = []
         self.group_members: list[dict[str, Any]] = []
+        self.tags: list[dict[str, Any]] = []  # 2.52
+        self.extras: list[dict[str, Any]] = []  # 2.63's trusted certificates
 
     def add(
         self,
@@ -78,6 +80,14 @@ class InstanceRows:
             {"instance_uuid": instance_uuid, "key": k, "value": v}
             for k, v in instance["system_metadata"].items()
         )
+        self.tags.extend(
+            {"resource_id": instance_uuid, "tag": tag}
+            for tag in dict.fromkeys(instance.get("tags") or ())
+        )
+        if instance.get("trusted_certs"):
+            self.extras.append(
+                {"instance_uuid": instance_uuid, "trusted_certs": list(instance["trusted_certs"])}
+            )
         for bdm in mappings:
             size = block_device.volume_size(flavor, bdm)
             if size == 0:

@@ -281,3 +281,24 @@ class Reservation(Base):
     resource: Mapped[str] = mapped_column(String(255))
     delta: Mapped[int] = mapped_column(BigInteger)
     expire: Mapped[datetime.datetime] = mapped_column(DateTime)
+
+
+class Tag(Base):
+    """A server's tag (given at create from 2.52): Nova's ``tags`` table."""
+
+    __tablename__ = "tags"
+    resource_id: Mapped[str] = mapped_column(
+        ForeignKey("instances.uuid", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+
+class InstanceExtra(Base):
+    """The part of Nova's ``instance_extra`` refnova keeps: the trusted image certificate
+    ids a server was created with (2.63)."""
+
+    __tablename__ = "instance_extra"
+    instance_uuid: Mapped[str] = mapped_column(
+        ForeignKey("instances.uuid", ondelete="CASCADE"), primary_key=True
+    )
+    trusted_certs: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)

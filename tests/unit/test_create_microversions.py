@@ -12,7 +12,7 @@ from sqlalchemy import select
 from refnova.api.openstack import contracts, microversions, versions
 from refnova.api.openstack.compute.schemas import create_versions
 from refnova.config import Settings
-from refnova.db import models
+from refnova.db import instance_extras, models
 from tests.support.deployment import Client, make_deployment
 
 V = microversions.APIVersion.parse
@@ -177,3 +177,15 @@ def test_description_and_hostname_are_kept_as_nova_keeps_them(raised):
     assert instance_row(raised, described.json["server"]["id"]).display_description == "words"
     named = create(raised, "2.94", networks="none", hostname="guest.example.com")
     assert instance_row(raised, named.json["server"]["id"]).hostname == "guest.example.com"
+
+
+def test_tags_and_trusted_certificates_are_stored_as_nova_stores_them(raised):
+    tagged = create(raised, "2.52", networks="auto", tags=["b", "a", "b"])
+    plain = create(raised, "2.63", networks="auto")
+    trusted = create(raised, "2.63", networks="auto", trusted_image_certificates=["c1", "c2"])
+    with raised.deployment.db.transaction() as session:
+        assert instance_extras.tags_of(session, tagged.json["server"]["id"]) == ["a", "b"]
+        assert instance_extras.tags_of(session, plain.json["server"]["id"]) == []
+        assert instance_extras.trusted_certs_of(session, plain.json["server"]["id"]) is None
+        certs = instance_extras.trusted_certs_of(session, trusted.json["server"]["id"])
+        assert certs == ["c1", "c2"]
