@@ -9,7 +9,9 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import NoReturn
 
+from refnova import cli_errors
 from refnova.config import Settings
 
 LOG = logging.getLogger("refnova")
@@ -34,10 +36,13 @@ def _settings(args: argparse.Namespace) -> Settings:
         auth_strategy=getattr(args, "auth", None),
         keystone_url=getattr(args, "keystone_url", None),
         public_url=getattr(args, "public_url", None),
+        max_microversion=getattr(args, "max_microversion", None),
         tracing=getattr(args, "tracing", None),
         trace_file=getattr(args, "trace_file", None),
-        max_microversion=getattr(args, "max_microversion", None),
         traces_dir=getattr(args, "traces_dir", None),
+        http_threads=getattr(args, "threads", None),
+        http_connection_limit=getattr(args, "connection_limit", None),
+        http_idle_timeout=getattr(args, "idle_timeout", None),
     )
 
 
@@ -53,6 +58,7 @@ def serve(args: argparse.Namespace) -> int:
     from refnova.service import Deployment
 
     settings = _settings(args)
+    cli_errors.preflight(settings, serving=True)
     tracing.configure(settings, tracing.SERVICE_API)
     deployment = Deployment(settings)
     try:
@@ -84,6 +90,7 @@ def conductor(args: argparse.Namespace) -> int:
     from refnova.service import ConductorService
 
     settings = _settings(args)
+    cli_errors.preflight(settings, serving=False)
     tracing.configure(settings, tracing.SERVICE_CONDUCTOR)
     service = ConductorService(settings)
     LOG.warning("refnova conductor consuming %s", _safe_url(service.transport.url))
@@ -112,8 +119,24 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--traces-dir", help="write each finished trace as DIR/<trace id>.json")
 
 
+class _OneLineErrorParser(argparse.ArgumentParser):
+    """A bad option is one line on stderr and exit status 2 (not the usage as well)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(
+            cli_errors.EXIT_STATUS,
+            "%s: error: %s (see %s --help)\n" % (self.prog, message, self.prog),
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="refnova", description=__doc__)
+    parser: argparse.ArgumentParser = _OneLineErrorParser(prog="refnova", description=__doc__)
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=os.environ.get("REFNOVA_DEBUG", "") not in ("", "0"),
+        help="on an error, the traceback instead of one line",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     serve_parser = commands.add_parser("serve", help="run the API (and, on memory://, a conductor)")
     serve_parser.add_argument("--host", default=None)
@@ -134,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-microversion",
         help="the highest /v2.1 microversion announced and served (default 2.1; up to 2.104)",
     )
+    _http_options(serve_parser)
     _common(serve_parser)
     serve_parser.set_defaults(handler=serve)
     conductor_parser = commands.add_parser("conductor", help="run a conductor alone")
@@ -145,7 +169,18 @@ def build_parser() -> argparse.ArgumentParser:
     from refnova.conformance.cli import add_conformance_command
 
     add_conformance_command(commands)
+    for command in commands.choices.values():  # refnova serve --debug, as refnova --debug serve
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
     return parser
+
+
+def _http_options(parser: argparse.ArgumentParser) -> None:
+    http = parser.add_argument_group("the HTTP server (refnova.http_server)")
+    http.add_argument("--threads", type=int, help="worker threads (default 8)")
+    http.add_argument("--connection-limit", type=int, help="open connections at most (default 100)")
+    http.add_argument(
+        "--idle-timeout", type=int, help="seconds before an idle connection is closed (default 60)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -157,7 +192,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.keystone_url or os.environ.get("REFNOVA_KEYSTONE_URL")
     ):
         parser.error("--auth keystone needs --keystone-url (or REFNOVA_KEYSTONE_URL)")
-    return args.handler(args)
+    try:
+        if args.command == "conformance":
+            cli_errors.check_target(args.target)
+        return int(args.handler(args))
+    except Exception as error:
+        if args.debug:
+            raise
+        message = cli_errors.describe(error, _settings_or_none(args), getattr(args, "target", None))
+        print("refnova %s: error: %s" % (args.command, message), file=sys.stderr)
+        return cli_errors.EXIT_STATUS
+
+
+def _settings_or_none(args: argparse.Namespace) -> Settings | None:
+    """The settings a serve or conductor command ran with, for its error message."""
+    if args.command not in ("serve", "conductor"):
+        return None
+    try:
+        return _settings(args)
+    except Exception:  # the settings themselves were the problem (REFNOVA_PORT=abc)
+        return None
 
 
 if __name__ == "__main__":

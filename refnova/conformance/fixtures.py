@@ -36,9 +36,10 @@ from typing import Any
 import jsonschema
 
 from refnova.conformance.matcher import is_regex_marker, regex_of
+from refnova.package_data import data_dir
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_PATH = REPO_ROOT / "fixtures" / "schema.json"
+REPO_ROOT = Path(__file__).resolve().parents[2]  # of a source checkout (tests, tools)
+SCHEMA_PATH = data_dir("fixtures") / "schema.json"
 CONTRACTS = ("v2", "v2.1")
 REPEAT_KEY = "$repeat"
 NOVA_SOURCE_PREFIX = "Nova 2014.1 source: "
@@ -114,8 +115,8 @@ class Fixture:
 
 
 def default_fixture_dir(version: str = "v2") -> Path:
-    """``fixtures/<version>`` of the source checkout."""
-    return REPO_ROOT / "fixtures" / version
+    """``fixtures/<version>``, as the package ships it (refnova.package_data)."""
+    return data_dir("fixtures") / version
 
 
 def contract_for_target(url: str | None) -> str:

@@ -68,6 +68,13 @@ def fresh_venv(workdir, wheel):
     return target
 
 
+def outside_environment():
+    """A clean environment that reaches no refnova but the installed one."""
+    env = clean_environment()
+    env.pop("PYTHONPATH", None)
+    return env
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("wheel")
@@ -85,7 +92,7 @@ def test_the_installed_package_is_the_wheel_s_with_its_data(installed):
         capture_output=True,
         text=True,
         cwd="/",
-        env=clean_environment(),
+        env=outside_environment(),
     )
     assert done.returncode == 0, done.stderr
     package, world, traces = (Path(line) for line in done.stdout.splitlines())
@@ -115,7 +122,7 @@ def test_the_installed_refnova_serves_a_create_to_active_from_another_directory(
         process = subprocess.Popen(
             [str(installed / "bin" / "refnova"), "serve", "--port", "0"],
             cwd=elsewhere,
-            env=clean_environment(),
+            env=outside_environment(),
             stdout=output,
             stderr=subprocess.STDOUT,
         )
@@ -130,3 +137,18 @@ def test_the_installed_refnova_serves_a_create_to_active_from_another_directory(
         assert process.wait(30) == 0, log.read_text()
     assert (elsewhere / "refnova.db").exists()
     assert not re.search("Traceback", log.read_text())
+
+
+def test_the_installed_refnova_runs_its_shipped_fixtures_from_another_directory(
+    installed, tmp_path
+):
+    done = subprocess.run(
+        [str(installed / "bin" / "refnova"), "conformance", "-k", "C03 or F01"],
+        cwd=tmp_path,
+        env=outside_environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "3 passed, 0 failed" in done.stdout  # C03 and the two F01 fixtures
