@@ -27,10 +27,11 @@ How a fixture maps onto the oracle (its ``oracle`` object, all keys optional):
 ``as``      the oracle identity: user (default), admin, reader, other.
 ``note``    why the expectation has a marker where refnova and Nova may differ.
 
-A fixture's own ``setup`` (the format's, which every runner sends too) goes to the oracle
-before the fixture's request, each step as the user, or as the admin when its X-Auth-Token
-is ``admin:...``; its ``{setup[N]...}`` placeholders become the oracle's
-``{answer[I]...}`` (I: the step's place in the run), filled from Nova's earlier answers.
+A request whose X-Auth-Token is refnova's admin (``admin:<project>``) goes as the oracle's
+admin unless ``as`` says otherwise. A fixture's own ``setup`` (the format's, which every
+runner sends too) goes to the oracle before the fixture's request; its ``{setup[N]...}``
+placeholders become the oracle's ``{answer[I]...}`` (I: the step's place in the run),
+filled from Nova's earlier answers.
 Recording writes the ids of those answers back as ``{setup[N]...}`` placeholders.
 
 The request is sent as refnova would receive it (placeholders expanded with world.json's
@@ -82,6 +83,12 @@ RECORDED_HEADERS = (
     "Vary",
     "x-compute-request-id",
 )
+# Other values that differ on every run: the times of a server, its host's hash.
+GENERATED_TEXTS = (
+    (("created", "updated"), r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"),
+    (("OS-SRV-USG:launched_at", "OS-SRV-USG:terminated_at"), r"\d{4}-\d\d-\d\dT[\d:]{8}\.\d{6}"),
+    (("hostId",), "[0-9a-f]{56}"),
+)
 SETUP_RE = re.compile(r"\{setup\[(\d+)\]")
 LONG_TEXT = 2048  # recorded strings longer than this get their long runs compressed
 
@@ -104,7 +111,14 @@ def oracle_section(fixture):
 def oracle_request(fixture, values, first_step=0):
     """The oracle's request for a fixture: refnova's exact bytes, the oracle's identity."""
     request = build_request(fixture, values)
-    return _as_oracle(request, fixture.id, oracle_section(fixture).get("as", "user"), first_step)
+    who = oracle_section(fixture).get("as") or _identity(request)
+    return _as_oracle(request, fixture.id, who, first_step)
+
+
+def _identity(request):
+    """The oracle identity of a request: admin for refnova's ``admin:<project>`` token."""
+    token = request.header_dict().get("X-Auth-Token", "")
+    return "admin" if token.startswith("admin:") else "user"
 
 
 def oracle_setup(fixture, values, first_step):
@@ -112,9 +126,8 @@ def oracle_setup(fixture, values, first_step):
     steps = []
     for index, spec in enumerate(fixture.setup):
         request = request_from_spec(spec, values)
-        token = request.header_dict().get("X-Auth-Token", "")
-        who = "admin" if token.startswith("admin:") else "user"
-        steps.append(_as_oracle(request, f"{fixture.id} setup[{index}]", who, first_step))
+        name = f"{fixture.id} setup[{index}]"
+        steps.append(_as_oracle(request, name, _identity(request), first_step))
     return steps
 
 
@@ -217,6 +230,14 @@ def run_oracle(spec, fixtures, values, python, oracle, workdir, index):
     return answers
 
 
+def with_setup(values, setup_answers):
+    """The placeholder values of a fixture: the world's, and its setup's answers."""
+    merged = dict(values)
+    for index, answer in enumerate(setup_answers):
+        merged.update(answer_values(index, answer["body"]))
+    return merged
+
+
 def as_response(result):
     body = result["body"]
     raw = body.encode("utf-8") if isinstance(body, str) else json.dumps(body).encode("utf-8")
@@ -267,6 +288,9 @@ def _generalize(value, names, host, key):
         return "<re:https?://[^/]+" + _pattern(value[len(host) :], names) + ">"
     if key == "x-compute-request-id" and re.fullmatch("req-" + UUID_RE, value):
         return f"<re:req-{UUID_RE}>"
+    for keys, pattern in GENERATED_TEXTS:
+        if key in keys and re.fullmatch(pattern, value):
+            return f"<re:{pattern}>"
     if len(value) > LONG_TEXT:
         return _compressed(_placeholders(value, names))
     return _placeholders(value, names)
@@ -362,15 +386,22 @@ def row_id_of(file_name):
 def _host_of(result):
     location = {k.lower(): v for k, v in result["headers"].items()}.get("location")
     candidates = [location] if location else []
-    body = result["body"]
-    if isinstance(body, dict):
-        for link in (body.get("server") or body.get("version") or {}).get("links", []):
-            candidates.append(link.get("href", ""))
+    candidates += _hrefs(result["body"])
     for href in candidates:
         found = re.match(r"https?://[^/]+", href or "")
         if found and "docs.openstack.org" not in found.group(0):
             return found.group(0)
     return None
+
+
+def _hrefs(value):
+    """Every link's href in a JSON value (a server's, a list's, a version document's)."""
+    if isinstance(value, dict):
+        found = [value["href"]] if isinstance(value.get("href"), str) else []
+        return found + [href for item in value.values() for href in _hrefs(item)]
+    if isinstance(value, list):
+        return [href for item in value for href in _hrefs(item)]
+    return []
 
 
 def _write(path, data):
@@ -383,6 +414,7 @@ def _write(path, data):
             "nova_status",
             "world",
             "oracle",
+            "setup",
             "request",
             "expect",
             "trace",
@@ -451,12 +483,12 @@ def main(argv=None):
         answers = run_oracle(spec, members, values, args.python, args.oracle, workdir, index)
         for fixture in members:
             result = answers[fixture.id]
+            setup_answers = answers.get(f"{fixture.id} setup", [])
             if args.record:
-                setup_answers = answers.get(f"{fixture.id} setup", [])
                 _, what = record(fixture, result, values, run_id, setup_answers)
                 verdicts[fixture.id] = ("RECORDED", [what])
             else:
-                verdicts[fixture.id] = compare(fixture, result, values)
+                verdicts[fixture.id] = compare(fixture, result, with_setup(values, setup_answers))
     failed = 0
     for fixture in fixtures:
         verdict, problems = verdicts[fixture.id]

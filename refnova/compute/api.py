@@ -23,7 +23,7 @@ from refnova.compute.create_request import CreateRequest, InstanceValues
 from refnova.conductor.api import ComputeTaskAPI
 from refnova.context import RequestContext
 from refnova.db import api as db_api
-from refnova.db import models
+from refnova.db import instance_queries, models
 from refnova.db import reservations as db_reservations
 from refnova.image.glance import ImageService
 from refnova.network import neutron
@@ -295,11 +295,21 @@ class API(provisioning.Provisioning):
 
     # --- index and delete ----------------------------------------------------------------
 
-    def get_all(self, context: RequestContext) -> Sequence[models.Instance]:
-        """The caller's project's servers that are not deleted, newest first."""
+    @tracing.traced("compute.api.API.get_all")
+    def get_all(
+        self, context: RequestContext, filters: instance_queries.InstanceFilters | None = None
+    ) -> Sequence[models.Instance]:
+        """The servers that pass the filters (default: the project's live ones), newest
+        first. Across projects only with compute:get_all_tenants, and for an admin: as in
+        Icehouse, a user asking for every project still gets their own."""
         self.policy.enforce(context, "compute:get_all")
+        filters = filters or instance_queries.InstanceFilters(project_id=context.project_id)
+        if filters.project_id is None:
+            self.policy.enforce(context, "compute:get_all_tenants")
+            if not context.is_admin:
+                filters = dataclasses.replace(filters, project_id=context.project_id)
         with self.db.transaction() as session:
-            instances = db_api.instances_list(session, context.project_id)
+            instances = instance_queries.instances_by_filters(session, filters)
             for instance in instances:
                 session.expunge(instance)
             return instances
@@ -333,6 +343,8 @@ class API(provisioning.Provisioning):
                     instance.memory_mb,
                     instance.root_gb + instance.ephemeral_gb,
                 )
+            # What the compute leaves of a deleted instance: no power, no ports.
+            instance.power_state, instance.network_info = 0, []
             db_api.instance_soft_delete(session, instance, now)
             db_api.actions_start(
                 session,

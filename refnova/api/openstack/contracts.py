@@ -35,11 +35,12 @@ import webob
 from sqlalchemy.orm import Session
 
 from refnova.api.openstack import microversions
-from refnova.api.openstack.compute import errors, extensions, views
+from refnova.api.openstack.compute import errors, extensions, server_list, views
 from refnova.api.openstack.compute import server_checks as checks
 from refnova.api.openstack.compute import versioned_checks as versioned
 from refnova.api.openstack.compute.around import ICEHOUSE, TODAY, AroundCreate
 from refnova.api.openstack.compute.server_checks import Server, Step
+from refnova.api.openstack.compute.server_list import ListRules
 from refnova.compute.api import ComputeConfig
 from refnova.context import RequestContext
 from refnova.db.models import Instance
@@ -79,6 +80,8 @@ class Contract:
     fault_content_type: str | None = None  # None: the JSON type the client accepts
     # Flavors, limits, key pairs, zones, images and quota sets (compute/around.py).
     around: AroundCreate = ICEHOUSE
+    # How GET /servers reads its query string (compute/server_list.py).
+    server_list: ListRules = server_list.ICEHOUSE
 
     def owns(self, path: str) -> bool:
         return path == self.prefix or path.startswith(self.prefix + "/")
@@ -244,6 +247,7 @@ V2_1 = Contract(
     versions=microversions.VersionRange("2.1", V21_ANNOUNCED_MAX),
     fault_content_type="application/json; charset=UTF-8",
     around=TODAY,
+    server_list=server_list.TODAY,
 )
 
 CONTRACTS = (V2_1, V2)

@@ -71,6 +71,9 @@ ROUTES = (
     _route("POST", "/v2/{project_id}/os-volumes_boot", "create"),
     _route("GET", "/v2/{project_id}/servers", "index"),
     _route("GET", "/v1.1/{project_id}/servers", "index"),
+    # detail before show, so that "detail" is never read as a server id
+    _route("GET", "/v2/{project_id}/servers/detail", "detail"),
+    _route("GET", "/v1.1/{project_id}/servers/detail", "detail"),
     _route("GET", "/v2/{project_id}/servers/{server_id}", "show"),
     _route("GET", "/v1.1/{project_id}/servers/{server_id}", "show"),
     _route("DELETE", "/v2/{project_id}/servers/{server_id}", "delete"),
@@ -79,8 +82,14 @@ ROUTES = (
     _route("GET", "/v2.1", "version:v2.1"),
     _route("POST", "/v2.1/servers", "create"),
     _route("POST", "/v2.1/{project_id}/servers", "create"),
+    _route("GET", "/v2.1/servers", "index"),
+    _route("GET", "/v2.1/{project_id}/servers", "index"),
+    _route("GET", "/v2.1/servers/detail", "detail"),
+    _route("GET", "/v2.1/{project_id}/servers/detail", "detail"),
     _route("GET", "/v2.1/servers/{server_id}", "show"),
     _route("GET", "/v2.1/{project_id}/servers/{server_id}", "show"),
+    _route("DELETE", "/v2.1/servers/{server_id}", "delete"),
+    _route("DELETE", "/v2.1/{project_id}/servers/{server_id}", "delete"),
     # The resources around create, on each contract's prefixes (without the project first,
     # so that /v2.1/flavors/detail is never read as a project "flavors").
     *(

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import webob
 
 from refnova import exception, tracing, utils
-from refnova.api.openstack import contracts
-from refnova.api.openstack.compute import errors, views
+from refnova.api.openstack import contracts, wsgi
+from refnova.api.openstack.compute import errors, server_list
 from refnova.api.openstack.compute.server_checks import Server
 from refnova.compute.api import API as ComputeAPI
 from refnova.compute.api import ComputeConfig
@@ -24,7 +24,7 @@ from refnova.db import api as db_api
 from refnova.exception import ApiError
 
 if TYPE_CHECKING:
-    from refnova.db.models import FlavorRecord
+    from refnova.db.models import FlavorRecord, Instance
 
 # What a controller method answers: the status, the JSON body (None: no body), the headers.
 Answer = tuple[int, dict[str, Any] | None, Mapping[str, str]]
@@ -120,25 +120,52 @@ class Controller:
 
     @tracing.traced("servers.Controller.index")
     def index(self, req: webob.Request) -> Answer:
-        """GET /servers: id, name and links of each server of the project."""
+        """GET /servers: id, name and links of each server the query asks for."""
+        return self._list(req, detail=False)
+
+    @tracing.traced("servers.Controller.detail")
+    def detail(self, req: webob.Request) -> Answer:
+        """GET /servers/detail: each server the query asks for, as show shows it."""
+        return self._list(req, detail=True)
+
+    def _list(self, req: webob.Request, detail: bool) -> Answer:
+        contract = contracts.contract_of(req)
         context = req.environ["nova.context"]
+        rules = contract.server_list
+        filters = server_list.filters_from_query(req, context, rules, detail)
+        if filters is None:  # a status no server can have
+            return 200, {"servers": []}, {}
         try:
-            instances = self.compute_api.get_all(context)
+            instances = self.compute_api.get_all(context, filters)
+        except exception.MarkerNotFound:
+            raise ApiError(400, "marker [%s] not found" % filters.marker)
         except exception.NovaException as error:
-            raise errors.to_api_error(error, self._errors(contracts.contract_of(req)))
-        return 200, views.index(req, instances), {}
+            raise errors.to_api_error(error, self._errors(contract))
+        if not detail:
+            return 200, server_list.page(req, context, rules, instances, None), {}
+        with self.compute_api.db.transaction() as session:
+
+            def show(instance: Instance) -> dict[str, Any]:
+                view = contract.show_view(req, session, instance, context, self.config)
+                server: dict[str, Any] = view["server"]
+                return server
+
+            body = server_list.page(req, context, rules, instances, show)
+        return 200, body, {}
 
     @tracing.traced("servers.Controller.delete")
     def delete(self, req: webob.Request, server_id: str) -> Answer:
-        """DELETE /servers/{id}: 204 with no body."""
+        """DELETE /servers/{id}: 204 with no body; the server's quota is released."""
+        contract = contracts.contract_of(req)
         context = req.environ["nova.context"]
         try:
             self.compute_api.delete(context, server_id)
         except exception.InstanceNotFound:
-            raise ApiError(404, "Instance could not be found")
+            raise ApiError(404, contract.instance_not_found % {"id": server_id})
         except exception.NovaException as error:
-            raise errors.to_api_error(error, self._errors(contracts.contract_of(req)))
-        return 204, None, {}
+            raise errors.to_api_error(error, self._errors(contract))
+        # Nova's serializer types even an empty answer (both contracts).
+        return 204, None, {"Content-Type": wsgi.best_json_type(req)}
 
     @tracing.traced("servers.Controller.show")
     def show(self, req: webob.Request, server_id: str) -> Answer:
