@@ -42,6 +42,9 @@ BDM_DB_ONLY_FIELDS = frozenset(
     ("id", "instance_uuid", "created_at", "updated_at", "deleted_at", "deleted")
 )
 SOURCE_TYPES = ("volume", "image", "snapshot", "blank")
+# Fields today's BlockDeviceDict has that Icehouse's had not: a device's tag (2.32, 2.42)
+# and a volume's type (2.67); the request's schema decides at which versions they come.
+TODAY_ONLY_FIELDS = frozenset(("tag", "volume_type"))
 
 # Fields a legacy mapping cannot tell: new_bdm does not default them to None.
 _NON_COMPUTABLE_FIELDS = frozenset(("boot_index", "disk_bus", "guest_format", "device_type"))
@@ -97,9 +100,14 @@ def _boot_index(value: Any) -> int:
 # --- building mappings ----------------------------------------------------------------------
 
 
-def new_bdm(values: dict[str, Any], do_not_default: Iterable[str] = frozenset()) -> BlockDeviceDict:
-    """BlockDeviceDict: check the fields, then every known field defaults to None."""
-    if not set(values) <= BDM_FIELDS | BDM_DB_ONLY_FIELDS:
+def new_bdm(
+    values: dict[str, Any],
+    do_not_default: Iterable[str] = frozenset(),
+    also_known: frozenset[str] = frozenset(),
+) -> BlockDeviceDict:
+    """BlockDeviceDict: check the fields (``also_known``: today's extra ones), then every
+    known field defaults to None."""
+    if not set(values) <= BDM_FIELDS | BDM_DB_ONLY_FIELDS | also_known:
         raise exception.InvalidBDMFormat(details="Some fields are invalid.")
     if not values.get("no_device"):
         if "source_type" not in values:
@@ -143,7 +151,9 @@ def from_api(api_dict: dict[str, Any], image_uuid_specified: bool | None = None)
         if image_uuid_specified is not None:
             _check_image_to_local(api_dict, image_uuid_specified)
     api_dict.pop("uuid", None)
-    return new_bdm(api_dict)
+    return new_bdm(
+        api_dict, also_known=TODAY_ONLY_FIELDS if image_uuid_specified is not None else frozenset()
+    )
 
 
 def _check_image_to_local(api_dict: Mapping[str, Any], image_uuid_specified: bool) -> None:
