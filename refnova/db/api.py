@@ -395,15 +395,6 @@ def instance_get(
     return instance
 
 
-def instances_list(session: Session, project_id: str) -> Sequence[models.Instance]:
-    """The project's instances that are not deleted, newest first (Nova's default sort)."""
-    return session.scalars(
-        select(models.Instance)
-        .where(models.Instance.project_id == project_id, models.Instance.deleted == 0)
-        .order_by(models.Instance.created_at.desc(), models.Instance.id.desc())
-    ).all()
-
-
 def instance_get_for_update(
     session: Session, instance_uuid: str, project_id: str
 ) -> models.Instance:

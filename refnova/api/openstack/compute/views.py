@@ -71,20 +71,6 @@ def create(
     return {"server": body}
 
 
-def index(req: webob.Request, instances: Iterable[Instance]) -> Body:
-    """GET /servers: the Icehouse index view, id, name and links only."""
-    return {
-        "servers": [
-            {
-                "id": instance.uuid,
-                "name": instance.display_name,
-                "links": resource_links(req, instance.project_id, "servers", instance.uuid),
-            }
-            for instance in instances
-        ]
-    }
-
-
 def show(
     req: webob.Request,
     session: Session,
