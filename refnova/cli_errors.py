@@ -128,6 +128,8 @@ def describe(error: BaseException, settings: Settings | None, target: str | None
     """One line naming what failed while the command started (``target``: conformance's)."""
     if isinstance(error, CommandError):
         return str(error)
+    if isinstance(error, ValueError) and str(error).startswith("REFNOVA_"):
+        return str(error)  # a setting that is not of its type (refnova.config)
     if isinstance(error, OSError) and error.errno == errno.EADDRINUSE and settings:
         return "cannot listen on %s:%d: address already in use" % (settings.host, settings.port)
     message = _first_line(error)
@@ -164,4 +166,7 @@ def _is_a(error: BaseException, dotted: str) -> bool:
 
 def _first_line(error: BaseException) -> str:
     text = str(getattr(error, "orig", None) or error).strip() or type(error).__name__
-    return text.splitlines()[0].strip("'\"")
+    line = text.splitlines()[0]
+    if len(line) > 1 and line[0] == line[-1] and line[0] in "'\"":  # a KeyError's quotes
+        line = line[1:-1]
+    return line

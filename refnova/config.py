@@ -62,7 +62,13 @@ class Settings:
         for field in dataclasses.fields(cls):
             raw = _env(field.name, None)
             if raw is not None:
-                values[field.name] = _coerce(field, raw)
+                try:
+                    values[field.name] = _coerce(field, raw)
+                except ValueError:  # said as the user wrote it (refnova.cli prints it)
+                    kind = getattr(field.type, "__name__", field.type)
+                    raise ValueError(
+                        "REFNOVA_%s=%s: expected %s" % (field.name.upper(), raw, kind)
+                    ) from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 

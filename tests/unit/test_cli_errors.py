@@ -79,6 +79,12 @@ def test_a_port_in_use_is_one_line(run, capsys, port_in_use):
     ]
 
 
+def test_a_setting_of_the_wrong_type_is_one_line_naming_the_variable(run, capsys, monkeypatch):
+    monkeypatch.setenv("REFNOVA_PORT", "eighty")
+    assert run("serve") == 2
+    assert capsys.readouterr().err == "refnova serve: error: REFNOVA_PORT=eighty: expected int\n"
+
+
 def test_the_password_of_a_database_url_is_masked(run, capsys):
     assert run("serve", "--db", UNREACHABLE_PG) == 2
     assert "secret" not in capsys.readouterr().err
