@@ -240,7 +240,7 @@ class APIRouter:
         """The method a route names: ``resource.method``, or a servers controller method."""
         resource, _, method = action.rpartition(".")
         controller = self.controllers[resource] if resource else self.controller
-        return getattr(controller, method)  # type: ignore[no-any-return]
+        return getattr(controller, method)
 
     @webob.dec.wsgify
     def __call__(self, req: webob.Request) -> webob.Response:
