@@ -129,7 +129,7 @@ class Instance(Base):
     user_id: Mapped[str] = mapped_column(String(255))
     project_id: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(255))
-    display_description: Mapped[str] = mapped_column(String(255))
+    display_description: Mapped[str | None] = mapped_column(String(255), nullable=True)
     hostname: Mapped[str] = mapped_column(String(255))
     image_ref: Mapped[str] = mapped_column(String(255))
     kernel_id: Mapped[str] = mapped_column(String(255), default="")

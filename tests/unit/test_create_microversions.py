@@ -175,6 +175,8 @@ def test_description_and_hostname_are_kept_as_nova_keeps_them(raised):
     assert instance_row(raised, before.json["server"]["id"]).display_description == "named"
     described = create(raised, "2.19", name="named", description="words")
     assert instance_row(raised, described.json["server"]["id"]).display_description == "words"
+    undescribed = create(raised, "2.19", name="named")
+    assert instance_row(raised, undescribed.json["server"]["id"]).display_description is None
     named = create(raised, "2.94", networks="none", hostname="guest.example.com")
     assert instance_row(raised, named.json["server"]["id"]).hostname == "guest.example.com"
 
