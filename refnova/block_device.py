@@ -142,6 +142,9 @@ def from_api(api_dict: dict[str, Any], image_uuid_specified: bool | None = None)
         if image_uuid_specified is None:
             if source_type not in SOURCE_TYPES:
                 raise exception.InvalidBDMFormat(details="Invalid source_type field.")
+        elif not isinstance(source_type, str):
+            # Nova 34 crashes here (TypeError, 500); refnova answers 400.
+            raise exception.InvalidBDMFormat(details="Missing source_type field.")
         elif source_type == "blank" and device_uuid:
             raise exception.InvalidBDMFormat(details="Invalid device UUID.")
         if source_type != "blank":

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from refnova import messaging, policy, tracing
-from refnova.api.openstack import auth, builtin, contracts, wsgi
+from refnova.api.openstack import auth, builtin, contracts, url_check, wsgi
 from refnova.api.openstack.compute import resources, servers
 from refnova.compute import api as compute_api
 from refnova.conductor import api as conductor_api
@@ -87,8 +87,14 @@ class Deployment:
             contracts_served=contracts.with_max_microversion(settings.max_microversion),
         )
         # Each request's SERVER span; in front, the services refnova serves itself.
-        self.app = builtin.cloud_app(
-            tracing.ServerSpanMiddleware(router), settings, self.world, self.tokens, authenticator
+        self.app = url_check.RefuseUndecodablePath(
+            builtin.cloud_app(
+                tracing.ServerSpanMiddleware(router),
+                settings,
+                self.world,
+                self.tokens,
+                authenticator,
+            )
         )
         self.conductor: messaging.RPCServer | None = None
         if settings.runs_conductor_in_process:

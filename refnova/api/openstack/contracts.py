@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import webob
 from sqlalchemy.orm import Session
 
-from refnova.api.openstack import microversions
+from refnova.api.openstack import microversions, request_body
 from refnova.api.openstack.compute import errors, extensions, server_list, views
 from refnova.api.openstack.compute import server_checks as checks
 from refnova.api.openstack.compute import versioned_checks as versioned
@@ -138,10 +137,7 @@ def read_v21_body(req: webob.Request) -> Any:
         return None
     if not req.content_length:
         return None
-    try:
-        return json.loads(req.body.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "Malformed request body")
+    return request_body.parse(req.body)
 
 
 @functools.lru_cache(maxsize=64)

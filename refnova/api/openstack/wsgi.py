@@ -16,7 +16,7 @@ import webob.dec
 import webob.exc
 
 from refnova import tracing
-from refnova.api.openstack import auth, contracts, versions
+from refnova.api.openstack import auth, contracts, request_body, versions
 from refnova.context import RequestContext, generate_request_id
 from refnova.exception import ApiError
 from refnova.tracing.attributes import NOVA_FAULT, NOVA_PROJECT_ID, NOVA_REQUEST_ID
@@ -395,7 +395,4 @@ def _deserialize(req: webob.Request) -> Any:
     if content_type.endswith("xml"):
         # refnova speaks JSON only; Icehouse also parsed XML bodies.
         raise ApiError(415, "XML request bodies are not supported")
-    try:
-        return json.loads(req.body.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "Malformed request body")
+    return request_body.parse(req.body)

@@ -1,0 +1,54 @@
+"""A request body read as JSON, refused with a 400 for what Python's parser takes but no
+layer below can hold: nesting deeper than the parser's recursion, and text that is not
+Unicode (a lone surrogate such as ``"\\ud800"``, which no database driver can encode)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from refnova.exception import ApiError
+
+MALFORMED = "Malformed request body"
+# A bound on nesting well under Python's recursion limit, so that walking the body (here,
+# in the schema validator, in the checks) can never recurse out of the stack.
+MAX_DEPTH = 100
+
+
+def parse(raw: bytes) -> Any:
+    """The body as JSON, or ApiError(400) naming why it cannot be served."""
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, MALFORMED)
+    except RecursionError:
+        raise ApiError(400, "%s: nested deeper than %d levels" % (MALFORMED, MAX_DEPTH))
+    _check_values(body)
+    return body
+
+
+def _check_values(body: Any) -> None:
+    """Every string (keys too) encodable as UTF-8, every container under MAX_DEPTH; walked
+    without recursion, as the body may be nested as deep as the parser allowed."""
+    pending: list[tuple[Any, int]] = [(body, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            _check_text(value)
+        elif isinstance(value, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise ApiError(400, "%s: nested deeper than %d levels" % (MALFORMED, MAX_DEPTH))
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str):
+                    _check_text(key)
+                pending.append((item, depth + 1))
+
+
+def _check_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(
+            400, "%s: a string holds a lone surrogate, which is not valid Unicode" % MALFORMED
+        )

@@ -1,0 +1,41 @@
+"""The front door's one check on the URL: a path that is not UTF-8 once percent-decoded
+(``/v2/%ff%fe/servers``) is refused with a 400 fault before any application, span or
+route reads it (WebOb decodes ``PATH_INFO`` as UTF-8 and would raise)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from refnova.api.openstack import wsgi
+from refnova.exception import ApiError
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+else:
+    StartResponse = WSGIApplication = WSGIEnvironment = Any
+
+MESSAGE = "Malformed request URL: the path is not valid UTF-8"
+
+
+class RefuseUndecodablePath:
+    """WSGI middleware: a 400 Nova fault for a path WebOb cannot decode, else ``app``."""
+
+    def __init__(self, app: WSGIApplication) -> None:
+        self.app = app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if path_decodes(environ):
+            return self.app(environ, start_response)
+        response = wsgi.fault_response(ApiError(400, MESSAGE))
+        return response(environ, start_response)
+
+
+def path_decodes(environ: WSGIEnvironment) -> bool:
+    """Whether SCRIPT_NAME and PATH_INFO (bytes as latin-1, PEP 3333) are UTF-8."""
+    for key in ("SCRIPT_NAME", "PATH_INFO"):
+        try:
+            environ.get(key, "").encode("latin-1").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            return False
+    return True
