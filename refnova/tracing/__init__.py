@@ -8,6 +8,7 @@ The package's modules, each re-exported here where its callers need it:
 ``wsgi``          ``ServerSpanMiddleware``: the SERVER span of each API request
 ``http_client``   the CLIENT spans of calls to outside services (``client_call``, ``send``)
 ``database``      ``SQLAlchemyInstrumentor``: a CLIENT span per SQL statement
+``redaction``    secrets never recorded: ``redact``, ``remember_body``, the log records
 ``attributes``    every attribute key written (semantic conventions, and refnova's own)
 ``files``, ``views``, ``cli``   trace files (OTLP JSON), their views, ``refnova trace ...``
 
@@ -66,6 +67,7 @@ from refnova.tracing.provider import (
     otlp_protocol,
     shutdown,
 )
+from refnova.tracing.redaction import install_log_redaction, redact, remember_body
 from refnova.tracing.spans import (
     INSTRUMENTATION_NAME,
     annotate,
@@ -78,6 +80,9 @@ from refnova.tracing.spans import (
     tracer,
 )
 from refnova.tracing.wsgi import ServerSpanMiddleware, name_after_route
+
+# Every log record of the process is redacted as it is made, whichever handler prints it.
+install_log_redaction()
 
 __all__ = [
     "EXPORTERS",
@@ -110,6 +115,8 @@ __all__ = [
     "otlp_protocol",
     "record_http",
     "recording",
+    "redact",
+    "remember_body",
     "send",
     "shutdown",
     "span",

@@ -16,12 +16,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import AttributeValue
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from refnova.tracing import spans
+from refnova.tracing import redaction, spans
 from refnova.tracing.attributes import (
     DB_COLLECTION_NAME,
     DB_NAMESPACE,
@@ -133,8 +133,8 @@ def _listeners(tracer: trace.Tracer, base: Attributes) -> dict[str, Listener]:
         if span is not None:
             setattr(context, _SPAN_KEY, None)
             error = exception_context.original_exception
-            span.set_status(Status(StatusCode.ERROR, str(error)))
-            span.record_exception(error)
+            span.set_status(redaction.error_status(str(error)))
+            redaction.record_exception(span, error)
             span.set_attribute(ERROR_TYPE, type(error).__name__)
             span.end()
 

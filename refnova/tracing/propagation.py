@@ -53,7 +53,7 @@ def start_remote_span(name: str, parent: Context | None, **kwargs: Any) -> Itera
     would drop it)."""
     token = otel_context.attach(parent) if parent else None
     try:
-        with spans.tracer().start_as_current_span(name, context=parent, **kwargs) as span:
+        with spans.redacted_span(name, context=parent, **kwargs) as span:
             yield span
     finally:
         if token is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
@@ -19,6 +19,7 @@ from opentelemetry.util.types import AttributeValue
 
 from refnova.tracing.attributes import CODE_FUNCTION_NAME, ERROR_TYPE, SCHEMA_URL
 from refnova.tracing.provider import enabled, refnova_version
+from refnova.tracing.redaction import error_status, record_exception, redact
 
 INSTRUMENTATION_NAME = "refnova"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -56,7 +57,7 @@ def in_span(
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not enabled():
             return function(*args, **kwargs)
-        with _tracer.start_as_current_span(span_name, kind=kind, attributes=attributes) as span:
+        with redacted_span(span_name, kind=kind, attributes=attributes) as span:
             try:
                 return function(*args, **kwargs)
             except Exception as error:
@@ -71,7 +72,35 @@ def span(name: str, **kwargs: Any) -> AbstractContextManager[Span]:
     no-op span without creating anything: the untraced path pays one check."""
     if not enabled():
         return contextlib.nullcontext(trace.INVALID_SPAN)
-    return _tracer.start_as_current_span(name, **kwargs)
+    return redacted_span(name, **kwargs)
+
+
+@contextlib.contextmanager
+def redacted_span(
+    name: str,
+    record_exception: bool = True,
+    set_status_on_exception: bool = True,
+    tracer: trace.Tracer | None = None,
+    **kwargs: Any,
+) -> Iterator[Span]:
+    """``start_as_current_span``, whose escaping exception is recorded as the SDK would,
+    but with its message, stack trace and status description redacted."""
+    with (tracer or _tracer).start_as_current_span(
+        name, record_exception=False, set_status_on_exception=False, **kwargs
+    ) as current:
+        try:
+            yield current
+        except BaseException as error:
+            if current.is_recording():
+                _record_escaping(current, error, record_exception, set_status_on_exception)
+            raise
+
+
+def _record_escaping(span: Span, error: BaseException, record: bool, set_status: bool) -> None:
+    if record:
+        record_exception(span, error)
+    if set_status:
+        span.set_status(error_status("%s: %s" % (type(error).__name__, error)))
 
 
 def note_error_type(span: Span, error: BaseException) -> None:
@@ -84,8 +113,8 @@ def mark_error(span: Span, error: BaseException, **attributes: AttributeValue) -
     """Error status, the exception, and ``error.type`` on a span that saw a rejection."""
     if not span.is_recording():
         return
-    span.set_status(Status(StatusCode.ERROR, str(error)))
-    span.record_exception(error)
+    span.set_status(error_status(str(error)))
+    record_exception(span, error)
     span.set_attribute(ERROR_TYPE, type(error).__name__)
     for key, value in attributes.items():
         span.set_attribute(key, value)
@@ -97,7 +126,7 @@ def mark_rejected(span: Span, status_line: str, **attributes: AttributeValue) ->
     already marked with the exception (``mark_error``) keeps what it has."""
     if not span.is_recording() or _is_error(span):
         return
-    span.set_status(Status(StatusCode.ERROR, status_line))
+    span.set_status(Status(StatusCode.ERROR, redact(status_line)))
     span.set_attribute(ERROR_TYPE, status_line.split(" ", 1)[0])
     for key, value in attributes.items():
         span.set_attribute(key, value)
@@ -109,10 +138,17 @@ def _is_error(span: Span) -> bool:
 
 
 def annotate(attributes: Mapping[str, AttributeValue | None], span: Span | None = None) -> None:
-    """Set attributes (None values skipped) on ``span`` or the current span, if it records."""
+    """Set attributes (None values skipped) on ``span`` or the current span, if it records;
+    text values are redacted (a noauth2 token is also its project id)."""
     span = span or trace.get_current_span()
     if span.is_recording():
-        span.set_attributes({key: value for key, value in attributes.items() if value is not None})
+        span.set_attributes(
+            {
+                key: redact(value) if isinstance(value, str) else value
+                for key, value in attributes.items()
+                if value is not None
+            }
+        )
 
 
 def recording() -> bool:

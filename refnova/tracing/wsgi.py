@@ -33,6 +33,7 @@ from refnova.tracing.attributes import (
 )
 from refnova.tracing.propagation import extract_context, start_remote_span
 from refnova.tracing.provider import enabled
+from refnova.tracing.redaction import redact, request_scope
 from refnova.tracing.spans import mark_rejected
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def http_server_attributes(req: webob.Request) -> dict[str, AttributeValue]:
     if protocol.startswith("HTTP/"):
         attributes[NETWORK_PROTOCOL_VERSION] = protocol[len("HTTP/") :]
     if req.query_string:
-        attributes[URL_QUERY] = req.query_string
+        attributes[URL_QUERY] = redact(req.query_string)
     if req.user_agent:
         attributes[USER_AGENT_ORIGINAL] = req.user_agent
     if req.remote_addr:
@@ -81,7 +82,13 @@ class ServerSpanMiddleware:
         self.app = app
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if not enabled():  # untraced: no request object, no context, nothing
+        # The request's secrets are remembered while it runs, so that its logs (traced or
+        # not) and its spans are redacted (refnova.tracing.redaction).
+        with request_scope(webob.Request(environ).headers):
+            return self._serve(environ, start_response)
+
+    def _serve(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if not enabled():  # untraced: no context, no span
             return self.app(environ, start_response)
         req = webob.Request(environ)
         with start_remote_span(

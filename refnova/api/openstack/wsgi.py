@@ -329,10 +329,12 @@ class APIRouter:
         contract = contracts.contract_of(req)
         contract.negotiate(req)  # /v2.1: the microversion (400, 406) comes first
         project_id = params.pop("project_id", None)  # optional on /v2.1
+        body: Any = None
         if contract.read_body is not None:
             body = contract.read_body(req)
         elif route.method == "POST":
             body = _deserialize(req)
+        tracing.remember_body(body)  # its secrets are redacted from spans and logs
         if project_id is not None and project_id != context.project_id:
             raise ApiError(
                 400,

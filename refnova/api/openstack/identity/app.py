@@ -18,6 +18,7 @@ from typing import Any
 
 import webob
 
+from refnova import tracing
 from refnova.api.openstack.identity import catalog
 from refnova.api.openstack.identity.authentication import (
     CredentialChecker,
@@ -223,6 +224,8 @@ def _json_body(req: webob.Request) -> Any:
     """The body as JSON; like Keystone (``get_json(silent=True) or {}``), anything else is an
     empty object, refused then for what it lacks."""
     try:
-        return json.loads(req.body or b"null") or {}
+        body = json.loads(req.body or b"null") or {}
     except (ValueError, UnicodeDecodeError):
         return {}
+    tracing.remember_body(body)  # passwords and tokens are redacted from spans and logs
+    return body

@@ -1,0 +1,180 @@
+"""Secrets never reach telemetry: the one place spans, statuses and log lines are redacted.
+
+A request's secrets (admin password, user data, personality contents, passwords and tokens of
+the built-in identity, the ``X-Auth-Token`` and ``X-Subject-Token`` headers) are remembered
+for the length of the request (``request_scope``, ``remember_body``); ``redact`` replaces every
+form of them (raw, ``repr``, JSON) in a text, and, for texts outside a request (the conductor's
+messages), every value that follows a secret's key. The HTTP answer is left as Nova words it:
+only what is recorded goes through here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import logging
+import re
+import traceback
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from opentelemetry.trace import Span, Status, StatusCode
+
+MASK = "***"
+# Keys whose every value (nested values too) is secret; "password" only when it is a leaf
+# (the identity's ``password`` method is an object holding the user's name).
+_LEAF_SECRET_KEYS = frozenset(
+    {
+        "adminpass",
+        "admin_pass",
+        "admin_password",
+        "user_data",
+        "personality",
+        "contents",
+        "injected_files",
+        "token",
+        "secret",
+        "passcode",
+    }
+)
+SECRET_HEADERS = ("X-Auth-Token", "X-Subject-Token", "X-Service-Token")
+_KEY_WORDS = (
+    r"adminPass|admin_pass(?:word)?|password|passwd|user_data|contents|token|secret|passcode"
+    r"|x-auth-token|x-subject-token|x-service-token"
+)
+# A secret's key (quoted or not) then ``:`` or ``=`` and its value: quoted, or a bare word.
+_KEYED_VALUE = re.compile(
+    r"""(?i)((?:['"]?)[\w-]*(?:%s)['"]?\s*[:=]\s*)"""
+    r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|(?![\[{(])[^\s,;}\])]+)""" % _KEY_WORDS
+)
+_MAX_DEPTH = 64  # a body nested deeper than this is refused anyway; stop walking there
+_secrets: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar(
+    "refnova_secrets", default=None
+)
+
+
+@contextlib.contextmanager
+def request_scope(headers: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Remember the secrets of one request (its credential headers first) while it runs."""
+    token = _secrets.set(set())
+    try:
+        for name in SECRET_HEADERS:
+            value = headers.get(name) if headers is not None else None
+            if value:
+                remember(value)
+        yield
+    finally:
+        _secrets.reset(token)
+
+
+def remember(value: object) -> None:
+    """Redact ``value`` (in its raw, ``repr`` and JSON forms) for the rest of the request."""
+    known = _secrets.get()
+    if known is None or isinstance(value, bool) or value is None:
+        return
+    text = value if isinstance(value, str) else str(value)
+    if not text:
+        return
+    forms = (
+        text,
+        repr(text)[1:-1],
+        json.dumps(text)[1:-1],
+        json.dumps(text, ensure_ascii=False)[1:-1],
+    )
+    known.update(form for form in forms if form)
+
+
+def remember_body(body: Any) -> None:
+    """Remember the secrets a parsed JSON body carries, at any depth (up to ``_MAX_DEPTH``)."""
+    if _secrets.get() is None:
+        return
+    pending: list[tuple[Any, int, bool]] = [(body, 0, False)]
+    while pending:
+        value, depth, secret = pending.pop()
+        if depth > _MAX_DEPTH:
+            continue
+        if isinstance(value, dict):
+            for key, item in value.items():
+                key_secret = secret or _is_secret_key(key, item)
+                pending.append((item, depth + 1, key_secret))
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1, secret) for item in value)
+        elif secret:
+            remember(value)
+
+
+def _is_secret_key(key: object, value: object) -> bool:
+    name = str(key).lower()
+    if name in ("password", "passwd"):
+        return not isinstance(value, (dict, list))
+    return name in _LEAF_SECRET_KEYS
+
+
+def redact(text: str) -> str:
+    """``text`` with the request's secrets and every secret key's value masked."""
+    known = _secrets.get()
+    if known:
+        for secret in sorted(known, key=len, reverse=True):
+            if secret in text:
+                text = text.replace(secret, MASK)
+    return _KEYED_VALUE.sub(lambda found: found.group(1) + _mask_like(found.group(2)), text)
+
+
+def _mask_like(value: str) -> str:
+    quote = value[0] if value[:1] in ("'", '"') else ""
+    return quote + MASK + quote
+
+
+def record_exception(span: Span, error: BaseException) -> None:
+    """The exception as an event whose message and stack trace are redacted."""
+    stack = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    span.record_exception(
+        error,
+        attributes={"exception.message": redact(str(error)), "exception.stacktrace": redact(stack)},
+    )
+
+
+def error_status(description: str) -> Status:
+    """An error status whose description is redacted."""
+    return Status(StatusCode.ERROR, redact(description))
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts a record's message and its traceback (what a handler would print) in place."""
+
+    _formatter = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        redact_record(record)
+        return True
+
+
+def redact_record(record: logging.LogRecord) -> logging.LogRecord:
+    try:
+        message = record.getMessage()
+    except Exception:  # a record whose arguments do not fit its message: leave it be
+        return record
+    record.msg, record.args = redact(message), ()
+    if record.exc_info and record.exc_info[1] is not None:
+        record.exc_text = redact(RedactingFilter._formatter.formatException(record.exc_info))
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+    return record
+
+
+_installed = False
+
+
+def install_log_redaction() -> None:
+    """Every log record, from any logger and to any handler, is redacted when it is made."""
+    global _installed
+    if _installed:
+        return
+    make_record = logging.getLogRecordFactory()
+
+    def redacted_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        return redact_record(make_record(*args, **kwargs))
+
+    logging.setLogRecordFactory(redacted_record)
+    _installed = True
