@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from refnova.api.openstack.compute.servers import Controller
 
 MAX_REQUEST_BODY_SIZE = 114688
+# The /v2 rate limiter's windows kept at most (users who posted within the last minute).
+RATE_LIMITED_USERS = 10000
 SUPPORTED_CONTENT_TYPES = (
     "application/json",
     "application/vnd.openstack.compute+json",
@@ -161,12 +163,19 @@ class RateLimiter:
     """Icehouse's default limit: per user, ``limit`` POSTs a minute to any URL."""
 
     def __init__(
-        self, limits: Mapping[str, int], clock: Callable[[], float] = time.monotonic
+        self,
+        limits: Mapping[str, int],
+        clock: Callable[[], float] = time.monotonic,
+        max_users: int = RATE_LIMITED_USERS,
     ) -> None:
         self.limit = limits.get("POST", 120)
         self.clock = clock
-        self._hits: collections.defaultdict[str, collections.deque[float]] = (
-            collections.defaultdict(collections.deque)
+        self.max_users = max_users
+        # Users by their last POST, oldest first: a user idle for a minute has an empty
+        # window and is forgotten, and past max_users the longest idle go first, so
+        # memory stays bounded however many users come (Icehouse kept them all for ever).
+        self._hits: collections.OrderedDict[str, collections.deque[float]] = (
+            collections.OrderedDict()
         )
         self._lock = threading.Lock()
 
@@ -176,13 +185,31 @@ class RateLimiter:
             return None
         now = self.clock()
         with self._lock:
-            hits = self._hits[user_id]
+            self._forget_idle(now)
+            hits = self._hits.get(user_id, collections.deque())
             while hits and now - hits[0] >= 60:
                 hits.popleft()
             if len(hits) >= self.limit:
                 return int(60 - (now - hits[0])) + 1 if hits else 60
             hits.append(now)
+            self._hits[user_id] = hits
+            self._hits.move_to_end(user_id)
+            while len(self._hits) > self.max_users:
+                self._hits.popitem(last=False)
             return None
+
+    def _forget_idle(self, now: float) -> None:
+        """Drop the users, oldest first, whose last POST left the window."""
+        while self._hits:
+            oldest = next(iter(self._hits.values()))
+            if oldest and now - oldest[-1] < 60:
+                return
+            self._hits.popitem(last=False)
+
+    def tracked_users(self) -> int:
+        """How many users' windows are kept (bounded by ``max_users``)."""
+        with self._lock:
+            return len(self._hits)
 
     def display(self, user_id: str) -> list[dict[str, Any]]:
         """The limit as Icehouse's ``Limit.display`` shows it (GET /limits): what is left of
