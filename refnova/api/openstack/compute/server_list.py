@@ -76,6 +76,7 @@ def filters_from_query(
 ) -> InstanceFilters | None:
     """The filters a request asks for; None when its status can match nothing."""
     query = {key: req.GET.getall(key) for key in req.GET}
+    _check_name_pattern(query)
     if not context.is_admin:
         query = {key: values for key, values in query.items() if key in USER_OPTIONS}
     vm_states = _vm_states(query.pop("status", None))
@@ -95,6 +96,20 @@ def filters_from_query(
         limit=_limit(req, rules),
         marker=req.GET.get("marker"),
     )
+
+
+def _check_name_pattern(query: Mapping[str, list[str]]) -> None:
+    """``name`` must compile: today's Nova checks it with its query schema (format regex),
+    before anything else; Icehouse crashed on it (a 500) once any server existed."""
+    for name in query.get("name", ()):
+        try:
+            re.compile(name)
+        except re.error:
+            raise ApiError(
+                400,
+                "Invalid input for query parameters name. Value: %s. '%s' is not a 'regex'"
+                % (name, name),
+            )
 
 
 def _last(query: Mapping[str, list[str]], key: str) -> str | None:
