@@ -85,6 +85,7 @@ class Deployment:
             controllers=around_create,
             rate_limiter=rate_limiter,
             contracts_served=contracts.with_max_microversion(settings.max_microversion),
+            public_url=settings.public_url,
         )
         # Each request's SERVER span; in front, the services refnova serves itself.
         self.app = url_check.RefuseUndecodablePath(

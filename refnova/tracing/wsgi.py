@@ -53,7 +53,7 @@ def http_server_attributes(req: webob.Request) -> dict[str, AttributeValue]:
         SERVER_ADDRESS: req.host.split(":")[0],
         NETWORK_PROTOCOL_NAME: "http",
     }
-    if req.host_port:
+    if req.host_port.isdigit():  # a Host header's "port" is the client's to write
         attributes[SERVER_PORT] = int(req.host_port)
     protocol = req.environ.get("SERVER_PROTOCOL", "")
     if protocol.startswith("HTTP/"):

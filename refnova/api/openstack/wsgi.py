@@ -16,7 +16,7 @@ import webob.dec
 import webob.exc
 
 from refnova import tracing
-from refnova.api.openstack import auth, contracts, request_body, versions
+from refnova.api.openstack import auth, contracts, links, request_body, versions
 from refnova.context import RequestContext, generate_request_id
 from refnova.exception import ApiError
 from refnova.tracing.attributes import NOVA_FAULT, NOVA_PROJECT_ID, NOVA_REQUEST_ID
@@ -253,8 +253,10 @@ class APIRouter:
         controllers: Mapping[str, Any] | None = None,
         rate_limiter: RateLimiter | None = None,
         contracts_served: tuple[contracts.Contract, ...] = contracts.CONTRACTS,
+        public_url: str | None = None,
     ) -> None:
         self.controller = controller
+        self.public_url = public_url  # links and Location headers (links.use_public_url)
         # /v2 and /v2.1, the latter announcing the deployment's maximum microversion.
         self.contracts = contracts_served
         self.version_documents = versions.documents(contracts.for_path("/v2.1", contracts_served))
@@ -317,6 +319,8 @@ class APIRouter:
             raise ApiError(404)
         contract = contracts.for_path(route.template, self.contracts)
         req.environ[contracts.ENVIRON_KEY] = contract
+        links.refuse_unsafe_ids(params)
+        links.use_public_url(req, self.public_url)
         if _body_too_large(req):
             return _too_large_page(req)
         if route.public:  # discovery documents, read without credentials
@@ -325,6 +329,7 @@ class APIRouter:
         if context is None:
             return _unauthorized(self.authenticator.challenge_headers(), req)
         context.request_id = request_id
+        links.refuse_unsafe_ids({"project_id": context.project_id})
         req.environ["nova.context"] = context
         wait = (
             self.rate_limiter.check(req.method, context.user_id) if contract.rate_limited else None
