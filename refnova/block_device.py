@@ -136,14 +136,16 @@ def from_api(api_dict: dict[str, Any], image_uuid_specified: bool | None = None)
     """
     api_dict = dict(api_dict)
     if not api_dict.get("no_device"):
-        # The request's own JSON: a source type left out fails as Nova's did (TypeError).
+        # The request's own JSON, of any type: where Nova crashed on a source type left out
+        # (TypeError) or a uuid that is a list or an object, refnova answers 400.
         source_type: Any = api_dict.get("source_type")
         device_uuid = api_dict.get("uuid")
+        if isinstance(device_uuid, (list, dict)):
+            raise exception.InvalidBDMFormat(details="Invalid device UUID.")
         if image_uuid_specified is None:
             if source_type not in SOURCE_TYPES:
                 raise exception.InvalidBDMFormat(details="Invalid source_type field.")
         elif not isinstance(source_type, str):
-            # Nova 34 crashes here (TypeError, 500); refnova answers 400.
             raise exception.InvalidBDMFormat(details="Missing source_type field.")
         elif source_type == "blank" and device_uuid:
             raise exception.InvalidBDMFormat(details="Invalid device UUID.")

@@ -100,3 +100,24 @@ def test_v21_bdm_without_source_type_is_400(client):
 @pytest.mark.parametrize("path", ["/v2/%ff%fe/servers", "/v2.1/%ff/servers", "/identity/%c3"])
 def test_path_that_is_not_utf8_is_400(client, path):
     assert_bad_request(post_raw(client, path, b"{}"), "Malformed request URL", "UTF-8")
+
+
+@pytest.mark.parametrize("query", ["%80", "name=%ff", "name=\xff"])
+def test_query_string_that_is_not_utf8_is_400(client, query):
+    response = client.request("GET", "/v2.1/servers?" + query)
+    assert_bad_request(response, "Malformed request URL", "query string")
+
+
+@pytest.mark.parametrize("user_data", [[], {}])
+def test_v2_empty_container_user_data_is_400(client, user_data):
+    response = client.create({"user_data": user_data})
+    assert_bad_request(response)
+    assert_no_instances(client)
+
+
+@pytest.mark.parametrize("uuid", [[[]], {"a": 1}])
+def test_v2_bdm_v2_uuid_that_is_a_container_is_400(client, uuid):
+    bdm = {"boot_index": 0, "uuid": uuid, "source_type": "image", "destination_type": "local"}
+    response = client.create({"block_device_mapping_v2": [bdm]})
+    assert_bad_request(response, "Invalid device UUID")
+    assert_no_instances(client)

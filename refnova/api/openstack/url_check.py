@@ -1,11 +1,12 @@
-"""The front door's one check on the URL: a path that is not UTF-8 once percent-decoded
-(``/v2/%ff%fe/servers``) is refused with a 400 fault before any application, span or
-route reads it (WebOb decodes ``PATH_INFO`` as UTF-8 and would raise)."""
+"""The front door's one check on the URL: a path or query string that is not UTF-8 once
+percent-decoded (``/v2/%ff%fe/servers``, ``?name=%80``) is refused with a 400 fault before
+any application, span or route reads it (WebOb decodes both as UTF-8 and would raise)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_to_bytes
 
 from refnova.api.openstack import wsgi
 from refnova.exception import ApiError
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 else:
     StartResponse = WSGIApplication = WSGIEnvironment = Any
 
-MESSAGE = "Malformed request URL: the path is not valid UTF-8"
+MESSAGE = "Malformed request URL: the %s is not valid UTF-8"
 
 
 class RefuseUndecodablePath:
@@ -25,9 +26,13 @@ class RefuseUndecodablePath:
         self.app = app
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if path_decodes(environ):
+        if not path_decodes(environ):
+            error = ApiError(400, MESSAGE % "path")
+        elif not query_decodes(environ):
+            error = ApiError(400, MESSAGE % "query string")
+        else:
             return self.app(environ, start_response)
-        response = wsgi.fault_response(ApiError(400, MESSAGE))
+        response = wsgi.fault_response(error)
         return response(environ, start_response)
 
 
@@ -38,4 +43,14 @@ def path_decodes(environ: WSGIEnvironment) -> bool:
             environ.get(key, "").encode("latin-1").decode("utf-8")
         except (UnicodeEncodeError, UnicodeDecodeError):
             return False
+    return True
+
+
+def query_decodes(environ: WSGIEnvironment) -> bool:
+    """Whether QUERY_STRING, percent-decoded, is UTF-8."""
+    raw = environ.get("QUERY_STRING", "")
+    try:
+        unquote_to_bytes(raw.encode("latin-1")).decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return False
     return True

@@ -279,9 +279,10 @@ def icehouse_access_ip_v6(server: Server, body: Any, config: Any) -> Any:
 
 
 def icehouse_user_data(server: Server, body: Any, config: Any) -> Any:
-    """C15: truthy user_data must be strict base64 text."""
+    """C15: truthy user_data must be strict base64 text; an empty list or object, which
+    Icehouse passed on to the database (a crash), is C15b's 400 too."""
     data = server.get("user_data")
-    if data:
+    if data or isinstance(data, (list, dict)):
         if not isinstance(data, str):
             raise bad_request()
         if not is_strict_base64(data):
