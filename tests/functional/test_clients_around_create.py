@@ -5,60 +5,16 @@ Each client reads only a clouds.yaml with the demo user, as the README shows it.
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import openstack
-import pytest
 
-from tests.support.processes import Processes, clean_environment
+from tests.support.clouds import demo_user_environment, run_client
 
-BIN = Path(sys.executable).parent
 CIRROS = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
-CLIENT_TIMEOUT = 120
-
-CLOUDS_YAML = """\
-clouds:
-  refnova:
-    auth:
-      auth_url: {url}/identity/v3
-      username: demo
-      password: demo
-      project_name: demo
-      user_domain_name: Default
-      project_domain_name: Default
-    region_name: RegionOne
-    identity_api_version: 3
-"""
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    """`refnova serve` in an empty directory, no REFNOVA_/OTEL_/OS_ settings: its base URL."""
-    with Processes(tmp_path_factory.mktemp("serve")) as processes:
-        yield processes.serve().url
-
-
-@pytest.fixture(scope="module")
-def client_env(served, tmp_path_factory):
-    """The environment of a client process: the README's clouds.yaml, OS_CLOUD=refnova."""
-    clouds = tmp_path_factory.mktemp("clouds") / "clouds.yaml"
-    clouds.write_text(CLOUDS_YAML.format(url=served))
-    return clean_environment(OS_CLIENT_CONFIG_FILE=clouds, OS_CLOUD="refnova")
 
 
 def run(client_env, program, *args, check=True):
-    done = subprocess.run(
-        [str(BIN / program), *args],
-        env=client_env,
-        capture_output=True,
-        text=True,
-        timeout=CLIENT_TIMEOUT,
-    )
-    if check:
-        assert done.returncode == 0, "%s %s: %s" % (program, " ".join(args), done.stderr)
-    return done
+    return run_client(client_env, program, *args, check=check)
 
 
 def openstack_json(client_env, *args):
@@ -132,22 +88,9 @@ def test_openstack_server_create_with_an_unknown_flavor_names_it(client_env):
     assert "999" in done.stderr
 
 
-def nova_env(served):
-    """novaclient reads no clouds.yaml: the same demo user as OS_* variables."""
-    return {
-        **clean_environment(),
-        "OS_AUTH_URL": served + "/identity/v3",
-        "OS_USERNAME": "demo",
-        "OS_PASSWORD": "demo",
-        "OS_PROJECT_NAME": "demo",
-        "OS_USER_DOMAIN_NAME": "Default",
-        "OS_PROJECT_DOMAIN_NAME": "Default",
-    }
-
-
 def test_nova_boot_finds_the_flavor_by_name(served):
     done = run(
-        nova_env(served),
+        demo_user_environment(served),
         "nova",
         "boot",
         "--flavor",

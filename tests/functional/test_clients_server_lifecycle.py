@@ -5,56 +5,15 @@ defaults: `openstack server create --wait` (the flavor, image and network found 
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import openstack
 import pytest
 
-from tests.support.processes import Processes, clean_environment
-
-BIN = Path(sys.executable).parent
-CLIENT_TIMEOUT = 180
-CLOUDS_YAML = """\
-clouds:
-  refnova:
-    auth:
-      auth_url: {url}/identity/v3
-      username: demo
-      password: demo
-      project_name: demo
-      user_domain_name: Default
-      project_domain_name: Default
-    region_name: RegionOne
-    identity_api_version: 3
-"""
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    with Processes(tmp_path_factory.mktemp("serve")) as processes:
-        yield processes.serve().url
-
-
-@pytest.fixture(scope="module")
-def clouds_yaml(served, tmp_path_factory):
-    path = tmp_path_factory.mktemp("clouds") / "clouds.yaml"
-    path.write_text(CLOUDS_YAML.format(url=served))
-    return path
+from tests.support.clouds import client_environment, run_client
 
 
 def openstack_cli(clouds_yaml, *args, check=True):
-    done = subprocess.run(
-        [str(BIN / "openstack"), *args],
-        env=clean_environment(OS_CLIENT_CONFIG_FILE=clouds_yaml, OS_CLOUD="refnova"),
-        capture_output=True,
-        text=True,
-        timeout=CLIENT_TIMEOUT,
-    )
-    if check:
-        assert done.returncode == 0, "openstack %s: %s" % (" ".join(args), done.stderr)
-    return done
+    return run_client(client_environment(clouds_yaml), "openstack", *args, check=check)
 
 
 def test_openstack_server_create_wait_then_delete_wait(clouds_yaml):

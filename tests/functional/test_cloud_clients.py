@@ -4,7 +4,6 @@ networks and the compute API through the catalog, and validates a token."""
 
 import os
 import pathlib
-import re
 
 import openstack
 import pytest
@@ -12,18 +11,11 @@ from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
-from tests.support.processes import Processes
+from tests.support.clouds import readme_clouds_yaml
 
 README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
 DEMO_PROJECT = "6f70656e737461636b20342065766572"
 CIRROS = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    """`refnova serve` in an empty directory, no REFNOVA_/OTEL_/OS_ settings: its base URL."""
-    with Processes(tmp_path_factory.mktemp("serve")) as processes:
-        yield processes.serve().url
 
 
 def password_session(url, username="demo", password="demo", project="demo"):
@@ -102,14 +94,6 @@ def test_the_identity_service_validates_the_session_s_token(conn, session):
         "/auth/tokens", headers={"X-Subject-Token": token + "x"}, raise_exc=False
     )
     assert missing.status_code == 404
-
-
-def readme_clouds_yaml():
-    """The README's clouds.yaml, as a user copies it."""
-    (block,) = [
-        b for b in re.findall(r"```yaml\n(.*?)```", README.read_text(), re.S) if "refnova:" in b
-    ]
-    return block
 
 
 def test_the_readme_s_clouds_yaml_is_all_openstacksdk_needs(served, tmp_path, monkeypatch):

@@ -17,7 +17,7 @@ import sys
 import openstack
 import pytest
 
-from tests.support.processes import Processes, clean_environment
+from tests.support.clouds import demo_user_environment
 
 DEMO_PROJECT = "6f70656e737461636b20342065766572"
 CIRROS = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
@@ -25,32 +25,11 @@ PRIVATE_NETWORK = "3cb9bc59-5699-4588-a4b1-b87f96708bc6"
 BIN = pathlib.Path(sys.executable).parent
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    """`refnova serve` in an empty directory, no REFNOVA_/OTEL_/OS_ settings: its base URL."""
-    with Processes(tmp_path_factory.mktemp("serve")) as processes:
-        yield processes.serve().url
-
-
-def cli_environment(url):
-    """The demo user of the built-in identity, as OS_* variables (what a clouds.yaml says)."""
-    return clean_environment(
-        OS_AUTH_URL=url + "/identity/v3",
-        OS_USERNAME="demo",
-        OS_PASSWORD="demo",
-        OS_PROJECT_NAME="demo",
-        OS_USER_DOMAIN_NAME="Default",
-        OS_PROJECT_DOMAIN_NAME="Default",
-        OS_IDENTITY_API_VERSION="3",
-        OS_REGION_NAME="RegionOne",
-    )
-
-
 def run_cli(url, program, *args):
     """Run ``nova`` or ``openstack`` to its end; its stdout (the test fails on a non-zero exit)."""
     done = subprocess.run(
         [str(BIN / program), *args],
-        env=cli_environment(url),
+        env=demo_user_environment(url),
         capture_output=True,
         text=True,
         timeout=300,
