@@ -18,6 +18,7 @@ import uuid
 import kombu
 import sqlalchemy as sa
 
+from refnova import block_device
 from refnova.db import api as db_api
 from refnova.db import models
 
@@ -172,22 +173,7 @@ def validation(raw, password_length=12):
 # --- provisioning ----------------------------------------------------------------------------
 
 _INSTANCE_COLUMNS = tuple(c.name for c in models.Instance.__table__.columns if c.name != "id")
-_BDM_FIELDS = (
-    "source_type",
-    "destination_type",
-    "guest_format",
-    "device_type",
-    "disk_bus",
-    "boot_index",
-    "device_name",
-    "delete_on_termination",
-    "snapshot_id",
-    "volume_id",
-    "volume_size",
-    "image_id",
-    "no_device",
-    "connection_info",
-)
+_BDM_FIELDS = tuple(sorted(block_device.BDM_FIELDS))  # the columns, not the work
 _HOSTNAME_SPACES = re.compile(rb"[ _]")
 _HOSTNAME_OTHERS = re.compile(rb"[^A-Za-z0-9_.-]+")
 
