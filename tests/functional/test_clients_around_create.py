@@ -88,9 +88,10 @@ def test_openstack_server_create_with_an_unknown_flavor_names_it(client_env):
     assert "999" in done.stderr
 
 
-def test_nova_boot_finds_the_flavor_by_name(served):
+def test_nova_boot_finds_the_flavor_by_name_then_list_show_delete_by_name(served):
+    env = demo_user_environment(served)
     done = run(
-        demo_user_environment(served),
+        env,
         "nova",
         "boot",
         "--flavor",
@@ -104,6 +105,11 @@ def test_nova_boot_finds_the_flavor_by_name(served):
     )
     assert "m1.tiny (1)" in done.stdout and "cirros-0.3.1-x86_64" in done.stdout
     assert "100% complete" in done.stdout
+    assert "vm2" in run(env, "nova", "list").stdout
+    shown = run(env, "nova", "show", "vm2").stdout
+    assert "ACTIVE" in shown and "m1.tiny" in shown
+    run(env, "nova", "delete", "vm2")
+    assert "vm2" not in run(env, "nova", "list").stdout  # refnova deletes at once
 
 
 def test_openstacksdk_finds_flavors_images_and_key_pairs(client_env):
