@@ -109,6 +109,11 @@ def new_bdm(
     known field defaults to None."""
     if not set(values) <= BDM_FIELDS | BDM_DB_ONLY_FIELDS | also_known:
         raise exception.InvalidBDMFormat(details="Some fields are invalid.")
+    for field, value in values.items():
+        if isinstance(value, (list, dict)):  # a column holds none (Icehouse crashed: 500)
+            if field == "boot_index":
+                _boot_index(value)  # C18i: int()'s TypeError in Icehouse, the generic 400
+            raise exception.InvalidBDMFormat(details="Invalid %s field." % field)
     if not values.get("no_device"):
         if "source_type" not in values:
             raise exception.InvalidBDMFormat(details="Some required fields are missing")

@@ -121,3 +121,20 @@ def test_v2_bdm_v2_uuid_that_is_a_container_is_400(client, uuid):
     response = client.create({"block_device_mapping_v2": [bdm]})
     assert_bad_request(response, "Invalid device UUID")
     assert_no_instances(client)
+
+
+@pytest.mark.parametrize(
+    "field, message",
+    [
+        ("destination_type", "Block Device Mapping is Invalid: Invalid destination_type field."),
+        ("device_name", "Block Device Mapping is Invalid: Invalid device_name field."),
+        ("volume_size", "Block Device Mapping is Invalid: Invalid volume_size field."),
+        ("boot_index", "The server could not comply"),  # C18i's generic 400, as a list
+    ],
+)
+def test_v2_bdm_v2_field_that_is_an_empty_list_is_400(client, field, message):
+    bdm = {"boot_index": 0, "uuid": client.defaults["image_id"], "source_type": "image"}
+    bdm.update({"destination_type": "local", field: []})
+    response = client.create({"block_device_mapping_v2": [bdm]})
+    assert_bad_request(response, message)
+    assert_no_instances(client)
