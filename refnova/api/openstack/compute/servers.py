@@ -15,7 +15,7 @@ import webob
 
 from refnova import exception, tracing, utils
 from refnova.api.openstack import contracts, wsgi
-from refnova.api.openstack.compute import errors, server_list
+from refnova.api.openstack.compute import errors, server_list, server_views
 from refnova.api.openstack.compute.server_checks import Server
 from refnova.compute.api import API as ComputeAPI
 from refnova.compute.api import ComputeConfig
@@ -24,6 +24,8 @@ from refnova.db import api as db_api
 from refnova.exception import ApiError
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from refnova.db.models import FlavorRecord, Instance
 
 # What a controller method answers: the status, the JSON body (None: no body), the headers.
@@ -146,7 +148,7 @@ class Controller:
         with self.compute_api.db.transaction() as session:
 
             def show(instance: Instance) -> dict[str, Any]:
-                view = contract.show_view(req, session, instance, context, self.config)
+                view = self._server_view(req, session, instance, detail=True)
                 server: dict[str, Any] = view["server"]
                 return server
 
@@ -177,10 +179,18 @@ class Controller:
                 raise ApiError(
                     404, contracts.contract_of(req).instance_not_found % {"id": server_id}
                 )
-            body = contracts.contract_of(req).show_view(
-                req, session, instance, context, self.config
-            )
+            body = self._server_view(req, session, instance, detail=False)
         return 200, body, {}
+
+    def _server_view(
+        self, req: webob.Request, session: Session, instance: Instance, detail: bool
+    ) -> dict[str, Any]:
+        """A server as the contract shows it, then as the request's microversion does."""
+        context = req.environ["nova.context"]
+        body = contracts.contract_of(req).show_view(req, session, instance, context, self.config)
+        shown = server_views.Shown(req, session, instance, context, detail)
+        server_views.apply(req.environ.get(contracts.VERSION_KEY), shown, body["server"])
+        return body
 
 
 def _versioned_kwargs(values: Mapping[str, Any]) -> dict[str, Any]:
