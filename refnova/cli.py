@@ -66,8 +66,7 @@ def serve(args: argparse.Namespace) -> int:
     except BaseException:
         deployment.close()
         raise
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    stopping = http_server.start(server)
     LOG.warning(
         "refnova API on http://%s:%d/v2 (db %s, transport %s%s)",
         settings.host,
@@ -79,7 +78,7 @@ def serve(args: argparse.Namespace) -> int:
     try:
         _wait_for_signal()
     finally:
-        http_server.stop(server)
+        http_server.stop(server, stopping)
         deployment.close()
         tracing.shutdown()
     return 0

@@ -11,6 +11,7 @@ are Nova fault bodies here, as are URLs too long (414), which the application re
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -138,8 +139,25 @@ def bound_port(server: Any) -> int:
     return int(server.effective_listen[0][1])  # a host name that resolved to several addresses
 
 
-def stop(server: Any) -> None:
+def start(server: Any) -> threading.Event:
+    """Run the server's loop in a thread; the event to set before ``stop``."""
+    stopping = threading.Event()
+    threading.Thread(target=_loop, args=(server, stopping), daemon=True).start()
+    return stopping
+
+
+def _loop(server: Any, stopping: threading.Event) -> None:
+    try:
+        server.run()
+    except (OSError, ValueError):
+        # stop() closes the sockets under the loop's select: its error then is the end.
+        if not stopping.is_set():
+            raise
+
+
+def stop(server: Any, stopping: threading.Event) -> None:
     """Stop listening, let the workers answer the requests they hold (5 s at most)."""
+    stopping.set()
     server.close()
     if isinstance(server, waitress.server.BaseWSGIServer):  # a multi-socket one did both
         server.task_dispatcher.shutdown(timeout=5)

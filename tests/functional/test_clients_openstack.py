@@ -9,7 +9,6 @@ pass through to the real socket.
 """
 
 import json
-import threading
 import time
 
 import openstack
@@ -53,13 +52,12 @@ def served():
         deployment = make_deployment(**settings)
         recorder = Recorder(deployment.app)
         server = http_server.make_server(recorder, Settings(host="127.0.0.1", port=0))
-        threading.Thread(target=server.run, daemon=True).start()
-        started.append((server, deployment))
+        started.append((server, http_server.start(server), deployment))
         return "http://127.0.0.1:%d" % http_server.bound_port(server), recorder, deployment
 
     yield start
-    for server, deployment in started:
-        http_server.stop(server)
+    for server, stopping, deployment in started:
+        http_server.stop(server, stopping)
         deployment.close()
 
 

@@ -1,6 +1,7 @@
 """refnova.http_server's configuration: the settings (flags and REFNOVA_HTTP_*) reach waitress."""
 
 import json
+import threading
 
 import pytest
 
@@ -23,7 +24,7 @@ def server_of():
 
     yield make
     for server in made:
-        http_server.stop(server)
+        http_server.stop(server, threading.Event())  # never started
 
 
 def test_serve_s_flags_become_the_server_s_settings():
