@@ -21,6 +21,7 @@ CREDENTIALS = "X-Auth-Token: %s:%s\r\n" % (DEFAULTS["user_id"], PROJECT)
 def api(tmp_path_factory):
     settings = {
         "http_idle_timeout": IDLE_TIMEOUT,
+        "http_connection_limit": 600,  # room for the 500 idle connections below
         "http_max_url_bytes": MAX_URL,
         "http_max_header_bytes": MAX_HEADER,
         "http_max_body_bytes": MAX_BODY,
@@ -135,7 +136,7 @@ def test_the_server_speaks_http_1_1_without_a_version_banner(connect):
 
 
 def test_idle_connections_are_closed_after_the_idle_timeout(connect):
-    never_asked = [connect() for _ in range(20)]
+    never_asked = [connect() for _ in range(500)]
     answered_once = connect()
     answered_once.send("GET / HTTP/1.1\r\nHost: refnova\r\n\r\n")
     assert answered_once.response()[0] == 200
