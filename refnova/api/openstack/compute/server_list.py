@@ -24,6 +24,7 @@ from typing import Any
 import webob
 
 from refnova.api.openstack.compute import views
+from refnova.api.openstack.compute.around import icehouse_limit
 from refnova.context import RequestContext
 from refnova.db.instance_queries import InstanceFilters
 from refnova.db.models import Instance
@@ -229,17 +230,6 @@ def _next_links(
 
 
 # --------------------------------------------------------------------------- the two readings
-
-
-def icehouse_limit(raw: str) -> int:
-    """Icehouse's ``common._get_limit_param``."""
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise ApiError(400, "limit param must be an integer")
-    if limit < 0:
-        raise ApiError(400, "limit param must be positive")
-    return limit
 
 
 def today_limit(raw: str) -> int:
