@@ -48,6 +48,19 @@ _KEYED_VALUE = re.compile(
     r"""(?i)((?:['"]?)[\w-]*(?:%s)['"]?\s*[:=]\s*)"""
     r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|(?![\[{(])[^\s,;}\])]+)""" % _KEY_WORDS
 )
+# A text holds a keyed secret only if it holds a secret's key (lower-cased; the x-*-token
+# headers hold "token"): a few substring tests spare the keyed pattern, whose leading
+# ``[\w-]*`` is slow on long words, nearly every attribute of every span.
+_KEY_HINTS = (
+    "adminpass",
+    "admin_pass",
+    "passw",
+    "passcode",
+    "user_data",
+    "contents",
+    "token",
+    "secret",
+)
 _MAX_DEPTH = 64  # a body nested deeper than this is refused anyway; stop walking there
 _secrets: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar(
     "refnova_secrets", default=None
@@ -118,6 +131,9 @@ def redact(text: str) -> str:
         for secret in sorted(known, key=len, reverse=True):
             if secret in text:
                 text = text.replace(secret, MASK)
+    lowered = text.lower()
+    if not any(hint in lowered for hint in _KEY_HINTS):
+        return text
     return _KEYED_VALUE.sub(lambda found: found.group(1) + _mask_like(found.group(2)), text)
 
 
