@@ -9,8 +9,9 @@ import hashlib
 import string
 from collections.abc import Sequence
 
+from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from refnova import exception
@@ -40,36 +41,51 @@ class KeypairAPI:
         with self.db.transaction() as session:
             return db_api.key_pair_get(session, user_id, name)
 
-    def import_key_pair(self, user_id: str, name: str, public_key: str) -> models.KeyPair:
-        self._validate_new_key_pair(user_id, name)
-        return self._store(user_id, name, public_key, generate_fingerprint(public_key))
+    def import_key_pair(
+        self,
+        user_id: str,
+        name: str,
+        public_key: str,
+        key_type: str = "ssh",
+        check_name: bool = True,
+    ) -> models.KeyPair:
+        self._validate_new_key_pair(user_id, name, check_name)
+        fingerprint = FINGERPRINTS[key_type](public_key)
+        return self._store(user_id, name, public_key, fingerprint, key_type)
 
-    def create_key_pair(self, user_id: str, name: str) -> tuple[models.KeyPair, str]:
+    def create_key_pair(
+        self, user_id: str, name: str, check_name: bool = True
+    ) -> tuple[models.KeyPair, str]:
         """A new RSA key pair: the stored public half, and the private key (never stored)."""
-        self._validate_new_key_pair(user_id, name)
+        self._validate_new_key_pair(user_id, name, check_name)
         private_key, public_key = generate_key_pair()
-        keypair = self._store(user_id, name, public_key, generate_fingerprint(public_key))
+        keypair = self._store(user_id, name, public_key, generate_fingerprint(public_key), "ssh")
         return keypair, private_key
 
     def delete_key_pair(self, user_id: str, name: str) -> None:
         with self.db.transaction() as session:
             db_resources.key_pair_destroy(session, user_id, name)
 
-    def _validate_new_key_pair(self, user_id: str, name: str) -> None:
-        """Nova's order: the name's characters, its length, then the quota."""
-        self._check_name(name)
+    def _validate_new_key_pair(self, user_id: str, name: str, check_name: bool) -> None:
+        """Nova's order: the name's characters, its length (Icehouse's API checked them;
+        today's schema does), then the quota."""
+        if check_name:
+            self._check_name(name)
         with self.db.transaction() as session:
             count = db_resources.key_pair_count_by_user(session, user_id)
         if 0 <= self.quota < count + 1:
             raise exception.KeypairLimitExceeded()
 
-    def _store(self, user_id: str, name: str, public_key: str, fingerprint: str) -> models.KeyPair:
+    def _store(
+        self, user_id: str, name: str, public_key: str, fingerprint: str, key_type: str
+    ) -> models.KeyPair:
         with self.db.transaction() as session:
             values = {
                 "user_id": user_id,
                 "name": name,
                 "public_key": public_key,
                 "fingerprint": fingerprint,
+                "type": key_type,
             }
             return db_resources.key_pair_create(session, values)
 
@@ -93,6 +109,21 @@ def generate_fingerprint(public_key: str) -> str:
         raise exception.InvalidKeypair(reason="failed to generate fingerprint")
     digest = hashlib.md5(blob, usedforsecurity=False).hexdigest()
     return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def generate_x509_fingerprint(pem: str) -> str:
+    """The SHA-1 fingerprint of a PEM certificate (Nova's ``generate_x509_fingerprint``)."""
+    try:
+        certificate = x509.load_pem_x509_certificate(pem.encode("utf-8"))
+    except (ValueError, TypeError, UnicodeEncodeError) as error:
+        raise exception.InvalidKeypair(
+            reason="failed to generate X509 fingerprint. Error message: %s" % error
+        )
+    digest = certificate.fingerprint(hashes.SHA1()).hex()  # noqa: S303 (Nova's choice)
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+FINGERPRINTS = {"ssh": generate_fingerprint, "x509": generate_x509_fingerprint}
 
 
 def generate_key_pair() -> tuple[str, str]:

@@ -132,6 +132,7 @@ def seed_world(db: Database, world: Mapping[str, Any]) -> None:
                 disabled=spec.get("disabled", False),
                 is_public=spec.get("is_public", True),
                 extra_specs=spec.get("extra_specs", {}),
+                description=spec.get("description"),
             )
             session.add(flavor)
             session.flush()

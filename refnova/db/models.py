@@ -47,6 +47,7 @@ class Flavor(Base):
     is_public: Mapped[bool] = mapped_column(Boolean, default=True)
     extra_specs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     deleted: Mapped[int] = mapped_column(Integer, default=0)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)  # shown from 2.55
 
 
 class FlavorRecord(Protocol):
@@ -99,6 +100,7 @@ class KeyPair(Base):
     fingerprint: Mapped[str] = mapped_column(String(255), default="")
     public_key: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    type: Mapped[str] = mapped_column(String(16), default="ssh")  # shown from 2.2
 
 
 class ComputeNode(Base):
@@ -302,3 +304,29 @@ class InstanceExtra(Base):
         ForeignKey("instances.uuid", ondelete="CASCADE"), primary_key=True
     )
     trusted_certs: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+
+
+class RegisteredBehaviour(Base):
+    """A behaviour registered for tests to meet (``refnova.behaviours``): its JSON as given,
+    its place in the order (first registered first), and a sequence's next step."""
+
+    __tablename__ = "behaviours"
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class InstanceBehaviour(Base):
+    """The behaviour a create chose for an instance, for the hops after the API (the
+    conductor, the cast, the delete); ``acted`` counts what a bounded one has done."""
+
+    __tablename__ = "instance_behaviours"
+    instance_uuid: Mapped[str] = mapped_column(
+        ForeignKey("instances.uuid", ondelete="CASCADE"), primary_key=True
+    )
+    behaviour_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    acted: Mapped[int] = mapped_column(Integer, default=0)

@@ -7,6 +7,7 @@ Like ``refnova.db.api`` these take a Session (or, for reads, a Connection from
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -80,6 +81,12 @@ def flavor_get_all(
             )
         )
     query = select(_FLAVORS).where(*conditions).order_by(_FLAVORS.c.flavorid, _FLAVORS.c.id)
+    if "name" in filters:
+        # A regular expression searched anywhere in the name (2.102), matched in Python as
+        # Nova's SQLite REGEXP function matches it; the page is cut after the match.
+        pattern = re.compile(filters["name"])
+        named = [row for row in connection.execute(query).all() if pattern.search(row.name)]
+        return named[:limit] if limit is not None else named
     if limit is not None:
         query = query.limit(limit)
     return connection.execute(query).all()

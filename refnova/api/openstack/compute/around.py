@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from refnova.api.openstack.compute.schemas import around as schemas
+from refnova.api.openstack.microversions import APIVersion
 from refnova.api.validation import SchemaValidator
 from refnova.exception import ApiError
 
@@ -31,7 +32,8 @@ class AroundCreate:
     absolute_limits: tuple[tuple[str, str], ...]  # (resource, name in GET /limits)
     used_limits: tuple[tuple[str, str], ...]  # (name in GET /limits, resource)
     rate_limits: bool  # GET /limits shows the rate limiter's state
-    keypair_body: Callable[[Any], Mapping[str, Any]]  # the "keypair" object, or ApiError
+    # (body, microversion) -> the "keypair" object, or ApiError
+    keypair_body: Callable[[Any, APIVersion | None], Mapping[str, Any]]
     keypair_quota_status: int  # a key pair over quota
     keypair_quota_retry_after: bool
     policy_names: Mapping[str, str] = dataclasses.field(default_factory=dict)
@@ -47,6 +49,10 @@ class AroundCreate:
     # A flavor's extra specs: Icehouse read them by flavor id without looking the flavor up
     # (an unknown one has none); today's Nova looks it up first (404).
     extra_specs_find_flavor: bool = False
+    # Key pairs: Icehouse's API checked a new name's characters itself and listed them as
+    # stored; today the schema checks names and the list is sorted by name.
+    keypair_name_checked: bool = True
+    keypairs_by_name: bool = False
 
 
 def icehouse_limit(raw: str) -> int:
@@ -71,7 +77,7 @@ def today_limit(raw: str) -> int:
     return int(raw or 0)
 
 
-def icehouse_keypair_body(body: Any) -> Mapping[str, Any]:
+def icehouse_keypair_body(body: Any, version: APIVersion | None = None) -> Mapping[str, Any]:
     """Icehouse's ``body['keypair']['name']`` in a try: any KeyError is one 400."""
     try:
         keypair = body["keypair"]
@@ -81,11 +87,21 @@ def icehouse_keypair_body(body: Any) -> Mapping[str, Any]:
     return dict(keypair)
 
 
-_KEYPAIR_CREATE = SchemaValidator(schemas.KEYPAIR_CREATE)
+# Nova's create schemas by the microversion they start at (the last one reached applies).
+_KEYPAIR_CREATE = tuple(
+    (APIVersion.parse(since), SchemaValidator(schema))
+    for since, schema in (
+        ("2.1", schemas.KEYPAIR_CREATE),
+        ("2.2", schemas.KEYPAIR_CREATE_V22),
+        ("2.10", schemas.KEYPAIR_CREATE_V210),
+        ("2.92", schemas.KEYPAIR_CREATE_V292),
+    )
+)
 
 
-def today_keypair_body(body: Any) -> Mapping[str, Any]:
-    _KEYPAIR_CREATE.validate(body)
+def today_keypair_body(body: Any, version: APIVersion | None = None) -> Mapping[str, Any]:
+    reached = [check for since, check in _KEYPAIR_CREATE if version is None or since <= version]
+    reached[-1].validate(body)
     return dict(body["keypair"])
 
 
@@ -168,6 +184,8 @@ TODAY = AroundCreate(
     empty_accepted_type="application/json",
     keypair_deleted=False,
     extra_specs_find_flavor=True,
+    keypair_name_checked=False,
+    keypairs_by_name=True,
 )
 
 

@@ -11,10 +11,12 @@ import webob
 from refnova import availability_zones, tracing
 from refnova.api.openstack import contracts
 from refnova.api.openstack.common import Answer
-from refnova.api.openstack.compute import around
+from refnova.api.openstack.compute import around, resource_versions
 from refnova.db import api as db_api
 
 DETAIL_POLICY = "compute_extension:availability_zone:detail"
+# From 2.102 both routes refuse any query parameter (Nova's query schemas).
+QUERY = resource_versions.query_rules(("2.102", ()))
 
 
 def _zone(name: str, available: bool, hosts: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -27,6 +29,7 @@ class Controller:
 
     @tracing.traced("availability_zone.Controller.index")
     def index(self, req: webob.Request) -> Answer:
+        resource_versions.check_query(req, QUERY)
         zones = availability_zones.get_availability_zones(self.db)
         info = [
             _zone(name, available)
@@ -38,6 +41,7 @@ class Controller:
 
     @tracing.traced("availability_zone.Controller.detail")
     def detail(self, req: webob.Request) -> Answer:
+        resource_versions.check_query(req, QUERY)
         if not req.environ["nova.context"].is_admin:
             raise around.policy_refused(contracts.contract_of(req).around, DETAIL_POLICY)
         zones = availability_zones.get_availability_zones(self.db)

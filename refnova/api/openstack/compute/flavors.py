@@ -10,11 +10,17 @@ import webob
 from refnova import exception, tracing
 from refnova.api.openstack import common, contracts
 from refnova.api.openstack.common import Answer
-from refnova.api.openstack.compute import around, flavor_views
+from refnova.api.openstack.compute import around, flavor_views, resource_versions
 from refnova.compute import flavor_lookup
 from refnova.db import api as db_api
 from refnova.exception import ApiError
 from refnova.utils import bool_from_string
+
+# Nova's query schemas: from 2.75 an unknown parameter of the listing is a 400; from 2.102
+# every flavor route refuses them, and the listing takes a ``name`` filter.
+_LISTING = ("limit", "marker", "is_public", "minRam", "minDisk", "sort_key", "sort_dir")
+LISTING_QUERY = resource_versions.query_rules(("2.75", _LISTING), ("2.102", (*_LISTING, "name")))
+ITEM_QUERY = resource_versions.query_rules(("2.102", ()))
 
 
 class Controller:
@@ -31,6 +37,7 @@ class Controller:
 
     @tracing.traced("flavors.Controller.show")
     def show(self, req: webob.Request, flavor_id: str) -> Answer:
+        resource_versions.check_query(req, ITEM_QUERY)
         context = req.environ["nova.context"]
         try:
             flavor = flavor_lookup.get_flavor_by_flavor_id(self.db, context, flavor_id)
@@ -41,6 +48,7 @@ class Controller:
     @tracing.traced("flavor_extra_specs.Controller.index")
     def extra_specs(self, req: webob.Request, flavor_id: str) -> Answer:
         """``GET /flavors/{id}/os-extra_specs`` (Nova's ``FlavorExtraSpecsController.index``)."""
+        resource_versions.check_query(req, ITEM_QUERY)
         context = req.environ["nova.context"]
         around_create = contracts.contract_of(req).around
         try:
@@ -52,6 +60,7 @@ class Controller:
         return 200, {"extra_specs": dict(flavor.extra_specs or {})}, {}
 
     def _listing(self, req: webob.Request, detail: bool) -> dict[str, Any]:
+        resource_versions.check_query(req, LISTING_QUERY)
         context = req.environ["nova.context"]
         limit, marker = common.limit_and_marker(req, contracts.contract_of(req).around)
         try:
@@ -77,6 +86,8 @@ class Controller:
                     filters[key] = int(req.GET[param])
                 except ValueError:
                     raise ApiError(400, "Invalid %s filter [%s]" % (param, req.GET[param]))
+        if "name" in req.GET and resource_versions.reaches(req, "2.102"):
+            filters["name"] = req.GET["name"]
         return filters
 
 

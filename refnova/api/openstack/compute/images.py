@@ -8,7 +8,7 @@ import webob
 from refnova import exception, tracing
 from refnova.api.openstack import common, contracts
 from refnova.api.openstack.common import Answer
-from refnova.api.openstack.compute import around, errors
+from refnova.api.openstack.compute import around, errors, resource_versions
 from refnova.api.openstack.compute.image_views import ImageViews
 from refnova.exception import ApiError
 from refnova.image.listing import ImageList
@@ -25,6 +25,14 @@ SUPPORTED_FILTERS = {
 }
 # Where Glance is when the deployment serves it itself (refnova serve's /image).
 BUILT_IN_GLANCE = "/image"
+# The proxy APIs are gone from 2.36 on (Nova's MAX_PROXY_API_SUPPORT_VERSION is 2.35): a
+# bare 404, as for a method no version serves.
+REMOVED_AT = "2.36"
+
+
+def _served(req: webob.Request) -> None:
+    if resource_versions.reaches(req, REMOVED_AT):
+        raise ApiError(404)
 
 
 class Controller:
@@ -34,14 +42,17 @@ class Controller:
 
     @tracing.traced("images.Controller.index")
     def index(self, req: webob.Request) -> Answer:
+        _served(req)
         return self._listing(req, detail=False)
 
     @tracing.traced("images.Controller.detail")
     def detail(self, req: webob.Request) -> Answer:
+        _served(req)
         return self._listing(req, detail=True)
 
     @tracing.traced("images.Controller.show")
     def show(self, req: webob.Request, image_id: str) -> Answer:
+        _served(req)
         context = req.environ["nova.context"]
         try:
             image = self.images.show(context, image_id)

@@ -1,42 +1,81 @@
 """``os-keypairs``: list, show, create (a generated key pair, or an imported public key)
-and delete (Nova's ``KeypairController``), on both contracts.
+and delete (Nova's ``KeypairController``), on both contracts and at every microversion.
 
 Icehouse creates with 200 and the key's name, public key, fingerprint and user (and the
 private key of a generated pair); it deletes with 202 and no body; a key pair the user does
-not have is a bare 404 on /v2, Nova's KeypairNotFound text on /v2.1.
+not have is a bare 404 on /v2, Nova's KeypairNotFound text on /v2.1. What later
+microversions change is the table ``ROWS``: 2.2 the key type (and 201/204), 2.10 an admin
+naming another user, 2.35 pages of the list, 2.75 unknown query parameters refused, 2.92 a
+public key required (the create schema, ``around.today_keypair_body``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import webob
 
 from refnova import exception, tracing
-from refnova.api.openstack import contracts
+from refnova.api.openstack import common, contracts
 from refnova.api.openstack.common import Answer
-from refnova.api.openstack.compute import around
+from refnova.api.openstack.compute import around, resource_versions
 from refnova.compute.keypairs import KeypairAPI
 from refnova.db import models
 from refnova.exception import ApiError
 
 QUOTA_EXCEEDED = "Quota exceeded, too many key pairs."
+POLICY = "os_compute_api:os-keypairs:%s"
 
 
-def _summary(keypair: models.KeyPair, **extra: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Shape:
+    """What a request's microversion makes of the key pair answers."""
+
+    with_type: bool = False  # 2.2: the key type in every body
+    created: int = 200  # 2.2: 201
+    deleted: int = 202  # 2.2: 204, no body
+    other_users: bool = False  # 2.10: an admin may name another user (user_id)
+    paged: bool = False  # 2.35: limit, marker and a next link
+
+
+ROWS: tuple[resource_versions.Row[dict[str, Any]], ...] = resource_versions.rows(
+    [
+        ("2.2", {"with_type": True, "created": 201, "deleted": 204}),
+        ("2.10", {"other_users": True}),
+        ("2.35", {"paged": True}),
+    ]
+)
+_USER = ("user_id",)
+INDEX_QUERY = resource_versions.query_rules(("2.75", (*_USER, *resource_versions.PAGINATION)))
+ITEM_QUERY = resource_versions.query_rules(("2.75", _USER))
+
+
+def shape_of(req: webob.Request) -> Shape:
+    fields: dict[str, Any] = {}
+    for change in resource_versions.rows_at(req, ROWS):
+        fields.update(change)
+    return Shape(**fields)
+
+
+def _summary(keypair: models.KeyPair, shape: Shape, **extra: Any) -> dict[str, Any]:
     """Nova's ``_filter_keypair``: the name, the public key and the fingerprint."""
-    return {
+    body = {
         "name": keypair.name,
         "public_key": keypair.public_key,
         "fingerprint": keypair.fingerprint,
         **extra,
     }
+    if shape.with_type:
+        body["type"] = keypair.type or "ssh"
+    return body
 
 
-def _full(keypair: models.KeyPair, deleted: int | bool) -> dict[str, Any]:
+def _full(keypair: models.KeyPair, shape: Shape, deleted: int | bool) -> dict[str, Any]:
     """Every column of the row, as Nova's show serializes it (times as oslo writes them)."""
     return _summary(
         keypair,
+        shape,
         user_id=keypair.user_id,
         id=keypair.id,
         created_at=keypair.created_at.strftime("%Y-%m-%dT%H:%M:%S.%f"),
@@ -52,41 +91,63 @@ class Controller:
 
     @tracing.traced("keypairs.Controller.index")
     def index(self, req: webob.Request) -> Answer:
-        context = req.environ["nova.context"]
-        keypairs = self.api.get_key_pairs(context.user_id)
-        return 200, {"keypairs": [{"keypair": _summary(k)} for k in keypairs]}, {}
+        resource_versions.check_query(req, INDEX_QUERY)
+        shape = shape_of(req)
+        user_id = _user(req, shape, req.GET.get("user_id"), "index")
+        keypairs = list(self.api.get_key_pairs(user_id))
+        if contracts.contract_of(req).around.keypairs_by_name:
+            keypairs.sort(key=lambda keypair: keypair.name)
+        links: list[dict[str, str]] = []
+        if shape.paged:
+            keypairs = _page(req, keypairs)
+            last = keypairs[-1].name if keypairs else ""
+            project_id = req.environ["nova.context"].project_id
+            links = common.next_links(req, project_id, "os-keypairs", keypairs, last)
+        body: dict[str, Any] = {"keypairs": [{"keypair": _summary(k, shape)} for k in keypairs]}
+        if links:
+            body["keypairs_links"] = links
+        return 200, body, {}
 
     @tracing.traced("keypairs.Controller.show")
     def show(self, req: webob.Request, keypair_name: str) -> Answer:
-        context = req.environ["nova.context"]
+        resource_versions.check_query(req, ITEM_QUERY)
+        shape = shape_of(req)
+        user_id = _user(req, shape, req.GET.get("user_id"), "show")
         try:
-            keypair = self.api.get_key_pair(context.user_id, keypair_name)
+            keypair = self.api.get_key_pair(user_id, keypair_name)
         except exception.KeypairNotFound:
-            raise self._not_found(req, keypair_name)
+            raise _not_found(req, keypair_name, user_id)
         deleted = contracts.contract_of(req).around.keypair_deleted
-        return 200, {"keypair": _full(keypair, deleted)}, {}
+        return 200, {"keypair": _full(keypair, shape, deleted)}, {}
 
     @tracing.traced("keypairs.Controller.delete")
     def delete(self, req: webob.Request, keypair_name: str) -> Answer:
-        context = req.environ["nova.context"]
+        resource_versions.check_query(req, ITEM_QUERY)
+        shape = shape_of(req)
+        user_id = _user(req, shape, req.GET.get("user_id"), "delete")
         try:
-            self.api.delete_key_pair(context.user_id, keypair_name)
+            self.api.delete_key_pair(user_id, keypair_name)
         except exception.KeypairNotFound:
-            raise self._not_found(req, keypair_name)
+            raise _not_found(req, keypair_name, user_id)
+        if shape.deleted == 204:
+            return 204, None, {}
         return 202, None, {"Content-Type": contracts.contract_of(req).around.empty_accepted_type}
 
     @tracing.traced("keypairs.Controller.create")
     def create(self, req: webob.Request, body: Any) -> Answer:
-        context = req.environ["nova.context"]
         contract = contracts.contract_of(req).around
-        params = contract.keypair_body(body)
+        params = contract.keypair_body(body, resource_versions.version_of(req))
+        shape = shape_of(req)
+        user_id = _user(req, shape, params.get("user_id"), "create")
+        check_name = contract.keypair_name_checked
         try:
             if "public_key" in params:
+                key_type = params.get("type", "ssh") if shape.with_type else "ssh"
                 keypair = self.api.import_key_pair(
-                    context.user_id, params["name"], params["public_key"]
+                    user_id, params["name"], params["public_key"], key_type, check_name
                 )
-                return 200, {"keypair": _summary(keypair, user_id=keypair.user_id)}, {}
-            keypair, private_key = self.api.create_key_pair(context.user_id, params["name"])
+                return shape.created, {"keypair": _summary(keypair, shape, user_id=user_id)}, {}
+            keypair, private_key = self.api.create_key_pair(user_id, params["name"], check_name)
         except exception.KeypairLimitExceeded:
             headers = {"Retry-After": "0"} if contract.keypair_quota_retry_after else {}
             raise ApiError(contract.keypair_quota_status, QUOTA_EXCEEDED, headers)
@@ -94,12 +155,34 @@ class Controller:
             raise ApiError(400, error.format_message())
         except exception.KeyPairExists as error:
             raise ApiError(409, error.format_message())
-        body = _summary(keypair, user_id=keypair.user_id, private_key=private_key)
-        return 200, {"keypair": body}, {}
+        created = _summary(keypair, shape, user_id=user_id, private_key=private_key)
+        return shape.created, {"keypair": created}, {}
 
-    @staticmethod
-    def _not_found(req: webob.Request, name: str) -> ApiError:
-        user_id = req.environ["nova.context"].user_id
-        return around.not_found(
-            contracts.contract_of(req).around, "keypair", name=name, user_id=user_id
-        )
+
+def _user(req: webob.Request, shape: Shape, asked: str | None, action: str) -> str:
+    """The user whose key pairs a request reads or writes: its own, or from 2.10 the one
+    it names, which only an admin may name (Nova's ``admin or user_id:%(user_id)s``)."""
+    context = req.environ["nova.context"]
+    if not shape.other_users or not asked or asked == context.user_id:
+        return str(context.user_id)
+    if not context.is_admin:
+        raise ApiError(403, "Policy doesn't allow %s to be performed." % (POLICY % action))
+    return asked
+
+
+def _page(req: webob.Request, keypairs: list[models.KeyPair]) -> list[models.KeyPair]:
+    """2.35: the key pairs after ``marker`` (a name; 400 if the user has none such), at
+    most ``limit`` of them."""
+    limit, marker = common.limit_and_marker(req, contracts.contract_of(req).around)
+    if marker is not None:
+        names = [keypair.name for keypair in keypairs]
+        if marker not in names:
+            raise ApiError(400, exception.MarkerNotFound(marker=marker).format_message())
+        keypairs = keypairs[names.index(marker) + 1 :]
+    return keypairs if limit is None else keypairs[:limit]
+
+
+def _not_found(req: webob.Request, name: str, user_id: str) -> ApiError:
+    return around.not_found(
+        contracts.contract_of(req).around, "keypair", name=name, user_id=user_id
+    )

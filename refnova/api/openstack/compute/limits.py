@@ -12,11 +12,35 @@ import webob
 from refnova import tracing
 from refnova.api.openstack import contracts
 from refnova.api.openstack.common import Answer
+from refnova.api.openstack.compute import resource_versions
 from refnova.api.openstack.compute.around import AroundCreate
+from refnova.exception import ApiError
 from refnova.quota_usage import QuotaReader
 
 # The rate limits of a user, as Icehouse's limiter displays them (its ``Limit.display``).
 RateLimits = Callable[[str], list[dict[str, Any]]]
+
+
+# The limits Nova stops showing, by the microversion it stops at: 2.36 the network ones
+# (Neutron's now), 2.39 the image metadata limit, 2.57 the personality ones.
+HIDDEN = resource_versions.rows(
+    [
+        (
+            "2.36",
+            (
+                "maxTotalFloatingIps",
+                "maxSecurityGroups",
+                "maxSecurityGroupRules",
+                "totalFloatingIpsUsed",
+                "totalSecurityGroupsUsed",
+            ),
+        ),
+        ("2.39", ("maxImageMeta",)),
+        ("2.57", ("maxPersonality", "maxPersonalitySize")),
+    ]
+)
+QUERY = resource_versions.query_rules(("2.75", ("tenant_id",)))
+OTHER_PROJECT_POLICY = "os_compute_api:limits:other_project"
 
 
 class Controller:
@@ -26,14 +50,30 @@ class Controller:
 
     @tracing.traced("limits.Controller.index")
     def index(self, req: webob.Request) -> Answer:
+        resource_versions.check_query(req, QUERY)
         context = req.environ["nova.context"]
         around = contracts.contract_of(req).around
-        limits = {**self.quotas.get_project_quotas(context.project_id), **around.quota_overrides}
+        project_id = _project(req)
+        limits = {**self.quotas.get_project_quotas(project_id), **around.quota_overrides}
         reserved = req.GET.get("reserved") == "1"
-        usage = self.quotas.get_project_usage(context.project_id, reserved=reserved)
+        usage = self.quotas.get_project_usage(project_id, reserved=reserved)
         rate = self.rate_limits(context.user_id) if around.rate_limits else []
         absolute = {**absolute_limits(around, limits), **used_limits(around, usage)}
+        for hidden in resource_versions.rows_at(req, HIDDEN):
+            for name in hidden:
+                absolute.pop(name, None)
         return 200, {"limits": {"rate": build_rate_limits(rate), "absolute": absolute}}, {}
+
+
+def _project(req: webob.Request) -> str:
+    """The caller's project, or on /v2.1 the ``tenant_id`` an admin asks about."""
+    context = req.environ["nova.context"]
+    asked = req.GET.get("tenant_id")
+    if asked is None or resource_versions.version_of(req) is None:
+        return str(context.project_id)
+    if not context.is_admin:
+        raise ApiError(403, "Policy doesn't allow %s to be performed." % OTHER_PROJECT_POLICY)
+    return asked
 
 
 def absolute_limits(around: AroundCreate, limits: Mapping[str, int]) -> dict[str, int]:

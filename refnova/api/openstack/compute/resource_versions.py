@@ -1,0 +1,92 @@
+"""How the resources around create (flavors, key pairs, limits, quota sets, images, zones)
+change with the microversion, as data.
+
+A resource's controller keeps one table of ``(since, change)`` rows, as ``server_views``
+does for a server: a request gets the rows its version reaches, in order. /v2 requests
+have no version and reach none. A resource's query string is checked by a table of
+``QueryRule`` rows: from its version on, a parameter the rule does not know is a 400 with
+jsonschema's text (Nova's query schemas with ``additionalProperties: False``, from 2.75 for
+most resources and from 2.102 for all).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import webob
+
+from refnova.api.openstack import contracts
+from refnova.api.openstack.microversions import APIVersion
+from refnova.exception import ApiError
+
+T = TypeVar("T")
+PAGINATION = frozenset({"limit", "marker"})
+
+
+def version_of(req: webob.Request) -> APIVersion | None:
+    """The request's microversion (None: /v2, which has none)."""
+    version = req.environ.get(contracts.VERSION_KEY)
+    return version if isinstance(version, APIVersion) else None
+
+
+def reaches(req: webob.Request, since: str) -> bool:
+    """Nova's ``api_version_request.is_supported(req, since)``; False on /v2."""
+    version = version_of(req)
+    return version is not None and version >= APIVersion.parse(since)
+
+
+@dataclass(frozen=True)
+class Row(Generic[T]):
+    since: APIVersion
+    change: T
+
+
+def rows(table: Iterable[tuple[str, T]]) -> tuple[Row[T], ...]:
+    return tuple(Row(APIVersion.parse(since), change) for since, change in table)
+
+
+def rows_at(req: webob.Request, table: tuple[Row[T], ...]) -> tuple[T, ...]:
+    """The changes of the rows the request's version reaches, in the table's order."""
+    version = version_of(req)
+    if version is None:
+        return ()
+    return tuple(row.change for row in table if row.since <= version)
+
+
+@dataclass(frozen=True)
+class QueryRule:
+    """From ``since`` on, the query parameters a route knows (None: any)."""
+
+    since: APIVersion
+    known: frozenset[str] | None
+
+
+def query_rules(*table: tuple[str, Iterable[str] | None]) -> tuple[QueryRule, ...]:
+    return tuple(
+        QueryRule(APIVersion.parse(since), None if known is None else frozenset(known))
+        for since, known in table
+    )
+
+
+def check_query(req: webob.Request, rules: tuple[QueryRule, ...]) -> None:
+    """ApiError(400) for a parameter the rule of the request's version does not know."""
+    known = _known_at(version_of(req), rules)
+    if known is None:
+        return
+    unknown = [name for name in dict.fromkeys(req.GET.keys()) if name not in known]
+    if unknown:
+        verb = "was" if len(unknown) == 1 else "were"
+        raise ApiError(
+            400,
+            "Additional properties are not allowed (%s %s unexpected)"
+            % (", ".join(repr(name) for name in unknown), verb),
+        )
+
+
+def _known_at(version: APIVersion | None, rules: tuple[QueryRule, ...]) -> frozenset[str] | None:
+    if version is None:
+        return None
+    reached = [rule for rule in rules if rule.since <= version]
+    return reached[-1].known if reached else None
