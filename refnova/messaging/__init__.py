@@ -3,7 +3,8 @@
 ``transport``
     The broker: kombu connections, the control exchange ``nova``, the topic queues (declared
     as oslo declares them) and their dead-letter queues; publishes that are declared,
-    confirmed and ``mandatory``, under kombu's bounded retry policy.
+    confirmed and ``mandatory``, under kombu's bounded retry policy. On ``memory://`` a
+    ``Doorbell`` rung by every put wakes the consumers: no poll interval before a delivery.
 ``envelope``
     oslo's v2.0 envelope: ``serialize_msg``, ``deserialize_msg``, ``to_primitive``.
 ``target``

@@ -38,6 +38,9 @@ MAX_DISPATCH_ATTEMPTS = 3
 # Seconds before a transient failure is requeued: the first, doubled for each one in a row,
 # up to the second.
 TRANSIENT_BACKOFF = (0.2, 5.0)
+# Seconds a server waits for the broker before it looks again at stop() and heartbeats. Not a
+# latency: on RabbitMQ it blocks on the socket, in-process on the broker's doorbell.
+POLL_TIMEOUT = 1.0
 
 
 class _Stopping(Exception):
@@ -70,6 +73,7 @@ class RPCServer:
         retry_delay: float = 0.5,
         transient_errors: Iterable[type[BaseException]] = (),
         transient_backoff: tuple[float, float] = TRANSIENT_BACKOFF,
+        poll_timeout: float = POLL_TIMEOUT,
     ) -> None:
         self.transport = transport
         self.target = target
@@ -91,10 +95,15 @@ class RPCServer:
         self.transient_errors = tuple(transient_errors)
         self.transient_backoff = transient_backoff
         self._transient_failures = 0
+        self.poll_timeout = poll_timeout
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.ready = threading.Event()  # set while consuming
         self.idle = threading.Event()
+        # In-process: the doorbell's ring count at which the server last found its queues
+        # empty; equal to the current count, nothing published is left unserved.
+        self._idle_at: int | None = None
+        self._settled = threading.Condition()
 
     def start(self) -> "RPCServer":
         """Consume on a thread of its own; ``ready`` is set once the queues are consumed."""
@@ -107,6 +116,8 @@ class RPCServer:
     def stop(self, timeout: float = 30.0) -> None:
         """Finish the message in hand (and acknowledge it), then stop consuming."""
         self._stop.set()
+        if self.transport.doorbell is not None:
+            self.transport.doorbell.ring()  # a server waiting for a message hears it at once
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
@@ -166,13 +177,42 @@ class RPCServer:
                 self.prefetch,
             )
             while not self._stop.is_set():
-                try:
-                    conn.drain_events(timeout=0.05 if self.transport.is_memory else 1.0)
-                    self.idle.clear()
-                except TimeoutError:
-                    self.idle.set()
+                self._drain(conn)
                 if self.transport.heartbeat:
                     conn.heartbeat_check()
+
+    def _drain(self, conn: Connection) -> None:
+        """Serve the next message, or wait for one: on the socket (RabbitMQ), or in-process
+        for the broker's doorbell, so a cast is taken the moment it is put on the queue."""
+        doorbell = self.transport.doorbell
+        if doorbell is None:
+            try:
+                conn.drain_events(timeout=self.poll_timeout)
+                self.idle.clear()
+            except TimeoutError:
+                self.idle.set()
+            return
+        seen = doorbell.rings
+        try:
+            # kombu's virtual transport with timeout 0: one look at the queues, no sleep.
+            conn.drain_events(timeout=0)
+            self.idle.clear()
+        except TimeoutError:
+            self.idle.set()
+            with self._settled:
+                self._idle_at = seen
+                self._settled.notify_all()
+            doorbell.wait(seen, self.poll_timeout)
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        """In-process: wait until the server has served everything put on the broker so far
+        (it found its queues empty after the last put); False when ``timeout`` passed first.
+        What a caller that cast uses to know the work is done, without polling for it."""
+        doorbell = self.transport.doorbell
+        if doorbell is None:
+            raise NotImplementedError("only the in-process broker can tell nothing is in flight")
+        with self._settled:
+            return self._settled.wait_for(lambda: self._idle_at == doorbell.rings, timeout)
 
     def _on_decode_error(self, message: Message, error: Exception) -> None:
         self._dead_letter(message, "cannot decode the message: %s" % error)
@@ -182,10 +222,15 @@ class RPCServer:
             message.requeue()  # stopping: a message not started goes to another server
             return
         routing_key = message.delivery_info.get("routing_key") or self.topic
-        destination = "%s:%s" % (self.exchange, routing_key)
+        # Each queue is bound with its own name as the routing key: the queue is the key's.
+        destination = tracing_messaging.destination_name(
+            message.delivery_info.get("exchange") or self.exchange, routing_key, routing_key
+        )
         with tracing_messaging.process_span(
-            destination, message.headers, routing_key, message.delivery_tag
+            destination, message.headers, routing_key, message.delivery_tag, self.transport.url
         ) as span:
+            if not self.transport.is_memory and span.is_recording():
+                tracing_messaging.record_broker(span, *self.transport.server_address)
             decoded = self._decode(span, body, message)
             if decoded is not None:
                 self._dispatch(span, message, *decoded)

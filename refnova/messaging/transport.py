@@ -38,10 +38,57 @@ def kombu_url(url: str) -> str:
     return url
 
 
-def _private_memory_transport() -> type:
-    """kombu's memory transport keeps one broker per process; give each Transport its own."""
+class Doorbell:
+    """Rung by every message put on an in-process broker, waited on by its consumers.
+
+    kombu's memory transport has no socket to block on: its ``drain_events`` polls the queues
+    and sleeps between polls, so a cast would wait for the next poll. The broker's channels
+    ring this bell after each put (a publish, a requeue), and a consumer that found its queues
+    empty waits for the next ring instead of a poll interval. ``rings`` counts the puts: a
+    consumer reads it before it looks at its queues and waits only while it is unchanged, so
+    a put between the look and the wait is never missed.
+    """
+
+    def __init__(self) -> None:
+        self._rung = threading.Condition()
+        self.rings = 0
+        self.waits = 0  # waits that ended because the bell rang (tests count them)
+
+    def ring(self) -> None:
+        with self._rung:
+            self.rings += 1
+            self._rung.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> bool:
+        """Wait until the bell rang after ``seen`` rings; False when ``timeout`` passed."""
+        with self._rung:
+            rang = self._rung.wait_for(lambda: self.rings != seen, timeout)
+            if rang:
+                self.waits += 1
+            return rang
+
+
+def _private_memory_transport(doorbell: Doorbell) -> type:
+    """kombu's memory transport keeps one broker per process; give each Transport its own,
+    whose channels ring ``doorbell`` after every put."""
+
+    def _put(channel: Any, queue: str, message: Any, **kwargs: Any) -> None:
+        memory.Channel._put(channel, queue, message, **kwargs)
+        doorbell.ring()
+
+    def _put_fanout(channel: Any, exchange: str, message: Any, *args: Any, **kwargs: Any) -> None:
+        memory.Channel._put_fanout(channel, exchange, message, *args, **kwargs)
+        doorbell.ring()
+
     channel = type(
-        "Channel", (memory.Channel,), {"events": collections.defaultdict(set), "queues": {}}
+        "Channel",
+        (memory.Channel,),
+        {
+            "events": collections.defaultdict(set),
+            "queues": {},
+            "_put": _put,
+            "_put_fanout": _put_fanout,
+        },
     )
     return type(
         "Transport",
@@ -63,11 +110,13 @@ class Transport:
         self.publish_timeout = publish_timeout
         # Consumers send heartbeats (as oslo's listeners do), so a dead broker is noticed.
         self.heartbeat = 0 if self.is_memory else heartbeat
+        # In-process only: rung by every put, so a consumer never waits for a poll.
+        self.doorbell: Doorbell | None = Doorbell() if self.is_memory else None
         # The retry policy also bounds the first connect of each publisher's connection (kombu
         # reads it from the transport options when it opens the default channel).
         options = (
-            {"transport": _private_memory_transport()}
-            if self.is_memory
+            {"transport": _private_memory_transport(self.doorbell)}
+            if self.doorbell is not None
             else {
                 "transport_options": {"confirm_publish": True, **self.retry_policy()},
                 "heartbeat": 0,
