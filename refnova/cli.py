@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from refnova import cli_errors
@@ -43,40 +45,65 @@ def _settings(args: argparse.Namespace) -> Settings:
         http_threads=getattr(args, "threads", None),
         http_connection_limit=getattr(args, "connection_limit", None),
         http_idle_timeout=getattr(args, "idle_timeout", None),
+        workers=getattr(args, "workers", None),
     )
 
 
-def _wait_for_signal() -> None:
+def _trap_stop_signals() -> threading.Event:
+    """An event SIGTERM and SIGINT set from now on."""
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    stop.wait()
+    return stop
+
+
+def _wait_for_signal() -> None:
+    _trap_stop_signals().wait()
 
 
 def serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    cli_errors.preflight(settings, serving=True)
+    if settings.workers != 1:  # nova-api's osapi_compute_workers
+        from refnova import workers
+
+        return workers.supervise(settings, functools.partial(_serve_process, settings))
+    return _serve_process(settings)
+
+
+def _serve_process(
+    settings: Settings,
+    sock: socket.socket | None = None,
+    ready: Callable[[str], None] | None = None,
+) -> int:
+    """One API process until SIGTERM or SIGINT: alone, or a worker on ``sock`` that says it
+    serves through ``ready``."""
     from refnova import http_server, tracing
     from refnova.service import Deployment
 
-    settings = _settings(args)
-    cli_errors.preflight(settings, serving=True)
     tracing.configure(settings, tracing.SERVICE_API)
     deployment = Deployment(settings)
     try:
-        server = http_server.make_server(deployment.app, settings)
+        server = http_server.make_server(deployment.app, settings, sock)
     except BaseException:
         deployment.close()
         raise
+    stop = _trap_stop_signals()
     stopping = http_server.start(server)
-    LOG.warning(
-        "refnova API on http://%s:%d/v2 (db %s, transport %s%s)",
-        settings.host,
-        http_server.bound_port(server),
-        _safe_url(settings.db_url),
-        _safe_url(settings.transport_url),
-        ", conductor in-process" if deployment.conductor else "",
-    )
+    in_process = ", conductor in-process" if deployment.conductor else ""
+    if ready is not None:
+        ready(in_process)
+    else:
+        LOG.warning(
+            "refnova API on http://%s:%d/v2 (db %s, transport %s%s)",
+            settings.host,
+            http_server.bound_port(server),
+            _safe_url(settings.db_url),
+            _safe_url(settings.transport_url),
+            in_process,
+        )
     try:
-        _wait_for_signal()
+        stop.wait()
     finally:
         http_server.stop(server, stopping)
         deployment.close()
@@ -179,6 +206,11 @@ def _http_options(parser: argparse.ArgumentParser) -> None:
     http.add_argument("--connection-limit", type=int, help="open connections at most (default 100)")
     http.add_argument(
         "--idle-timeout", type=int, help="seconds before an idle connection is closed (default 60)"
+    )
+    http.add_argument(
+        "--workers",
+        type=int,
+        help="API processes sharing the port, as nova-api's osapi_compute_workers (default 1)",
     )
 
 

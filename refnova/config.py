@@ -29,6 +29,9 @@ class Settings:
     http_max_url_bytes: int = 8192
     http_max_header_bytes: int = 65536
     http_max_body_bytes: int = 1048576  # the compute API's own limit is 114688 (F1)
+    # API processes sharing the listening socket (nova-api's osapi_compute_workers); 1: this
+    # process serves alone (refnova.workers).
+    workers: int = 1
     # Seconds a publish may spend retrying an unreachable broker before the create fails.
     publish_timeout: float = 10.0
     conductor_prefetch: int = 8
@@ -80,7 +83,9 @@ class Settings:
 
 
 def _coerce(field: dataclasses.Field[Any], raw: str) -> Any:
-    kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
+    # "bool | None" has no __name__: its text names the type all the same.
+    kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", None)
+    kind = kind or str(field.type)
     if kind.startswith("int"):
         return int(raw)
     if kind.startswith("float"):

@@ -11,6 +11,7 @@ are Nova fault bodies here, as are URLs too long (414), which the application re
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -107,13 +108,17 @@ class UrlLengthLimit:
         return [body]
 
 
-def make_server(app: WSGIApp, settings: Settings) -> Any:
-    """A waitress server listening on the settings' host and port (not yet serving)."""
+def make_server(app: WSGIApp, settings: Settings, sock: socket.socket | None = None) -> Any:
+    """A waitress server listening on the settings' host and port, or on ``sock``, a socket
+    bound already (each worker of ``refnova serve --workers N`` is given the parent's); not
+    yet serving."""
     idle = max(int(settings.http_idle_timeout), 1)
+    where: dict[str, Any] = (
+        {"sockets": [sock]} if sock is not None else {"host": settings.host, "port": settings.port}
+    )
     server = waitress.server.create_server(
         UrlLengthLimit(app, settings.http_max_url_bytes),
-        host=settings.host,
-        port=settings.port,
+        **where,
         threads=settings.http_threads,
         connection_limit=settings.http_connection_limit,
         channel_timeout=idle,
