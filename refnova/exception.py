@@ -7,6 +7,8 @@ table for that (``refnova.api.openstack.compute.errors``).
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import webob.exc
+
 # WebOb 1.3's default explanations. Nova answered with them where it raised a bare HTTP
 # error, so they are part of the contract (CR LF included).
 GENERIC_TEXT = {
@@ -27,6 +29,11 @@ GENERIC_TEXT = {
     503: "The server is currently unavailable. Please try again at a later time.",
 }
 
+# The webob.exc class Nova raises for each status its API layer answers by itself.
+HTTP_ERROR_CLASSES = {
+    status: error.__name__ for status, error in webob.exc.status_map.items() if status >= 400
+}
+
 
 class ApiError(Exception):
     """An HTTP error raised by the API layer itself (Nova's ``webob.exc.HTTP*``).
@@ -40,12 +47,23 @@ class ApiError(Exception):
         message: str | None = None,
         headers: Mapping[str, object] | None = None,
         details: str | None = None,
+        fault: str | None = None,
     ) -> None:
         self.status = status
+        self.fault = fault  # a fault key of its own (an injected behaviour's), else the status's
         self.message = GENERIC_TEXT.get(status, "") if message is None else message
         self.headers = dict(headers or {})
         self.details = details  # the rate limiter's extra fault field
         super().__init__(self.message)
+
+    @property
+    def error_type(self) -> str:
+        """OpenTelemetry's ``error.type`` of this answer: the Nova exception it was raised
+        for (``FlavorNotFound`` behind "Invalid flavorRef provided."), else the class Nova
+        raises for its status (``HTTPBadRequest``: a check of the API layer itself)."""
+        if isinstance(self.__context__, NovaException):
+            return type(self.__context__).__name__
+        return HTTP_ERROR_CLASSES.get(self.status, "HTTPError")
 
 
 class NovaException(Exception):

@@ -36,7 +36,9 @@ class RPCClient:
         self.routing_key = target.routing_key
         # Made once per client: every cast of a prepared client publishes to the same queue.
         self._queue = transport.queue(self.routing_key, target.exchange)
-        self._destination = "%s:%s" % (self._queue.exchange.name, self.routing_key)
+        self._destination = tracing_messaging.destination_name(
+            self._queue.exchange.name, self.routing_key
+        )
         self._prepared: dict[tuple[str | None, ...], RPCClient] = {}
 
     def prepare(
@@ -79,7 +81,9 @@ class RPCClient:
 
     def _publish(self, message: dict[str, Any]) -> None:
         destination = self._destination
-        with tracing_messaging.publish_span(destination, self.routing_key, message) as span:
+        with tracing_messaging.publish_span(
+            destination, self.routing_key, message, self.transport.url
+        ) as span:
             body = envelope.serialize_msg(message)
             headers = tracing_messaging.publish_headers()
             try:

@@ -72,14 +72,14 @@ from refnova.tracing.spans import (
     INSTRUMENTATION_NAME,
     annotate,
     current_span,
+    error_type,
     mark_error,
-    mark_rejected,
     recording,
     span,
     traced,
     tracer,
 )
-from refnova.tracing.wsgi import ServerSpanMiddleware, name_after_route
+from refnova.tracing.wsgi import ServerSpanMiddleware, mark_answer, name_after_route
 
 # Every log record of the process is redacted as it is made, whichever handler prints it.
 install_log_redaction()
@@ -108,8 +108,9 @@ __all__ = [
     "force_flush",
     "inject_headers",
     "install_provider",
+    "error_type",
+    "mark_answer",
     "mark_error",
-    "mark_rejected",
     "name_after_route",
     "otlp_exporter",
     "otlp_protocol",

@@ -3,13 +3,13 @@
 Keys OpenTelemetry's semantic conventions define come from ``opentelemetry-semantic-conventions``
 (stable ones from ``opentelemetry.semconv.attributes``, the others from its ``_incubating``
 package); refnova's own keys (``nova.*``, ``refnova.*``) are the constants below. The names and
-values written stay those of the conventions' 1.33 schema (``SCHEMA_URL``).
+values written are those of the pinned release's newest schema (``SCHEMA_URL``).
 """
 
 from typing import Final
 
 from opentelemetry.semconv._incubating.attributes.db_attributes import DbSystemNameValues
-from opentelemetry.semconv._incubating.attributes.peer_attributes import PEER_SERVICE
+from opentelemetry.semconv._incubating.attributes.service_attributes import SERVICE_PEER_NAME
 from opentelemetry.semconv._incubating.attributes.url_attributes import URL_TEMPLATE
 from opentelemetry.semconv.attributes.client_attributes import CLIENT_ADDRESS
 from opentelemetry.semconv.attributes.code_attributes import CODE_FUNCTION_NAME
@@ -53,13 +53,14 @@ from opentelemetry.semconv.attributes.user_agent_attributes import USER_AGENT_OR
 
 
 def _schema_url() -> str:
-    """The 1.33 schema's URL, from the package's ``Schemas`` enum when it has one."""
-    try:
-        from opentelemetry.semconv.schemas import Schemas
+    """The URL of the newest schema the pinned semantic conventions package knows: the
+    names written are that release's (tests/unit/tracing/test_semconv_registry.py)."""
+    from opentelemetry.semconv.schemas import Schemas
 
-        return str(Schemas.V1_33_0.value)
-    except (ImportError, AttributeError):  # a semantic-conventions release without the enum
-        return "https://opentelemetry.io/schemas/1.33.0"
+    def version(schema: Schemas) -> tuple[int, ...]:
+        return tuple(int(part) for part in str(schema.value).rsplit("/", 1)[1].split("."))
+
+    return str(max(Schemas, key=version).value)
 
 
 SCHEMA_URL: Final = _schema_url()
@@ -80,7 +81,7 @@ NOVA_NODE: Final = "nova.node"
 NOVA_RPC_METHOD: Final = "nova.rpc.method"
 NOVA_RPC_NAMESPACE: Final = "nova.rpc.namespace"
 NOVA_RPC_VERSION: Final = "nova.rpc.version"
-# A CLIENT span of a stand-in that answers from the world, without any HTTP.
+# The INTERNAL span of a stand-in that answers from the world, without any HTTP.
 REFNOVA_IN_PROCESS: Final = "refnova.in_process"
 
 # db.system.name of each SQLAlchemy dialect (anything else is "other_sql").
@@ -127,13 +128,13 @@ __all__ = [
     "OTEL_SCOPE_NAME",
     "OTEL_STATUS_CODE",
     "OTEL_STATUS_DESCRIPTION",
-    "PEER_SERVICE",
     "REFNOVA_IN_PROCESS",
     "SCHEMA_URL",
     "SERVER_ADDRESS",
     "SERVER_PORT",
     "SERVICE_NAME",
     "SERVICE_NAMESPACE",
+    "SERVICE_PEER_NAME",
     "SERVICE_VERSION",
     "URL_FULL",
     "URL_PATH",

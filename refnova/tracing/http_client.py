@@ -2,7 +2,9 @@
 
 A client method declares the call it stands for with ``client_call`` (the span), and sends
 its HTTP request with ``send`` (trace context in the headers; URL, server and status on the
-span). The in-process stand-ins declare the same calls with ``in_process=True``.
+span). The in-process stand-ins declare the same calls with ``in_process=True``: no HTTP
+request happens, so theirs are INTERNAL spans with no HTTP attribute, named after the call
+they stand for and naming the service (``service.peer.name``).
 """
 
 from __future__ import annotations
@@ -20,15 +22,15 @@ from refnova.tracing.attributes import (
     ERROR_TYPE,
     HTTP_REQUEST_METHOD,
     HTTP_RESPONSE_STATUS_CODE,
-    PEER_SERVICE,
     REFNOVA_IN_PROCESS,
     SERVER_ADDRESS,
     SERVER_PORT,
+    SERVICE_PEER_NAME,
     URL_FULL,
     URL_TEMPLATE,
 )
 from refnova.tracing.propagation import inject_headers
-from refnova.tracing.spans import in_span
+from refnova.tracing.spans import in_span, qualified_name
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,19 +50,20 @@ def client_call(
 ) -> Callable[[F], F]:
     """Decorator: a CLIENT span ``"{method} {url_template}"`` for a call to an outside service.
 
-    ``in_process`` marks the stand-ins that answer from the world without any HTTP.
+    ``in_process`` marks the stand-ins that answer from the world without any HTTP: an
+    INTERNAL span of the same name, without HTTP attributes.
     """
     span_name = "%s %s" % (method, url_template)
 
     def decorate(function: F) -> F:
         attributes: dict[str, AttributeValue] = {
-            PEER_SERVICE: peer_service,
-            HTTP_REQUEST_METHOD: method,
-            URL_TEMPLATE: url_template,
-            CODE_FUNCTION_NAME: "%s.%s" % (function.__module__, function.__qualname__),
+            SERVICE_PEER_NAME: peer_service,
+            CODE_FUNCTION_NAME: qualified_name(function),
         }
         if in_process:
             attributes[REFNOVA_IN_PROCESS] = True
+            return in_span(function, span_name, SpanKind.INTERNAL, attributes)
+        attributes.update({HTTP_REQUEST_METHOD: method, URL_TEMPLATE: url_template})
         return in_span(function, span_name, SpanKind.CLIENT, attributes)
 
     return decorate

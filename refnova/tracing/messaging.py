@@ -43,8 +43,19 @@ from refnova.tracing.attributes import (
     SERVER_PORT,
 )
 
-# The wire format is RabbitMQ's (AMQP 0-9-1) on every transport, memory:// included.
-SYSTEM = MessagingSystemValues.RABBITMQ.value
+# messaging.system of each transport URL scheme: RabbitMQ for AMQP. kombu's memory:// is no
+# RabbitMQ and has no well-known value, so it gets a custom one (lowercase snake_case,
+# product first, as the registry's aws_sqs and gcp_pubsub are).
+RABBITMQ = MessagingSystemValues.RABBITMQ.value
+KOMBU_MEMORY = "kombu_memory"
+_SYSTEMS = {
+    "amqp": RABBITMQ,
+    "amqps": RABBITMQ,
+    "pyamqp": RABBITMQ,
+    "librabbitmq": RABBITMQ,
+    "rabbit": RABBITMQ,
+    "memory": KOMBU_MEMORY,
+}
 _SEND = MessagingOperationTypeValues.SEND.value
 _PROCESS = MessagingOperationTypeValues.PROCESS.value
 
@@ -60,12 +71,28 @@ _RPC_FIELDS = (
 )
 
 
+def messaging_system(transport_url: str) -> str:
+    """``messaging.system`` of a kombu transport URL (another scheme: its own name)."""
+    scheme = transport_url.split("://", 1)[0].lower()
+    return _SYSTEMS.get(scheme, scheme)
+
+
+def destination_name(exchange: str, routing_key: str, queue: str | None = None) -> str:
+    """``messaging.destination.name`` as the RabbitMQ conventions build it: the producer's
+    ``{exchange}:{routing key}``, the consumer's ``{exchange}:{routing key}:{queue}``, empty
+    parts left out and the queue too when it is the routing key (``nova:conductor``)."""
+    parts = [exchange, routing_key] + ([queue] if queue and queue != routing_key else [])
+    return ":".join(part for part in parts if part) or "amq.default"
+
+
 def publish_span(
-    destination: str, routing_key: str, message: Mapping[str, Any]
+    destination: str, routing_key: str, message: Mapping[str, Any], transport_url: str
 ) -> AbstractContextManager[Span]:
     """The current PRODUCER span of a publish (the no-op span, at one check, when untraced)."""
     attributes = (
-        _publish_attributes(destination, routing_key, message) if tracing.enabled() else None
+        _publish_attributes(destination, routing_key, message, messaging_system(transport_url))
+        if tracing.enabled()
+        else None
     )
     return tracing.span("publish " + destination, kind=SpanKind.PRODUCER, attributes=attributes)
 
@@ -76,14 +103,19 @@ def publish_headers() -> dict[str, str]:
 
 
 def record_broker(span: Span, address: str | None, port: int | str | None) -> None:
-    """The broker a recording PRODUCER span published to."""
-    span.set_attribute(SERVER_ADDRESS, address or "")
+    """The broker a recording PRODUCER or CONSUMER span's message went through."""
+    if address:
+        span.set_attribute(SERVER_ADDRESS, address)
     if port:
         span.set_attribute(SERVER_PORT, int(port))
 
 
 def process_span(
-    destination: str, headers: Mapping[str, Any] | None, routing_key: str, delivery_tag: object
+    destination: str,
+    headers: Mapping[str, Any] | None,
+    routing_key: str,
+    delivery_tag: object,
+    transport_url: str,
 ) -> AbstractContextManager[Span]:
     """The current CONSUMER span of a received message, child of and linked to the span whose
     context its headers carry (a new trace when they carry none, or none valid).
@@ -94,15 +126,17 @@ def process_span(
     parent = tracing.extract_context(headers or {})
     producer = trace.get_current_span(parent).get_span_context()
     links = [Link(producer)] if producer.is_valid else []
+    system = messaging_system(transport_url)
     attributes: dict[str, AttributeValue] = {
-        MESSAGING_SYSTEM: SYSTEM,
+        MESSAGING_SYSTEM: system,
         MESSAGING_OPERATION_NAME: "process",
         MESSAGING_OPERATION_TYPE: _PROCESS,
         MESSAGING_DESTINATION_NAME: destination,
-        MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY: routing_key,
     }
-    if isinstance(delivery_tag, int):  # memory:// has string tags, RabbitMQ numbers
-        attributes[MESSAGING_RABBITMQ_MESSAGE_DELIVERY_TAG] = delivery_tag
+    if system == RABBITMQ:  # RabbitMQ's own attributes only where RabbitMQ is
+        attributes[MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY] = routing_key
+        if isinstance(delivery_tag, int):
+            attributes[MESSAGING_RABBITMQ_MESSAGE_DELIVERY_TAG] = delivery_tag
     return tracing.start_remote_span(
         "process " + destination,
         parent,
@@ -134,18 +168,19 @@ def context_attributes(message: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _publish_attributes(
-    destination: str, routing_key: str, message: Mapping[str, Any]
+    destination: str, routing_key: str, message: Mapping[str, Any], system: str
 ) -> dict[str, AttributeValue]:
     attributes: dict[str, AttributeValue] = {
-        MESSAGING_SYSTEM: SYSTEM,
+        MESSAGING_SYSTEM: system,
         MESSAGING_OPERATION_NAME: "publish",
         MESSAGING_OPERATION_TYPE: _SEND,
         MESSAGING_DESTINATION_NAME: destination,
-        MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY: routing_key,
         MESSAGING_MESSAGE_ID: message["_unique_id"],
         NOVA_RPC_METHOD: message["method"],
         NOVA_RPC_NAMESPACE: message.get("namespace") or "",
         NOVA_RPC_VERSION: message.get("version") or "",
     }
+    if system == RABBITMQ:
+        attributes[MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY] = routing_key
     attributes.update(context_attributes(message))
     return attributes

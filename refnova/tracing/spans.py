@@ -22,6 +22,8 @@ from refnova.tracing.provider import enabled, refnova_version
 from refnova.tracing.redaction import error_status, record_exception, redact
 
 INSTRUMENTATION_NAME = "refnova"
+# Set on an exception once a span recorded it as it escaped.
+_RECORDED = "_refnova_recorded"
 F = TypeVar("F", bound=Callable[..., Any])
 
 # A ProxyTracer: it follows whichever provider gets installed, before or after this import.
@@ -38,14 +40,20 @@ def traced(span_name: str, kind: SpanKind = SpanKind.INTERNAL) -> Callable[[F], 
     """Run the function inside a span named after the Nova function it stands for.
 
     An exception that leaves the function marks the span: error status, the exception
-    recorded as an event, and ``error.type``.
+    recorded as an event, and ``error.type``. ``code.function.name`` is the function's own
+    fully qualified name (``refnova.api.openstack.compute.servers.Controller.create``).
     """
-    attributes = {CODE_FUNCTION_NAME: "refnova.%s" % span_name}
 
     def decorate(function: F) -> F:
+        attributes = {CODE_FUNCTION_NAME: qualified_name(function)}
         return in_span(function, span_name, kind, attributes)
 
     return decorate
+
+
+def qualified_name(function: Callable[..., Any]) -> str:
+    """``module.Class.function``, as ``code.function.name`` wants it."""
+    return "%s.%s" % (function.__module__, function.__qualname__)
 
 
 def in_span(
@@ -98,15 +106,38 @@ def redacted_span(
 
 def _record_escaping(span: Span, error: BaseException, record: bool, set_status: bool) -> None:
     if record:
+        cause = error.__context__
+        if cause is not None and _raised_here_for(error, cause):
+            record_exception(span, cause)  # the error arose in this span: record it first
         record_exception(span, error)
+        setattr(error, _RECORDED, True)  # spans above it leave its cause to this one
     if set_status:
         span.set_status(error_status("%s: %s" % (type(error).__name__, error)))
 
 
+def _raised_here_for(error: BaseException, cause: BaseException) -> bool:
+    """Whether ``error`` answers ``cause`` (its ``error.type`` names it) and ``cause`` left no
+    span of its own (FlavorNotFound met by the controller itself, not by the compute API)."""
+    return (
+        not getattr(cause, _RECORDED, False)
+        and getattr(error, "error_type", None) == type(cause).__name__
+    )
+
+
+def error_type(error: BaseException) -> str:
+    """``error.type`` of an exception: the low-cardinality class of the error where it arose.
+
+    An exception may name it (``error_type``: the API's HTTP error names the Nova exception
+    it was raised for); otherwise it is the exception's class name.
+    """
+    named = getattr(error, "error_type", None)
+    return named if isinstance(named, str) and named else type(error).__name__
+
+
 def note_error_type(span: Span, error: BaseException) -> None:
-    """``error.type``: the exception's class name (its status and event come from the SDK)."""
+    """``error.type`` (its status and event come from ``redacted_span``)."""
     if span.is_recording():
-        span.set_attribute(ERROR_TYPE, type(error).__name__)
+        span.set_attribute(ERROR_TYPE, error_type(error))
 
 
 def mark_error(span: Span, error: BaseException, **attributes: AttributeValue) -> None:
@@ -115,24 +146,22 @@ def mark_error(span: Span, error: BaseException, **attributes: AttributeValue) -
         return
     span.set_status(error_status(str(error)))
     record_exception(span, error)
-    span.set_attribute(ERROR_TYPE, type(error).__name__)
+    span.set_attribute(ERROR_TYPE, error_type(error))
     for key, value in attributes.items():
         span.set_attribute(key, value)
 
 
-def mark_rejected(span: Span, status_line: str, **attributes: AttributeValue) -> None:
-    """Error status on a span whose request was refused without an exception (``error.type``
-    is then the HTTP status code, as OpenTelemetry's HTTP conventions have it). A span
-    already marked with the exception (``mark_error``) keeps what it has."""
-    if not span.is_recording() or _is_error(span):
+def mark_status(span: Span, status_line: str) -> None:
+    """Error status and ``error.type`` (the status code, as OpenTelemetry's HTTP conventions
+    have it when no exception names the error) on a span whose request failed without an
+    exception. A span already marked with the exception (``mark_error``) keeps what it has."""
+    if not span.is_recording() or is_error(span):
         return
     span.set_status(Status(StatusCode.ERROR, redact(status_line)))
     span.set_attribute(ERROR_TYPE, status_line.split(" ", 1)[0])
-    for key, value in attributes.items():
-        span.set_attribute(key, value)
 
 
-def _is_error(span: Span) -> bool:
+def is_error(span: Span) -> bool:
     status = getattr(span, "status", None)  # SDK spans only: the API's Span has no getter
     return status is not None and status.status_code is StatusCode.ERROR
 

@@ -5,6 +5,11 @@ from the request's headers, OpenTelemetry's HTTP server attributes, the response
 exception that escapes the application) and the application it wraps names it after its
 route (``name_after_route``) and adds what only it knows (the Nova fault, request id...).
 The span ends when the application returns its response, whose body is then already built.
+
+Status and ``error.type`` follow OpenTelemetry's HTTP server conventions: a 5xx is an error
+of the SERVER span; a 4xx is the client's and leaves its status unset (the span where the
+request was refused records why). Every answer carries the SERVER span's context in W3C's
+``traceresponse`` header, so a client can find the trace of any answer it got.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from refnova.tracing.attributes import (
 from refnova.tracing.propagation import extract_context, start_remote_span
 from refnova.tracing.provider import enabled
 from refnova.tracing.redaction import redact, request_scope
-from refnova.tracing.spans import mark_rejected
+from refnova.tracing.spans import is_error, mark_error, mark_status, note_error_type
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -42,6 +47,10 @@ else:
     StartResponse = WSGIApplication = WSGIEnvironment = Any
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
+
+TRACERESPONSE = "traceresponse"
+# The first status code OpenTelemetry's HTTP server conventions count as the server's error.
+SERVER_ERROR = 500
 
 
 def http_server_attributes(req: webob.Request) -> dict[str, AttributeValue]:
@@ -75,6 +84,27 @@ def name_after_route(span: Span, method: str, route: str) -> None:
         span.set_attribute(HTTP_ROUTE, route)
 
 
+def mark_answer(
+    span: Span, status_code: int, error: BaseException | None = None, **attributes: AttributeValue
+) -> None:
+    """What a SERVER span keeps of a refused or failed answer: ``attributes`` (the Nova
+    fault...) always; for a 5xx also the error status, the exception and ``error.type``. A
+    4xx is the client's error: the status stays unset and no ``error.type`` is set."""
+    if not span.is_recording():
+        return
+    span.set_attributes(attributes)
+    if status_code >= SERVER_ERROR and error is not None:
+        mark_error(span, error)
+
+
+def traceresponse(span: Span) -> str | None:
+    """W3C's ``traceresponse`` value of a span (``00-<trace id>-<span id>-<flags>``)."""
+    context = span.get_span_context()
+    if not context.is_valid:
+        return None
+    return "00-%032x-%016x-%02x" % (context.trace_id, context.span_id, context.trace_flags)
+
+
 class ServerSpanMiddleware:
     """WSGI middleware: each request the wrapped application serves runs in a SERVER span."""
 
@@ -98,29 +128,35 @@ class ServerSpanMiddleware:
             attributes=http_server_attributes(req),
         ) as span:
             statuses: list[str] = []
-            body = self.app(environ, _recording_status(start_response, statuses))
+            extra = [(TRACERESPONSE, value)] if (value := traceresponse(span)) else []
+            try:
+                body = self.app(environ, _recording_status(start_response, statuses, extra))
+            except Exception as error:  # a 500 from the server around it: the span's error
+                note_error_type(span, error)
+                raise
             if statuses:
                 _record_status(span, statuses[-1])
             return body
 
 
 def _recording_status(
-    start_response: StartResponse, statuses: list[str]
+    start_response: StartResponse, statuses: list[str], extra: list[tuple[str, str]]
 ) -> Callable[..., Callable[[bytes], object]]:
-    """``start_response`` that also keeps the status line it is given."""
+    """``start_response`` that also keeps the status line it is given and adds ``extra``
+    headers to the answer."""
 
     def start(
         status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
     ) -> Callable[[bytes], object]:
         statuses.append(status)
-        return start_response(status, headers, exc_info)
+        return start_response(status, headers + extra, exc_info)
 
     return start
 
 
 def _record_status(span: Span, status_line: str) -> None:
-    """The response's status code; 4xx and 5xx mark the span (kept if already marked)."""
+    """The response's status code; a 5xx marks the span (kept if already marked)."""
     code = int(status_line.split(" ", 1)[0])
     span.set_attribute(HTTP_RESPONSE_STATUS_CODE, code)
-    if code >= 400:
-        mark_rejected(span, status_line)
+    if code >= SERVER_ERROR and not is_error(span):
+        mark_status(span, status_line)

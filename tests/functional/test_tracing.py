@@ -8,7 +8,7 @@ import uuid
 import kombu
 import pytest
 
-from refnova import messaging
+from refnova import messaging, tracing
 from tests.support.deployment import Client, make_deployment
 from tests.support.tracing import CREATE_SPAN, PROCESS_SPAN, PUBLISH_SPAN, check_create_trace
 
@@ -20,6 +20,13 @@ ADMIN_PASSWORD = "Adm1n-Pa55-7f3e9c"
 def traced_client(spans):
     with make_deployment() as deployment:
         yield Client(deployment)
+
+
+def traceresponse_of(response):
+    """(trace id, span id) of a sampled answer's ``traceresponse`` header."""
+    version, trace_id, span_id, flags = response.headers["traceresponse"].split("-")
+    assert version == "00" and int(flags, 16) & 1  # sampled
+    return trace_id, span_id
 
 
 def _create_and_wait(client, spans, server=None, headers=None):
@@ -54,6 +61,14 @@ def test_a_create_is_one_trace_through_every_hop(traced_client, spans):
     assert attributes["nova.request_id"] == response.headers["x-compute-request-id"]
     assert attributes["nova.project_id"] == traced_client.project_id
     assert server.status == "UNSET"
+    # W3C traceresponse: the SERVER span's own context, so a client finds the trace.
+    assert traceresponse_of(response) == (server.trace_id, server.span_id)
+    (controller,) = by_name["servers.Controller.create"]
+    assert (
+        controller.attributes["code.function.name"]
+        == "refnova.api.openstack.compute.servers.Controller.create"
+    )
+    assert {record.scope["schema_url"] for record in records} == {tracing.SCHEMA_URL}
 
     (create_instance,) = by_name["compute.api.API._create_instance"]
     assert create_instance.attributes["nova.instance_uuids"] == [server_id]
@@ -71,9 +86,11 @@ def test_a_create_is_one_trace_through_every_hop(traced_client, spans):
     )
 
     (producer,), (consumer,) = by_name[PUBLISH_SPAN], by_name[PROCESS_SPAN]
-    assert producer.attributes["messaging.system"] == "rabbitmq"
-    assert producer.attributes["messaging.destination.name"] == "nova:conductor"
-    assert producer.attributes["messaging.rabbitmq.destination.routing_key"] == "conductor"
+    # memory:// is kombu's in-process broker, not RabbitMQ: no RabbitMQ attribute either.
+    for span in (producer, consumer):
+        assert span.attributes["messaging.system"] == "kombu_memory"
+        assert span.attributes["messaging.destination.name"] == "nova:conductor"
+        assert not any(key.startswith("messaging.rabbitmq.") for key in span.attributes)
     assert producer.attributes["messaging.operation.type"] == "send"
     assert HEX32.match(producer.attributes["messaging.message.id"])
     assert producer.attributes["nova.rpc.method"] == "build_instances"
@@ -100,11 +117,18 @@ def test_a_create_is_one_trace_through_every_hop(traced_client, spans):
     assert server_id not in insert.attributes["db.query.text"]  # parameterized, never values
     assert insert.parent_id == provision.span_id
 
+    # The in-process Glance and Neutron make no HTTP request: INTERNAL spans, no HTTP keys.
     (image,) = by_name["GET /v2/images/{image_id}"]
-    assert image.attributes["peer.service"] == "glance"
-    assert image.attributes["url.template"] == "/v2/images/{image_id}"
+    assert (image.kind, image.attributes["service.peer.name"]) == ("INTERNAL", "glance")
+    assert image.attributes["refnova.in_process"] is True
     assert image.parent_id == create_instance.span_id
-    assert {r.attributes["peer.service"] for r in by_name["GET /v2.0/networks"]} == {"neutron"}
+    networks = by_name["GET /v2.0/networks"]
+    assert {(r.kind, r.attributes["service.peer.name"]) for r in networks} == {
+        ("INTERNAL", "neutron")
+    }
+    for record in (image, *networks):
+        assert not any(key.startswith(("http.", "url.", "server.")) for key in record.attributes)
+        assert "peer.service" not in record.attributes
 
 
 def test_a_controller_rejection_shows_where_and_why(traced_client, spans):
@@ -113,13 +137,15 @@ def test_a_controller_rejection_shows_where_and_why(traced_client, spans):
     by_name = {r.name: r for r in spans.trace_of(CREATE_SPAN)}
     assert set(by_name) == {CREATE_SPAN, "servers.Controller.create"}
     server, controller = by_name[CREATE_SPAN], by_name["servers.Controller.create"]
-    assert server.status == "ERROR"
+    # A 4xx is the client's error: the SERVER span's status stays unset, with no error.type.
+    assert server.status == "UNSET" and "error.type" not in server.attributes
     assert server.attributes["http.response.status_code"] == 400
     assert server.attributes["nova.fault"] == "badRequest"
-    assert server.attributes["error.type"] == "ApiError"
+    assert server.events == []
     assert controller.status == "ERROR"
     assert "Server name has a minimum character requirement of 1." in controller.status_message
-    assert controller.attributes["error.type"] == "ApiError"
+    # The controller's own check: the class Nova raises there (webob's HTTPBadRequest).
+    assert controller.attributes["error.type"] == "HTTPBadRequest"
     assert [event["name"] for event in controller.events] == ["exception"]
     assert (
         controller.events[0]["attributes"]["exception.message"]
@@ -138,13 +164,17 @@ def test_a_compute_api_rejection_shows_where_and_why(traced_client, spans):
     assert origin.attributes["error.type"] == "ImageNotActive"
     assert origin.status_message == "ImageNotActive: Image %s is not active." % image_id
     assert origin.events[0]["attributes"]["exception.type"].endswith("ImageNotActive")
+    # Each span the exception left is an error of that class; the SERVER span's 400 is not.
     for name in (
         "compute.api.API._create_instance",
         "compute.api.API.create",
         "servers.Controller.create",
-        CREATE_SPAN,
     ):
         assert by_name[name].status == "ERROR", name
+        assert by_name[name].attributes["error.type"] == "ImageNotActive", name
+    assert [e["name"] for e in by_name["servers.Controller.create"].events] == ["exception"]
+    assert by_name[CREATE_SPAN].status == "UNSET"
+    assert "error.type" not in by_name[CREATE_SPAN].attributes
     assert by_name[CREATE_SPAN].attributes["http.response.status_code"] == 400
     assert by_name[CREATE_SPAN].attributes["nova.fault"] == "badRequest"
     assert PUBLISH_SPAN not in by_name and "INSERT instances" not in by_name
@@ -174,9 +204,24 @@ def test_a_request_refused_before_any_handler_is_an_error_too(traced_client, spa
     )
     assert response.status_int == 401
     (server,) = spans.trace_of(CREATE_SPAN)
-    assert server.status == "ERROR"
-    assert server.attributes["error.type"] == "401"
+    assert server.status == "UNSET" and "error.type" not in server.attributes
     assert server.attributes["nova.fault"] == "unauthorized"
+    assert server.attributes["nova.request_id"] == response.headers["x-compute-request-id"]
+    assert traceresponse_of(response) == (server.trace_id, server.span_id)
+
+
+def test_a_flavor_the_controller_cannot_find_is_recorded_where_it_arose(traced_client, spans):
+    response = traced_client.create({"flavorRef": "999"})
+    assert response.status_int == 400
+    by_name = {r.name: r for r in spans.trace_of(CREATE_SPAN)}
+    controller = by_name["servers.Controller.create"]
+    assert controller.status == "ERROR"
+    assert controller.attributes["error.type"] == "FlavorNotFound"
+    # The Nova exception the controller met, then the 400 it answered with.
+    types = [e["attributes"]["exception.type"].rsplit(".", 1)[-1] for e in controller.events]
+    assert types == ["FlavorNotFound", "ApiError"]
+    assert "error.type" not in by_name[CREATE_SPAN].attributes
+    assert by_name[CREATE_SPAN].status == "UNSET"
 
 
 def test_the_server_span_continues_an_incoming_w3c_trace(traced_client, spans):
@@ -344,6 +389,9 @@ def test_a_publish_that_cannot_reach_the_broker_marks_the_producer_span(spans):
     assert len(types) == 2 and types[-1].endswith("ServiceUnavailable")
     server = next(r for r in spans.records() if r.name == CREATE_SPAN)
     assert server.attributes["nova.fault"] == "serviceUnavailable"
+    # A 5xx is the server's error: the SERVER span is marked, with the Nova exception's class.
+    assert server.status == "ERROR"
+    assert server.attributes["error.type"] == "ServiceUnavailable"
 
 
 def test_kombu_headers_are_what_the_consumer_reads(spans):

@@ -359,6 +359,7 @@ def test_validation_is_a_client_span_that_carries_no_token(spans):
     keystone.KeystoneClient(KEYSTONE).validate("tok-secret")
     span = next(s for s in spans.finished() if s.name == "GET /v3/auth/tokens")
     assert span.kind == SpanKind.CLIENT
-    assert span.attributes["peer.service"] == "keystone"
+    assert span.attributes["service.peer.name"] == "keystone"
+    assert "peer.service" not in span.attributes  # deprecated
     assert span.attributes["http.response.status_code"] == 200
     assert "tok-secret" not in repr(dict(span.attributes))

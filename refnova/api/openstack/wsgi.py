@@ -120,9 +120,9 @@ ROUTES = (
 
 
 def fault_body(
-    status: int, message: str, headers: Mapping[str, Any] | None = None
+    status: int, message: str, headers: Mapping[str, Any] | None = None, key: str | None = None
 ) -> dict[str, dict[str, Any]]:
-    key = FAULT_NAMES.get(status, "computeFault")
+    key = key or FAULT_NAMES.get(status, "computeFault")
     fault: dict[str, Any] = {"message": message, "code": status}
     retry_after = (headers or {}).get("Retry-After")
     if status in (413, 429) and retry_after:
@@ -153,7 +153,7 @@ def json_response(
 
 
 def fault_response(error: ApiError, req: webob.Request | None = None) -> webob.Response:
-    body = fault_body(error.status, error.message, error.headers)
+    body = fault_body(error.status, error.message, error.headers, error.fault)
     if error.details is not None:
         body[FAULT_NAMES.get(error.status, "computeFault")]["details"] = error.details
     return json_response(error.status, body, error.headers, best_json_type(req))
@@ -284,24 +284,23 @@ class APIRouter:
             response = self._handle(req, route, params, request_id)
         except ApiError as error:
             response = fault_response(error, req)
-            tracing.mark_error(
-                span, error, **{NOVA_FAULT: next(iter(fault_body(error.status, "")), "")}
-            )
+            fault = next(iter(fault_body(error.status, "")), "")
+            tracing.mark_answer(span, error.status, error, **{NOVA_FAULT: fault})
             contracts.contract_of(req).finish_fault(req, response)
         else:
             if response.status_code >= 400:  # refused before any handler raised (401, 413)
-                tracing.mark_rejected(
-                    span,
-                    response.status,
-                    **{NOVA_FAULT: FAULT_NAMES.get(response.status_code, "computeFault")},
-                )
+                fault = FAULT_NAMES.get(response.status_code, "computeFault")
+                tracing.mark_answer(span, response.status_code, None, **{NOVA_FAULT: fault})
         contracts.contract_of(req).finish_response(req, response)  # /v2.1: version echo
         context = req.environ.get("nova.context")
         response.headers["x-compute-request-id"] = context.request_id if context else request_id
-        if context is not None:
-            tracing.annotate(
-                {NOVA_REQUEST_ID: context.request_id, NOVA_PROJECT_ID: context.project_id}, span
-            )
+        tracing.annotate(
+            {
+                NOVA_REQUEST_ID: response.headers["x-compute-request-id"],
+                NOVA_PROJECT_ID: context.project_id if context else None,
+            },
+            span,
+        )
         return response
 
     @staticmethod

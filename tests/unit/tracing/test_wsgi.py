@@ -71,25 +71,54 @@ def test_the_application_names_the_span_after_its_route(spans):
     assert span.attributes["http.route"] == "/v2/{project_id}/servers"
 
 
-def test_a_refused_request_marks_the_span_with_its_status_code(spans):
-    get(tracing.ServerSpanMiddleware(app_answering("404 Not Found")))
+def test_a_4xx_leaves_the_server_span_s_status_unset(spans):
+    response = get(tracing.ServerSpanMiddleware(app_answering("404 Not Found")))
+    assert response.status_int == 404
     span = only_span(spans)
-    assert span.status.status_code is StatusCode.ERROR
-    assert span.status.description == "404 Not Found"
-    assert span.attributes["error.type"] == "404"
+    assert span.status.status_code is StatusCode.UNSET
+    assert "error.type" not in span.attributes
     assert span.attributes["http.response.status_code"] == 404
 
 
-def test_a_span_the_application_marked_keeps_its_error(spans):
-    def refuse(span):
-        tracing.mark_error(span, ValueError("bad flavor"), **{"nova.fault": "badRequest"})
-
-    get(tracing.ServerSpanMiddleware(app_answering("400 Bad Request", refuse)))
+def test_a_5xx_marks_the_server_span_with_its_status_code(spans):
+    get(tracing.ServerSpanMiddleware(app_answering("503 Service Unavailable")))
     span = only_span(spans)
-    assert span.status.description == "bad flavor"
-    assert span.attributes["error.type"] == "ValueError"
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.status.description == "503 Service Unavailable"
+    assert span.attributes["error.type"] == "503"
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "marked"),
+    [("400 Bad Request", 400, False), ("500 Internal Server Error", 500, True)],
+)
+def test_an_answer_the_application_marks_is_an_error_only_for_5xx(spans, status, code, marked):
+    def refuse(span):
+        tracing.mark_answer(span, code, ValueError("bad flavor"), **{"nova.fault": "badRequest"})
+
+    get(tracing.ServerSpanMiddleware(app_answering(status, refuse)))
+    span = only_span(spans)
     assert span.attributes["nova.fault"] == "badRequest"
-    assert [event.name for event in span.events] == ["exception"]
+    if marked:
+        assert span.status.status_code is StatusCode.ERROR
+        assert span.status.description == "bad flavor"
+        assert span.attributes["error.type"] == "ValueError"
+        assert [event.name for event in span.events] == ["exception"]
+    else:
+        assert span.status.status_code is StatusCode.UNSET
+        assert "error.type" not in span.attributes and not span.events
+
+
+@pytest.mark.parametrize("status", ["202 Accepted", "404 Not Found", "500 Internal Server Error"])
+def test_every_answer_carries_its_server_span_in_traceresponse(spans, status):
+    response = get(tracing.ServerSpanMiddleware(app_answering(status)))
+    span = only_span(spans)
+    assert response.headers["traceresponse"] == "00-%032x-%016x-%02x" % (
+        span.context.trace_id,
+        span.context.span_id,
+        span.context.trace_flags,
+    )
+    assert span.context.trace_flags & 1  # sampled
 
 
 def test_an_exception_leaving_the_application_is_recorded_and_raised(spans):
@@ -101,6 +130,7 @@ def test_an_exception_leaving_the_application_is_recorded_and_raised(spans):
     span = only_span(spans)
     assert span.status.status_code is StatusCode.ERROR
     assert [event.name for event in span.events] == ["exception"]
+    assert span.attributes["error.type"] == "RuntimeError"
     assert "http.response.status_code" not in span.attributes
 
 
@@ -117,5 +147,5 @@ def test_untraced_the_application_gets_the_server_s_own_start_response(spans, mo
         return lambda data: None
 
     tracing.ServerSpanMiddleware(app)(webob.Request.blank("/").environ, start_response)
-    assert seen == [start_response]
+    assert seen == [start_response]  # no traceresponse either: there is no trace
     assert spans.finished() == []
