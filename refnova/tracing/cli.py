@@ -86,9 +86,9 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _html(args: argparse.Namespace) -> int:
-    from refnova.tracing import views as traceviews
+    from refnova.tracing import waterfall
 
-    page = traceviews.to_html(_load(args.file), title="refnova trace: %s" % Path(args.file).name)
+    page = waterfall.to_html(_load(args.file), title="refnova trace: %s" % Path(args.file).name)
     _write(page, args.output, _beside(args.file, ".html"))
     return 0
 

@@ -1,4 +1,5 @@
-"""Views of a trace: an indented text tree, Jaeger's JSON, an HTML waterfall, a golden shape.
+"""Views of a trace: an indented text tree, Jaeger's JSON, a golden shape (the HTML waterfall
+is ``refnova.tracing.waterfall``'s).
 
 All of them take the ``SpanRecord`` values of ``refnova.tracing.files``. A span's parent is
 the span its ``parent_id`` names when that span is in the same trace; a span whose parent
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import html
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -218,116 +218,6 @@ def _jaeger_tags(span: SpanRecord) -> list[dict[str, Any]]:
         if span.status_message:
             tags.append(_jaeger_tag(OTEL_STATUS_DESCRIPTION, span.status_message))
     return tags
-
-
-# --- HTML ------------------------------------------------------------------------------
-
-_PALETTE = ("#4e79a7", "#59a14f", "#b07aa1", "#f28e2b", "#76b7b2", "#edc948", "#9c755f")
-
-_STYLE = """
-body{font:13px/1.4 system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:16px;
-color:#222}
-h1{font-size:18px;margin:0 0 4px}h2{font-size:15px;margin:24px 0 4px;font-family:monospace}
-.meta{color:#555;margin-bottom:8px}.legend span{display:inline-block;margin-right:14px}
-.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}
-details{border-bottom:1px solid #eee}details[open]{background:#fafafa}
-summary{display:grid;grid-template-columns:minmax(320px,40%) 1fr 90px;align-items:center;
-cursor:pointer;list-style:none;padding:2px 0}summary::-webkit-details-marker{display:none}
-.name{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;font-family:monospace}
-.kind{color:#777;font-size:11px;margin-left:6px}.err .name{color:#c00}
-.lane{position:relative;height:14px;background:#f3f3f3}
-.bar{position:absolute;top:2px;height:10px;min-width:2px;border-radius:2px}
-.err .bar{outline:2px solid #c00}.dur{text-align:right;font-family:monospace;color:#444}
-table{border-collapse:collapse;margin:4px 0 8px 24px;font-family:monospace;font-size:12px}
-td{padding:1px 8px;vertical-align:top;border-top:1px solid #eee}td:first-child{color:#555}
-.msg{color:#c00;margin-left:24px;font-family:monospace}
-"""
-
-
-def to_html(records: Sequence[SpanRecord], title: str = "refnova trace") -> str:
-    """One self-contained HTML page with a waterfall per trace (no scripts, no fetches)."""
-    esc = html.escape
-    traces = by_trace(records)
-    services = list(dict.fromkeys(span.service for span in records if span.service))
-    colours = {service: _PALETTE[i % len(_PALETTE)] for i, service in enumerate(services)}
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        "<title>%s</title>" % esc(title),
-        "<style>%s</style></head><body>" % _STYLE,
-        "<h1>%s</h1>" % esc(title),
-        '<div class="legend">%s</div>'
-        % "".join(
-            '<span><i style="background:%s"></i>%s</span>' % (colours[s], esc(s)) for s in services
-        ),
-    ]
-    for trace_id, spans in traces.items():
-        start = min(span.start_ns for span in spans)
-        total = max(max(span.end_ns for span in spans) - start, 1)
-        errors = sum(1 for span in spans if span.is_error)
-        parts.append("<h2>trace %s</h2>" % esc(trace_id))
-        parts.append(
-            '<div class="meta">%d spans, %s%s</div>'
-            % (len(spans), _ms(total), ", %d with errors" % errors if errors else "")
-        )
-        for depth, node in walk(build_tree(spans)):
-            parts.append(_html_row(node, depth, start, total, colours))
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
-
-
-def _html_row(node: Node, depth: int, start: int, total: int, colours: dict[str, str]) -> str:
-    esc = html.escape
-    span = node.span
-    left = 100.0 * (span.start_ns - start) / total
-    width = max(100.0 * span.duration_ns / total, 0.15)
-    kind = "" if span.kind == "INTERNAL" else '<span class="kind">%s</span>' % span.kind
-    rows: list[tuple[str, Any]] = [
-        ("service", span.service),
-        ("kind", span.kind),
-        ("span id", span.span_id),
-        ("parent id", span.parent_id or ""),
-        ("start", "+" + _ms(span.start_ns - start)),
-        ("duration", _ms(span.duration_ns)),
-        ("status", span.status),
-    ]
-    rows += sorted((key, value) for key, value in span.attributes.items())
-    rows += [
-        ("event %s" % event["name"], json.dumps(event["attributes"], default=str))
-        for event in span.events
-    ]
-    rows += [("link", "%s/%s" % (link["trace_id"], link["span_id"])) for link in span.links]
-    table = "".join(
-        "<tr><td>%s</td><td>%s</td></tr>" % (esc(str(k)), esc(_text(v))) for k, v in rows
-    )
-    message = (
-        '<div class="msg">%s</div>' % esc(span.status_message)
-        if span.is_error and span.status_message and error_origin(node)
-        else ""
-    )
-    return (
-        '<details class="%s"><summary><div class="name" style="padding-left:%dpx" title="%s">'
-        '%s%s</div><div class="lane"><div class="bar" style="left:%.3f%%;width:%.3f%%;'
-        'background:%s"></div></div><div class="dur">%s</div></summary>%s<table>%s</table>'
-        "</details>"
-        % (
-            "err" if span.is_error else "",
-            depth * 14,
-            esc(span.name),
-            esc(span.name),
-            kind,
-            left,
-            width,
-            colours.get(span.service, "#888"),
-            _ms(span.duration_ns),
-            message,
-            table,
-        )
-    )
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
 # --- golden shapes ---------------------------------------------------------------------

@@ -152,3 +152,20 @@ def test_the_installed_refnova_runs_its_shipped_fixtures_from_another_directory(
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "3 passed, 0 failed" in done.stdout  # C03 and the two F01 fixtures
+
+
+def test_the_installed_refnova_renders_the_waterfall_from_its_shipped_assets(installed):
+    probe = (
+        "import refnova.tracing.waterfall as w; print(w.__file__); "
+        "page = w.to_html([]); print(all(w.asset(a) in page for a in w.ASSETS[1:]))"
+    )
+    done = subprocess.run(
+        [str(installed / "bin" / "python"), "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd="/",
+        env=outside_environment(),
+    )
+    assert done.returncode == 0, done.stderr
+    module, inlined = done.stdout.splitlines()
+    assert installed in Path(module).parents and inlined == "True"

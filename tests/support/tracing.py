@@ -19,6 +19,7 @@ from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 
 from refnova import tracing
 from refnova.tracing import files as tracefiles
+from tests.support.deployment import Client, make_deployment
 
 TEST_SERVICE = "refnova-test"
 CREATE_SPAN = "POST /v2/{project_id}/servers"
@@ -225,3 +226,22 @@ def check_create_trace(records):
     assert image.kind == ("INTERNAL" if in_process else "CLIENT")
     assert by_name["INSERT instances"][0].kind == "CLIENT"
     return by_name
+
+
+def write_create_traces(recorder, directory):
+    """A real create's trace and a quota rejection's (413), written as --traces-dir writes
+    them: (create file, rejection file, the create's records)."""
+    with make_deployment() as deployment:
+        assert Client(deployment).create().status_int == 202
+        recorder.wait_for_consumers()
+        records = recorder.trace_of(CREATE_SPAN)
+    before = {record.span_id for record in recorder.records()}
+    with make_deployment() as deployment:
+        assert Client(deployment).create({"min_count": 11}).status_int == 413
+    later = [record for record in recorder.records() if record.span_id not in before]
+    rejected_id = next(
+        r.trace_id for r in later if r.name == CREATE_SPAN and r.trace_id != records[0].trace_id
+    )
+    rejected = [record for record in later if record.trace_id == rejected_id]
+    path = tracefiles.write_trace(directory, records[0].trace_id, records)
+    return path, tracefiles.write_trace(directory, rejected_id, rejected), records

@@ -2,6 +2,7 @@
 shape``."""
 
 import base64
+import html
 import json
 import re
 
@@ -20,8 +21,7 @@ from refnova import cli
 from refnova.tracing import files as tracefiles
 from refnova.tracing import views as traceviews
 from refnova.tracing.files import TraceDirectoryWriter
-from tests.support.deployment import Client, make_deployment
-from tests.support.tracing import CREATE_SPAN, check_create_trace
+from tests.support.tracing import CREATE_SPAN, check_create_trace, write_create_traces
 
 
 def _provider(service, *processors):
@@ -159,27 +159,7 @@ def test_a_trace_cut_short_is_written_at_shutdown(tmp_path):
 @pytest.fixture
 def create_trace_file(spans, tmp_path):
     """A real create's trace, written as --traces-dir writes it, and a rejection's."""
-    with make_deployment() as deployment:
-        client = Client(deployment)
-        assert client.create().status_int == 202
-        spans.wait_for_consumers()
-        records = spans.trace_of(CREATE_SPAN)
-    spans_before = {r.span_id for r in spans.records()}
-    with make_deployment() as deployment:
-        assert Client(deployment).create({"min_count": 11}).status_int == 413
-    rejected = [
-        r
-        for r in spans.records()
-        if r.span_id not in spans_before and r.trace_id != records[0].trace_id
-    ]
-    rejected = [
-        r
-        for r in rejected
-        if r.trace_id == next(x.trace_id for x in rejected if x.name == CREATE_SPAN)
-    ]
-    path = tracefiles.write_trace(tmp_path, records[0].trace_id, records)
-    bad = tracefiles.write_trace(tmp_path, rejected[0].trace_id, rejected)
-    return path, bad, records
+    return write_create_traces(spans, tmp_path)
 
 
 def test_trace_show_prints_an_indented_tree_with_durations(create_trace_file, capsys):
@@ -259,12 +239,12 @@ def test_trace_html_is_one_self_contained_page(create_trace_file, tmp_path):
     page = output.read_text()
     assert page.startswith("<!DOCTYPE html>")
     for record in records:
-        assert ">%s<" % record.name.replace("&", "&amp;") in page
+        assert 'class="label" title="%s">' % html.escape(record.name) in page
     assert page.count("<details") == len(records)
-    for fetch in ("<script", "<link", "@import", "url(", "src=", "http://", "https://"):
+    for fetch in ("<script src", "<link", "@import", "url(", "src=", "href="):
         assert fetch not in page, fetch
     assert cli.main(["trace", "html", str(bad), "-o", str(output)]) == 0
-    assert 'class="err"' in output.read_text()
+    assert 'class="span err"' in output.read_text()
 
 
 def test_trace_shape_prints_the_golden_form(create_trace_file, capsys):
