@@ -75,7 +75,7 @@ class Deployment:
         controller = servers.Controller(self.compute_api, config, self.world.get("api"))
         self.tokens = builtin.token_issuer(settings)  # None behind an outside Keystone
         authenticator = auth.authenticator_for(settings, tokens=self.tokens)
-        rate_limiter = wsgi.RateLimiter(self.world.get("rate_limits") or {})
+        self.rate_limiter = rate_limiter = wsgi.RateLimiter(self.world.get("rate_limits") or {})
         around_create = resources.controllers(
             self.db, self.world, rate_limiter.display, settings.glance_url
         )

@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import requests
 import webob
@@ -25,6 +25,9 @@ from refnova.conformance.placeholders import placeholder_values
 from refnova.conformance.results import FAIL, SKIP, Result, answer_summary, evaluate
 from refnova.conformance.setup import run_setup, undo_all
 from refnova.conformance.world import load_reference_world, world_change_lines, world_references
+
+if TYPE_CHECKING:  # the application is imported only when a fixture runs in-process
+    from refnova.conformance.in_process import Deployments, ReusableDeployment
 
 WsgiApp = Callable[..., Iterable[bytes]]
 WorldLoader = Callable[[Mapping[str, Any] | None], Mapping[str, Any]]
@@ -61,19 +64,69 @@ def run_in_process(
     fixture: Fixture,
     deployment_factory: Callable[[Mapping[str, Any]], Deployment] | None = None,
     world_loader: WorldLoader | None = None,
+    deployments: Deployments | None = None,
 ) -> Result:
-    """Run one fixture against a fresh deployment (anything with ``.app`` and ``.close()``)."""
+    """Run one fixture against a fresh deployment (anything with ``.app`` and ``.close()``),
+    or against the deployment of its world in ``deployments``, reset."""
+    if deployments is not None:
+        world, reusable = deployments.for_world(fixture.world)
+        return _run_on_app(fixture, reusable.app, world, settled_send(reusable, reusable.app))
     world = (world_loader or load_reference_world)(fixture.world)
     deployment = (deployment_factory or reference_deployment)(world)
     try:
-        prepared = run_setup(
-            fixture.setup, placeholder_values(world), lambda sent: call_wsgi(deployment.app, sent)
-        )
-        if prepared.problem is not None:
-            return Result(fixture, FAIL, reason=prepared.problem)
-        response = call_wsgi(deployment.app, build_request(fixture, prepared.values))
+        return _run_on_app(fixture, deployment.app, world)
     finally:
         deployment.close()
+
+
+def run_all_in_process(
+    fixtures: Iterable[Fixture],
+    progress: Progress | None = None,
+    deployment_factory: Callable[[Mapping[str, Any]], Deployment] | None = None,
+    world_loader: WorldLoader | None = None,
+) -> list[Result]:
+    """Run fixtures in-process, one deployment per world (``in_process.Deployments``)."""
+    results = []
+    with in_process_deployments(deployment_factory, world_loader) as deployments:
+        for fixture in fixtures:
+            results.append(run_in_process(fixture, deployments=deployments))
+            if progress is not None:
+                progress(results[-1])
+    return results
+
+
+def in_process_deployments(
+    deployment_factory: Callable[[Mapping[str, Any]], Deployment] | None = None,
+    world_loader: WorldLoader | None = None,
+) -> Deployments:
+    """Reusable deployments for a run (the reference deployment by default)."""
+    from refnova.conformance.in_process import Deployments as Reusables
+
+    factory = cast(Any, deployment_factory or reference_deployment)
+    return Reusables(factory, world_loader or load_reference_world)
+
+
+def settled_send(
+    reusable: ReusableDeployment, app: WsgiApp
+) -> Callable[[HttpRequest], HttpResponse]:
+    from refnova.conformance.in_process import settled_send as settling
+
+    return settling(reusable, lambda sent: call_wsgi(app, sent))
+
+
+def _run_on_app(
+    fixture: Fixture,
+    app: WsgiApp,
+    world: Mapping[str, Any],
+    send_setup: Callable[[HttpRequest], HttpResponse] | None = None,
+) -> Result:
+    """The fixture's setup steps (sent with ``send_setup``), then its request, matched."""
+    prepared = run_setup(
+        fixture.setup, placeholder_values(world), send_setup or (lambda sent: call_wsgi(app, sent))
+    )
+    if prepared.problem is not None:
+        return Result(fixture, FAIL, reason=prepared.problem)
+    response = call_wsgi(app, build_request(fixture, prepared.values))
     return evaluate(fixture, response, prepared.values)
 
 
@@ -407,12 +460,7 @@ def run_suite(
     over the world's placeholders) or a ``LiveTarget``.
     """
     if target is None:
-        results = []
-        for fixture in fixtures:
-            results.append(run_in_process(fixture))
-            if progress is not None:
-                progress(results[-1])
-        return results
+        return run_all_in_process(fixtures, progress)
     if isinstance(target, str):
         root = target_root(target)
         target = LiveTarget(

@@ -1,8 +1,9 @@
 """Every golden fixture of fixtures/v2 (the Icehouse contract), run against in-process refnova.
 
-The well-formedness tests need only refnova.conformance; the run tests build a fresh
-refnova Deployment per fixture. Which spec rows need a fixture is test_fixture_format's
-business: it reads them from the spec's own tables.
+The well-formedness tests need only refnova.conformance; the run tests share one refnova
+Deployment per world, reset before each fixture (refnova.conformance.in_process). Which spec
+rows need a fixture is test_fixture_format's business: it reads them from the spec's own
+tables.
 """
 
 import re
@@ -10,7 +11,7 @@ import re
 import pytest
 
 from refnova.conformance.fixtures import default_fixture_dir, fixture_paths, load_fixture
-from refnova.conformance.runners import run_in_process
+from refnova.conformance.runners import in_process_deployments, run_in_process
 
 FIXTURE_DIR = default_fixture_dir("v2")
 PATHS = fixture_paths(FIXTURE_DIR)
@@ -62,7 +63,14 @@ def test_nova_status_only_where_icehouse_crashed(path):
         assert fixture.nova_status is None
 
 
+@pytest.fixture(scope="module")
+def deployments():
+    """One deployment per world for the module, reset before each fixture (as the CLI runs)."""
+    with in_process_deployments() as made:
+        yield made
+
+
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
-def test_fixture_in_process(path):
-    result = run_in_process(load_fixture(path))
+def test_fixture_in_process(path, deployments):
+    result = run_in_process(load_fixture(path), deployments=deployments)
     assert result.ok, result.describe()

@@ -206,6 +206,11 @@ class RateLimiter:
                 return
             self._hits.popitem(last=False)
 
+    def forget_all(self) -> None:
+        """Count no POST any more (a deployment reused as a fresh one, between fixtures)."""
+        with self._lock:
+            self._hits.clear()
+
     def tracked_users(self) -> int:
         """How many users' windows are kept (bounded by ``max_users``)."""
         with self._lock:
