@@ -16,6 +16,7 @@ from typing import Any
 from refnova import exception, quota, tracing, utils
 from refnova.block_device import BlockDeviceDict
 from refnova.compute import base_options as base_option_steps
+from refnova.compute import behaviours as compute_behaviours
 from refnova.compute import block_devices, create_request, flavors, provisioning
 from refnova.compute import create_checks as checks
 from refnova.compute import utils as compute_utils
@@ -106,6 +107,13 @@ class API(provisioning.Provisioning):
             checks.check_multiple_instances_neutron_ports(requested_networks)
         if hostname and max_count is not None and max_count > 1:
             raise exception.AmbiguousHostnameForMultipleInstances()
+        behaviour = compute_behaviours.choose(
+            self.db,
+            self.config.quotas,
+            compute_behaviours.create_facts(
+                context, instance_type, image_href, min_count, max_count, kwargs
+            ),
+        )
         return self._create_instance(
             context,
             instance_type,
@@ -119,6 +127,7 @@ class API(provisioning.Provisioning):
             hostname=hostname,
             tags=tags,
             trusted_certs=trusted_certs,
+            behaviour=behaviour,
             **kwargs,
         )
 
@@ -174,6 +183,7 @@ class API(provisioning.Provisioning):
         hostname: str | None = None,
         tags: list[str] | None = None,
         trusted_certs: list[str] | None = None,
+        behaviour: compute_behaviours.Applied | None = None,
     ) -> tuple[list[InstanceValues], str]:
         reservation_id = utils.generate_uid("r")
         if tracing.recording():
@@ -246,12 +256,14 @@ class API(provisioning.Provisioning):
             scheduler_hints=scheduler_hints or {},
             forced_host=forced_host,
             forced_node=forced_node,
+            behaviour=behaviour,
         )
         instances = self._provision_instances(request)
         if tracing.recording():
             tracing.annotate({"nova.instance_uuids": [instance["uuid"] for instance in instances]})
         filter_properties = create_request.build_filter_properties(request)
         try:
+            compute_behaviours.before_cast(behaviour)
             self.compute_task_api.build_instances(
                 context,
                 instances=instances,
@@ -269,6 +281,7 @@ class API(provisioning.Provisioning):
         except exception.ServiceUnavailable as error:
             self._abandon_build(context, instances, instance_type, error)
             raise
+        compute_behaviours.after_cast(behaviour)
         return instances, reservation_id
 
     def _abandon_build(
@@ -324,6 +337,7 @@ class API(provisioning.Provisioning):
         builds the same instance from claiming a host for it afterwards.
         """
         self.policy.enforce(context, "compute:delete")
+        compute_behaviours.before_delete(self.db, context, instance_uuid)
         now = models.utcnow()
         with self.db.transaction() as session:
             instance = db_api.instance_get_for_update(session, instance_uuid, context.project_id)

@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from refnova import utils
+from refnova.behaviours import Applied
 from refnova.block_device import BlockDeviceDict
 from refnova.compute import flavors
 from refnova.compute import utils as compute_utils
@@ -36,6 +37,7 @@ class CreateRequest:
     forced_host: str | None
     forced_node: str | None
     group: models.InstanceGroup | None = None
+    behaviour: Applied | None = None  # for the hops after the API (refnova.behaviours)
 
 
 def instance_values(

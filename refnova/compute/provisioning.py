@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from refnova import block_device, exception, quota, tracing, utils
+from refnova.compute import behaviours as compute_behaviours
 from refnova.compute import block_devices, create_request
 from refnova.compute import utils as compute_utils
 from refnova.compute.create_request import CreateRequest, InstanceValues
@@ -96,6 +97,9 @@ class Provisioning:
                 rows.group_members,
             )
             instance_extras.create(session, rows.tags, rows.extras)
+            compute_behaviours.store(
+                session, request.behaviour, [instance["uuid"] for instance in instances]
+            )
             db_reservations.reservation_commit(session, reservations)
             self._record_action_start(session, context, instances)
         if tracing.recording():

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 from refnova import exception
+from refnova.behaviours import InjectedFault
 from refnova.exception import ApiError
 
 Message = str | Callable[[exception.NovaException], str] | None
@@ -31,6 +32,8 @@ class ErrorRule(NamedTuple):
 ErrorTable = tuple[ErrorRule, ...]
 
 V2_ERRORS: ErrorTable = (
+    # An injected behaviour's error (refnova.behaviours): its own status, fault and text.
+    ErrorRule((InjectedFault,), None),
     ErrorRule((exception.QuotaError,), 413, retry_after=True),
     ErrorRule((exception.InvalidMetadataSize,), 413),
     ErrorRule((exception.ImageNotFound,), 400, "Can not find requested image"),
@@ -71,7 +74,12 @@ def to_api_error(error: exception.NovaException, table: ErrorTable = V2_ERRORS) 
         if isinstance(error, rule.classes):
             headers = {"Retry-After": "0"} if rule.retry_after else {}
             message = rule.message(error) if callable(rule.message) else rule.message
-            return ApiError(rule.status or error.code, message or _own_message(error), headers)
+            return ApiError(
+                rule.status or error.code,
+                message or _own_message(error),
+                headers,
+                fault=getattr(error, "fault", None),
+            )
     # R3: anything else shows only the generic text of its class code.
     return ApiError(error.code or 500)
 

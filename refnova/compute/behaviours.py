@@ -1,0 +1,171 @@
+"""Behaviours at the compute API (``refnova.behaviours``): the one a create meets, chosen
+before anything is written, and the kinds that act at this hop.
+
+- ``fail``: the error, no server made; ``quota``: Nova's own quota error for the resource,
+  as if its usage were full (the contract answers it as any quota overrun: /v2 413 with
+  ``Retry-After: 0``, /v2.1 403); ``database-down``: the database error a create meets when
+  its database is away, taking the path a real one takes.
+- ``broker-down``: the cast fails as when the broker cannot be reached (the instances are
+  made, then ERROR with a fault and their quota given back: the existing 503 path).
+- ``false-negative``: the server is built, the answer is the error.
+- ``delete-failure``: the server's first ``times`` deletes answer ``code``.
+
+Each marks the compute API's span where it acts (``behaviours.annotate``). The kinds of the
+later hops (conductor, cast) are stored with the instance rows for those hops to act on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy import exc as sqlalchemy_exc
+
+from refnova import behaviours, exception, quota, tracing
+from refnova.behaviours import Applied, InjectedFault, presets, spec
+from refnova.context import RequestContext
+from refnova.db import api as db_api
+from refnova.db import behaviours as db_behaviours
+from refnova.db import models
+
+Limits = Mapping[str, int]
+BROKER_DOWN = "the message broker could not be reached"
+# What psycopg says of a server that is not there; the driver error a real outage raises.
+DATABASE_DOWN = 'connection to server at "127.0.0.1", port 5432 failed: Connection refused'
+
+
+class DatabaseDown(sqlalchemy_exc.OperationalError):
+    """The error SQLAlchemy raises when the database cannot be reached."""
+
+    def __init__(self) -> None:
+        super().__init__("SELECT 1", None, ConnectionRefusedError(DATABASE_DOWN))
+
+
+@dataclasses.dataclass(frozen=True)
+class CreateFacts:
+    """A create as its behaviour sees it: the facts its criteria match, and what a
+    ``quota`` error states (the flavor and the counts asked for)."""
+
+    request: behaviours.RequestFacts
+    flavor: models.FlavorRecord
+    min_count: int
+    max_count: int
+
+
+def create_facts(
+    context: RequestContext,
+    flavor: models.FlavorRecord,
+    image_href: str | None,
+    min_count: int | None,
+    max_count: int | None,
+    fields: Mapping[str, Any],
+) -> CreateFacts:
+    """What a create tells its behaviour (metadata that is not an object: none; a value
+    that is not a text is not matched)."""
+    name, metadata = fields.get("display_name"), fields.get("metadata")
+    request = behaviours.RequestFacts(
+        server_name=name if isinstance(name, str) else "",
+        metadata={
+            key: value
+            for key, value in (metadata if isinstance(metadata, dict) else {}).items()
+            if isinstance(key, str) and isinstance(value, str)
+        },
+        flavor=str(flavor.flavorid),
+        image=image_href or "",
+        project=context.project_id or "",
+        user=context.user_id or "",
+    )
+    min_count = min_count or 1
+    return CreateFacts(request, flavor, min_count, max_count or min_count)
+
+
+def choose(db: db_api.Database, quotas: Mapping[str, int], create: CreateFacts) -> Applied | None:
+    """The behaviour the create meets (its sequence step taken and committed, whatever
+    becomes of the create); the kinds that act before any row is written act here."""
+    with db.transaction() as session:
+        applied = behaviours.choose(session, create.request)
+        limits = (
+            db_api.quota_limits(session, dict(quotas), create.request.project)
+            if applied is not None and applied.name == "quota"
+            else {}
+        )
+    if applied is not None and applied.name in BEFORE_CREATE:
+        behaviours.annotate(tracing.current_span(), applied)
+        raise BEFORE_CREATE[applied.name](applied, create, limits)
+    return applied
+
+
+def _fail(applied: Applied, _create: CreateFacts, _limits: Limits) -> Exception:
+    return InjectedFault(applied.parameters)
+
+
+def _quota(applied: Applied, create: CreateFacts, limits: Limits) -> Exception:
+    """Nova's TooManyInstances for the request, the resource's usage at its limit."""
+    resource = applied.parameters["resource"]
+    quotas = {name: limits.get(name, -1) for name in spec.QUOTA_RESOURCES}
+    headroom = {name: max(limit, 0) for name, limit in quotas.items()}
+    headroom[resource] = 0
+    over = {"overs": [resource], "quotas": quotas, "headroom": headroom}
+    flavor = create.flavor
+    return quota.too_many_instances(
+        over, flavor, quota.video_ram(flavor), create.min_count, create.max_count
+    )
+
+
+def _database_down(_applied: Applied, _create: CreateFacts, _limits: Limits) -> Exception:
+    return DatabaseDown()
+
+
+BEFORE_CREATE: Mapping[str, Callable[[Applied, CreateFacts, Limits], Exception]] = {
+    "fail": _fail,
+    "quota": _quota,
+    "database-down": _database_down,
+}
+# Kinds whose act comes after the rows are written: they are stored with the instances.
+STORED_HOPS = (spec.HOP_CONDUCTOR, spec.HOP_CAST, spec.HOP_DELETE)
+
+
+def store(session: Any, applied: Applied | None, instance_uuids: list[str]) -> None:
+    """Keep the behaviour of a later hop with the instances (in the create's transaction)."""
+    if applied is not None and behaviours.KINDS[applied.name].hop in STORED_HOPS:
+        db_behaviours.store_for_instances(
+            session, instance_uuids, applied.id, applied.name, applied.parameters
+        )
+
+
+def before_cast(applied: Applied | None) -> None:
+    """``broker-down``: the cast fails as a broker out of reach fails it."""
+    if applied is not None and applied.name == "broker-down":
+        behaviours.annotate(tracing.current_span(), applied)
+        raise exception.ServiceUnavailable(reason=BROKER_DOWN)
+
+
+def after_cast(applied: Applied | None) -> None:
+    """``false-negative``: the build is on its way; the answer is the error."""
+    if applied is not None and applied.name == "false-negative":
+        behaviours.annotate(tracing.current_span(), applied)
+        raise InjectedFault(applied.parameters)
+
+
+def before_delete(db: db_api.Database, context: RequestContext, instance_uuid: str) -> None:
+    """``delete-failure``: the server's first ``times`` deletes answer ``code`` (each one
+    counted and committed before the answer)."""
+    with db.transaction() as session:
+        db_api.instance_get_for_update(session, instance_uuid, context.project_id)
+        applied = behaviours.for_instance(session, instance_uuid)
+        acts = (
+            applied is not None
+            and applied.name == "delete-failure"
+            and db_behaviours.act_within(session, instance_uuid, applied.parameters["times"])
+        )
+    if applied is not None and acts:
+        behaviours.annotate(tracing.current_span(), applied)
+        code = applied.parameters["code"]
+        raise InjectedFault(
+            {
+                "code": code,
+                "fault": presets.fault_key_for(code),
+                "message": presets.default_message("delete-failure", code),
+            }
+        )
