@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from refnova import messaging, policy, tracing
+from refnova import behaviours, messaging, policy, tracing
 from refnova.api.openstack import auth, builtin, contracts, url_check, wsgi
 from refnova.api.openstack.compute import resources, servers
 from refnova.compute import api as compute_api
@@ -60,6 +60,7 @@ class Deployment:
         self.world = world if world is not None else load_world(path=settings.world_file)
         self.db = db_api.Database(settings.db_url)
         db_api.seed_world(self.db, self.world)
+        behaviours.seed(self.db, self.world)
         self.transport = messaging.Transport(settings.transport_url, settings.publish_timeout)
         network_api = network_api_for(settings, self.world)
         config = compute_api.ComputeConfig(quotas=dict(self.world["quotas"]))
@@ -121,6 +122,7 @@ class ConductorService:
         self.world = world if world is not None else load_world(path=settings.world_file)
         self.db = db_api.Database(settings.db_url)
         db_api.seed_world(self.db, self.world)
+        behaviours.seed(self.db, self.world)
         self.transport = messaging.Transport(settings.transport_url, settings.publish_timeout)
         self.server = start_conductor(
             settings, self.db, self.transport, network_api_for(settings, self.world)
