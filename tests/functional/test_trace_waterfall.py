@@ -35,7 +35,7 @@ def traced(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser(traced):
+def browser():
     with headless_chromium() as driver:
         yield driver
 
