@@ -38,7 +38,9 @@ def start_conductor(
     db: db_api.Database,
     transport: messaging.Transport,
     network_api: neutron.API,
-) -> messaging.RPCServer:
+) -> tuple[messaging.RPCServer, conductor_manager.ComputeTaskManager]:
+    """The conductor's RPC server, consuming, and its manager (``stop`` both: the manager
+    holds the transitions that behaviours delay)."""
     manager = conductor_manager.ComputeTaskManager(db, network_api, settings.spawn_seconds)
     target = messaging.Target(topic=conductor_rpcapi.TOPIC)
     server = messaging.RPCServer(
@@ -49,7 +51,7 @@ def start_conductor(
         prefetch=settings.conductor_prefetch,
         transient_errors=db_api.TRANSIENT_ERRORS,
     )
-    return server.start()
+    return server.start(), manager
 
 
 class Deployment:
@@ -99,12 +101,17 @@ class Deployment:
             )
         )
         self.conductor: messaging.RPCServer | None = None
+        self.conductor_manager: conductor_manager.ComputeTaskManager | None = None
         if settings.runs_conductor_in_process:
-            self.conductor = start_conductor(settings, self.db, self.transport, network_api)
+            self.conductor, self.conductor_manager = start_conductor(
+                settings, self.db, self.transport, network_api
+            )
 
     def close(self) -> None:
         if self.conductor is not None:
             self.conductor.stop()
+        if self.conductor_manager is not None:
+            self.conductor_manager.stop()
         self.transport.close()
         self.db.close()
 
@@ -124,11 +131,12 @@ class ConductorService:
         db_api.seed_world(self.db, self.world)
         behaviours.seed(self.db, self.world)
         self.transport = messaging.Transport(settings.transport_url, settings.publish_timeout)
-        self.server = start_conductor(
+        self.server, self.manager = start_conductor(
             settings, self.db, self.transport, network_api_for(settings, self.world)
         )
 
     def close(self) -> None:
         self.server.stop()
+        self.manager.stop()
         self.transport.close()
         self.db.close()

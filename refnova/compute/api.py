@@ -277,6 +277,7 @@ class API(provisioning.Provisioning):
                 security_groups=security_groups,
                 block_device_mapping=block_device_mapping,
                 legacy_bdm=False,
+                behaviour=behaviour,
             )
         except exception.ServiceUnavailable as error:
             self._abandon_build(context, instances, instance_type, error)

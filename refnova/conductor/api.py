@@ -4,6 +4,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from refnova import messaging, tracing
+from refnova.behaviours import Applied
 from refnova.conductor import rpcapi
 from refnova.context import RequestContext
 
@@ -25,7 +26,10 @@ class ComputeTaskAPI:
         security_groups: Sequence[str],
         block_device_mapping: Sequence[Mapping[str, Any]],
         legacy_bdm: bool = True,
+        behaviour: Applied | None = None,
     ) -> None:
+        """``behaviour``: the one the compute API chose for the request (the cast acts on
+        ``lost-cast`` and ``duplicate-cast``)."""
         self.conductor_compute_rpcapi.build_instances(
             context,
             instances=instances,
@@ -37,4 +41,5 @@ class ComputeTaskAPI:
             security_groups=security_groups,
             block_device_mapping=block_device_mapping,
             legacy_bdm=legacy_bdm,
+            behaviour=behaviour,
         )

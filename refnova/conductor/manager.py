@@ -15,7 +15,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from refnova import exception, messaging, tracing
+from refnova import behaviours, exception, messaging, tracing
+from refnova.behaviours import Applied
+from refnova.conductor import behaviours as hops
+from refnova.conductor.timers import Timers
 from refnova.context import RequestContext
 from refnova.db import models
 from refnova.db.api import Database
@@ -26,6 +29,8 @@ RequestedNetworks = Sequence[Sequence[Any]] | None
 
 LOG = logging.getLogger(__name__)
 POWER_STATE_RUNNING = 1
+SCHEDULING = ("building", "scheduling")  # (vm_state, task_state) of an instance to build
+SPAWNING = ("building", "spawning")  # ... of one whose held spawn has not ended
 RAM_ALLOCATION_RATIO = 1.5  # Icehouse's default
 DISK_ALLOCATION_RATIO = 1.0
 
@@ -36,7 +41,13 @@ class ComputeTaskManager:
     def __init__(self, db: Database, network_api: neutron.API, spawn_seconds: float = 0.0) -> None:
         self.db = db
         self.scheduler = FilterScheduler(db)
-        self.compute = FakeComputeManager(db, network_api, spawn_seconds)
+        # What behaviours finish later (a held spawn, a later failure), off the consumer thread.
+        self.timers = Timers("conductor-timers")
+        self.compute = FakeComputeManager(db, network_api, spawn_seconds, self.timers)
+
+    def stop(self) -> None:
+        """Drop the transitions not yet due (they belong to this process alone)."""
+        self.timers.stop()
 
     @tracing.traced("conductor.manager.ComputeTaskManager.build_instances")
     def build_instances(
@@ -104,16 +115,19 @@ class FilterScheduler:
         """Build one instance exactly once, however often its message is delivered.
 
         The claim and the ACTIVE state are committed together, under a lock on the instance row,
-        and only while the instance is still 'building': a redelivered message (its conductor
-        died before acknowledging it) or a second conductor finds it built and does nothing.
+        and only while the instance is still building/scheduling: a redelivered message (its
+        conductor died before acknowledging it), a duplicated cast or a second conductor finds
+        it built, or spawning, and does nothing.
         """
         if compute.spawn_seconds:
             with self.db.transaction() as session:
-                state = session.scalar(
-                    select(models.Instance.vm_state).where(models.Instance.uuid == instance_uuid)
-                )
-            if state != "building":
-                LOG.info("Instance %s is %s: not building it again", instance_uuid, state)
+                found = session.execute(
+                    select(models.Instance.vm_state, models.Instance.task_state).where(
+                        models.Instance.uuid == instance_uuid
+                    )
+                ).first()
+            if found is None or tuple(found) != SCHEDULING:
+                LOG.info("Instance %s is %s: not building it again", instance_uuid, _shown(found))
                 return
             LOG.info("Spawning instance %s", instance_uuid)
             compute.spawn()  # the hypervisor's time, outside any transaction
@@ -123,26 +137,28 @@ class FilterScheduler:
                 .where(models.Instance.uuid == instance_uuid)
                 .with_for_update()
             )
-            if instance is None or instance.vm_state != "building":
-                # Built already (a redelivered message) or gone: nothing to do twice.
-                LOG.info(
-                    "Instance %s is %s: not building it again",
-                    instance_uuid,
-                    instance.vm_state if instance is not None else "gone",
-                )
+            if instance is None or (instance.vm_state, instance.task_state) != SCHEDULING:
+                # Built already (a redelivered message), spawning or gone: nothing to do twice.
+                state = (instance.vm_state, instance.task_state) if instance else None
+                LOG.info("Instance %s is %s: not building it again", instance_uuid, _shown(state))
                 return
-            node = self._select_host(session, instance, flavor, filter_properties)
+            applied = behaviours.for_instance(session, instance_uuid)
+            node = self._select_host(session, instance, flavor, filter_properties, applied)
             if node is None:
-                compute.record_no_valid_host(session, instance)
+                reason = applied.parameters.get("reason", "") if applied is not None else ""
+                compute.record_no_valid_host(session, instance, str(reason or ""))
                 host = None
             else:
                 _claim(session, node, instance)
-                compute.run_instance(session, context, instance, node, requested_networks)
+                compute.run_instance(session, context, instance, node, requested_networks, applied)
                 host = node.host
+            outcome = instance.vm_state, instance.task_state
         if host is None:
             LOG.info("Instance %s: no valid host", instance_uuid)
-        else:
+        elif outcome == ("active", None):
             LOG.info("Built instance %s on %s", instance_uuid, host)
+        else:
+            LOG.info("Instance %s on %s is %s", instance_uuid, host, _shown(outcome))
 
     @tracing.traced("scheduler.filter_scheduler.FilterScheduler._schedule")
     def _select_host(
@@ -151,7 +167,12 @@ class FilterScheduler:
         instance: models.Instance,
         flavor: Mapping[str, Any],
         filter_properties: Mapping[str, Any],
+        applied: Applied | None = None,
     ) -> models.ComputeNode | None:
+        no_host = hops.acting(applied, hops.NO_VALID_HOST)
+        if no_host is not None:
+            hops.annotate(tracing.current_span(), no_host)
+            return None
         nodes = session.scalars(
             select(models.ComputeNode).order_by(models.ComputeNode.id).with_for_update()
         ).all()
@@ -172,6 +193,14 @@ class FilterScheduler:
         return max(candidates, key=lambda n: n.memory_mb * RAM_ALLOCATION_RATIO - n.memory_mb_used)
 
 
+def _shown(state: Sequence[Any] | None) -> str:
+    """An instance's (vm_state, task_state) in a log line: 'active', 'building/spawning'."""
+    if state is None:
+        return "gone"
+    vm_state, task_state = state
+    return vm_state if task_state is None else "%s/%s" % (vm_state, task_state)
+
+
 def _passes_filters(
     node: models.ComputeNode, instance: models.Instance, flavor: Mapping[str, Any]
 ) -> bool:
@@ -187,28 +216,39 @@ def _passes_filters(
     )
 
 
-def _claim(session: Session, node: models.ComputeNode, instance: models.Instance) -> None:
+def _claim(
+    session: Session, node: models.ComputeNode, instance: models.Instance, sign: int = 1
+) -> None:
+    """Take the instance's RAM and disk on the node (``sign`` -1: give them back)."""
     session.execute(
         update(models.ComputeNode)
         .where(models.ComputeNode.id == node.id)
         .values(
-            memory_mb_used=models.ComputeNode.memory_mb_used + instance.memory_mb,
+            memory_mb_used=models.ComputeNode.memory_mb_used + sign * instance.memory_mb,
             local_gb_used=models.ComputeNode.local_gb_used
-            + instance.root_gb
-            + instance.ephemeral_gb,
+            + sign * (instance.root_gb + instance.ephemeral_gb),
         )
     )
 
 
 class FakeComputeManager:
-    """compute.manager.ComputeManager.run_instance with a driver that spawns nothing."""
+    """compute.manager.ComputeManager.run_instance with a driver that spawns nothing, or, as a
+    behaviour asks, fails to spawn, takes its time, or fails some time after (the delayed
+    transitions run on ``timers``, in this process)."""
 
-    def __init__(self, db: Database, network_api: neutron.API, spawn_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        network_api: neutron.API,
+        spawn_seconds: float = 0.0,
+        timers: Timers | None = None,
+    ) -> None:
         self.db = db
         self.network_api = network_api
         # How long a "hypervisor" takes to spawn a server (0: at once); it keeps messages in
         # flight long enough to stop or kill a conductor in the middle of a build.
         self.spawn_seconds = spawn_seconds
+        self.timers = timers if timers is not None else Timers("compute-timers")
 
     def spawn(self) -> None:
         time.sleep(self.spawn_seconds)
@@ -221,6 +261,7 @@ class FakeComputeManager:
         instance: models.Instance,
         node: models.ComputeNode,
         requested_networks: RequestedNetworks,
+        applied: Applied | None = None,
     ) -> None:
         tracing.annotate(
             {
@@ -229,34 +270,117 @@ class FakeComputeManager:
                 "nova.node": node.hypervisor_hostname,
             }
         )
+        acting = hops.acting(applied, *hops.COMPUTE_KINDS)
+        if acting is not None:
+            hops.annotate(tracing.current_span(), acting)
         now = models.utcnow()
+        try:
+            _driver_spawn(acting)
+        except hops.BuildFailed as error:
+            self._abort_build(session, instance, node, error, hops.details_of(acting), now)
+            return
         instance.network_info = self.network_api.allocate_for_instance(
             context,
             instance.uuid,
             [tuple(n) for n in requested_networks] if requested_networks else None,
         )
         instance.host, instance.node = node.host, node.hypervisor_hostname
-        instance.vm_state, instance.task_state = "active", None
-        instance.power_state = POWER_STATE_RUNNING
-        instance.scheduled_at = instance.launched_at = instance.updated_at = now
-        _finish_action(session, instance.uuid, now, None)
+        instance.scheduled_at = instance.updated_at = now
+        if acting is not None and acting.name == hops.BUILD:
+            instance.task_state = "spawning"  # ACTIVE once the held spawn ends
+            self.timers.call_later(hops.seconds(acting), lambda: self.finish_spawn(instance.uuid))
+            return
+        _set_active(session, instance, now)
+        if acting is not None and acting.name == hops.ACTIVE_THEN_ERROR:
+            uuid = instance.uuid
+            self.timers.call_later(hops.seconds(acting), lambda: self.fail_later(uuid, acting))
+
+    def _abort_build(
+        self,
+        session: Session,
+        instance: models.Instance,
+        node: models.ComputeNode,
+        error: hops.BuildFailed,
+        details: str,
+        now: datetime.datetime,
+    ) -> None:
+        """The spawn failed: the claim is given back (Nova's claim aborts), the server is
+        ERROR with the fault, and its create action is closed as an error."""
+        _claim(session, node, instance, -1)
+        instance.vm_state, instance.task_state, instance.updated_at = "error", None, now
+        session.add(hops.fault_from_exc(instance.uuid, error, now, details))
+        _finish_action(session, instance.uuid, now, "Error")
+        tracing.mark_error(tracing.current_span(), error)
+
+    @tracing.traced("virt.fake.FakeDriver.spawn")
+    def finish_spawn(self, instance_uuid: str) -> None:
+        """The end of a held spawn: ACTIVE, if the server is still spawning (not deleted)."""
+        with self.db.transaction() as session:
+            instance = _locked(session, instance_uuid)
+            if instance is None or (instance.vm_state, instance.task_state) != SPAWNING:
+                LOG.info("Instance %s is no longer spawning: nothing to finish", instance_uuid)
+                return
+            _set_active(session, instance, models.utcnow())
+            host = instance.host
+        LOG.info("Built instance %s on %s", instance_uuid, host)
+
+    @tracing.traced("compute.manager.ComputeManager._set_instance_error_state")
+    def fail_later(self, instance_uuid: str, applied: Applied) -> None:
+        """``active-then-error``: an ACTIVE server goes ERROR with the behaviour's fault."""
+        hops.annotate(tracing.current_span(), applied)
+        with self.db.transaction() as session:
+            instance = _locked(session, instance_uuid)
+            if instance is None or instance.vm_state != "active":
+                LOG.info("Instance %s is no longer ACTIVE: not failing it", instance_uuid)
+                return
+            now = models.utcnow()
+            try:
+                raise hops.build_failure(applied)
+            except hops.BuildFailed as error:
+                session.add(
+                    hops.fault_from_exc(instance_uuid, error, now, hops.details_of(applied))
+                )
+                tracing.mark_error(tracing.current_span(), error)
+            instance.vm_state, instance.task_state, instance.updated_at = "error", None, now
+        LOG.info("Instance %s went ERROR after being ACTIVE (%s)", instance_uuid, applied.id)
 
     @tracing.traced("scheduler.utils.set_vm_state_and_notify")
-    def record_no_valid_host(self, session: Session, instance: models.Instance) -> None:
+    def record_no_valid_host(
+        self, session: Session, instance: models.Instance, reason: str = ""
+    ) -> None:
         now = models.utcnow()
-        error = exception.NoValidHost(reason="")
+        error = exception.NoValidHost(reason=reason)
         instance.vm_state, instance.task_state, instance.updated_at = "error", None, now
         session.add(
             models.InstanceFault(
                 instance_uuid=instance.uuid,
                 code=500,
-                message=error.format_message(),
+                message=error.format_message()[:255],
                 details="",
                 created_at=now,
             )
         )
         _finish_action(session, instance.uuid, now, "Error")
         tracing.mark_error(tracing.current_span(), error)
+
+
+def _driver_spawn(acting: Applied | None) -> None:
+    """The fake hypervisor's spawn: nothing to do, unless ``error`` makes it fail."""
+    if acting is not None and acting.name == hops.ERROR:
+        raise hops.build_failure(acting)
+
+
+def _set_active(session: Session, instance: models.Instance, now: datetime.datetime) -> None:
+    instance.vm_state, instance.task_state = "active", None
+    instance.power_state = POWER_STATE_RUNNING
+    instance.launched_at = instance.updated_at = now
+    _finish_action(session, instance.uuid, now, None)
+
+
+def _locked(session: Session, instance_uuid: str) -> models.Instance | None:
+    return session.scalar(
+        select(models.Instance).where(models.Instance.uuid == instance_uuid).with_for_update()
+    )
 
 
 def _finish_action(

@@ -1,13 +1,23 @@
 """conductor.rpcapi.ComputeTaskAPI: the client side of the conductor's compute_task RPC API.
 
 Version history (as Nova's): 1.2 build_instances, 1.5 legacy_bdm added to it.
+
+The cast is where ``lost-cast`` and ``duplicate-cast`` act (``refnova/conductor/behaviours.py``):
+a lost cast is never published; a duplicated one is cast twice, two messages of their own
+(distinct ``_unique_id``, so no consumer-side duplicate cache could hide the second), and the
+conductor's build, idempotent, builds once.
 """
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from refnova import messaging, tracing
+from refnova.behaviours import Applied
+from refnova.conductor import behaviours as hops
 from refnova.context import RequestContext
+
+LOG = logging.getLogger(__name__)
 
 TOPIC = "conductor"
 NAMESPACE = "compute_task"
@@ -48,20 +58,24 @@ class ComputeTaskAPI:
         security_groups: Sequence[str],
         block_device_mapping: Sequence[Mapping[str, Any]],
         legacy_bdm: bool = True,
-    ) -> str:
-        """Cast build_instances to a conductor; the message's id."""
-        image = messaging.to_primitive(image)
+        behaviour: Applied | None = None,
+    ) -> list[str]:
+        """Cast build_instances to a conductor; the ids of the messages published (one, unless
+        a cast behaviour acts)."""
         cctxt = self.client.prepare(version="1.5")
-        return cctxt.cast(
-            context,
-            "build_instances",
-            instances=[instance_primitive(i) for i in instances],
-            image=image,
-            filter_properties=filter_properties,
-            admin_password=admin_password,
-            injected_files=injected_files,
-            requested_networks=requested_networks,
-            security_groups=security_groups,
-            block_device_mapping=block_device_mapping,
-            legacy_bdm=legacy_bdm,
-        )
+        copies = 1 if behaviour is None else hops.cast_copies(behaviour)
+        if copies != 1 and behaviour is not None:
+            hops.annotate(tracing.current_span(), behaviour)
+            LOG.info("Cast build_instances published %d time(s) (%s)", copies, behaviour.name)
+        arguments = {
+            "instances": [instance_primitive(i) for i in instances],
+            "image": messaging.to_primitive(image),
+            "filter_properties": filter_properties,
+            "admin_password": admin_password,
+            "injected_files": injected_files,
+            "requested_networks": requested_networks,
+            "security_groups": security_groups,
+            "block_device_mapping": block_device_mapping,
+            "legacy_bdm": legacy_bdm,
+        }
+        return [cctxt.cast(context, "build_instances", **arguments) for _ in range(copies)]
