@@ -15,6 +15,8 @@ DEFAULT_RULES = {
     "compute_extension:disk_config": "",
     "compute_extension:security_groups": "",
     "compute_extension:keypairs": "",
+    # refnova's own: the control API of behaviours on request.
+    "refnova:behaviours": "is_admin:True",
 }
 
 

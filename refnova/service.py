@@ -9,6 +9,7 @@ from typing import Any
 from refnova import behaviours, messaging, policy, tracing
 from refnova.api.openstack import auth, builtin, contracts, url_check, wsgi
 from refnova.api.openstack.compute import resources, servers
+from refnova.api.refnova import behaviours as control
 from refnova.compute import api as compute_api
 from refnova.conductor import api as conductor_api
 from refnova.conductor import manager as conductor_manager
@@ -93,7 +94,12 @@ class Deployment:
         # Each request's SERVER span; in front, the services refnova serves itself.
         self.app = url_check.RefuseUndecodablePath(
             builtin.cloud_app(
-                tracing.ServerSpanMiddleware(router),
+                control.in_front_of(
+                    tracing.ServerSpanMiddleware(router),
+                    self.db,
+                    authenticator,
+                    self.compute_api.policy,
+                ),
                 settings,
                 self.world,
                 self.tokens,
