@@ -1,4 +1,4 @@
-"""The in-process run: one deployment per world, put back as it was seeded before each fixture.
+"""The in-process runner: one deployment per world, put back as seeded before each fixture.
 
 Building a deployment (the schema, the seed, the conductor's thread) costs more than most
 fixtures' requests. A run builds one per distinct world a fixture asks for and, before each
@@ -9,22 +9,43 @@ limiter and the queue of a fresh deployment; only what no fixture changes (the a
 compiled statements, the conductor's thread) is shared.
 
 A setup step that creates a server is settled by the conductor going idle, then one GET: the
-server has left BUILD by then (``settle``).
+server has left BUILD by then (``settle``). ``run_in_process`` without ``deployments`` still
+builds a fresh deployment for the one fixture (any factory's: the trace-shape tests use it).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
-from refnova.conformance.http import HttpRequest, HttpResponse
+import webob
+
+from refnova.conformance.fixtures import Fixture
+from refnova.conformance.http import HttpRequest, HttpResponse, build_request
+from refnova.conformance.placeholders import placeholder_values
+from refnova.conformance.results import FAIL, Result, evaluate
+from refnova.conformance.setup import run_setup
+from refnova.conformance.world import load_reference_world
 
 if TYPE_CHECKING:  # the application is imported only when a fixture runs
-    from refnova.service import Deployment
+    from refnova.service import Deployment as ServiceDeployment
 
+WsgiApp = Callable[..., Iterable[bytes]]
 WorldLoader = Callable[[Mapping[str, Any] | None], Mapping[str, Any]]
+Progress = Callable[[Result], None]
+Send = Callable[[HttpRequest], HttpResponse]
+
+
+class Deployment(Protocol):
+    """What a fixture run on a fresh deployment needs of it (``refnova.service.Deployment``)."""
+
+    @property
+    def app(self) -> WsgiApp: ...
+
+    def close(self) -> None: ...
+
 
 # Seconds the conductor may take to serve what a fixture cast; only reached when it is stuck.
 CONDUCTOR_TIMEOUT = 30.0
@@ -37,14 +58,14 @@ class StuckConductor(Exception):
 class ReusableDeployment:
     """A ``refnova.service.Deployment`` on in-memory SQLite and memory://, with ``reset``."""
 
-    def __init__(self, deployment: Deployment) -> None:
+    def __init__(self, deployment: ServiceDeployment) -> None:
         self.deployment = deployment
         self._database = _sqlite_connection(deployment)
         self._snapshot = sqlite3.connect(":memory:", check_same_thread=False)
         self._database.backup(self._snapshot)
 
     @property
-    def app(self) -> Callable[..., Any]:
+    def app(self) -> WsgiApp:
         return self.deployment.app
 
     def settle(self) -> None:
@@ -64,7 +85,7 @@ class ReusableDeployment:
         self.deployment.close()
 
 
-def _sqlite_connection(deployment: Deployment) -> sqlite3.Connection:
+def _sqlite_connection(deployment: ServiceDeployment) -> sqlite3.Connection:
     """The one SQLite connection of an in-memory database (SQLAlchemy's StaticPool)."""
     engine = deployment.db.engine
     if engine.dialect.name != "sqlite" or engine.url.database not in (None, "", ":memory:"):
@@ -83,7 +104,9 @@ class Deployments:
     """The run's deployments, one per world a fixture asks for, built on first use."""
 
     def __init__(
-        self, factory: Callable[[Mapping[str, Any]], Deployment], world_loader: WorldLoader
+        self,
+        factory: Callable[[Mapping[str, Any]], ServiceDeployment],
+        world_loader: WorldLoader,
     ) -> None:
         self.factory = factory
         self.world_loader = world_loader
@@ -114,9 +137,7 @@ class Deployments:
         self.close()
 
 
-def settled_send(
-    reusable: ReusableDeployment, send: Callable[[HttpRequest], HttpResponse]
-) -> Callable[[HttpRequest], HttpResponse]:
+def settled_send(reusable: ReusableDeployment, send: Send) -> Send:
     """``send``, except that a GET waits for the conductor first: what a setup step created
     is built before it is shown, so settling a server takes one GET and no sleep."""
 
@@ -126,3 +147,89 @@ def settled_send(
         return send(request)
 
     return send_after_the_conductor
+
+
+# --------------------------------------------------------------------------- the runner
+
+
+def reference_deployment(world: Mapping[str, Any]) -> ServiceDeployment:
+    """A fresh in-process refnova: in-memory SQLite, kombu memory:// transport, serving every
+    microversion it implements (a deployment announces 2.1 unless told otherwise)."""
+    from refnova.api.openstack.contracts import V21_IMPLEMENTED_MAX
+    from refnova.config import Settings  # the application only when a fixture runs
+    from refnova.service import Deployment as Made
+
+    settings = Settings(
+        db_url="sqlite://", transport_url="memory://", max_microversion=V21_IMPLEMENTED_MAX
+    )
+    return Made(settings, world=world)
+
+
+def run_in_process(
+    fixture: Fixture,
+    deployment_factory: Callable[[Mapping[str, Any]], Deployment] | None = None,
+    world_loader: WorldLoader | None = None,
+    deployments: Deployments | None = None,
+) -> Result:
+    """Run one fixture against a fresh deployment (anything with ``.app`` and ``.close()``),
+    or against the deployment of its world in ``deployments``, reset."""
+    if deployments is not None:
+        world, reusable = deployments.for_world(fixture.world)
+        app = reusable.app
+        return _run_on_app(fixture, app, world, settled_send(reusable, _sender(app)))
+    world = (world_loader or load_reference_world)(fixture.world)
+    deployment = (deployment_factory or reference_deployment)(world)
+    try:
+        return _run_on_app(fixture, deployment.app, world, _sender(deployment.app))
+    finally:
+        deployment.close()
+
+
+def run_all_in_process(
+    fixtures: Iterable[Fixture],
+    progress: Progress | None = None,
+    deployment_factory: Callable[[Mapping[str, Any]], ServiceDeployment] | None = None,
+    world_loader: WorldLoader | None = None,
+) -> list[Result]:
+    """Run fixtures in-process, one deployment per world, reset before each fixture."""
+    results = []
+    with in_process_deployments(deployment_factory, world_loader) as deployments:
+        for fixture in fixtures:
+            results.append(run_in_process(fixture, deployments=deployments))
+            if progress is not None:
+                progress(results[-1])
+    return results
+
+
+def in_process_deployments(
+    deployment_factory: Callable[[Mapping[str, Any]], ServiceDeployment] | None = None,
+    world_loader: WorldLoader | None = None,
+) -> Deployments:
+    """Reusable deployments for a run (the reference deployment by default)."""
+    return Deployments(
+        deployment_factory or reference_deployment, world_loader or load_reference_world
+    )
+
+
+def _run_on_app(
+    fixture: Fixture, app: WsgiApp, world: Mapping[str, Any], send_setup: Send
+) -> Result:
+    """The fixture's setup steps (sent with ``send_setup``), then its request, matched."""
+    prepared = run_setup(fixture.setup, placeholder_values(world), send_setup)
+    if prepared.problem is not None:
+        return Result(fixture, FAIL, reason=prepared.problem)
+    response = call_wsgi(app, build_request(fixture, prepared.values))
+    return evaluate(fixture, response, prepared.values)
+
+
+def _sender(app: WsgiApp) -> Send:
+    return lambda request: call_wsgi(app, request)
+
+
+def call_wsgi(app: WsgiApp, request: HttpRequest) -> HttpResponse:
+    """Send a request to a WSGI application, as a server would."""
+    blank = webob.Request.blank(
+        request.path, method=request.method, headers=request.header_dict(), body=request.body
+    )
+    response = blank.get_response(app)
+    return HttpResponse(response.status_int, tuple(response.headerlist), response.body)

@@ -1,7 +1,7 @@
 """The runners: a fixture sent to an in-process refnova or to a live endpoint, and matched.
 
-In-process, each fixture gets a fresh ``refnova.service.Deployment`` (in-memory SQLite,
-kombu's memory:// transport) built on the world the fixture asks for. Live, the fixtures go
+In-process (``refnova.conformance.in_process``), a fixture runs on a ``refnova.service.Deployment``
+(in-memory SQLite, kombu's memory:// transport) of the world it asks for. Live, the fixtures go
 over HTTP with ``requests``; ``LiveRunner`` deletes the servers each fixture created, so
 that the next one meets an unused project.
 """
@@ -9,134 +9,50 @@ that the next one meets an unused project.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import Any, cast
 
 import requests
-import webob
 
 from refnova.conformance import microversions
 from refnova.conformance.fixtures import Fixture
 from refnova.conformance.http import HttpRequest, HttpResponse, build_request, json_or_none
+from refnova.conformance.in_process import (  # the in-process runner, named here as before
+    Deployment,
+    Progress,
+    WsgiApp,
+    call_wsgi,
+    in_process_deployments,
+    reference_deployment,
+    run_all_in_process,
+    run_in_process,
+)
 from refnova.conformance.placeholders import placeholder_values
 from refnova.conformance.results import FAIL, SKIP, Result, answer_summary, evaluate
 from refnova.conformance.setup import run_setup, undo_all
 from refnova.conformance.world import load_reference_world, world_change_lines, world_references
 
-if TYPE_CHECKING:  # the application is imported only when a fixture runs in-process
-    from refnova.conformance.in_process import Deployments, ReusableDeployment
+__all__ = [
+    "Deployment",
+    "LiveRunner",
+    "LiveTarget",
+    "Progress",
+    "WsgiApp",
+    "call_wsgi",
+    "in_process_deployments",
+    "reference_deployment",
+    "run_all_in_process",
+    "run_in_process",
+    "run_live",
+    "run_suite",
+]
 
-WsgiApp = Callable[..., Iterable[bytes]]
 WorldLoader = Callable[[Mapping[str, Any] | None], Mapping[str, Any]]
-Progress = Callable[[Result], None]
-
-
-class Deployment(Protocol):
-    """What the in-process runner needs of a deployment (``refnova.service.Deployment``)."""
-
-    @property
-    def app(self) -> WsgiApp: ...
-
-    def close(self) -> None: ...
-
-
-# --------------------------------------------------------------------------- in-process
-
-
-def reference_deployment(world: Mapping[str, Any]) -> Deployment:
-    """A fresh in-process refnova: in-memory SQLite, kombu memory:// transport, serving every
-    microversion it implements (a deployment announces 2.1 unless told otherwise)."""
-    from refnova.api.openstack.contracts import V21_IMPLEMENTED_MAX
-    from refnova.config import Settings  # the application only when a fixture runs
-    from refnova.service import Deployment as ServiceDeployment
-
-    settings = Settings(
-        db_url="sqlite://", transport_url="memory://", max_microversion=V21_IMPLEMENTED_MAX
-    )
-    deployment: Deployment = ServiceDeployment(settings, world=world)
-    return deployment
-
-
-def run_in_process(
-    fixture: Fixture,
-    deployment_factory: Callable[[Mapping[str, Any]], Deployment] | None = None,
-    world_loader: WorldLoader | None = None,
-    deployments: Deployments | None = None,
-) -> Result:
-    """Run one fixture against a fresh deployment (anything with ``.app`` and ``.close()``),
-    or against the deployment of its world in ``deployments``, reset."""
-    if deployments is not None:
-        world, reusable = deployments.for_world(fixture.world)
-        return _run_on_app(fixture, reusable.app, world, settled_send(reusable, reusable.app))
-    world = (world_loader or load_reference_world)(fixture.world)
-    deployment = (deployment_factory or reference_deployment)(world)
-    try:
-        return _run_on_app(fixture, deployment.app, world)
-    finally:
-        deployment.close()
-
-
-def run_all_in_process(
-    fixtures: Iterable[Fixture],
-    progress: Progress | None = None,
-    deployment_factory: Callable[[Mapping[str, Any]], Deployment] | None = None,
-    world_loader: WorldLoader | None = None,
-) -> list[Result]:
-    """Run fixtures in-process, one deployment per world (``in_process.Deployments``)."""
-    results = []
-    with in_process_deployments(deployment_factory, world_loader) as deployments:
-        for fixture in fixtures:
-            results.append(run_in_process(fixture, deployments=deployments))
-            if progress is not None:
-                progress(results[-1])
-    return results
-
-
-def in_process_deployments(
-    deployment_factory: Callable[[Mapping[str, Any]], Deployment] | None = None,
-    world_loader: WorldLoader | None = None,
-) -> Deployments:
-    """Reusable deployments for a run (the reference deployment by default)."""
-    from refnova.conformance.in_process import Deployments as Reusables
-
-    factory = cast(Any, deployment_factory or reference_deployment)
-    return Reusables(factory, world_loader or load_reference_world)
-
-
-def settled_send(
-    reusable: ReusableDeployment, app: WsgiApp
-) -> Callable[[HttpRequest], HttpResponse]:
-    from refnova.conformance.in_process import settled_send as settling
-
-    return settling(reusable, lambda sent: call_wsgi(app, sent))
-
-
-def _run_on_app(
-    fixture: Fixture,
-    app: WsgiApp,
-    world: Mapping[str, Any],
-    send_setup: Callable[[HttpRequest], HttpResponse] | None = None,
-) -> Result:
-    """The fixture's setup steps (sent with ``send_setup``), then its request, matched."""
-    prepared = run_setup(
-        fixture.setup, placeholder_values(world), send_setup or (lambda sent: call_wsgi(app, sent))
-    )
-    if prepared.problem is not None:
-        return Result(fixture, FAIL, reason=prepared.problem)
-    response = call_wsgi(app, build_request(fixture, prepared.values))
-    return evaluate(fixture, response, prepared.values)
-
-
-def call_wsgi(app: WsgiApp, request: HttpRequest) -> HttpResponse:
-    """Send a request to a WSGI application, as a server would."""
-    blank = webob.Request.blank(
-        request.path, method=request.method, headers=request.header_dict(), body=request.body
-    )
-    response = blank.get_response(app)
-    return HttpResponse(response.status_int, tuple(response.headerlist), response.body)
 
 
 # --------------------------------------------------------------------------- live targets
@@ -312,6 +228,11 @@ class LiveRunner:
     after it, it deletes every server that was not there before and waits until they are
     gone, so that quota fixtures ("already used 0") see an unused project. Run it against a
     project of its own: a server that someone else creates meanwhile would be deleted too.
+
+    On a noauth2 target each fixture calls as a user of its own (``fresh_users``): the rate
+    limit counts POSTs per user (Icehouse: 120 a minute), so no fixture waits out what the
+    earlier ones used. Fixtures about their user (key pairs are a user's) or about the limiter
+    (they expect a 429) keep the target's user, and only they may wait on a 429.
     """
 
     def __init__(
@@ -325,8 +246,12 @@ class LiveRunner:
         poll_interval: float = 0.5,
         rate_limit_retries: int = 2,
         max_wait: float = 65.0,
+        fresh_users: bool = True,
     ) -> None:
         self.target = target
+        self.fresh_users = fresh_users
+        self._callers = itertools.count(1)
+        self._run_id = uuid.uuid4().hex[:6]  # two runs within a minute count apart too
         self.session = session
         self.timeout = timeout
         self.sleep = sleep
@@ -411,16 +336,17 @@ class LiveRunner:
     def run(self, fixture: Fixture) -> Result:
         """Run one fixture, then clean up after it; clean-up problems become notes."""
         before = self.server_ids() if live_skip_reason(fixture, self.target) is None else None
+        caller = self.caller_for(fixture)
         result = run_live(
             fixture,
-            self.target.url,
-            self.target.values,
+            caller.url,
+            caller.values,
             session=self.session,
             timeout=self.timeout,
             rate_limit_retries=self.rate_limit_retries,
             sleep=self.sleep,
             max_wait=self.max_wait,
-            target=self.target,
+            target=caller,
         )
         if result.outcome == SKIP:
             return result
@@ -430,6 +356,13 @@ class LiveRunner:
             else (self.cleanup_problem or "could not list servers",)
         )
         return dataclasses.replace(result, notes=result.notes + notes) if notes else result
+
+    def caller_for(self, fixture: Fixture) -> LiveTarget:
+        """The target as this fixture calls it: on noauth2, a user of its own."""
+        if not self.fresh_users or self.target.token is not None or about_its_user(fixture):
+            return self.target
+        user = f"{self.target.values['user_id']}-{self._run_id}-{next(self._callers)}"
+        return dataclasses.replace(self.target, values={**self.target.values, "user_id": user})
 
     def run_all(
         self, fixtures: Iterable[Fixture], progress: Progress | None = None
@@ -442,6 +375,21 @@ class LiveRunner:
                 progress(result)
             results.append(result)
         return results
+
+
+def about_its_user(fixture: Fixture) -> bool:
+    """Whether a fixture depends on who its user is: it tests the rate limiter (a 429), or
+    touches key pairs (a user's own: the reference world's belong to its user)."""
+    if fixture.expect["status"] == 429:
+        return True
+    for request in (fixture.request, *fixture.setup):
+        body = request.get("body")
+        server = body.get("server") if isinstance(body, dict) else None
+        if "keypair" in str(request.get("path", "")).lower() or (
+            isinstance(server, dict) and "key_name" in server
+        ):
+            return True
+    return False
 
 
 # --------------------------------------------------------------------------- suites
