@@ -7,7 +7,8 @@ It runs ``python -m pytest benchmarks`` (``--bench-quick`` with ``--quick``), ec
 then reads every ``ratio <name> <value> target <target>`` line and fails (exit 1) when
 
 - a ratio exceeds ``target * (1 + margin)``, or for a target known to be missed (ratios.KNOWN_GAPS)
-  ``ceiling * (1 + margin)``, the ceiling being the level recorded with the reason;
+  ``ceiling * (1 + margin)``, the ceiling being the level recorded with the reason; a ratio
+  where more is better (ratios.AT_LEAST) falls below ``target / (1 + margin)``;
 - a ratio of the table (or of ``--ratios``) is missing, or the suite could not compute it;
 - a ratio was skipped (a service absent) while ``--require-services`` is given;
 - the benchmark run itself failed.
@@ -23,7 +24,7 @@ import re
 import subprocess
 import sys
 
-from benchmarks.ratios import KNOWN_GAPS, TARGETS
+from benchmarks.ratios import AT_LEAST, KNOWN_GAPS, TARGETS
 
 DEFAULT_MARGIN = 0.25
 RATIO_LINE = re.compile(r"^ratio (\S+) (\S+) target (\S+)\s*$")
@@ -53,18 +54,28 @@ def judge(found, skipped, margin, expected, require_services, known_gaps=None):
         if name in found:
             value, target = found[name]
             ceiling, reason = known_gaps.get(name, (target, None))
-            bound = max(target, ceiling)
-            limit = bound * (1 + margin)
-            if value > limit:
+            # A ratio where more is better is judged as its inverse: the same rules, mirrored.
+            flip = (lambda x: 1 / max(x, 1e-9)) if name in AT_LEAST else (lambda x: x)
+            over, times = ("under", "/") if name in AT_LEAST else ("over", "x")
+            bound = flip(max(flip(target), flip(ceiling)))
+            limit = flip(flip(bound) * (1 + margin))
+            if flip(value) > flip(limit):
                 status, failed = (
-                    "FAIL (over %.3f = %s %s x %.2f)"
-                    % (limit, "recorded gap" if reason else "target", bound, 1 + margin),
+                    "FAIL (%s %.3f = %s %s %s %.2f)"
+                    % (
+                        over,
+                        limit,
+                        "recorded gap" if reason else "target",
+                        bound,
+                        times,
+                        1 + margin,
+                    ),
                     True,
                 )
-            elif value > target and reason:
+            elif flip(value) > flip(target) and reason:
                 status = "target missed (known: %s); regression limit %.3f" % (reason, limit)
-            elif value > target:
-                status = "over target, within the noise margin (limit %.3f)" % limit
+            elif flip(value) > flip(target):
+                status = "%s target, within the noise margin (limit %.3f)" % (over, limit)
             else:
                 status = "ok"
             report.append("gate %-20s %8.3f  target %-5s %s" % (name, value, target, status))

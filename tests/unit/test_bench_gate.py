@@ -150,3 +150,15 @@ def test_a_known_gap_is_reported_and_gated_at_its_recorded_ceiling():
     found, skipped = gate.parse(_run_output(values))
     passed, report = gate.judge(found, skipped, 0.25, list(TARGETS), False, known_gaps=gaps)
     assert not passed
+
+
+def test_a_ratio_where_more_is_better_fails_below_its_target_over_the_margin():
+    values = {name: target for name, (target, *_) in TARGETS.items()}
+    values["workers_2"] = 1.2  # 1.4 / 1.25 = 1.12: under target, within the margin
+    passed, report = _judge(_run_output(values))
+    assert passed
+    assert any(line.startswith("gate workers_2") and "under target" in line for line in report)
+    values["workers_2"] = 1.0
+    passed, report = _judge(_run_output(values))
+    assert not passed
+    assert any(line.startswith("gate workers_2") and "FAIL (under 1.120" in line for line in report)

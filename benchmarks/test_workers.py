@@ -1,0 +1,174 @@
+"""workers_2: creates per second from ``refnova serve --workers 2`` ÷ ``--workers 1``.
+
+Both servers run at once over one throwaway PostgreSQL database and one throwaway RabbitMQ
+vhost. Eight client threads, each in its own project (so that no two wait for the same quota
+rows) and each create on a new connection, post the typical body (without its network and
+security group, which are the world's project's) for a fixed window; a window's rate is its
+202s ÷ its length. Windows alternate between the two servers (1, 2, 2, 1, ...). The ratio is
+median(rate with 2 workers) ÷ median(rate with 1), on the wall clock: throughput is what is
+measured. A new connection per create, because a kept-alive connection stays with the worker
+that accepted it, and eight opened at once mostly land on one worker (measured here: one worker
+used 1.5 s of CPU in a 3 s window, the other 0.2 to 0.5 s); new connections go to whichever
+worker accepts first, and the two then used 1.4 to 1.5 s each.
+
+What is measured is the API tier: a create ends when the broker has confirmed the cast, as a
+client's 202 does. No conductor consumes during a window (the queue is purged between
+windows): in a deployment the conductors run on hosts of their own, and on this 2-core machine
+one here would take the very core a second worker is measured for. The database, the broker
+and the clients still share the two cores with the workers, so the ratio stays well below 2.
+"""
+
+import contextlib
+import http.client
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from benchmarks import support
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+READY = re.compile(r"refnova API on http://127\.0\.0\.1:(\d+)/v2")
+CLIENTS = 8
+
+
+class Process:
+    """``python -m refnova.cli ...`` with its log in a file, waited for until ``ready`` shows."""
+
+    def __init__(self, args, log_path, ready):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("REFNOVA_", "OTEL_"))}
+        env.update(REFNOVA_LOG_LEVEL="WARNING", PYTHONPATH=ROOT)
+        self.log_path = log_path
+        with open(log_path, "w") as log:
+            self.popen = subprocess.Popen(
+                [sys.executable, "-m", "refnova.cli", *args],
+                cwd=os.path.dirname(log_path),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.match = self._wait_for(ready)
+
+    def _wait_for(self, pattern, timeout=120.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with open(self.log_path) as log:
+                found = re.search(pattern, log.read())
+            if found:
+                return found
+            if self.popen.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise AssertionError(
+            "no %r from %s:\n%s" % (pattern, self.log_path, open(self.log_path).read())
+        )
+
+    def stop(self):
+        self.popen.terminate()
+        assert self.popen.wait(60) == 0, open(self.log_path).read()[-3000:]
+
+
+def _window(port, body, seconds):
+    """Eight clients posting creates to ``port`` for ``seconds``, a connection each time:
+    creates per second."""
+    done = [0] * CLIENTS
+    errors = []
+    barrier = threading.Barrier(CLIENTS + 1)
+
+    def client(index):
+        project = "bench-%d" % index
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "X-Auth-Token": "demo:%s" % project,
+        }
+        path = "/v2/%s/servers" % project
+        barrier.wait()
+        end = time.perf_counter() + seconds
+        try:
+            while time.perf_counter() < end:
+                connection.close()  # the next create on a new connection (see above)
+                connection.request("POST", path, body, headers)
+                response = connection.getresponse()
+                answer = response.read()
+                if response.status != 202:
+                    raise AssertionError("%s %s" % (response.status, answer[:300]))
+                done[index] += 1
+        except Exception as error:  # surfaced below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise errors[0]
+    return sum(done) / elapsed
+
+
+def _purge(vhost_url):
+    import kombu
+
+    with kombu.Connection(vhost_url) as connection:
+        kombu.Queue("conductor", channel=connection.channel()).purge()
+
+
+@contextlib.contextmanager
+def _services(results):
+    try:
+        with support.postgresql_database() as db, support.rabbitmq_vhost() as mq:
+            yield db, mq
+    except support.ServiceMissing as missing:
+        results.skipped["workers_2"] = str(missing)
+        pytest.skip(str(missing))
+
+
+def test_workers_2(results, world, tmp_path):
+    # The typical body but for its network and security group, which are the world's
+    # project's: each client creates in a project of its own.
+    server = support.typical_server(world)
+    del server["networks"], server["security_groups"]
+    raw_body = json.dumps({"server": server}).encode("utf-8")
+    world_file = tmp_path / "world.json"
+    world_file.write_text(json.dumps(world))
+    windows, seconds = results.rounds((4, 4.0), (2, 2.5))
+    with _services(results) as (db, mq), contextlib.ExitStack() as stack:
+        common = ["--db", db, "--transport", mq, "--world", str(world_file)]
+        ports = {}
+        for workers in (1, 2):
+            api = Process(
+                ["serve", "--port", "0", "--workers", str(workers), *common],
+                str(tmp_path / ("serve-%d.log" % workers)),
+                READY,
+            )
+            stack.callback(api.stop)
+            ports[workers] = int(api.match.group(1))
+        rates = {1: [], 2: []}
+        _window(ports[1], raw_body, 1.0)  # warm-up: connections, caches, the first rows
+        _window(ports[2], raw_body, 1.0)
+        for index in range(windows):
+            for workers in (1, 2) if index % 2 == 0 else (2, 1):
+                _purge(mq)
+                rates[workers].append(_window(ports[workers], raw_body, seconds))
+        _purge(mq)
+    for workers, rate in rates.items():
+        # Seconds per create: the ratio is a quotient of medians, as every other ratio.
+        results.samples["wall"]["workers_2.workers_%d" % workers] = [1.0 / r for r in rate]
+        results.figures["creates_per_second.workers_%d.postgresql_rabbitmq" % workers] = (
+            statistics.median(rate),
+            "creates/s",
+        )
