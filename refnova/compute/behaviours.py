@@ -31,8 +31,8 @@ from refnova.db import models
 
 Limits = Mapping[str, int]
 BROKER_DOWN = "the message broker could not be reached"
-# What psycopg says of a server that is not there; the driver error a real outage raises.
-DATABASE_DOWN = 'connection to server at "127.0.0.1", port 5432 failed: Connection refused'
+# The driver's error under SQLAlchemy's, as a real outage raises it (the log says it is one).
+DATABASE_DOWN = "could not connect to the database: Connection refused (behaviour database-down)"
 
 
 class DatabaseDown(sqlalchemy_exc.OperationalError):
