@@ -1,10 +1,15 @@
 """CLIENT spans for SQLAlchemy statements (OpenTelemetry's database conventions).
 
 ``SQLAlchemyInstrumentor().instrument(engine)`` hooks an engine's cursor events, as
-OpenTelemetry's own SQLAlchemy instrumentation does; ``uninstrument(engine)`` removes every
-listener it added. A statement gets a span only inside a recording span, so start-up DDL and
-seeding make no traces of their own. Statements are recorded parameterized
-(``db.query.text``); bound values never are.
+OpenTelemetry's own SQLAlchemy instrumentation does, and its dialect's commit and rollback;
+``uninstrument(engine)`` removes every hook it added. A statement gets a span only inside a
+recording span, so start-up DDL and seeding make no traces of their own. Statements are
+recorded parameterized (``db.query.text``); bound values never are.
+
+A transaction's begin and end are spans too: SQLite's ``BEGIN IMMEDIATE`` is a statement
+(its span holds the wait for the database's write lock), and the driver's commit and
+rollback are ``COMMIT`` and ``ROLLBACK`` spans (``db.operation.name``), so no time of a
+transaction is left outside a span.
 """
 
 from __future__ import annotations
@@ -38,10 +43,8 @@ from refnova.tracing.attributes import (
 )
 from refnova.tracing.provider import enabled
 
-# Transaction control and SQLite pragmas: driver plumbing, not the path's statements.
-_UNTRACED_SQL = frozenset(
-    ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA", "SET", "SHOW")
-)
+# SQLite pragmas and session settings: driver plumbing, not the path's statements.
+_UNTRACED_SQL = frozenset(("PRAGMA", "SET", "SHOW"))
 _SQL_TARGET = re.compile(
     r"^\s*(?:(?:SELECT|DELETE)\b.*?\bFROM\s+|INSERT\s+(?:OR\s+\w+\s+)?INTO\s+"
     r"|UPDATE\s+(?:OR\s+\w+\s+)?)[\"`\[]?([A-Za-z_]\w*)",
@@ -49,7 +52,12 @@ _SQL_TARGET = re.compile(
 )
 # Where a statement's span waits on SQLAlchemy's execution context between its events.
 _SPAN_KEY = "_refnova_db_span"
-_EVENTS = ("before_cursor_execute", "after_cursor_execute", "handle_error")
+_EVENTS = ("before_cursor_execute", "after_cursor_execute", "handle_error", "rollback")
+# The dialect's methods that end a transaction, and the operation each one is.
+_ENDINGS = {"do_commit": "COMMIT", "do_rollback": "ROLLBACK"}
+# Set in a pooled connection's info by a transaction's rollback (the pool's own rollback of a
+# connection handed back, after every commit, is housekeeping and gets no span).
+_ROLLING_BACK = "_refnova_rolling_back"
 
 Attributes = Mapping[str, AttributeValue]
 Listener = Callable[..., None]
@@ -138,11 +146,37 @@ def _listeners(tracer: trace.Tracer, base: Attributes) -> dict[str, Listener]:
             span.set_attribute(ERROR_TYPE, type(error).__name__)
             span.end()
 
+    def rollback(conn: Any) -> None:
+        if trace.get_current_span().is_recording():
+            conn.info[_ROLLING_BACK] = True
+
     return {
         "before_cursor_execute": before_cursor_execute,
         "after_cursor_execute": after_cursor_execute,
         "handle_error": handle_error,
+        "rollback": rollback,
     }
+
+
+def _ending(tracer: trace.Tracer, base: Attributes, operation: str, method: Listener) -> Listener:
+    """The dialect's ``method`` (its commit or rollback) in a CLIENT span ``operation``."""
+    attributes = {**base, DB_OPERATION_NAME: operation, DB_QUERY_SUMMARY: operation}
+    only_flagged = operation == "ROLLBACK"
+
+    def end_transaction(dbapi_connection: Any) -> None:
+        flagged = getattr(dbapi_connection, "info", {}).pop(_ROLLING_BACK, False)
+        if (only_flagged and not flagged) or not trace.get_current_span().is_recording():
+            return method(dbapi_connection)
+        with spans.redacted_span(
+            operation, kind=SpanKind.CLIENT, attributes=attributes, tracer=tracer
+        ) as span:
+            try:
+                return method(dbapi_connection)
+            except Exception as error:
+                spans.note_error_type(span, error)
+                raise
+
+    return end_transaction
 
 
 class SQLAlchemyInstrumentor:
@@ -159,17 +193,26 @@ class SQLAlchemyInstrumentor:
         """Hook ``engine``; False (and nothing hooked) when tracing is off or it is hooked."""
         if not enabled() or engine in self._hooked:
             return False
-        listeners = _listeners(self._tracer or spans.tracer(), engine_attributes(engine))
+        tracer, base = self._tracer or spans.tracer(), engine_attributes(engine)
+        listeners = _listeners(tracer, base)
         for name in _EVENTS:
             event.listen(engine, name, listeners[name])
+        # The engine's own dialect instance: its methods shadowed here, for it alone.
+        for name, operation in _ENDINGS.items():
+            original = getattr(engine.dialect, name)
+            setattr(engine.dialect, name, _ending(tracer, base, operation, original))
         self._hooked[engine] = listeners
         return True
 
     def uninstrument(self, engine: Engine) -> None:
-        """Remove every listener ``instrument`` added to ``engine`` (none: nothing to do)."""
+        """Remove every hook ``instrument`` added to ``engine`` (none: nothing to do)."""
         listeners = self._hooked.pop(engine, None)
-        for name, listener in (listeners or {}).items():
+        if listeners is None:
+            return
+        for name, listener in listeners.items():
             event.remove(engine, name, listener)
+        for name in _ENDINGS:
+            vars(engine.dialect).pop(name, None)
 
     def is_instrumented(self, engine: Engine) -> bool:
         return engine in self._hooked

@@ -80,7 +80,7 @@ def test_traced_fixtures_cover_success_and_rejections_at_three_layers():
         ]
         by_origin.setdefault(origins[0] if origins else None, []).append(fixture.id)
     assert None in by_origin, "no success fixture has a trace shape"
-    assert "servers.Controller.create" in by_origin, "no controller rejection"
+    assert "servers.Controller._check_fields" in by_origin, "no controller rejection"
     assert any(name.startswith("compute.api.API.") and "quota" not in name for name in by_origin), (
         "no compute-API rejection"
     )

@@ -135,7 +135,8 @@ def test_a_controller_rejection_shows_where_and_why(traced_client, spans):
     response = traced_client.create({"name": " \t "})
     assert response.status_int == 400
     by_name = {r.name: r for r in spans.trace_of(CREATE_SPAN)}
-    assert set(by_name) == {CREATE_SPAN, "servers.Controller.create"}
+    checks = "servers.Controller._check_fields"
+    assert set(by_name) == {CREATE_SPAN, "servers.Controller.create", checks}
     server, controller = by_name[CREATE_SPAN], by_name["servers.Controller.create"]
     # A 4xx is the client's error: the SERVER span's status stays unset, with no error.type.
     assert server.status == "UNSET" and "error.type" not in server.attributes
@@ -144,8 +145,11 @@ def test_a_controller_rejection_shows_where_and_why(traced_client, spans):
     assert server.events == []
     assert controller.status == "ERROR"
     assert "Server name has a minimum character requirement of 1." in controller.status_message
-    # The controller's own check: the class Nova raises there (webob's HTTPBadRequest).
-    assert controller.attributes["error.type"] == "HTTPBadRequest"
+    # The controller's own check: the class Nova raises there (webob's HTTPBadRequest), on
+    # the span of the checks where it failed and on the controller's.
+    for span in (by_name[checks], controller):
+        assert span.status == "ERROR"
+        assert span.attributes["error.type"] == "HTTPBadRequest"
     assert [event["name"] for event in controller.events] == ["exception"]
     assert (
         controller.events[0]["attributes"]["exception.message"]
@@ -214,12 +218,17 @@ def test_a_flavor_the_controller_cannot_find_is_recorded_where_it_arose(traced_c
     response = traced_client.create({"flavorRef": "999"})
     assert response.status_int == 400
     by_name = {r.name: r for r in spans.trace_of(CREATE_SPAN)}
+    lookup = by_name["compute.flavors.get_flavor_by_flavor_id"]
+    assert lookup.status == "ERROR" and lookup.attributes["error.type"] == "FlavorNotFound"
+    assert [e["attributes"]["exception.type"] for e in lookup.events] == [
+        "refnova.exception.FlavorNotFound"
+    ]
+    # The controller answered 400 for it: the same class, its own answer recorded once.
     controller = by_name["servers.Controller.create"]
     assert controller.status == "ERROR"
     assert controller.attributes["error.type"] == "FlavorNotFound"
-    # The Nova exception the controller met, then the 400 it answered with.
-    types = [e["attributes"]["exception.type"].rsplit(".", 1)[-1] for e in controller.events]
-    assert types == ["FlavorNotFound", "ApiError"]
+    types = [e["attributes"]["exception.type"] for e in controller.events]
+    assert types == ["refnova.exception.ApiError"]
     assert "error.type" not in by_name[CREATE_SPAN].attributes
     assert by_name[CREATE_SPAN].status == "UNSET"
 

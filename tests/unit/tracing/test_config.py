@@ -221,5 +221,5 @@ print("ok")
     )
     assert out.strip() == "ok"
     names = sorted(r.name for r in tracefiles.load_spans(tmp_path / "t.jsonl"))
-    assert names == ["SELECT instances", "outer"]
+    assert names == ["BEGIN", "COMMIT", "SELECT instances", "outer"]
     assert {r.service for r in tracefiles.load_spans(tmp_path / "t.jsonl")} == {"refnova-api"}

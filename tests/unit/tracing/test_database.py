@@ -1,5 +1,8 @@
 """SQLAlchemyInstrumentor: statement spans on the engines it hooks, none once it unhooks them."""
 
+import threading
+import time
+
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 from sqlalchemy import create_engine, exc, text
@@ -8,7 +11,8 @@ from refnova import tracing
 from refnova.db import api as db_api
 from refnova.tracing import database
 
-EVENTS = ("before_cursor_execute", "after_cursor_execute", "handle_error")
+EVENTS = ("before_cursor_execute", "after_cursor_execute", "handle_error", "rollback")
+ENDINGS = ("do_commit", "do_rollback")
 
 
 @pytest.fixture
@@ -34,7 +38,12 @@ def insert_in_a_span(engine, name="a"):
 
 
 def statement_spans(spans):
-    return [span for span in spans.finished() if span.name != "outer"]
+    """The statements' spans (not the transaction's end)."""
+    return [span for span in spans.finished() if span.name not in ("outer", "COMMIT")]
+
+
+def names(spans):
+    return [span.name for span in spans.finished() if span.name != "outer"]
 
 
 def test_an_instrumented_engine_makes_a_client_span_per_statement(spans, engine):
@@ -53,13 +62,70 @@ def test_an_instrumented_engine_makes_a_client_span_per_statement(spans, engine)
     instrumentor.uninstrument(engine)
 
 
+def test_a_commit_is_a_span_and_the_pool_s_own_rollback_is_none(spans, engine):
+    instrumentor = tracing.SQLAlchemyInstrumentor()
+    instrumentor.instrument(engine)
+    insert_in_a_span(engine)
+    # The pool rolls back every connection handed back: housekeeping, not the transaction's.
+    assert names(spans) == ["INSERT things", "COMMIT"]
+    commit = spans.finished()[1]
+    assert commit.kind == SpanKind.CLIENT
+    assert dict(commit.attributes) == {
+        "db.system.name": "sqlite",
+        "db.operation.name": "COMMIT",
+        "db.query.summary": "COMMIT",
+    }
+    instrumentor.uninstrument(engine)
+
+
+def test_a_transaction_rolled_back_has_a_rollback_span(spans, engine):
+    instrumentor = tracing.SQLAlchemyInstrumentor()
+    instrumentor.instrument(engine)
+    with pytest.raises(ValueError):
+        with tracing.tracer().start_as_current_span("outer"):
+            with engine.begin() as connection:
+                connection.execute(text("INSERT INTO things (name) VALUES ('x')"))
+                raise ValueError("refused")
+    assert names(spans) == ["INSERT things", "ROLLBACK"]
+    assert spans.finished()[1].attributes["db.operation.name"] == "ROLLBACK"
+    instrumentor.uninstrument(engine)
+
+
+def test_sqlite_s_begin_immediate_is_a_span_that_holds_the_lock_wait(spans, tmp_path):
+    """A writer holds SQLite's lock; the traced transaction's BEGIN span ends only once the
+    writer has committed (span and clock times compared, no duration asserted)."""
+    db = db_api.Database("sqlite:///%s" % (tmp_path / "lock.db"))
+    holding, released = threading.Event(), []
+
+    def hold_the_lock():
+        with db.engine.begin():  # BEGIN IMMEDIATE: the write lock
+            holding.set()
+            time.sleep(0.2)
+            released.append(time.time_ns())
+
+    writer = threading.Thread(target=hold_the_lock)
+    writer.start()
+    holding.wait(5)
+    with tracing.tracer().start_as_current_span("outer"), db.reading() as connection:
+        connection.execute(text("SELECT 1"))
+    writer.join()
+    db.close()
+    begin = next(span for span in spans.finished() if span.name == "BEGIN")
+    assert begin.attributes["db.query.text"] == "BEGIN IMMEDIATE"
+    assert begin.attributes["db.operation.name"] == "BEGIN"
+    assert begin.end_time >= released[0]
+    assert names(spans) == ["BEGIN", "SELECT", "COMMIT"]
+
+
 def test_uninstrument_removes_every_listener_it_added(spans, engine):
     before = listeners(engine)
     instrumentor = tracing.SQLAlchemyInstrumentor()
     instrumentor.instrument(engine)
     assert listeners(engine) == {name: count + 1 for name, count in before.items()}
+    assert all(name in vars(engine.dialect) for name in ENDINGS)
     instrumentor.uninstrument(engine)
     assert listeners(engine) == before
+    assert not any(name in vars(engine.dialect) for name in ENDINGS)
     assert not instrumentor.is_instrumented(engine)
     insert_in_a_span(engine)
     assert statement_spans(spans) == []
@@ -87,8 +153,8 @@ def test_a_failing_statement_ends_its_span_as_an_error(spans, engine):
         with tracing.tracer().start_as_current_span("outer"):
             with engine.begin() as connection:
                 connection.execute(text("INSERT INTO nowhere (name) VALUES ('x')"))
-    (span,) = statement_spans(spans)
-    assert span.name == "INSERT nowhere"
+    assert names(spans) == ["INSERT nowhere", "ROLLBACK"]
+    span = spans.finished()[0]
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes["error.type"] == "OperationalError"
     instrumentor.uninstrument(engine)

@@ -58,10 +58,9 @@ class Controller:
     @tracing.traced("servers.Controller.create")
     def create(self, req: webob.Request, body: Any) -> Answer:
         contract = contracts.contract_of(req)
-        server = contract.server_from_body(body, req.environ.get(contracts.VERSION_KEY))
         context = req.environ["nova.context"]
         try:
-            values = self._check_fields(contract, req, server, body)
+            server, values = self._check_fields(contract, req, body)
             flavor = self._flavor(context, values["flavor_id"])
             instances, reservation_id = self.compute_api.create(
                 context,
@@ -74,22 +73,38 @@ class Controller:
             raise errors.to_api_error(error, self._errors(contract))
         if utils.py2_truthy(server.get("return_reservation_id", False)):
             return 202, {"reservation_id": reservation_id}, {}
-        body = contract.create_view(
-            req, instances[0], values["admin_password"], server, self.config
-        )
+        body = self._create_view(contract, req, instances[0], values["admin_password"], server)
         return 202, body, {"Location": body["server"]["links"][0]["href"]}
 
-    def _check_fields(
-        self, contract: contracts.Contract, req: webob.Request, server: Server, body: Any
+    @tracing.traced("views.servers.ViewBuilder.create")
+    def _create_view(
+        self,
+        contract: contracts.Contract,
+        req: webob.Request,
+        instance: Mapping[str, Any],
+        admin_password: str,
+        server: Server,
     ) -> dict[str, Any]:
-        """Every step of the contract at the request's version, in order; the values."""
+        """The 202 body, the contract's view of the new server."""
+        return contract.create_view(req, instance, admin_password, server, self.config)
+
+    # Nova's create checks its body inline; refnova's span of them is named after this method.
+    @tracing.traced("servers.Controller._check_fields")
+    def _check_fields(
+        self, contract: contracts.Contract, req: webob.Request, body: Any
+    ) -> tuple[Server, dict[str, Any]]:
+        """The body's ``server`` object, then every step of the contract at the request's
+        version, in order: (the server object, the values)."""
+        version = req.environ.get(contracts.VERSION_KEY)
+        server = contract.server_from_body(body, version)
         values: dict[str, Any] = {}
-        for step in contract.steps_at(req.environ.get(contracts.VERSION_KEY)):
+        for step in contract.steps_at(version):
             value = step.check(server, body, self.config)
             if step.name is not None:
                 values[step.name] = value
-        return values
+        return server, values
 
+    @tracing.traced("compute.flavors.get_flavor_by_flavor_id")
     def _flavor(self, context: RequestContext, flavorid: str) -> FlavorRecord:
         with self.compute_api.db.reading() as connection:
             return db_api.flavor_get_by_flavor_id(connection, flavorid, context)
