@@ -22,9 +22,9 @@ IDS = [path.name for path in PATHS]
 FIXTURES = [load_fixture(path) for path in PATHS]
 CATALOGUE = REPO_ROOT / "docs" / "v2.1-create-contract.md"
 
-TABLE_ROW_RE = re.compile(r"^\|\s*([GJKLMRVWX][0-9]+[a-z]?)\s*\|", re.MULTILINE)
-FILE_ROW_RE = re.compile(r"([GJKLMRVWX])(\d{2})([a-z]?)-")
-SOURCE_RE = re.compile(r"nova-oracle nova==34\.0\.0 run \d{8}T\d{4}Z ([GJKLMRVWX]\d+[a-z]?)")
+TABLE_ROW_RE = re.compile(r"^\|\s*([GJKLMRVWXY][0-9]+[a-z]?)\s*\|", re.MULTILINE)
+FILE_ROW_RE = re.compile(r"([GJKLMRVWXY])(\d{2})([a-z]?)-")
+SOURCE_RE = re.compile(r"nova-oracle nova==34\.0\.0 run \d{8}T\d{4}Z ([GJKLMRVWXY]\d+[a-z]?)")
 # Rows where Nova 34.0.0 answers 500 and refnova 400 (docs/v2.1-create-contract.md).
 NOVA_500_ROWS = {"J88", "J89", "K13", "K14"}
 # Markers the recorder writes for values that differ on every run (ids, passwords, links).

@@ -3,7 +3,6 @@ parameters and the links of a page of a collection."""
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,19 +31,25 @@ def project_segment(req: webob.Request, project_id: str) -> str:
 
 
 def next_links(
-    req: webob.Request, project_id: str, collection: str, page: list[Any], last_id: str
+    req: webob.Request,
+    project_id: str,
+    collection: str,
+    page: list[Any],
+    last_id: str,
+    around: AroundCreate,
+    known: frozenset[str] | None = None,
 ) -> list[dict[str, str]]:
     """Nova's ``_get_collection_links``: a ``next`` link when the page is as long as the
-    ``limit`` asked for, with the request's parameters and the last item as ``marker``."""
+    ``limit`` asked for, with the request's parameters (those the route's query schema knows,
+    when ``known`` says: Nova strips the others) and the last item as ``marker``."""
     asked = req.GET.get("limit", "")
     if not asked.isdigit() or not page or int(asked) != len(page):
         return []
-    params = [(key, value) for key, value in req.GET.items() if key != "marker"]
-    params.append(("marker", last_id))
+    params = [(key, value) for key, value in req.GET.items() if known is None or key in known]
     base = "/".join(
         filter(None, (views.application_url(req), project_segment(req, project_id), collection))
     )
-    return [{"rel": "next", "href": "%s?%s" % (base, urllib.parse.urlencode(params))}]
+    return [{"rel": "next", "href": "%s?%s" % (base, around.next_query(params, last_id))}]
 
 
 def links(req: webob.Request, project_id: str, collection: str, item_id: str) -> list[Any]:

@@ -8,6 +8,7 @@ contract they serve.
 from __future__ import annotations
 
 import dataclasses
+import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -19,6 +20,19 @@ from refnova.exception import ApiError
 # A 404 text per resource: a template over the lookup's keys (None: WebOb's generic text,
 # Icehouse's bare HTTPNotFound).
 NotFoundTexts = Mapping[str, str | None]
+
+
+def icehouse_next_query(params: list[tuple[str, str]], marker: str) -> str:
+    """Icehouse's ``_get_next_link``: the request's parameters, the marker last, URL-encoded."""
+    kept = [(key, value) for key, value in params if key != "marker"]
+    return urllib.parse.urlencode([*kept, ("marker", marker)])
+
+
+def today_next_query(params: list[tuple[str, str]], marker: str) -> str:
+    """Today's: the parameters sorted, the marker set, URL-encoded."""
+    ordered = dict(sorted(params))
+    ordered["marker"] = marker
+    return urllib.parse.urlencode(ordered)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +67,8 @@ class AroundCreate:
     # stored; today the schema checks names and the list is sorted by name.
     keypair_name_checked: bool = True
     keypairs_by_name: bool = False
+    # The query of a list's next link: (the request's parameters, the last item) -> text.
+    next_query: Callable[[list[tuple[str, str]], str], str] = icehouse_next_query
 
 
 def icehouse_limit(raw: str) -> int:
@@ -186,6 +202,7 @@ TODAY = AroundCreate(
     extra_specs_find_flavor=True,
     keypair_name_checked=False,
     keypairs_by_name=True,
+    next_query=today_next_query,
 )
 
 

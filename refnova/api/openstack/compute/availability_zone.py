@@ -16,7 +16,7 @@ from refnova.db import api as db_api
 
 DETAIL_POLICY = "compute_extension:availability_zone:detail"
 # From 2.102 both routes refuse any query parameter (Nova's query schemas).
-QUERY = resource_versions.query_rules(("2.102", ()))
+QUERY = resource_versions.query_rules(("2.102", (), True))
 
 
 def _zone(name: str, available: bool, hosts: dict[str, Any] | None = None) -> dict[str, Any]:

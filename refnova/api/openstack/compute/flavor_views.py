@@ -10,7 +10,7 @@ from typing import Any
 
 import webob
 
-from refnova.api.openstack import common
+from refnova.api.openstack import common, contracts
 from refnova.api.openstack.compute import resource_versions
 
 Body = dict[str, Any]
@@ -83,13 +83,19 @@ def show(req: webob.Request, project_id: str, flavor: Any) -> Body:
 
 
 def listing(
-    req: webob.Request, project_id: str, flavors: Sequence[Any], detail: bool
+    req: webob.Request,
+    project_id: str,
+    flavors: Sequence[Any],
+    detail: bool,
+    known: frozenset[str] | None = None,
 ) -> dict[str, Any]:
+    """The index or detail body; ``known``: the query parameters the next link keeps."""
     view = show if detail else basic
     body: dict[str, Any] = {"flavors": [view(req, project_id, flavor) for flavor in flavors]}
     collection = "flavors/detail" if detail else "flavors"
     last = flavors[-1].flavorid if flavors else ""
-    links = common.next_links(req, project_id, collection, list(flavors), last)
+    around = contracts.contract_of(req).around
+    links = common.next_links(req, project_id, collection, list(flavors), last, around, known)
     if links:
         body["flavors_links"] = links
     return body

@@ -19,8 +19,10 @@ from refnova.utils import bool_from_string
 # Nova's query schemas: from 2.75 an unknown parameter of the listing is a 400; from 2.102
 # every flavor route refuses them, and the listing takes a ``name`` filter.
 _LISTING = ("limit", "marker", "is_public", "minRam", "minDisk", "sort_key", "sort_dir")
-LISTING_QUERY = resource_versions.query_rules(("2.75", _LISTING), ("2.102", (*_LISTING, "name")))
-ITEM_QUERY = resource_versions.query_rules(("2.102", ()))
+LISTING_QUERY = resource_versions.query_rules(
+    ("2.1", _LISTING, False), ("2.75", _LISTING, True), ("2.102", (*_LISTING, "name"), True)
+)
+ITEM_QUERY = resource_versions.query_rules(("2.102", (), True))
 
 
 class Controller:
@@ -69,7 +71,8 @@ class Controller:
             )
         except exception.MarkerNotFound:
             raise ApiError(400, "marker [%s] not found" % marker)
-        return flavor_views.listing(req, context.project_id, flavors, detail)
+        known = resource_versions.known_params(req, LISTING_QUERY)
+        return flavor_views.listing(req, context.project_id, flavors, detail, known)
 
     @staticmethod
     def _filters(req: webob.Request) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import webob
 
-from refnova.api.openstack import common
+from refnova.api.openstack import common, contracts
 
 STATUS = {
     "active": "ACTIVE",
@@ -71,7 +71,8 @@ class ImageViews:
         body: dict[str, Any] = {"images": [view(image) for image in images]}
         collection = "images/detail" if detail else "images"
         last = images[-1]["id"] if images else ""
-        links = common.next_links(self.req, self.project_id, collection, list(images), last)
+        around = contracts.contract_of(self.req).around
+        links = common.next_links(self.req, self.project_id, collection, list(images), last, around)
         if links:
             body["images_links"] = links
         return body

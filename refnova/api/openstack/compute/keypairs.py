@@ -47,8 +47,11 @@ ROWS: tuple[resource_versions.Row[dict[str, Any]], ...] = resource_versions.rows
     ]
 )
 _USER = ("user_id",)
-INDEX_QUERY = resource_versions.query_rules(("2.75", (*_USER, *resource_versions.PAGINATION)))
-ITEM_QUERY = resource_versions.query_rules(("2.75", _USER))
+_PAGED = (*_USER, *resource_versions.PAGINATION)
+INDEX_QUERY = resource_versions.query_rules(
+    ("2.1", (), False), ("2.10", _USER, False), ("2.35", _PAGED, False), ("2.75", _PAGED, True)
+)
+ITEM_QUERY = resource_versions.query_rules(("2.75", _USER, True))
 
 
 def shape_of(req: webob.Request) -> Shape:
@@ -102,7 +105,11 @@ class Controller:
             keypairs = _page(req, keypairs)
             last = keypairs[-1].name if keypairs else ""
             project_id = req.environ["nova.context"].project_id
-            links = common.next_links(req, project_id, "os-keypairs", keypairs, last)
+            around_create = contracts.contract_of(req).around
+            known = resource_versions.known_params(req, INDEX_QUERY)
+            links = common.next_links(
+                req, project_id, "os-keypairs", keypairs, last, around_create, known
+            )
         body: dict[str, Any] = {"keypairs": [{"keypair": _summary(k, shape)} for k in keypairs]}
         if links:
             body["keypairs_links"] = links
@@ -129,9 +136,8 @@ class Controller:
             self.api.delete_key_pair(user_id, keypair_name)
         except exception.KeypairNotFound:
             raise _not_found(req, keypair_name, user_id)
-        if shape.deleted == 204:
-            return 204, None, {}
-        return 202, None, {"Content-Type": contracts.contract_of(req).around.empty_accepted_type}
+        content_type = contracts.contract_of(req).around.empty_accepted_type
+        return shape.deleted, None, {"Content-Type": content_type}
 
     @tracing.traced("keypairs.Controller.create")
     def create(self, req: webob.Request, body: Any) -> Answer:

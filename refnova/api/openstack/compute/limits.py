@@ -39,7 +39,7 @@ HIDDEN = resource_versions.rows(
         ("2.57", ("maxPersonality", "maxPersonalitySize")),
     ]
 )
-QUERY = resource_versions.query_rules(("2.75", ("tenant_id",)))
+QUERY = resource_versions.query_rules(("2.75", ("tenant_id",), True))
 OTHER_PROJECT_POLICY = "os_compute_api:limits:other_project"
 
 

@@ -24,7 +24,7 @@ HIDDEN = resource_versions.rows(
         ("2.57", ("injected_files", "injected_file_content_bytes", "injected_file_path_bytes")),
     ]
 )
-SHOW_QUERY = resource_versions.query_rules(("2.75", ("user_id",)))
+SHOW_QUERY = resource_versions.query_rules(("2.75", ("user_id",), True))
 
 
 def quota_set(

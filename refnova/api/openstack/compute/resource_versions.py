@@ -57,25 +57,33 @@ def rows_at(req: webob.Request, table: tuple[Row[T], ...]) -> tuple[T, ...]:
 
 @dataclass(frozen=True)
 class QueryRule:
-    """From ``since`` on, the query parameters a route knows (None: any)."""
+    """From ``since`` on, the query parameters a route knows; ``strict``: the others are a
+    400 (else Nova strips them before the controller sees them)."""
 
     since: APIVersion
-    known: frozenset[str] | None
+    known: frozenset[str]
+    strict: bool
 
 
-def query_rules(*table: tuple[str, Iterable[str] | None]) -> tuple[QueryRule, ...]:
+def query_rules(*table: tuple[str, Iterable[str], bool]) -> tuple[QueryRule, ...]:
     return tuple(
-        QueryRule(APIVersion.parse(since), None if known is None else frozenset(known))
-        for since, known in table
+        QueryRule(APIVersion.parse(since), frozenset(known), strict)
+        for since, known, strict in table
     )
 
 
+def known_params(req: webob.Request, rules: tuple[QueryRule, ...]) -> frozenset[str] | None:
+    """The parameters the route knows at the request's version (None: no rule, any)."""
+    rule = _rule_at(version_of(req), rules)
+    return None if rule is None else rule.known
+
+
 def check_query(req: webob.Request, rules: tuple[QueryRule, ...]) -> None:
-    """ApiError(400) for a parameter the rule of the request's version does not know."""
-    known = _known_at(version_of(req), rules)
-    if known is None:
+    """ApiError(400) for a parameter a strict rule of the request's version does not know."""
+    rule = _rule_at(version_of(req), rules)
+    if rule is None or not rule.strict:
         return
-    unknown = [name for name in dict.fromkeys(req.GET.keys()) if name not in known]
+    unknown = [name for name in dict.fromkeys(req.GET.keys()) if name not in rule.known]
     if unknown:
         verb = "was" if len(unknown) == 1 else "were"
         raise ApiError(
@@ -85,8 +93,8 @@ def check_query(req: webob.Request, rules: tuple[QueryRule, ...]) -> None:
         )
 
 
-def _known_at(version: APIVersion | None, rules: tuple[QueryRule, ...]) -> frozenset[str] | None:
+def _rule_at(version: APIVersion | None, rules: tuple[QueryRule, ...]) -> QueryRule | None:
     if version is None:
         return None
     reached = [rule for rule in rules if rule.since <= version]
-    return reached[-1].known if reached else None
+    return reached[-1] if reached else None

@@ -17,14 +17,13 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import re
-import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import webob
 
 from refnova.api.openstack.compute import views
-from refnova.api.openstack.compute.around import icehouse_limit
+from refnova.api.openstack.compute.around import icehouse_limit, today_next_query
 from refnova.context import RequestContext
 from refnova.db.instance_queries import InstanceFilters
 from refnova.db.models import Instance
@@ -287,13 +286,6 @@ def icehouse_next_query(params: list[tuple[str, str]], marker: str) -> str:
     """``common.dict_to_query_str``: the request's parameters unencoded, marker last."""
     kept = [(key, value) for key, value in params if key != "marker"]
     return "&".join("%s=%s" % pair for pair in [*kept, ("marker", marker)])
-
-
-def today_next_query(params: list[tuple[str, str]], marker: str) -> str:
-    """Today's: the parameters sorted, the marker set, URL-encoded."""
-    ordered = dict(sorted(params))
-    ordered["marker"] = marker
-    return urllib.parse.urlencode(ordered)
 
 
 def icehouse_link_project(req: webob.Request, project_id: str) -> str:
