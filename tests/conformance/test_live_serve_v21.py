@@ -1,8 +1,9 @@
 """`refnova conformance --target http://host:port/v2.1` against `refnova serve`, over HTTP.
 
 The target URL names the contract: the runner takes fixtures/v2.1 and sends each fixture
-(recorded from Nova 34.0.0) to the served process. Every one passes, except the two that
-change refnova's world, which are left to the in-process run with their reason.
+(recorded from Nova 34.0.0) at its own microversion to the served process, which announces
+every version refnova implements. Every one passes, except those that change refnova's world,
+which are left to the in-process run with their reason.
 """
 
 import requests
@@ -18,8 +19,12 @@ PROJECT = load_world()["defaults"]["project_id"]
 
 
 def test_every_v21_fixture_passes_against_refnova_serve(serve, tmp_path):
-    url = serve(None, "--max-microversion", V21_IMPLEMENTED_MAX)
-    completed, root, report = run_conformance(tmp_path, url + "/v2.1", "--reference-world")
+    url = serve()  # a deployment announces every microversion refnova implements
+    listed = requests.get(url + "/", timeout=10).json()["versions"]
+    assert [v["version"] for v in listed if v["id"] == "v2.1"] == [V21_IMPLEMENTED_MAX]
+    completed, root, report = run_conformance(
+        tmp_path, url + "/v2.1", "--reference-world", "--microversion", "all"
+    )
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]
     passed, failed, skipped = summary(completed)
     outcomes = junit_outcomes(root)
@@ -42,7 +47,7 @@ def test_every_v21_fixture_passes_against_refnova_serve(serve, tmp_path):
 
 
 def test_fixtures_above_the_announced_maximum_are_skipped_with_the_reason(serve, tmp_path):
-    url = serve()  # a deployment announces 2.1 unless told otherwise
+    url = serve(None, "--max-microversion", "2.1")  # a deployment that announces less
     listed = requests.get(url + "/", timeout=10).json()["versions"]
     assert [v["version"] for v in listed if v["id"] == "v2.1"] == ["2.1"]
     completed, root, _report = run_conformance(

@@ -93,12 +93,13 @@ def test_steps_with_a_range_run_only_inside_it():
 # --- the announced maximum ---------------------------------------------------------------------
 
 
-def test_a_deployment_announces_2_1_unless_told_otherwise():
-    assert contracts.V21_ANNOUNCED_MAX == contracts.V2_1.max_version == "2.1"
+def test_a_deployment_announces_2_104_unless_told_otherwise():
+    assert contracts.V21_ANNOUNCED_MAX == contracts.V2_1.max_version == "2.104"
+    assert contracts.V21_ANNOUNCED_MAX == contracts.V21_IMPLEMENTED_MAX
     assert contracts.with_max_microversion(None) is contracts.CONTRACTS
-    raised = contracts.with_max_microversion("2.104")
-    assert [c.name for c in raised] == ["v2.1", "v2"]
-    assert raised[0].max_version == "2.104" and raised[0].min_version == "2.1"
+    lowered = contracts.with_max_microversion("2.1")
+    assert [c.name for c in lowered] == ["v2.1", "v2"]
+    assert lowered[0].max_version == "2.1" and lowered[0].min_version == "2.1"
 
 
 @pytest.mark.parametrize("maximum", ["2.105", "2.0", "3.1", "2.x"])
@@ -137,7 +138,7 @@ def test_a_raised_deployment_announces_and_negotiates_2_104(raised):
     listed = raised.request("GET", "/").json["versions"]
     assert [v["version"] for v in listed if v["id"] == "v2.1"] == ["2.104"]
     assert raised.request("GET", "/v2.1/").json["version"]["version"] == "2.104"
-    assert versions.VERSIONS["v2.1"]["version"] == "2.1"  # the module's default is untouched
+    assert versions.VERSIONS["v2.1"]["version"] == "2.104"  # the module's default
     answer = create(raised, "latest", networks="auto")
     assert answer.status_int == 202
     assert answer.headers["OpenStack-API-Version"] == "compute 2.104"

@@ -207,14 +207,13 @@ V21_COMPUTE_OPTIONS = {
     "reject_fixed_ip_with_max_count": True,
 }
 
-# /v2.1's microversions: refnova implements create at every one of Nova 34.0.0's (2.1 to
-# 2.104), but announces (and serves) only up to V21_ANNOUNCED_MAX: until every server view is
-# right at every version, a client asking for ``latest`` would get 2.1-shaped views where it
-# expects newer ones. A deployment raises it (Settings.max_microversion,
-# REFNOVA_MAX_MICROVERSION, ``refnova serve --max-microversion``); the conformance runner
-# in-process and the tests raise it to V21_IMPLEMENTED_MAX.
+# /v2.1's microversions: refnova implements every one of Nova 34.0.0's (2.1 to 2.104) on every
+# /v2.1 route (create, the server views, the resources around create) and announces them all.
+# A deployment may announce (and serve) less (Settings.max_microversion,
+# REFNOVA_MAX_MICROVERSION, ``refnova serve --max-microversion``), e.g. for a client that
+# negotiates ``latest`` but knows only older shapes.
 V21_IMPLEMENTED_MAX = versioned.HIGHEST
-V21_ANNOUNCED_MAX = "2.1"
+V21_ANNOUNCED_MAX = V21_IMPLEMENTED_MAX
 
 V2 = Contract(
     name="v2",
