@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from refnova.tracing.files import SpanRecord
+
+TRACE_ID = re.compile(r"[0-9a-f]{32}")
 
 # The files and views modules load the OpenTelemetry SDK: they are imported by the handlers,
 # so that ``refnova --help`` and the other commands do not pay for them.
@@ -21,8 +24,21 @@ def add_trace_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     actions = trace_parser.add_subparsers(dest="trace_command", required=True)
 
     show = actions.add_parser("show", help="print each trace as an indented tree with durations")
-    show.add_argument("file")
+    show.add_argument(
+        "file",
+        metavar="FILE|TRACE_ID",
+        help="a trace file, or a trace id (an answer's traceresponse header) to find in "
+        "--traces-dir and --trace-file",
+    )
     show.add_argument("--trace-id", help="only this trace (32 hex digits)")
+    show.add_argument(
+        "--traces-dir", help="where to find a trace by its id (default: REFNOVA_TRACES_DIR)"
+    )
+    show.add_argument(
+        "--trace-file",
+        help="the file exporter's file to find a trace in (default: REFNOVA_TRACE_FILE, "
+        "else refnova-traces.jsonl)",
+    )
     show.set_defaults(handler=_show)
 
     export = actions.add_parser("export", help="convert to the Jaeger UI's JSON upload format")
@@ -70,8 +86,9 @@ def _write(text: str, output: str | None, default: Path) -> None:
 def _show(args: argparse.Namespace) -> int:
     from refnova.tracing import views as traceviews
 
+    path, trace_id = _trace_source(args.file, args)
     try:
-        sys.stdout.write(traceviews.render_text(_load(args.file), args.trace_id))
+        sys.stdout.write(traceviews.render_text(_load(path), trace_id or args.trace_id))
     except KeyError as error:
         raise SystemExit("refnova trace: %s" % error.args[0]) from error
     return 0
@@ -107,6 +124,28 @@ def _shape(args: argparse.Namespace) -> int:
     spans = next(iter(traces.values()))
     sys.stdout.write(json.dumps(traceviews.shape(spans), indent=2) + "\n")
     return 0
+
+
+def _trace_source(file: str, args: argparse.Namespace) -> tuple[str, str | None]:
+    """(the file to read, the trace to show): ``file`` itself, or for a trace id that names
+    no file, ``<id>.json`` in the traces directory or else the file exporter's file."""
+    trace_id = file.lower()
+    if Path(file).exists() or not TRACE_ID.fullmatch(trace_id):
+        return file, None
+    from refnova.config import Settings
+    from refnova.tracing import files as tracefiles
+
+    settings = Settings.from_env(traces_dir=args.traces_dir, trace_file=args.trace_file)
+    if settings.traces_dir:
+        path = tracefiles.trace_file_path(settings.traces_dir, trace_id)
+        if path.exists():
+            return str(path), trace_id
+    if Path(settings.trace_file).exists():
+        return settings.trace_file, trace_id
+    raise SystemExit(
+        "refnova trace: no file %s, and no trace %s in %s"
+        % (file, trace_id, " or ".join(filter(None, [settings.traces_dir, settings.trace_file])))
+    )
 
 
 def _beside(file: str, suffix: str) -> Path:
