@@ -63,6 +63,9 @@ class ReusableDeployment:
         self._database = _sqlite_connection(deployment)
         self._snapshot = sqlite3.connect(":memory:", check_same_thread=False)
         self._database.backup(self._snapshot)
+        # The conductor's queue, bound on a connection of its own, for purging it.
+        self._purging = deployment.transport.connection.clone()
+        self._casts = deployment.transport.queue(conductor_topic())(self._purging.default_channel)
 
     @property
     def app(self) -> WsgiApp:
@@ -75,14 +78,23 @@ class ReusableDeployment:
             raise StuckConductor(f"the conductor was still busy after {CONDUCTOR_TIMEOUT:.0f}s")
 
     def reset(self) -> None:
-        """The state of a deployment just built: the seeded database, no POST counted."""
-        self.settle()
+        """The state of a deployment just built: the seeded database, no POST counted, no
+        cast queued (the builds the last fixture cast are for servers about to be gone)."""
+        self._casts.purge()
+        self.settle()  # the build in hand, if any
         self._snapshot.backup(self._database)
         self.deployment.rate_limiter.forget_all()
 
     def close(self) -> None:
+        self._purging.release()
         self._snapshot.close()
         self.deployment.close()
+
+
+def conductor_topic() -> str:
+    from refnova.conductor.rpcapi import TOPIC  # the application only when a fixture runs
+
+    return TOPIC
 
 
 def _sqlite_connection(deployment: ServiceDeployment) -> sqlite3.Connection:

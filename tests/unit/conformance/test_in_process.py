@@ -135,3 +135,14 @@ def test_closing_the_deployments_stops_their_conductors():
     conductor = reusable.deployment.conductor
     made.close()
     assert not conductor._thread.is_alive()
+
+
+def test_a_reset_drops_the_casts_the_last_fixture_left_queued(deployments):
+    _world, reusable = deployments.for_world(None)
+    reusable.deployment.conductor.stop()  # nobody consumes: the cast stays queued
+    reusable.settle = lambda: None
+    assert post_server(reusable.app).status == 202
+    queue = reusable._casts
+    assert queue.queue_declare(passive=True).message_count == 1
+    reusable.reset()
+    assert queue.queue_declare(passive=True).message_count == 0
