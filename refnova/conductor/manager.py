@@ -286,13 +286,13 @@ class FakeComputeManager:
         )
         instance.host, instance.node = node.host, node.hypervisor_hostname
         instance.scheduled_at = instance.updated_at = now
+        uuid = instance.uuid
         if acting is not None and acting.name == hops.BUILD:
             instance.task_state = "spawning"  # ACTIVE once the held spawn ends
-            self.timers.call_later(hops.seconds(acting), lambda: self.finish_spawn(instance.uuid))
+            self.timers.call_later(hops.seconds(acting), lambda: self.finish_spawn(uuid, acting))
             return
         _set_active(session, instance, now)
         if acting is not None and acting.name == hops.ACTIVE_THEN_ERROR:
-            uuid = instance.uuid
             self.timers.call_later(hops.seconds(acting), lambda: self.fail_later(uuid, acting))
 
     def _abort_build(
@@ -313,8 +313,9 @@ class FakeComputeManager:
         tracing.mark_error(tracing.current_span(), error)
 
     @tracing.traced("virt.fake.FakeDriver.spawn")
-    def finish_spawn(self, instance_uuid: str) -> None:
+    def finish_spawn(self, instance_uuid: str, applied: Applied) -> None:
         """The end of a held spawn: ACTIVE, if the server is still spawning (not deleted)."""
+        hops.annotate(tracing.current_span(), applied)
         with self.db.transaction() as session:
             instance = _locked(session, instance_uuid)
             if instance is None or (instance.vm_state, instance.task_state) != SPAWNING:

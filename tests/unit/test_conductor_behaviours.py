@@ -197,7 +197,7 @@ def test_build_ends_active_on_the_host_it_claimed_once(client, deployment, spans
     spans.wait_for(lambda found: HELD_SPAWN in [s.name for s in found])
     records = spans.trace_of(HELD_SPAWN)
     marked(records, RUN_INSTANCE, "^brief$", "build")
-    (held,) = [record for record in records if record.name == HELD_SPAWN]
+    held = marked(records, HELD_SPAWN, "^brief$", "build")
     (run,) = [record for record in records if record.name == RUN_INSTANCE]
     assert held.parent_id == run.span_id  # the spawn's end, in the create's trace
 
@@ -207,7 +207,8 @@ def test_a_held_spawn_that_ends_after_the_delete_changes_nothing(client, deploym
     wait_until(client, server_id, lambda s: s["OS-EXT-STS:task_state"] == "spawning")
     assert delete(client, server_id) == 204
     assert claimed(deployment) == (0, 0)
-    deployment.conductor_manager.compute.finish_spawn(server_id)  # as the timer would
+    held = Applied("^held$", "build", {"seconds": 3600})
+    deployment.conductor_manager.compute.finish_spawn(server_id, held)  # as the timer would
     (instance,) = row(deployment, models.Instance, uuid=server_id)
     assert instance.vm_state == "deleted" and claimed(deployment) == (0, 0)
 
