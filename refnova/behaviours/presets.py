@@ -74,13 +74,6 @@ PRESETS: Mapping[str, Preset] = {
         "Nova 2014.1 source: nova/scheduler/filter_scheduler.py schedule_run_instance "
         "(NoValidHost(reason=''), nova/exception.py)",
     ),
-    "NoValidHostRetries": Preset(
-        500,
-        "computeFault",
-        "No valid host was found. Exceeded max scheduling attempts 3 for instance "
-        "00000000-0000-0000-0000-000000000000. Last exception: Unexpected error.",
-        "Nova 2014.1 source: nova/scheduler/utils.py populate_retry",
-    ),
     "QuotaInstances": Preset(
         413,
         "overLimit",
