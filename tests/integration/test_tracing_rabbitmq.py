@@ -2,13 +2,15 @@
 
 Both export over OTLP/HTTP to one receiver and write to one --traces-dir. The cast crosses
 the machine's RabbitMQ in a throwaway vhost of this test's own (tests/integration/conftest.py),
-so the fixed ``conductor`` queue is not shared with any other test. With CI=true the test
-never skips: a missing broker is a failure.
+so the fixed ``conductor`` queue is not shared with any other test. Every span of the trace
+is checked against OpenTelemetry's registry (tests/support/semconv.py). With CI=true the
+test never skips: a missing broker is a failure.
 """
 
 import pytest
 
 from refnova.tracing import files as tracefiles
+from tests.support import semconv
 from tests.support.http import ServedApi
 from tests.support.otlp import OtlpHttpReceiver
 from tests.support.processes import clean_environment
@@ -54,8 +56,12 @@ def test_api_and_conductor_over_rabbitmq_make_one_trace(vhost, refnova_processes
     for name in (CREATE_SPAN, PUBLISH_SPAN, "compute.api.API._create_instance"):
         assert {r.service for r in by_name[name]} == {"refnova-api"}, name
     producer, consumer = by_name[PUBLISH_SPAN][0], by_name[PROCESS_SPAN][0]
-    assert producer.attributes["server.address"] == "127.0.0.1"
-    assert producer.attributes["server.port"] == 5672
+    for span in (producer, consumer):  # the broker, on both sides of the cast
+        assert span.attributes["messaging.system"] == "rabbitmq"
+        assert span.attributes["messaging.destination.name"] == "nova:conductor"
+        assert span.attributes["messaging.rabbitmq.destination.routing_key"] == "conductor"
+        assert span.attributes["server.address"] == "127.0.0.1"
+        assert span.attributes["server.port"] == 5672
     assert (
         consumer.attributes["messaging.message.id"] == producer.attributes["messaging.message.id"]
     )
@@ -64,6 +70,10 @@ def test_api_and_conductor_over_rabbitmq_make_one_trace(vhost, refnova_processes
         by_name["compute.manager.ComputeManager.run_instance"][0].attributes["nova.instance_uuid"]
         == server_id
     )
+
+    # Every span against OpenTelemetry's registry (the pinned semantic conventions).
+    problems = semconv.trace_problems(trace)
+    assert not problems, "\n".join(problems)
 
     # Both processes wrote their part of the trace into the same file.
     (trace_id,) = trace_ids
