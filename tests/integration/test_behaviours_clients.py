@@ -11,6 +11,7 @@ import re
 
 import openstack
 import pytest
+import requests
 
 from refnova.tracing import files as tracefiles
 from tests.support import services
@@ -275,3 +276,37 @@ def test_a_duplicated_cast_is_consumed_twice_and_built_once(cloud):
     assert len(re.findall("Built instance %s on" % server_id, logs)) == 1
     assert len(re.findall("Instance %s is active: not building it again" % server_id, logs)) == 1
     assert server["addresses"][NETWORK]
+
+
+# --- registered at run time ------------------------------------------------------------------
+
+
+def control(api, method, path="", **kwargs):
+    """The control API of one API process, as the admin."""
+    return requests.request(
+        method,
+        api.base + "/refnova/v1/behaviours" + path,
+        headers={"X-Auth-Token": "admin:%s" % PROJECT},
+        timeout=30,
+        **kwargs,
+    )
+
+
+def test_a_behaviour_registered_on_one_api_acts_everywhere_until_it_is_deleted(cloud):
+    registered = control(
+        cloud.apis[0],
+        "POST",
+        json={
+            "name": "error",
+            "parameters": {"message": "Registered at run time"},
+            "criteria": {"server_name": "^runtime-"},
+        },
+    )
+    assert registered.status_code == 201, registered.text
+    behaviour_id = registered.json()["behaviour"]["id"]
+    # Created through the other API, built by whichever conductor takes it.
+    with pytest.raises(openstack.exceptions.SDKException) as raised:
+        create_server(cloud.conn(1), "runtime-1")
+    assert "Compute service reports fault: Registered at run time" in str(raised.value)
+    assert control(cloud.apis[-1], "DELETE", "/" + behaviour_id).status_code == 204
+    assert create_server(cloud.conn(0), "runtime-2").status == "ACTIVE"
