@@ -49,11 +49,17 @@ def check_world_file(path: str | None) -> None:
         return
     try:
         with open(path, encoding="utf-8") as handle:
-            json.load(handle)
+            world = json.load(handle)
     except OSError as error:
         raise CommandError("world file %s: %s" % (path, error.strerror or error))
     except ValueError as error:
         raise CommandError("world file %s is not JSON: %s" % (path, error))
+    from refnova import behaviours  # the database and tracing layers: only with a world file
+
+    try:
+        behaviours.world_behaviours(world if isinstance(world, dict) else {})
+    except behaviours.InvalidBehaviour as error:
+        raise CommandError("world file %s: %s" % (path, error))
 
 
 def check_database_url(url: str) -> None:
