@@ -289,7 +289,7 @@ class APIRouter:
             response = self._handle(req, route, params, request_id)
         except ApiError as error:
             response = fault_response(error, req)
-            fault = next(iter(fault_body(error.status, "")), "")
+            fault = next(iter(fault_body(error.status, "", key=error.fault)), "")
             tracing.mark_answer(span, error.status, error, **{NOVA_FAULT: fault})
             contracts.contract_of(req).finish_fault(req, response)
         else:

@@ -111,3 +111,11 @@ def test_delete_failure_marks_the_delete_span(client, spans):
     span = next(span for span in spans.finished() if span.name == "compute.api.API.delete")
     assert span.attributes["nova.behaviour"] == "delete-failure"
     assert client.request("DELETE", path).status_int == 204
+
+
+def test_the_server_span_names_a_fault_key_of_the_behaviours_own(spans):
+    behaviour = {"name": "fail", "parameters": {"code": 503, "fault": "computeFault"}}
+    with make_deployment({"behaviours": [behaviour]}) as deployment:
+        assert Client(deployment).create().status_int == 503
+    (server,) = [span for span in spans.finished() if span.name.startswith("POST /v2/")]
+    assert server.attributes["nova.fault"] == "computeFault"
