@@ -86,7 +86,9 @@ class Provisioning:
                     request.block_device_mapping,
                     self.config.max_local_block_devices,
                 )
-                rows.add(instance, request.flavor, request.block_device_mapping)
+                rows.add(
+                    instance, request.flavor, request.block_device_mapping, request.scheduler_hints
+                )
             rows.add_group_members(request.group, instances)
             db_api.instances_create(
                 session,

@@ -59,15 +59,18 @@ class InstanceRows:
         self.bdms: list[dict[str, Any]] = []
         self.group_members: list[dict[str, Any]] = []
         self.tags: list[dict[str, Any]] = []  # 2.52
-        self.extras: list[dict[str, Any]] = []  # 2.63's trusted certificates
+        self.extras: list[dict[str, Any]] = []  # 2.63's trusted certificates, the hints
 
     def add(
         self,
         instance: Mapping[str, Any],
         flavor: models.FlavorRecord,
         mappings: Sequence[block_device.BlockDeviceDict],
+        scheduler_hints: Mapping[str, Any] | None = None,
     ) -> None:
         instance_uuid = instance["uuid"]
+        # The hints as Nova's request spec keeps them: each value a list (shown from 2.100).
+        hints = {k: v if isinstance(v, list) else [v] for k, v in (scheduler_hints or {}).items()}
         self.instances.append(
             {k: v for k, v in instance.items() if k in self.INSTANCE_COLUMNS}
             | {"auto_disk_config": bool(instance.get("auto_disk_config"))}
@@ -84,9 +87,13 @@ class InstanceRows:
             {"resource_id": instance_uuid, "tag": tag}
             for tag in dict.fromkeys(instance.get("tags") or ())
         )
-        if instance.get("trusted_certs"):
+        if instance.get("trusted_certs") or hints:
             self.extras.append(
-                {"instance_uuid": instance_uuid, "trusted_certs": list(instance["trusted_certs"])}
+                {
+                    "instance_uuid": instance_uuid,
+                    "trusted_certs": list(instance.get("trusted_certs") or ()) or None,
+                    "scheduler_hints": hints or None,
+                }
             )
         for bdm in mappings:
             size = block_device.volume_size(flavor, bdm)

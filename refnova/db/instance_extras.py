@@ -1,5 +1,6 @@
-"""What later microversions add to a server's rows: its tags (2.52) and its trusted image
-certificates (2.63), written with the instance and read for the views."""
+"""What later microversions add to a server's rows: its tags (2.52), its trusted image
+certificates (2.63) and its scheduler hints (2.100), written with the instance and read for
+the views."""
 
 from __future__ import annotations
 
@@ -30,6 +31,16 @@ def tags_of(session: Session, instance_uuid: str) -> list[str]:
     """A server's tags, sorted as Nova's tag list answers them."""
     found = session.scalars(select(models.Tag.tag).where(models.Tag.resource_id == instance_uuid))
     return sorted(found)
+
+
+def scheduler_hints_of(session: Session, instance_uuid: str) -> dict[str, list[Any]]:
+    """The scheduler hints a server was created with (each value a list), or {}."""
+    found = session.scalars(
+        select(models.InstanceExtra.scheduler_hints).where(
+            models.InstanceExtra.instance_uuid == instance_uuid
+        )
+    ).first()
+    return dict(found or {})
 
 
 def trusted_certs_of(session: Session, instance_uuid: str) -> list[str] | None:

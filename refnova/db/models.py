@@ -297,13 +297,15 @@ class Tag(Base):
 
 class InstanceExtra(Base):
     """The part of Nova's ``instance_extra`` refnova keeps: the trusted image certificate
-    ids a server was created with (2.63)."""
+    ids a server was created with (2.63), and the scheduler hints it was created with (Nova's
+    request spec's, shown from 2.100)."""
 
     __tablename__ = "instance_extra"
     instance_uuid: Mapped[str] = mapped_column(
         ForeignKey("instances.uuid", ondelete="CASCADE"), primary_key=True
     )
     trusted_certs: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    scheduler_hints: Mapped[dict[str, list[Any]] | None] = mapped_column(JSON, nullable=True)
 
 
 class RegisteredBehaviour(Base):

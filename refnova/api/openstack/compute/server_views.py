@@ -158,8 +158,10 @@ def _image_properties(shown: Shown, server: Body) -> None:
 
 
 def _scheduler_hints(shown: Shown, server: Body) -> None:
-    """2.100: the hints the server was scheduled with (refnova keeps none: {})."""
-    server["scheduler_hints"] = {}
+    """2.100: the hints the server was created with, each value a list ({}: none)."""
+    server["scheduler_hints"] = instance_extras.scheduler_hints_of(
+        shown.session, shown.instance.uuid
+    )
 
 
 ROWS: tuple[Row, ...] = tuple(
