@@ -107,13 +107,6 @@ class API(provisioning.Provisioning):
             checks.check_multiple_instances_neutron_ports(requested_networks)
         if hostname and max_count is not None and max_count > 1:
             raise exception.AmbiguousHostnameForMultipleInstances()
-        behaviour = compute_behaviours.choose(
-            self.db,
-            self.config.quotas,
-            compute_behaviours.create_facts(
-                context, instance_type, image_href, min_count, max_count, kwargs
-            ),
-        )
         return self._create_instance(
             context,
             instance_type,
@@ -127,7 +120,6 @@ class API(provisioning.Provisioning):
             hostname=hostname,
             tags=tags,
             trusted_certs=trusted_certs,
-            behaviour=behaviour,
             **kwargs,
         )
 
@@ -183,7 +175,6 @@ class API(provisioning.Provisioning):
         hostname: str | None = None,
         tags: list[str] | None = None,
         trusted_certs: list[str] | None = None,
-        behaviour: compute_behaviours.Applied | None = None,
     ) -> tuple[list[InstanceValues], str]:
         reservation_id = utils.generate_uid("r")
         if tracing.recording():
@@ -242,6 +233,14 @@ class API(provisioning.Provisioning):
         max_count = min(max_count, max_net_count)
         block_device_mapping = block_devices.check_and_transform_bdm(
             base_options, boot_meta, min_count, max_count, block_device_mapping, legacy_bdm
+        )
+        # The behaviour the request meets, once it has passed every check (refnova.behaviours).
+        behaviour = compute_behaviours.choose(
+            self.db,
+            self.config.quotas,
+            compute_behaviours.create_facts(
+                context, instance_type, image_href, display_name, metadata, min_count, max_count
+            ),
         )
         request = CreateRequest(
             context=context,

@@ -57,15 +57,14 @@ def create_facts(
     context: RequestContext,
     flavor: models.FlavorRecord,
     image_href: str | None,
-    min_count: int | None,
-    max_count: int | None,
-    fields: Mapping[str, Any],
+    display_name: Any,
+    metadata: Any,
+    min_count: int,
+    max_count: int,
 ) -> CreateFacts:
-    """What a create tells its behaviour (metadata that is not an object: none; a value
-    that is not a text is not matched)."""
-    name, metadata = fields.get("display_name"), fields.get("metadata")
+    """What a create tells its behaviour (metadata values that are not texts: not matched)."""
     request = behaviours.RequestFacts(
-        server_name=name if isinstance(name, str) else "",
+        server_name=display_name if isinstance(display_name, str) else "",
         metadata={
             key: value
             for key, value in (metadata if isinstance(metadata, dict) else {}).items()
@@ -76,8 +75,7 @@ def create_facts(
         project=context.project_id or "",
         user=context.user_id or "",
     )
-    min_count = min_count or 1
-    return CreateFacts(request, flavor, min_count, max_count or min_count)
+    return CreateFacts(request, flavor, min_count, max_count)
 
 
 def choose(db: db_api.Database, quotas: Mapping[str, int], create: CreateFacts) -> Applied | None:
