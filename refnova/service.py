@@ -43,6 +43,7 @@ def start_conductor(
     """The conductor's RPC server, consuming, and its manager (``stop`` both: the manager
     holds the transitions that behaviours delay)."""
     manager = conductor_manager.ComputeTaskManager(db, network_api, settings.spawn_seconds)
+    manager.take_over_delayed()  # those a conductor that stopped before their time left
     target = messaging.Target(topic=conductor_rpcapi.TOPIC)
     server = messaging.RPCServer(
         transport,

@@ -19,7 +19,10 @@ real failure happens, and marks the span of that hop (``behaviours.annotate``):
 ==================  ========================================================================
 
 The delayed transitions run on the conductor's timers (``refnova/conductor/timers.py``) in the
-process whose conductor took the message, so no consumer thread waits for them.
+process whose conductor took the message, so no consumer thread waits for them. A conductor that
+starts takes over those still to come (``unfinished``: a conductor stopped or killed before
+their time dropped them), each at its time; when several do, the instance's row lock lets one
+act and the others find nothing to do.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ import datetime
 import traceback
 from collections.abc import Mapping
 from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from refnova import behaviours, exception
 from refnova.behaviours import Applied
@@ -97,3 +103,41 @@ def fault_from_exc(
 def details_of(applied: Applied | None) -> str:
     value: Any = applied.parameters.get("details") if applied is not None else ""
     return str(value)
+
+
+# The state an instance waits in for its delayed transition, and the column its time runs from.
+_WAITING = {
+    BUILD: (("building", "spawning"), models.Instance.scheduled_at),
+    ACTIVE_THEN_ERROR: (("active", None), models.Instance.launched_at),
+}
+
+
+def unfinished(session: Session) -> list[tuple[str, Applied, datetime.datetime]]:
+    """The delayed transitions still to come: (instance uuid, behaviour, when it is due)."""
+    found = []
+    for kind, ((vm_state, task_state), since) in _WAITING.items():
+        rows = session.execute(
+            select(
+                models.Instance.uuid,
+                since,
+                models.InstanceBehaviour.behaviour_id,
+                models.InstanceBehaviour.parameters,
+            )
+            .join(
+                models.InstanceBehaviour,
+                models.InstanceBehaviour.instance_uuid == models.Instance.uuid,
+            )
+            .where(
+                models.InstanceBehaviour.name == kind,
+                models.Instance.deleted == 0,
+                models.Instance.vm_state == vm_state,
+                models.Instance.task_state.is_(None)
+                if task_state is None
+                else models.Instance.task_state == task_state,
+            )
+        ).all()
+        for uuid, started, behaviour_id, parameters in rows:
+            applied = Applied(behaviour_id, kind, dict(parameters))
+            due = (started or models.utcnow()) + datetime.timedelta(seconds=seconds(applied))
+            found.append((uuid, applied, due))
+    return found

@@ -7,6 +7,7 @@ compute driver that records the server ACTIVE, or ERROR with a fault when no hos
 """
 
 import datetime
+import functools
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -46,8 +47,26 @@ class ComputeTaskManager:
         self.compute = FakeComputeManager(db, network_api, spawn_seconds, self.timers)
 
     def stop(self) -> None:
-        """Drop the transitions not yet due (they belong to this process alone)."""
+        """Drop the transitions not yet due (a conductor that starts takes them over)."""
         self.timers.stop()
+
+    def take_over_delayed(self) -> int:
+        """Schedule the delayed transitions still to come, each at its time (at once if it
+        is past): those a conductor stopped or killed before their time never made. Another
+        conductor may hold the same ones; the instance's row lock lets one of them act."""
+        with self.db.transaction() as session:
+            pending = hops.unfinished(session)
+        now = models.utcnow()
+        for instance_uuid, applied, due in pending:
+            finish = (
+                self.compute.finish_spawn if applied.name == hops.BUILD else self.compute.fail_later
+            )
+            self.timers.call_later(
+                (due - now).total_seconds(), functools.partial(finish, instance_uuid, applied)
+            )
+        if pending:
+            LOG.info("Took over %d delayed transition(s) of behaviours", len(pending))
+        return len(pending)
 
     @tracing.traced("conductor.manager.ComputeTaskManager.build_instances")
     def build_instances(

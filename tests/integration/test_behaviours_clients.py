@@ -310,3 +310,29 @@ def test_a_behaviour_registered_on_one_api_acts_everywhere_until_it_is_deleted(c
     assert "Compute service reports fault: Registered at run time" in str(raised.value)
     assert control(cloud.apis[-1], "DELETE", "/" + behaviour_id).status_code == 204
     assert create_server(cloud.conn(0), "runtime-2").status == "ACTIVE"
+
+
+# --- a conductor that dies with a held build -------------------------------------------------
+
+
+@pytest.mark.rabbitmq
+@pytest.mark.postgresql
+def test_a_held_build_whose_conductor_is_killed_is_finished_by_the_next_to_start(
+    cluster, vhost, pg_url, tmp_path
+):
+    world = write_world(
+        tmp_path / "world.json",
+        {**ROOMY_WORLD, "behaviours": [_on("handover", "build", seconds=5)]},
+    )
+    api = cluster.api(pg_url, vhost.url, world)
+    first = cluster.conductor(pg_url, vhost.url, world, name="conductor-1")
+    response = api.create(name="handover-1")
+    assert response.status_code == 202, response.text
+    server_id = response.json()["server"]["id"]
+    first.wait_for_line("Instance %s on \\S+ is building/spawning" % server_id)
+    first.kill()  # its timer dies with it; the message was acknowledged when the hold began
+    second = cluster.conductor(pg_url, vhost.url, world, name="conductor-2")
+    assert api.wait_for_status(PROJECT, server_id, timeout=60)["status"] == "ACTIVE"
+    second.wait_for_line("Took over 1 delayed transition")
+    second.wait_for_line("Built instance %s on" % server_id)
+    assert "Built instance" not in first.output()

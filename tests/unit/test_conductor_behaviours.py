@@ -266,3 +266,27 @@ def test_a_duplicated_cast_is_consumed_twice_and_built_once(client, deployment, 
     marked(records, RPCAPI, "^twice$", "duplicate-cast")
     assert claimed(deployment) == (512, 1)
     assert len(row(deployment, models.InstanceAction, instance_uuid=server_id)) == 1
+
+
+def test_a_conductor_that_starts_takes_over_what_a_stopped_one_dropped(tmp_path):
+    db_url = "sqlite:///%s" % (tmp_path / "shared.db")
+    world = {
+        "behaviours": [
+            _on("^handed-over$", "build", seconds=3),
+            _on("^fails-after-restart$", "active-then-error", seconds=3),
+        ]
+    }
+    with make_deployment(world, db_url=db_url) as first:
+        client = Client(first)
+        held = create(client, "handed-over")
+        doomed = create(client, "fails-after-restart")
+        wait_until(client, held, lambda s: s["OS-EXT-STS:task_state"] == "spawning")
+        assert client.wait_for_status(doomed, timeout=30)["status"] == "ACTIVE"
+    # The first conductor stopped before their time: its timers were dropped.
+    with make_deployment(world, db_url=db_url) as second:
+        client = Client(second)
+        assert client.wait_for_status(held, timeout=30)["status"] == "ACTIVE"
+        server = wait_until(client, doomed, lambda s: s["status"] == "ERROR")
+        assert server["status"] == "ERROR"
+        assert server["fault"]["message"] == "Instance failed to spawn"
+        assert claimed(second) == (1024, 2)  # each claimed once, by the first conductor
