@@ -46,7 +46,7 @@ from refnova.db.models import Instance
 from refnova.exception import ApiError
 
 ENVIRON_KEY = "refnova.contract"
-VERSION_KEY = "refnova.api_version"
+VERSION_KEY = microversions.ENVIRON_KEY
 
 V21_SUPPORTED_CONTENT_TYPES = ("application/json", "application/vnd.openstack.compute+json")
 

@@ -21,6 +21,8 @@ LEGACY_HEADER = "X-OpenStack-Nova-API-Version"
 SERVICE_TYPE = "compute"
 VARY = "%s, %s" % (STANDARD_HEADER, LEGACY_HEADER)
 LATEST = "latest"
+# Where a request's negotiated version is left (``req.environ``), by ``Contract.negotiate``.
+ENVIRON_KEY = "refnova.api_version"
 
 _VERSION_RE = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")
 

@@ -17,7 +17,7 @@ from typing import Generic, TypeVar
 
 import webob
 
-from refnova.api.openstack import contracts
+from refnova.api.openstack import microversions
 from refnova.api.openstack.microversions import APIVersion
 from refnova.exception import ApiError
 
@@ -27,7 +27,7 @@ PAGINATION = frozenset({"limit", "marker"})
 
 def version_of(req: webob.Request) -> APIVersion | None:
     """The request's microversion (None: /v2, which has none)."""
-    version = req.environ.get(contracts.VERSION_KEY)
+    version = req.environ.get(microversions.ENVIRON_KEY)
     return version if isinstance(version, APIVersion) else None
 
 
@@ -63,11 +63,14 @@ class QueryRule:
     since: APIVersion
     known: frozenset[str]
     strict: bool
+    allowed_prefix: str | None = None  # the schema's patternProperties ("^_": "_")
 
 
-def query_rules(*table: tuple[str, Iterable[str], bool]) -> tuple[QueryRule, ...]:
+def query_rules(
+    *table: tuple[str, Iterable[str], bool], allowed_prefix: str | None = None
+) -> tuple[QueryRule, ...]:
     return tuple(
-        QueryRule(APIVersion.parse(since), frozenset(known), strict)
+        QueryRule(APIVersion.parse(since), frozenset(known), strict, allowed_prefix)
         for since, known, strict in table
     )
 
@@ -83,7 +86,16 @@ def check_query(req: webob.Request, rules: tuple[QueryRule, ...]) -> None:
     rule = _rule_at(version_of(req), rules)
     if rule is None or not rule.strict:
         return
-    unknown = [name for name in dict.fromkeys(req.GET.keys()) if name not in rule.known]
+    unknown = sorted(name for name in set(req.GET.keys()) if name not in rule.known)
+    if unknown and rule.allowed_prefix is not None:
+        unknown = [name for name in unknown if not name.startswith(rule.allowed_prefix)]
+        if unknown:  # jsonschema's text when the schema has patternProperties
+            verb = "does" if len(unknown) == 1 else "do"
+            raise ApiError(
+                400,
+                "%s %s not match any of the regexes: '^%s'"
+                % (", ".join(repr(name) for name in unknown), verb, rule.allowed_prefix),
+            )
     if unknown:
         verb = "was" if len(unknown) == 1 else "were"
         raise ApiError(

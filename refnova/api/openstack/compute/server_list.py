@@ -22,7 +22,7 @@ from typing import Any
 
 import webob
 
-from refnova.api.openstack.compute import views
+from refnova.api.openstack.compute import resource_versions, views
 from refnova.api.openstack.compute.around import icehouse_limit, today_next_query
 from refnova.context import RequestContext
 from refnova.db.instance_queries import InstanceFilters
@@ -71,12 +71,31 @@ class ListRules:
     next_link_project: Callable[[webob.Request, str], str]  # the project in the link
 
 
+# Nova's index query schema at 2.75 (2.1's parameters, the joined tables', the page's, 2.26's
+# tags, 2.66's changes-before, 2.73's locked): from 2.75 any other parameter, unless it starts
+# with "_", is a 400.
+_INDEX_PARAMETERS = (
+    *"user_id project_id tenant_id launch_index image_ref image kernel_id ramdisk_id".split(),
+    *"hostname key_name power_state vm_state task_state host node flavor".split(),
+    *"reservation_id launched_at terminated_at availability_zone name display_name".split(),
+    *"description display_description locked_by uuid root_device_name config_drive".split(),
+    *"access_ip_v4 access_ip_v6 auto_disk_config progress sort_key sort_dir".split(),
+    *"all_tenants soft_deleted deleted status changes-since ip ip6 created_at".split(),
+    *"block_device_mapping services metadata system_metadata info_cache".split(),
+    *"security_groups pci_devices limit marker tags tags-any not-tags not-tags-any".split(),
+    "changes-before",
+    "locked",
+)
+INDEX_QUERY = resource_versions.query_rules(("2.75", _INDEX_PARAMETERS, True), allowed_prefix="_")
+
+
 def filters_from_query(
     req: webob.Request, context: RequestContext, rules: ListRules, detail: bool
 ) -> InstanceFilters | None:
     """The filters a request asks for; None when its status can match nothing."""
     query = {key: req.GET.getall(key) for key in req.GET}
     _check_name_pattern(query)
+    resource_versions.check_query(req, INDEX_QUERY)
     if not context.is_admin:
         query = {key: values for key, values in query.items() if key in USER_OPTIONS}
     vm_states = _vm_states(query.pop("status", None))

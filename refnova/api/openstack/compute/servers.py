@@ -15,7 +15,7 @@ import webob
 
 from refnova import exception, tracing, utils
 from refnova.api.openstack import contracts, wsgi
-from refnova.api.openstack.compute import errors, server_list, server_views
+from refnova.api.openstack.compute import errors, resource_versions, server_list, server_views
 from refnova.api.openstack.compute.server_checks import Server
 from refnova.compute.api import API as ComputeAPI
 from refnova.compute.api import ComputeConfig
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 # What a controller method answers: the status, the JSON body (None: no body), the headers.
 Answer = tuple[int, dict[str, Any] | None, Mapping[str, str]]
+# From 2.102 a server's show takes no query parameter (Nova's show_query_v2102).
+SHOW_QUERY = resource_versions.query_rules(("2.102", (), True))
 
 
 class Controller:
@@ -186,6 +188,7 @@ class Controller:
 
     @tracing.traced("servers.Controller.show")
     def show(self, req: webob.Request, server_id: str) -> Answer:
+        resource_versions.check_query(req, SHOW_QUERY)
         context = req.environ["nova.context"]
         with self.compute_api.db.transaction() as session:
             try:
