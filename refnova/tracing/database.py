@@ -38,10 +38,11 @@ from refnova.tracing.attributes import (
     DB_SYSTEM_OTHER,
     DB_SYSTEMS,
     ERROR_TYPE,
+    SCHEMA_URL,
     SERVER_ADDRESS,
     SERVER_PORT,
 )
-from refnova.tracing.provider import enabled
+from refnova.tracing.provider import enabled, refnova_version
 
 # SQLite pragmas and session settings: driver plumbing, not the path's statements.
 _UNTRACED_SQL = frozenset(("PRAGMA", "SET", "SHOW"))
@@ -167,14 +168,17 @@ def _ending(tracer: trace.Tracer, base: Attributes, operation: str, method: List
         flagged = getattr(dbapi_connection, "info", {}).pop(_ROLLING_BACK, False)
         if (only_flagged and not flagged) or not trace.get_current_span().is_recording():
             return method(dbapi_connection)
-        with spans.redacted_span(
-            operation, kind=SpanKind.CLIENT, attributes=attributes, tracer=tracer
-        ) as span:
-            try:
-                return method(dbapi_connection)
-            except Exception as error:
-                spans.note_error_type(span, error)
-                raise
+        # A leaf: started and ended around the driver's call, never made current.
+        span = tracer.start_span(operation, kind=SpanKind.CLIENT, attributes=attributes)
+        try:
+            return method(dbapi_connection)
+        except Exception as error:
+            span.set_status(redaction.error_status(str(error)))
+            redaction.record_exception(span, error)
+            span.set_attribute(ERROR_TYPE, type(error).__name__)
+            raise
+        finally:
+            span.end()
 
     return end_transaction
 
@@ -193,7 +197,11 @@ class SQLAlchemyInstrumentor:
         """Hook ``engine``; False (and nothing hooked) when tracing is off or it is hooked."""
         if not enabled() or engine in self._hooked:
             return False
-        tracer, base = self._tracer or spans.tracer(), engine_attributes(engine)
+        # The installed provider's own tracer: no proxy to go through for every statement.
+        tracer = self._tracer or trace.get_tracer(
+            spans.INSTRUMENTATION_NAME, refnova_version(), schema_url=SCHEMA_URL
+        )
+        base = engine_attributes(engine)
         listeners = _listeners(tracer, base)
         for name in _EVENTS:
             event.listen(engine, name, listeners[name])

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
+from contextvars import Token
+from types import TracebackType
 from typing import Any, TypeVar
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
@@ -61,16 +64,14 @@ def in_span(
 ) -> F:
     """``function`` wrapped to run inside its span (and straight through when tracing is off)."""
 
+    options = {"kind": kind, "attributes": attributes}
+
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not enabled():
             return function(*args, **kwargs)
-        with redacted_span(span_name, kind=kind, attributes=attributes) as span:
-            try:
-                return function(*args, **kwargs)
-            except Exception as error:
-                note_error_type(span, error)
-                raise
+        with CurrentSpan(_tracer, span_name, options, error_type_too=True):
+            return function(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]  # functools.wraps keeps the signature
 
@@ -83,25 +84,73 @@ def span(name: str, **kwargs: Any) -> AbstractContextManager[Span]:
     return redacted_span(name, **kwargs)
 
 
-@contextlib.contextmanager
 def redacted_span(
     name: str,
     record_exception: bool = True,
     set_status_on_exception: bool = True,
     tracer: trace.Tracer | None = None,
     **kwargs: Any,
-) -> Iterator[Span]:
+) -> AbstractContextManager[Span]:
     """``start_as_current_span``, whose escaping exception is recorded as the SDK would,
     but with its message, stack trace and status description redacted."""
-    with (tracer or _tracer).start_as_current_span(
-        name, record_exception=False, set_status_on_exception=False, **kwargs
-    ) as current:
+    return CurrentSpan(tracer or _tracer, name, kwargs, record_exception, set_status_on_exception)
+
+
+class CurrentSpan:
+    """What ``start_as_current_span`` does, without its two generator-based context managers
+    (every hop pays for them): the span starts on entry and is current inside; an escaping
+    exception is recorded redacted (and, with ``error_type_too``, an ``Exception`` gives
+    ``error.type``); the span ends on exit."""
+
+    __slots__ = (
+        "_tracer",
+        "_name",
+        "_options",
+        "_record",
+        "_set_status",
+        "_typed",
+        "_span",
+        "_token",
+    )
+    _span: Span
+    _token: Token[otel_context.Context]
+
+    def __init__(
+        self,
+        tracer: trace.Tracer,
+        name: str,
+        options: Mapping[str, Any],
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+        error_type_too: bool = False,
+    ) -> None:
+        self._tracer, self._name, self._options = tracer, name, options
+        self._record, self._set_status, self._typed = (
+            record_exception,
+            set_status_on_exception,
+            error_type_too,
+        )
+
+    def __enter__(self) -> Span:
+        span = self._span = self._tracer.start_span(self._name, **self._options)
+        self._token = otel_context.attach(trace.set_span_in_context(span))
+        return span
+
+    def __exit__(
+        self,
+        error_class: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        span = self._span
         try:
-            yield current
-        except BaseException as error:
-            if current.is_recording():
-                _record_escaping(current, error, record_exception, set_status_on_exception)
-            raise
+            if error is not None and span.is_recording():
+                _record_escaping(span, error, self._record, self._set_status)
+                if self._typed and isinstance(error, Exception):
+                    span.set_attribute(ERROR_TYPE, error_type(error))
+        finally:
+            otel_context.detach(self._token)
+            span.end()
 
 
 def _record_escaping(span: Span, error: BaseException, record: bool, set_status: bool) -> None:

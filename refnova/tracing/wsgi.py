@@ -114,13 +114,15 @@ class ServerSpanMiddleware:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         # The request's secrets are remembered while it runs, so that its logs (traced or
         # not) and its spans are redacted (refnova.tracing.redaction).
-        with request_scope(webob.Request(environ).headers):
-            return self._serve(environ, start_response)
+        req = webob.Request(environ)
+        with request_scope(req.headers):
+            return self._serve(req, environ, start_response)
 
-    def _serve(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+    def _serve(
+        self, req: webob.Request, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
         if not enabled():  # untraced: no context, no span
             return self.app(environ, start_response)
-        req = webob.Request(environ)
         with start_remote_span(
             req.method,
             extract_context(req.headers),
