@@ -75,16 +75,17 @@ def _serve_process(
     settings: Settings,
     sock: socket.socket | None = None,
     ready: Callable[[str], None] | None = None,
+    may_accept: Callable[[int], bool] | None = None,
 ) -> int:
     """One API process until SIGTERM or SIGINT: alone, or a worker on ``sock`` that says it
-    serves through ``ready``."""
+    serves through ``ready`` and accepts connections while ``may_accept`` lets it."""
     from refnova import http_server, tracing
     from refnova.service import Deployment
 
     tracing.configure(settings, tracing.SERVICE_API)
     deployment = Deployment(settings)
     try:
-        server = http_server.make_server(deployment.app, settings, sock)
+        server = http_server.make_server(deployment.app, settings, sock, may_accept)
     except BaseException:
         deployment.close()
         raise

@@ -108,10 +108,16 @@ class UrlLengthLimit:
         return [body]
 
 
-def make_server(app: WSGIApp, settings: Settings, sock: socket.socket | None = None) -> Any:
+def make_server(
+    app: WSGIApp,
+    settings: Settings,
+    sock: socket.socket | None = None,
+    may_accept: Callable[[int], bool] | None = None,
+) -> Any:
     """A waitress server listening on the settings' host and port, or on ``sock``, a socket
-    bound already (each worker of ``refnova serve --workers N`` is given the parent's); not
-    yet serving."""
+    bound already (each worker of ``refnova serve --workers N`` is given the parent's), that
+    accepts a connection only while ``may_accept(its open connections)`` says so; not yet
+    serving."""
     idle = max(int(settings.http_idle_timeout), 1)
     where: dict[str, Any] = (
         {"sockets": [sock]} if sock is not None else {"host": settings.host, "port": settings.port}
@@ -134,7 +140,20 @@ def make_server(app: WSGIApp, settings: Settings, sock: socket.socket | None = N
     for dispatcher in listeners:
         if isinstance(dispatcher, waitress.server.BaseWSGIServer):
             dispatcher.channel_class = channel
+            if may_accept is not None:
+                dispatcher.readable = _gated_readable(dispatcher, may_accept)
     return server
+
+
+def _gated_readable(dispatcher: Any, may_accept: Callable[[int], bool]) -> Callable[[], bool]:
+    """The listening socket's ``readable`` (asked each turn of the loop), also asking whether
+    another connection may be taken now."""
+    readable = dispatcher.readable
+
+    def gated() -> bool:
+        return bool(readable()) and may_accept(len(dispatcher.active_channels))
+
+    return gated
 
 
 def bound_port(server: Any) -> int:

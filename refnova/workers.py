@@ -4,7 +4,9 @@ As nova-api's ``osapi_compute_workers``: the parent binds the socket, creates th
 seeds the world once, then forks N workers that each serve the socket with their own waitress
 server and their own deployment (``refnova.service.Deployment``). The kernel hands each new
 connection to whichever worker accepts it first, so an idle worker takes it before a busy one;
-a keep-alive connection stays with the worker that accepted it.
+a keep-alive connection stays with the worker that accepted it. So that connections opened at
+the same moment do not all land on one worker, a worker stops accepting while it holds more
+than one connection more than the least loaded live worker (``AcceptBalance``).
 
 The parent only supervises. SIGTERM or SIGINT is passed on to every worker, each finishes the
 requests it holds and stops, and the parent exits 0. A worker that dies on its own is not
@@ -21,10 +23,12 @@ worker with ``REFNOVA_CONDUCTOR_IN_PROCESS=true``.
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 import select
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
@@ -36,13 +40,43 @@ from refnova.config import Settings
 
 LOG = logging.getLogger("refnova")
 
-# A worker's whole run: serve the socket, call ``ready(detail)`` once serving, return the
-# exit status once stopped.
-ServeWorker = Callable[[socket.socket, Callable[[str], None]], int]
+# A worker's whole run: serve the socket, accepting only while ``may_accept(open connections)``,
+# call ``ready(detail)`` once serving, return the exit status once stopped.
+ServeWorker = Callable[[socket.socket, Callable[[str], None], Callable[[int], bool]], int]
 STARTUP_TIMEOUT = 120.0  # seconds for every worker to be serving
 STOP_TIMEOUT = 30.0  # seconds for every worker to stop after SIGTERM, then SIGKILL
 POLL_INTERVAL = 0.2
 STOPPED_ON_REQUEST = frozenset({0, -signal.SIGTERM, -signal.SIGINT})
+
+
+class AcceptBalance:
+    """Each worker's open connections, in memory the workers share (mapped before the fork).
+
+    A worker asks ``may_accept`` each time its server's loop turns (at least once a second):
+    it publishes its own count and the time, and may accept while it holds at most one
+    connection more than the least loaded of the others. A worker whose loop has not turned
+    for ``STALE_SECONDS`` (stopped, or stuck) is left out, so it never holds the others back.
+    """
+
+    SLOT = struct.Struct("dq")  # the loop's last turn (time.monotonic), open connections
+    STALE_SECONDS = 3.0
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.memory = mmap.mmap(-1, self.SLOT.size * workers)  # anonymous and shared
+        self.number = 0  # set in each worker
+
+    def may_accept(self, connections: int) -> bool:
+        now = time.monotonic()
+        self.SLOT.pack_into(self.memory, self.SLOT.size * self.number, now, connections)
+        others = [
+            held
+            for number in range(self.workers)
+            if number != self.number
+            for turned, held in [self.SLOT.unpack_from(self.memory, self.SLOT.size * number)]
+            if now - turned < self.STALE_SECONDS
+        ]
+        return not others or connections <= min(others) + 1
 
 
 def check_settings(settings: Settings) -> None:
@@ -93,6 +127,7 @@ class Supervisor:
         self.sock = sock
         self.serve_worker = serve_worker
         self.children: dict[int, int] = {}  # pid -> worker number
+        self.balance = AcceptBalance(settings.workers)
         self.stop = threading.Event()
 
     def run(self) -> int:
@@ -144,7 +179,8 @@ class Supervisor:
 
         status = 1
         try:
-            status = self.serve_worker(self.sock, ready)
+            self.balance.number = number - 1
+            status = self.serve_worker(self.sock, ready, self.balance.may_accept)
         except BaseException as error:
             print(
                 "refnova serve: worker %d: error: %s" % (number, cli_errors.describe(error, None)),

@@ -5,6 +5,7 @@ That both workers serve is shown without anything new on the wire: with one work
 each worker's creates are built by its own in-process conductor, on the shared SQLite file.
 """
 
+import http.client
 import os
 import re
 import signal
@@ -60,6 +61,26 @@ def test_each_of_two_workers_serves_the_port_alone_while_the_other_is_stopped(tw
             os.kill(stopped, signal.SIGCONT)
     listed = api.show(PROJECT, "detail").json()["servers"]
     assert sorted(server["status"] for server in listed) == ["ACTIVE"] * 6
+
+
+def test_a_stopped_worker_does_not_hold_back_the_connections_the_other_keeps_alive(two_workers):
+    # Worker 2 is stopped holding no connection: worker 1 takes a third one only while it holds
+    # at most one more than worker 2, unless worker 2's loop has stopped turning, as here.
+    process, _ = two_workers
+    _, second = worker_pids(process)
+    os.kill(second, signal.SIGSTOP)
+    connections = []
+    try:
+        for _ in range(3):
+            connection = http.client.HTTPConnection("127.0.0.1", int(process.url.rsplit(":")[-1]))
+            connection.timeout = 30
+            connections.append(connection)
+            connection.request("GET", "/")
+            assert connection.getresponse().read()
+    finally:
+        os.kill(second, signal.SIGCONT)
+        for connection in connections:
+            connection.close()
 
 
 def test_sigterm_stops_every_worker_and_the_parent_exits_0(two_workers):

@@ -1,6 +1,8 @@
 """The settings of `refnova serve --workers N` (refnova/workers.py); the processes themselves
 are tested in tests/functional/test_serve_workers.py and tests/integration/."""
 
+import time
+
 import pytest
 
 from refnova import workers
@@ -43,3 +45,28 @@ def test_workers_refuse_what_processes_cannot_share(settings, message):
 
 def test_one_worker_on_an_in_memory_database_is_the_plain_serve():
     workers.check_settings(Settings(workers=1, db_url="sqlite://"))
+
+
+def _as_worker(balance, number, connections):
+    balance.number = number
+    return balance.may_accept(connections)
+
+
+def test_a_worker_accepts_while_it_holds_at_most_one_connection_more_than_the_least_loaded():
+    balance = workers.AcceptBalance(3)
+    assert _as_worker(balance, 0, 0)  # the others have not turned their loops yet
+    assert not _as_worker(balance, 1, 2)  # 2 > 0 + 1
+    assert _as_worker(balance, 1, 1)
+    assert _as_worker(balance, 2, 1)
+    assert _as_worker(balance, 0, 2)  # 2 <= min(1, 1) + 1
+    assert not _as_worker(balance, 1, 3)  # 3 > min(2, 1) + 1: worker 1 lets the others take it
+    assert _as_worker(balance, 2, 2)
+
+
+def test_a_worker_whose_loop_stopped_turning_holds_no_one_back():
+    balance = workers.AcceptBalance(2)
+    assert _as_worker(balance, 1, 0)
+    assert not _as_worker(balance, 0, 5)
+    stale = time.monotonic() - workers.AcceptBalance.STALE_SECONDS - 1
+    workers.AcceptBalance.SLOT.pack_into(balance.memory, workers.AcceptBalance.SLOT.size, stale, 0)
+    assert _as_worker(balance, 0, 5)
