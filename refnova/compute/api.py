@@ -234,14 +234,6 @@ class API(provisioning.Provisioning):
         block_device_mapping = block_devices.check_and_transform_bdm(
             base_options, boot_meta, min_count, max_count, block_device_mapping, legacy_bdm
         )
-        # The behaviour the request meets, once it has passed every check (refnova.behaviours).
-        behaviour = compute_behaviours.choose(
-            self.db,
-            self.config.quotas,
-            compute_behaviours.create_facts(
-                context, instance_type, image_href, display_name, metadata, min_count, max_count
-            ),
-        )
         request = CreateRequest(
             context=context,
             flavor=instance_type,
@@ -255,9 +247,9 @@ class API(provisioning.Provisioning):
             scheduler_hints=scheduler_hints or {},
             forced_host=forced_host,
             forced_node=forced_node,
-            behaviour=behaviour,
         )
         instances = self._provision_instances(request)
+        behaviour = request.behaviour  # chosen with the rows (refnova.behaviours)
         if tracing.recording():
             tracing.annotate({"nova.instance_uuids": [instance["uuid"] for instance in instances]})
         filter_properties = create_request.build_filter_properties(request)

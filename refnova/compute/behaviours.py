@@ -1,5 +1,6 @@
-"""Behaviours at the compute API (``refnova.behaviours``): the one a create meets, chosen
-before anything is written, and the kinds that act at this hop.
+"""Behaviours at the compute API (``refnova.behaviours``): the one a create meets, chosen in
+the transaction that writes its rows (``Provisioning._provision_instances``), and the kinds that
+act at this hop.
 
 - ``fail``: the error, no server made; ``quota``: Nova's own quota error for the resource,
   as if its usage were full (the contract answers it as any quota overrun: /v2 413 with
@@ -16,18 +17,17 @@ later hops (conductor, cast) are stored with the instance rows for those hops to
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from sqlalchemy import exc as sqlalchemy_exc
+from sqlalchemy.orm import Session
 
 from refnova import behaviours, exception, quota, tracing
 from refnova.behaviours import Applied, InjectedFault, presets, spec
+from refnova.compute.create_request import CreateRequest
 from refnova.context import RequestContext
 from refnova.db import api as db_api
 from refnova.db import behaviours as db_behaviours
-from refnova.db import models
 
 Limits = Mapping[str, int]
 BROKER_DOWN = "the message broker could not be reached"
@@ -42,63 +42,38 @@ class DatabaseDown(sqlalchemy_exc.OperationalError):
         super().__init__("SELECT 1", None, ConnectionRefusedError(DATABASE_DOWN))
 
 
-@dataclasses.dataclass(frozen=True)
-class CreateFacts:
-    """A create as its behaviour sees it: the facts its criteria match, and what a
-    ``quota`` error states (the flavor and the counts asked for)."""
-
-    request: behaviours.RequestFacts
-    flavor: models.FlavorRecord
-    min_count: int
-    max_count: int
-
-
-def create_facts(
-    context: RequestContext,
-    flavor: models.FlavorRecord,
-    image_href: str | None,
-    display_name: Any,
-    metadata: Any,
-    min_count: int,
-    max_count: int,
-) -> CreateFacts:
-    """What a create tells its behaviour (metadata values that are not texts: not matched)."""
-    request = behaviours.RequestFacts(
-        server_name=display_name if isinstance(display_name, str) else "",
-        metadata={
-            key: value
-            for key, value in (metadata if isinstance(metadata, dict) else {}).items()
-            if isinstance(key, str) and isinstance(value, str)
-        },
-        flavor=str(flavor.flavorid),
-        image=image_href or "",
-        project=context.project_id or "",
-        user=context.user_id or "",
+def create_facts(request: CreateRequest) -> behaviours.RequestFacts:
+    """What a create tells its behaviour's criteria (metadata values not texts: unmatched)."""
+    metadata = request.base_options.get("metadata") or {}
+    return behaviours.RequestFacts(
+        server_name=str(request.base_options.get("display_name") or ""),
+        metadata={key: value for key, value in metadata.items() if isinstance(value, str)},
+        flavor=str(request.flavor.flavorid),
+        image=request.image_id or "",
+        project=request.context.project_id or "",
+        user=request.context.user_id or "",
     )
-    return CreateFacts(request, flavor, min_count, max_count)
 
 
-def choose(db: db_api.Database, quotas: Mapping[str, int], create: CreateFacts) -> Applied | None:
-    """The behaviour the create meets (its sequence step taken and committed, whatever
-    becomes of the create); the kinds that act before any row is written act here."""
-    with db.transaction() as session:
-        applied = behaviours.choose(session, create.request)
-        limits = (
-            db_api.quota_limits(session, dict(quotas), create.request.project)
-            if applied is not None and applied.name == "quota"
-            else {}
-        )
-    if applied is not None and applied.name in BEFORE_CREATE:
-        behaviours.annotate(tracing.current_span(), applied)
-        raise BEFORE_CREATE[applied.name](applied, create, limits)
-    return applied
+def choose(session: Session, quotas: Mapping[str, int], request: CreateRequest) -> Exception | None:
+    """The behaviour the create meets, kept on the request (its sequence step taken in the
+    create's transaction); for a kind that refuses the create here, the error to answer,
+    raised by the caller once the transaction has kept the step."""
+    if not db_behaviours.any_registered(session):
+        return None
+    request.behaviour = applied = behaviours.choose(session, create_facts(request))
+    if applied is None or applied.name not in BEFORE_CREATE:
+        return None
+    behaviours.annotate(tracing.current_span(), applied)
+    limits = db_api.quota_limits(session, dict(quotas), request.context.project_id)
+    return BEFORE_CREATE[applied.name](applied, request, limits)
 
 
-def _fail(applied: Applied, _create: CreateFacts, _limits: Limits) -> Exception:
+def _fail(applied: Applied, _create: CreateRequest, _limits: Limits) -> Exception:
     return InjectedFault(applied.parameters)
 
 
-def _quota(applied: Applied, create: CreateFacts, limits: Limits) -> Exception:
+def _quota(applied: Applied, create: CreateRequest, limits: Limits) -> Exception:
     """Nova's TooManyInstances for the request, the resource's usage at its limit."""
     resource = applied.parameters["resource"]
     quotas = {name: limits.get(name, -1) for name in spec.QUOTA_RESOURCES}
@@ -111,11 +86,11 @@ def _quota(applied: Applied, create: CreateFacts, limits: Limits) -> Exception:
     )
 
 
-def _database_down(_applied: Applied, _create: CreateFacts, _limits: Limits) -> Exception:
+def _database_down(_applied: Applied, _create: CreateRequest, _limits: Limits) -> Exception:
     return DatabaseDown()
 
 
-BEFORE_CREATE: Mapping[str, Callable[[Applied, CreateFacts, Limits], Exception]] = {
+BEFORE_CREATE: Mapping[str, Callable[[Applied, CreateRequest, Limits], Exception]] = {
     "fail": _fail,
     "quota": _quota,
     "database-down": _database_down,
@@ -124,7 +99,7 @@ BEFORE_CREATE: Mapping[str, Callable[[Applied, CreateFacts, Limits], Exception]]
 STORED_HOPS = (spec.HOP_CONDUCTOR, spec.HOP_CAST, spec.HOP_DELETE)
 
 
-def store(session: Any, applied: Applied | None, instance_uuids: list[str]) -> None:
+def store(session: Session, applied: Applied | None, instance_uuids: list[str]) -> None:
     """Keep the behaviour of a later hop with the instances (in the create's transaction)."""
     if applied is not None and behaviours.KINDS[applied.name].hop in STORED_HOPS:
         db_behaviours.store_for_instances(

@@ -64,58 +64,69 @@ class Provisioning:
     @tracing.traced("compute.api.API._provision_instances")
     def _provision_instances(self, request: CreateRequest) -> list[InstanceValues]:
         """The rows of every instance, its quota and its action record, in one transaction."""
-        context = request.context
         with self.db.transaction() as session:
-            request.group = self._instance_group_for(session, context, request.scheduler_hints)
-            num_instances, reservations = self._check_num_instances_quota(
-                session, context, request.flavor, request.min_count, request.max_count
-            )
-            template = self.config.multi_instance_display_name_template
-            instances = [
-                create_request.instance_values(request, index, num_instances, template)
-                for index in range(num_instances)
-            ]
-            rows = compute_utils.InstanceRows()
-            for instance in instances:
-                block_devices.validate_bdm(
-                    self.image_service,
-                    self.volume_api,
-                    context,
-                    instance,
-                    request.flavor,
-                    request.block_device_mapping,
-                    self.config.max_local_block_devices,
-                )
-                rows.add(
-                    instance, request.flavor, request.block_device_mapping, request.scheduler_hints
-                )
-            rows.add_group_members(request.group, instances)
-            db_api.instances_create(
-                session,
-                rows.instances,
-                rows.metadata,
-                rows.system_metadata,
-                rows.bdms,
-                rows.group_members,
-            )
-            instance_extras.create(session, rows.tags, rows.extras)
-            compute_behaviours.store(
-                session, request.behaviour, [instance["uuid"] for instance in instances]
-            )
-            db_reservations.reservation_commit(session, reservations)
-            self._record_action_start(session, context, instances)
+            # The behaviour the request meets (refnova.behaviours), its sequence step taken in
+            # this transaction; one that refuses the create leaves only that step behind.
+            refusal = compute_behaviours.choose(session, self.config.quotas, request)
+            if refusal is None:
+                instances = self._write_rows(session, request)
+        if refusal is not None:
+            raise refusal
         if tracing.recording():
             tracing.annotate(
                 {
                     "nova.instance_uuids": [instance["uuid"] for instance in instances],
                     "nova.reservation_id": request.base_options["reservation_id"],
-                    "nova.num_instances": num_instances,
+                    "nova.num_instances": len(instances),
                 }
             )
         # Nova sends the same BDM dicts to the conductor, with the last instance's uuid.
         for bdm in request.block_device_mapping:
             bdm["volume_size"] = block_device.volume_size(request.flavor, bdm)
             bdm["instance_uuid"] = instances[-1]["uuid"]
+        return instances
+
+    def _write_rows(self, session: Session, request: CreateRequest) -> list[InstanceValues]:
+        """The group, the quota, each instance's rows and its action record."""
+        context = request.context
+        request.group = self._instance_group_for(session, context, request.scheduler_hints)
+        num_instances, reservations = self._check_num_instances_quota(
+            session, context, request.flavor, request.min_count, request.max_count
+        )
+        template = self.config.multi_instance_display_name_template
+        instances = [
+            create_request.instance_values(request, index, num_instances, template)
+            for index in range(num_instances)
+        ]
+        rows = compute_utils.InstanceRows()
+        for instance in instances:
+            block_devices.validate_bdm(
+                self.image_service,
+                self.volume_api,
+                context,
+                instance,
+                request.flavor,
+                request.block_device_mapping,
+                self.config.max_local_block_devices,
+            )
+            rows.add(
+                instance, request.flavor, request.block_device_mapping, request.scheduler_hints
+            )
+        rows.add_group_members(request.group, instances)
+        db_api.instances_create(
+            session,
+            rows.instances,
+            rows.metadata,
+            rows.system_metadata,
+            rows.bdms,
+            rows.group_members,
+        )
+        instance_extras.create(session, rows.tags, rows.extras)
+        compute_behaviours.store(
+            session, request.behaviour, [instance["uuid"] for instance in instances]
+        )
+        db_reservations.reservation_commit(session, reservations)
+        self._record_action_start(session, context, instances)
         return instances
 
     def _instance_group_for(

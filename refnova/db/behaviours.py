@@ -40,6 +40,15 @@ def register_missing(session: Session, bodies: Sequence[tuple[str, Mapping[str, 
             register(session, body, behaviour_id)
 
 
+_ANY = select(_BEHAVIOURS.c.position).limit(1)
+
+
+def any_registered(session: Session) -> bool:
+    """Whether any behaviour is registered: one row read on the session's connection (no ORM
+    execution), as most creates meet none."""
+    return session.connection().execute(_ANY).first() is not None
+
+
 def all_in_order(session: Session) -> Sequence[models.RegisteredBehaviour]:
     return session.scalars(
         select(models.RegisteredBehaviour).order_by(models.RegisteredBehaviour.position)
