@@ -74,11 +74,11 @@ def _fail(applied: Applied, _create: CreateRequest, _limits: Limits) -> Exceptio
 
 
 def _quota(applied: Applied, create: CreateRequest, limits: Limits) -> Exception:
-    """Nova's TooManyInstances for the request, the resource's usage at its limit."""
+    """Nova's TooManyInstances for the request, the resource's usage at its limit (an
+    unlimited one, -1, is stated as Nova states a quota of 0)."""
     resource = applied.parameters["resource"]
-    quotas = {name: limits.get(name, -1) for name in spec.QUOTA_RESOURCES}
-    headroom = {name: max(limit, 0) for name, limit in quotas.items()}
-    headroom[resource] = 0
+    quotas = {name: max(limits.get(name, 0), 0) for name in spec.QUOTA_RESOURCES}
+    headroom = dict(quotas, **{resource: 0})
     over = {"overs": [resource], "quotas": quotas, "headroom": headroom}
     flavor = create.flavor
     return quota.too_many_instances(

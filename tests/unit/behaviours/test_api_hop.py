@@ -130,3 +130,12 @@ def test_a_request_the_compute_api_refuses_meets_no_behaviour(client):
     answer = client.create({"name": "fail", "imageRef": "no-such-image"})
     assert answer.status_int == 400
     assert client.create({"name": "fail"}).status_int == 500
+
+
+def test_quota_on_an_unlimited_resource_reads_as_a_quota_of_0():
+    world = {"behaviours": [{"name": "quota"}], "quotas": {"instances": -1}}
+    with make_deployment(world) as deployment:
+        answer = Client(deployment).create()
+    assert answer.json["overLimit"]["message"] == (
+        "Quota exceeded for instances: Requested 1, but already used 0 of 0 instances"
+    )
