@@ -6,6 +6,7 @@ request matches)::
     {"server_name": "^web-[0-9]+$", "metadata": {"role": "db"}, "flavor": "^1$",
      "image": "155d900f", "project": "^demo$", "user": "admin"}
 
+Mimic's list form, ``[{"server_name": "^web-"}, {"metadata": {"role": "db"}}]``, is the same.
 Each value is a regular expression searched for (``re.search``: anchor it with ``^``/``$`` for
 a whole match) in the server's name, the value of the named metadata key (a server without
 that key does not match), the flavor id and image id the request names (``flavorRef`` and
@@ -58,7 +59,10 @@ EVERY_REQUEST = Criteria({}, {})
 
 
 def parse_criteria(body: Any) -> Criteria:
-    """Criteria of a JSON value; ValueError naming the field that is wrong."""
+    """Criteria of a JSON value; ValueError naming the field that is wrong. Mimic's form, a
+    list of one-criterion objects (``[{"server_name": "^web"}]``), is read as their union."""
+    if isinstance(body, list):
+        body = _merged(body)
     if not isinstance(body, dict):
         raise ValueError("criteria must be an object")
     unknown = sorted(str(key) for key in body if key not in CRITERIA_KEYS)
@@ -75,6 +79,20 @@ def parse_criteria(body: Any) -> Criteria:
         facts,
         {key: _compiled(value, "criteria.metadata.%s" % key) for key, value in metadata.items()},
     )
+
+
+def _merged(items: list[Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for index, item in enumerate(items):
+        if not isinstance(item, dict) or len(item) != 1:
+            raise ValueError("criteria[%d] must be an object of one criterion" % index)
+        ((key, value),) = item.items()
+        if key in merged and key != "metadata":
+            raise ValueError("criteria[%d]: %s is given twice" % (index, key))
+        if key == "metadata" and isinstance(value, dict):
+            value = {**merged.get("metadata", {}), **value}
+        merged[key] = value
+    return merged
 
 
 def _compiled(pattern: Any, where: str) -> re.Pattern[str]:

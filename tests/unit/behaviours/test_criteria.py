@@ -1,5 +1,7 @@
 """Criteria: regular expressions searched in each fact, metadata by key, all must match."""
 
+import re
+
 import pytest
 
 from refnova.behaviours.criteria import EVERY_REQUEST, RequestFacts, parse_criteria
@@ -48,3 +50,23 @@ def test_criteria_that_do_not_match(criteria):
 def test_no_criteria_match_every_request():
     assert EVERY_REQUEST.matches(FACTS)
     assert parse_criteria({}) == EVERY_REQUEST
+
+
+def test_mimics_list_form_is_the_same_criteria():
+    listed = [{"server_name": "^web-"}, {"metadata": {"role": "db"}}, {"metadata": {"tier": "g"}}]
+    assert parse_criteria(listed) == parse_criteria(
+        {"server_name": "^web-", "metadata": {"role": "db", "tier": "g"}}
+    )
+
+
+@pytest.mark.parametrize(
+    ("listed", "message"),
+    [
+        ([{"server_name": "a", "user": "b"}], "criteria[0] must be an object of one criterion"),
+        (["a"], "criteria[0] must be an object of one criterion"),
+        ([{"user": "a"}, {"user": "b"}], "criteria[1]: user is given twice"),
+    ],
+)
+def test_a_bad_list_of_criteria_names_the_item(listed, message):
+    with pytest.raises(ValueError, match=r"^%s$" % re.escape(message)):
+        parse_criteria(listed)

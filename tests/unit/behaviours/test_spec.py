@@ -140,7 +140,7 @@ def test_a_sequence_parses_its_steps_in_order():
             },
             "parameters.behaviours[0].parameters.code must be an integer",
         ),
-        ({"name": "fail", "criteria": []}, "criteria must be an object"),
+        ({"name": "fail", "criteria": "x"}, "criteria must be an object"),
         ({"name": "fail", "criteria": {"colour": "x"}}, "criteria.colour is not a known criterion"),
         (
             {"name": "fail", "criteria": {"server_name": "("}},
