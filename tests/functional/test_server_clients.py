@@ -78,7 +78,9 @@ def test_sdk_lists_servers_in_detail_and_deletes_one(conn):
     server = boot(conn, "sdk-vm")
     listed = {found.id: found for found in conn.compute.servers()}
     assert listed[server.id].name == "sdk-vm" and listed[server.id].status == "ACTIVE"
-    assert listed[server.id].flavor_id == "1" or listed[server.id].flavor["id"] == "1"
+    # openstacksdk reads servers at 2.100: the flavor is embedded (2.47), named, not linked.
+    assert listed[server.id].flavor.original_name == "m1.tiny"
+    assert listed[server.id].flavor.ram == 512
     assert [found.id for found in conn.compute.servers(name="^sdk-")] == [server.id]
     conn.compute.delete_server(server)
     conn.compute.wait_for_delete(server, interval=0.2, wait=30)
