@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import hashlib
 import string
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
 
 from refnova import exception
 from refnova.db import api as db_api
@@ -54,12 +56,12 @@ class KeypairAPI:
         return self._store(user_id, name, public_key, fingerprint, key_type)
 
     def create_key_pair(
-        self, user_id: str, name: str, check_name: bool = True
+        self, user_id: str, name: str, check_name: bool = True, key_type: str = "ssh"
     ) -> tuple[models.KeyPair, str]:
-        """A new RSA key pair: the stored public half, and the private key (never stored)."""
+        """A new key pair: the stored public half, and the private key (never stored)."""
         self._validate_new_key_pair(user_id, name, check_name)
-        private_key, public_key = generate_key_pair()
-        keypair = self._store(user_id, name, public_key, generate_fingerprint(public_key), "ssh")
+        private_key, public_key, fingerprint = GENERATORS[key_type](user_id)
+        keypair = self._store(user_id, name, public_key, fingerprint, key_type)
         return keypair, private_key
 
     def delete_key_pair(self, user_id: str, name: str) -> None:
@@ -124,6 +126,51 @@ def generate_x509_fingerprint(pem: str) -> str:
 
 
 FINGERPRINTS = {"ssh": generate_fingerprint, "x509": generate_x509_fingerprint}
+UPN_OID = x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2.3")  # Microsoft's user principal name
+CERTIFICATE_DAYS = 3650
+
+
+def generate_ssh_key_pair(user_id: str) -> tuple[str, str, str]:
+    """(private key, public key, fingerprint) of a new RSA key (Nova's ``generate_key_pair``)."""
+    private_key, public_key = generate_key_pair()
+    return private_key, public_key, generate_fingerprint(public_key)
+
+
+def generate_winrm_x509_cert(user_id: str) -> tuple[str, str, str]:
+    """Nova's ``generate_winrm_x509_cert``: a self-signed client certificate for the user
+    (CN, and the UPN ``<user>@localhost``, for WinRM), ten years long; the private key is the
+    base64 of a PKCS#12 without a password."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=GENERATED_KEY_BITS)
+    subject = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, user_id)])
+    upn = ("%s@localhost" % user_id).encode("utf-8")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=CERTIFICATE_DAYS))
+        .add_extension(x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.CLIENT_AUTH]), False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.OtherName(UPN_OID, _der_utf8(upn))]), False
+        )
+        .sign(key, hashes.SHA256())
+    )
+    pem = certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    bundle = pkcs12.serialize_key_and_certificates(
+        None, key, certificate, None, serialization.NoEncryption()
+    )
+    return base64.b64encode(bundle).decode("ascii"), pem, generate_x509_fingerprint(pem)
+
+
+def _der_utf8(text: bytes) -> bytes:
+    """A DER UTF8String (short form: a user name fits)."""
+    return bytes([0x0C, len(text)]) + text
+
+
+GENERATORS = {"ssh": generate_ssh_key_pair, "x509": generate_winrm_x509_cert}
 
 
 def generate_key_pair() -> tuple[str, str]:

@@ -4,12 +4,14 @@ another user's key pair (2.10), the next link of a key pair page (2.35), the lim
 another project for an admin, the image proxy at latest, /v2 untouched by any of it, and
 the scheduler hints a server shows from 2.100."""
 
+import base64
 import datetime
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from refnova.api.openstack.compute import resource_versions
@@ -66,6 +68,21 @@ def test_an_x509_key_pair_is_imported_with_its_sha1_fingerprint_from_2_2(client)
     assert refused.status_int == 400
     assert "failed to generate X509 fingerprint" in refused.json["badRequest"]["message"]
     assert client.request("DELETE", "/v2.1/os-keypairs/cert", headers=at("2.2")).status_int == 204
+
+
+def test_an_x509_key_pair_is_generated_as_nova_s_winrm_certificate_from_2_2(client):
+    body = {"keypair": {"name": "winrm", "type": "x509"}}
+    created = client.request("POST", "/v2.1/os-keypairs", body, headers=at("2.2"))
+    assert created.status_int == 201
+    pair = created.json["keypair"]
+    certificate = x509.load_pem_x509_certificate(pair["public_key"].encode())
+    assert certificate.subject.rfc4514_string() == "CN=demo"
+    assert pair["type"] == "x509" and pair["fingerprint"].replace(":", "") == (
+        certificate.fingerprint(hashes.SHA1()).hex()  # noqa: S303 (Nova's choice)
+    )
+    key, cert, _ = pkcs12.load_key_and_certificates(base64.b64decode(pair["private_key"]), None)
+    assert cert == certificate and key.key_size == 2048
+    assert client.request("DELETE", "/v2.1/os-keypairs/winrm", headers=at("2.2")).status_int == 204
 
 
 def test_an_admin_reads_and_deletes_another_user_s_key_pair_from_2_10(client):

@@ -147,13 +147,15 @@ class Controller:
         user_id = _user(req, shape, params.get("user_id"), "create")
         check_name = contract.keypair_name_checked
         try:
+            key_type = params.get("type", "ssh") if shape.with_type else "ssh"
             if "public_key" in params:
-                key_type = params.get("type", "ssh") if shape.with_type else "ssh"
                 keypair = self.api.import_key_pair(
                     user_id, params["name"], params["public_key"], key_type, check_name
                 )
                 return shape.created, {"keypair": _summary(keypair, shape, user_id=user_id)}, {}
-            keypair, private_key = self.api.create_key_pair(user_id, params["name"], check_name)
+            keypair, private_key = self.api.create_key_pair(
+                user_id, params["name"], check_name, key_type
+            )
         except exception.KeypairLimitExceeded:
             headers = {"Retry-After": "0"} if contract.keypair_quota_retry_after else {}
             raise ApiError(contract.keypair_quota_status, QUOTA_EXCEEDED, headers)
