@@ -2,15 +2,17 @@
 
 Building a deployment (the schema, the seed, the conductor's thread) costs more than most
 fixtures' requests. A run builds one per distinct world a fixture asks for and, before each
-fixture, waits for its conductor to finish what the previous fixture cast (the in-process
-broker says when: no polling), restores its in-memory database from the snapshot taken right
-after seeding, and forgets the rate limiter's counts. Each fixture meets the database, the
-limiter and the queue of a fresh deployment; only what no fixture changes (the app, its
-compiled statements, the conductor's thread) is shared.
+fixture, drops the casts the previous one left queued, waits for the build in hand (the
+in-process broker says when: no polling), restores its in-memory database from the snapshot
+taken right after seeding, and forgets the rate limiter's counts. Each fixture meets the
+database, the limiter and the queue of a fresh deployment; only what no fixture changes (the
+app, its compiled statements, the conductor's thread) is shared.
 
-A setup step that creates a server is settled by the conductor going idle, then one GET: the
-server has left BUILD by then (``settle``). ``run_in_process`` without ``deployments`` still
-builds a fresh deployment for the one fixture (any factory's: the trace-shape tests use it).
+A GET (a setup step's settling, or a fixture's own) waits for the conductor to go idle first:
+a setup server has left BUILD by then, and a fixture lists what the conductor made of its
+casts (``settle``), however soon the conductor's thread ran. ``run_in_process`` without
+``deployments`` still builds a fresh deployment for the one fixture (any factory's: the
+trace-shape tests use it).
 """
 
 from __future__ import annotations
@@ -150,8 +152,10 @@ class Deployments:
 
 
 def settled_send(reusable: ReusableDeployment, send: Send) -> Send:
-    """``send``, except that a GET waits for the conductor first: what a setup step created
-    is built before it is shown, so settling a server takes one GET and no sleep."""
+    """``send``, except that a GET waits for the conductor first: what was cast before it (a
+    setup step's server, a build a behaviour holds) is taken before the GET is answered, so
+    settling a server takes one GET and no sleep, and what a fixture lists does not depend on
+    how soon the conductor's thread ran."""
 
     def send_after_the_conductor(request: HttpRequest) -> HttpResponse:
         if request.method == "GET":
@@ -188,11 +192,11 @@ def run_in_process(
     if deployments is not None:
         world, reusable = deployments.for_world(fixture.world)
         app = reusable.app
-        return _run_on_app(fixture, app, world, settled_send(reusable, _sender(app)))
+        return _run_on_app(fixture, world, settled_send(reusable, _sender(app)))
     world = (world_loader or load_reference_world)(fixture.world)
     deployment = (deployment_factory or reference_deployment)(world)
     try:
-        return _run_on_app(fixture, deployment.app, world, _sender(deployment.app))
+        return _run_on_app(fixture, world, _sender(deployment.app))
     finally:
         deployment.close()
 
@@ -223,14 +227,12 @@ def in_process_deployments(
     )
 
 
-def _run_on_app(
-    fixture: Fixture, app: WsgiApp, world: Mapping[str, Any], send_setup: Send
-) -> Result:
-    """The fixture's setup steps (sent with ``send_setup``), then its request, matched."""
-    prepared = run_setup(fixture.setup, placeholder_values(world), send_setup)
+def _run_on_app(fixture: Fixture, world: Mapping[str, Any], send: Send) -> Result:
+    """The fixture's setup steps, then its request (each sent with ``send``), matched."""
+    prepared = run_setup(fixture.setup, placeholder_values(world), send)
     if prepared.problem is not None:
         return Result(fixture, FAIL, reason=prepared.problem)
-    response = call_wsgi(app, build_request(fixture, prepared.values))
+    response = send(build_request(fixture, prepared.values))
     return evaluate(fixture, response, prepared.values)
 
 

@@ -3,6 +3,7 @@ rate limiter and queue of a fresh one, and setup servers settled without a sleep
 
 import copy
 import json
+import time
 
 import pytest
 
@@ -146,3 +147,26 @@ def test_a_reset_drops_the_casts_the_last_fixture_left_queued(deployments):
     assert queue.queue_declare(passive=True).message_count == 1
     reusable.reset()
     assert queue.queue_declare(passive=True).message_count == 0
+
+
+def test_a_fixture_s_own_get_shows_what_the_conductor_made_of_the_casts_before_it(deployments):
+    """The setup asks return_reservation_id (no server id: nothing to settle); the fixture's
+    own GET still finds the server built, as the conductor is waited for first."""
+    unsettled = copy.deepcopy(CREATE)
+    unsettled["body"]["server"]["return_reservation_id"] = True
+    listing = fixture(
+        setup=[unsettled],
+        request={"method": "GET", "path": "/v2/{project_id}/servers/detail"},
+        expect={"status": 200, "body": {"servers": [{"name": "listed", "status": "ACTIVE"}]}},
+    )
+    _world, reusable = deployments.for_world(None)
+    (manager,) = reusable.deployment.conductor.dispatcher.endpoints
+    build = manager.build_instances
+
+    def late_build(*args, **kwargs):
+        time.sleep(0.3)  # a conductor that comes late: a GET not waiting for it sees BUILD
+        return build(*args, **kwargs)
+
+    manager.build_instances = late_build
+    result = run_in_process(listing, deployments=deployments)
+    assert result.outcome == PASS, result.describe()
