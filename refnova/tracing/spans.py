@@ -159,7 +159,8 @@ def _record_escaping(span: Span, error: BaseException, record: bool, set_status:
         if cause is not None and _raised_here_for(error, cause):
             record_exception(span, cause)  # the error arose in this span: record it first
         record_exception(span, error)
-        setattr(error, _RECORDED, True)  # spans above it leave its cause to this one
+        with contextlib.suppress(AttributeError, TypeError):  # an exception without __dict__
+            setattr(error, _RECORDED, True)  # spans above it leave its cause to this one
     if set_status:
         span.set_status(error_status("%s: %s" % (type(error).__name__, error)))
 
