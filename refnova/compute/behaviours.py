@@ -30,6 +30,7 @@ from refnova.db import api as db_api
 from refnova.db import behaviours as db_behaviours
 
 Limits = Mapping[str, int]
+# The reason the cast gives when the broker cannot be reached (refnova/messaging/client.py).
 BROKER_DOWN = "the message broker could not be reached"
 # The driver's error under SQLAlchemy's, as a real outage raises it (the log says it is one).
 DATABASE_DOWN = "could not connect to the database: Connection refused (behaviour database-down)"
