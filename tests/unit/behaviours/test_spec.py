@@ -179,3 +179,11 @@ def test_the_world_files_behaviours_are_checked_and_get_stable_ids():
     ]
     with pytest.raises(behaviours.InvalidBehaviour, match=r"^behaviours\[1\]: name must be"):
         behaviours.world_behaviours({"behaviours": [{"name": "fail"}, {"name": "x"}]})
+
+
+def test_the_worlds_behaviours_must_be_a_list():
+    with pytest.raises(
+        behaviours.InvalidBehaviour, match=r"^The world's behaviours must be a list$"
+    ):
+        behaviours.world_behaviours({"behaviours": {"name": "fail"}})
+    assert behaviours.world_behaviours({}) == []
