@@ -119,7 +119,9 @@ def capture_create(deployment, body):
         return type(compute_api)._provision_instances(compute_api, request)
 
     def build_instances(context, **kwargs):
-        seen["context"], seen["cast"] = context, kwargs
+        # The cast's arguments: the behaviour chosen for the create is not one of them.
+        arguments = {key: value for key, value in kwargs.items() if key != "behaviour"}
+        seen["context"], seen["cast"] = context, arguments
         return type(task_api).build_instances(task_api, context, **kwargs)
 
     compute_api._provision_instances = provision
