@@ -322,7 +322,7 @@ def test_a_held_build_whose_conductor_is_killed_is_finished_by_the_next_to_start
 ):
     world = write_world(
         tmp_path / "world.json",
-        {**ROOMY_WORLD, "behaviours": [_on("handover", "build", seconds=5)]},
+        {**ROOMY_WORLD, "behaviours": [_on("handover", "build", seconds=10)]},
     )
     api = cluster.api(pg_url, vhost.url, world)
     first = cluster.conductor(pg_url, vhost.url, world, name="conductor-1")
