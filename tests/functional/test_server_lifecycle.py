@@ -152,7 +152,7 @@ def test_version_list_is_icehouse_s(deployment):
                 "updated": "2013-07-23T11:33:21Z",
                 "links": [{"rel": "self", "href": "http://api.example:8774/v2.1/"}],
                 "min_version": "2.1",
-                "version": "2.1",
+                "version": "2.104",
             },
         ]
     }
