@@ -9,6 +9,7 @@ import http.client
 import os
 import re
 import signal
+import time
 
 import pytest
 
@@ -38,6 +39,20 @@ def parent_of(pid):
     return None if fields[0] == "Z" else int(fields[1])
 
 
+def stop(pid):
+    """SIGSTOP, returned once every thread of the process is stopped: kill() returns before
+    that, and a worker still running for a moment could take the next connection."""
+    os.kill(pid, signal.SIGSTOP)
+    threads = "/proc/%d/task" % pid
+    while not all(thread_state(pid, thread) in "Tt" for thread in os.listdir(threads)):
+        time.sleep(0.001)
+
+
+def thread_state(pid, thread):
+    with open("/proc/%d/task/%s/stat" % (pid, thread), encoding="ascii") as handle:
+        return handle.read().rsplit(")", 1)[1].split()[0]
+
+
 def create_active(api, count, name):
     """``count`` creates, each on a new connection, each seen ACTIVE."""
     for index in range(count):
@@ -54,7 +69,7 @@ def test_each_of_two_workers_serves_the_port_alone_while_the_other_is_stopped(tw
     process, api = two_workers
     first, second = worker_pids(process)
     for stopped in (first, second):
-        os.kill(stopped, signal.SIGSTOP)
+        stop(stopped)
         try:
             create_active(api, 3, "while-%d-stopped" % stopped)
         finally:
@@ -68,7 +83,7 @@ def test_a_stopped_worker_does_not_hold_back_the_connections_the_other_keeps_ali
     # at most one more than worker 2, unless worker 2's loop has stopped turning, as here.
     process, _ = two_workers
     _, second = worker_pids(process)
-    os.kill(second, signal.SIGSTOP)
+    stop(second)
     connections = []
     try:
         for _ in range(3):
