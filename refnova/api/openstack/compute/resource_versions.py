@@ -81,6 +81,19 @@ def known_params(req: webob.Request, rules: tuple[QueryRule, ...]) -> frozenset[
     return None if rule is None else rule.known
 
 
+def kept_params(req: webob.Request, rules: tuple[QueryRule, ...]) -> list[tuple[str, str]]:
+    """The request's parameters Nova keeps after its query schema (all of them on /v2, or
+    when no rule applies): the known ones, and those its ``patternProperties`` let through."""
+    rule = _rule_at(version_of(req), rules)
+    return [
+        (name, value)
+        for name, value in req.GET.items()
+        if rule is None
+        or name in rule.known
+        or (rule.allowed_prefix is not None and name.startswith(rule.allowed_prefix))
+    ]
+
+
 def check_query(req: webob.Request, rules: tuple[QueryRule, ...]) -> None:
     """ApiError(400) for a parameter a strict rule of the request's version does not know."""
     rule = _rule_at(version_of(req), rules)

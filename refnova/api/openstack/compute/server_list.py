@@ -71,9 +71,9 @@ class ListRules:
     next_link_project: Callable[[webob.Request, str], str]  # the project in the link
 
 
-# Nova's index query schema at 2.75 (2.1's parameters, the joined tables', the page's, 2.26's
-# tags, 2.66's changes-before, 2.73's locked): from 2.75 any other parameter, unless it starts
-# with "_", is a 400.
+# Nova's index query schemas: 2.1's parameters (the joined tables' and the page's too), 2.26's
+# tags, 2.66's changes-before, 2.73's locked. Below 2.75 Nova strips any other parameter (the
+# next link leaves it out); from 2.75 it is a 400. Either way a name starting with "_" passes.
 _INDEX_PARAMETERS = (
     *"user_id project_id tenant_id launch_index image_ref image kernel_id ramdisk_id".split(),
     *"hostname key_name power_state vm_state task_state host node flavor".split(),
@@ -82,11 +82,18 @@ _INDEX_PARAMETERS = (
     *"access_ip_v4 access_ip_v6 auto_disk_config progress sort_key sort_dir".split(),
     *"all_tenants soft_deleted deleted status changes-since ip ip6 created_at".split(),
     *"block_device_mapping services metadata system_metadata info_cache".split(),
-    *"security_groups pci_devices limit marker tags tags-any not-tags not-tags-any".split(),
-    "changes-before",
-    "locked",
+    *"security_groups pci_devices limit marker".split(),
 )
-INDEX_QUERY = resource_versions.query_rules(("2.75", _INDEX_PARAMETERS, True), allowed_prefix="_")
+_TAGS = ("tags", "tags-any", "not-tags", "not-tags-any")
+_AT_2_73 = (*_INDEX_PARAMETERS, *_TAGS, "changes-before", "locked")
+INDEX_QUERY = resource_versions.query_rules(
+    ("2.1", _INDEX_PARAMETERS, False),
+    ("2.26", (*_INDEX_PARAMETERS, *_TAGS), False),
+    ("2.66", (*_INDEX_PARAMETERS, *_TAGS, "changes-before"), False),
+    ("2.73", _AT_2_73, False),
+    ("2.75", _AT_2_73, True),
+    allowed_prefix="_",
+)
 
 
 def filters_from_query(
@@ -243,7 +250,8 @@ def _next_links(
             ),
         )
     )
-    query = rules.next_query(list(req.GET.items()), instances[-1].uuid)
+    kept = resource_versions.kept_params(req, INDEX_QUERY)
+    query = rules.next_query(kept, instances[-1].uuid)
     return [{"rel": "next", "href": "%s?%s" % (base, query)}]
 
 
