@@ -19,10 +19,12 @@ def get_all_flavors_sorted_list(
     filters: Mapping[str, Any],
     limit: int | None = None,
     marker: str | None = None,
+    sort: tuple[str, str] = ("flavorid", "asc"),
 ) -> Sequence[Row[Any]]:
-    """The flavors the filters select, sorted by flavorid; MarkerNotFound for a bad marker."""
+    """The flavors the filters select, sorted (flavorid by default); MarkerNotFound for a bad
+    marker."""
     with db.reading() as connection:
-        return db_resources.flavor_get_all(connection, context, filters, limit, marker)
+        return db_resources.flavor_get_all(connection, context, filters, limit, marker, sort)
 
 
 def get_flavor_by_flavor_id(db: db_api.Database, context: RequestContext, flavorid: str) -> Any:

@@ -7,6 +7,7 @@ Like ``refnova.db.api`` these take a Session (or, for reads, a Connection from
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -56,31 +57,38 @@ def _filtered(context: RequestContext, filters: Mapping[str, Any]) -> list[Colum
     return conditions
 
 
+# Nova's flavor sort keys that refnova's flavors have no column for: they were all created
+# when the world was seeded, in id order, and never updated.
+_SORTED_AS_ID = frozenset({"created_at", "updated_at"})
+
+
 def flavor_get_all(
     connection: Connection,
     context: RequestContext,
     filters: Mapping[str, Any],
     limit: int | None = None,
     marker: str | None = None,
+    sort: tuple[str, str] = ("flavorid", "asc"),
 ) -> Sequence[Row[Any]]:
-    """The flavors the filters select, by flavorid then id (Nova's default sort); after the
-    flavor whose flavorid is ``marker`` (MarkerNotFound if the caller sees none such)."""
+    """The flavors the filters select, by ``sort`` (key, "asc" or "desc"; Nova's default
+    flavorid ascending) then id in the same direction; after the flavor whose flavorid is
+    ``marker`` (MarkerNotFound if the caller sees none such)."""
+    key = _FLAVORS.c.id if sort[0] in _SORTED_AS_ID else _FLAVORS.c[sort[0]]
+    after = operator.lt if sort[1] == "desc" else operator.gt
     conditions = _filtered(context, filters)
     if marker is not None:
         row = connection.execute(
-            select(_FLAVORS.c.id, _FLAVORS.c.flavorid).where(
+            select(_FLAVORS.c.id, key.label("key")).where(
                 _FLAVORS.c.flavorid == marker, *_visible_to(context)
             )
         ).first()
         if row is None:
             raise exception.MarkerNotFound(marker=marker)
         conditions.append(
-            or_(
-                _FLAVORS.c.flavorid > row.flavorid,
-                and_(_FLAVORS.c.flavorid == row.flavorid, _FLAVORS.c.id > row.id),
-            )
+            or_(after(key, row.key), and_(key == row.key, after(_FLAVORS.c.id, row.id)))
         )
-    query = select(_FLAVORS).where(*conditions).order_by(_FLAVORS.c.flavorid, _FLAVORS.c.id)
+    order = (key.desc(), _FLAVORS.c.id.desc()) if sort[1] == "desc" else (key, _FLAVORS.c.id)
+    query = select(_FLAVORS).where(*conditions).order_by(*order)
     if "name" in filters:
         # A regular expression searched anywhere in the name (2.102), matched in Python as
         # Nova's SQLite REGEXP function matches it; the page is cut after the match.

@@ -165,3 +165,18 @@ def test_query_rules_pick_the_last_rule_reached():
     assert resource_versions._rule_at(APIVersion(2, 74), rules).known == {"a"}
     assert resource_versions._rule_at(APIVersion(2, 75), rules).strict
     assert keypairs.FINGERPRINTS.keys() == {"ssh", "x509"}
+
+
+def test_flavors_sorted_by_a_key_and_paged_after_a_marker(client):
+    def names(query):
+        answer = client.request("GET", "/v2.1/flavors" + query)
+        assert answer.status_int == 200, answer.json
+        return [flavor["name"] for flavor in answer.json["flavors"]]
+
+    by_ram = names("?sort_key=memory_mb&sort_dir=desc")
+    assert by_ram[:2] == ["m1.huge", "m1.xlarge"]
+    assert names("?sort_key=memory_mb&sort_dir=desc&limit=2&marker=5") == by_ram[2:4]
+    assert names("?sort_key=name&limit=2") == sorted(by_ram)[:2]
+    assert names("?sort_key=created_at") == names("?sort_key=id")  # seeded in id order
+    v2 = client.request("GET", "/v2/%s/flavors?sort_key=bad" % client.project_id)
+    assert v2.status_int == 200  # /v2 reads no sort parameters

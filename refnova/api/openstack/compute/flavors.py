@@ -23,6 +23,15 @@ LISTING_QUERY = resource_versions.query_rules(
     ("2.1", _LISTING, False), ("2.75", _LISTING, True), ("2.102", (*_LISTING, "name"), True)
 )
 ITEM_QUERY = resource_versions.query_rules(("2.102", (), True))
+# The listing's sort keys (Nova's VALID_SORT_KEYS; 2.102 drops rxtx_factor) and directions.
+_SORT_KEYS = (
+    *"created_at description disabled ephemeral_gb flavorid id is_public memory_mb".split(),
+    *"name root_gb rxtx_factor swap updated_at vcpu_weight vcpus".split(),
+)
+SORT_KEYS = resource_versions.rows(
+    [("2.1", _SORT_KEYS), ("2.102", tuple(k for k in _SORT_KEYS if k != "rxtx_factor"))]
+)
+SORT_DIRS = ("asc", "desc")
 
 
 class Controller:
@@ -67,7 +76,7 @@ class Controller:
         limit, marker = common.limit_and_marker(req, contracts.contract_of(req).around)
         try:
             flavors = flavor_lookup.get_all_flavors_sorted_list(
-                self.db, context, self._filters(req), limit, marker
+                self.db, context, self._filters(req), limit, marker, _sort(req)
             )
         except exception.MarkerNotFound:
             raise ApiError(400, "marker [%s] not found" % marker)
@@ -92,6 +101,24 @@ class Controller:
         if "name" in req.GET and resource_versions.reaches(req, "2.102"):
             filters["name"] = req.GET["name"]
         return filters
+
+
+def _sort(req: webob.Request) -> tuple[str, str]:
+    """/v2.1's ``sort_key`` and ``sort_dir`` (each value checked against its enum, as Nova's
+    query schema checks them; the last given counts, as webob reads it); /v2 sorts by
+    flavorid."""
+    keys = resource_versions.rows_at(req, SORT_KEYS)
+    if not keys:
+        return ("flavorid", "asc")
+    for name, allowed in (("sort_key", keys[-1]), ("sort_dir", SORT_DIRS)):
+        for value in req.GET.getall(name):
+            if value not in allowed:
+                raise ApiError(
+                    400,
+                    "Invalid input for query parameters %s. Value: %s. %r is not one of %r"
+                    % (name, value, value, list(allowed)),
+                )
+    return (req.GET.get("sort_key") or "flavorid", req.GET.get("sort_dir") or "asc")
 
 
 def _parse_is_public(value: str | None) -> bool | None:
