@@ -4,11 +4,12 @@ Both servers run at once over one throwaway PostgreSQL database and one throwawa
 vhost. Eight client threads, each on a keep-alive connection of its own (opened at the start of
 each window) and in its own project (so that no two wait for the same quota rows), post the
 typical body (without its network and security group, which are the world's project's) for a
-fixed window; a window's rate is its 202s ÷ its length. Windows alternate between the two servers (1, 2, 2, 1, ...). The ratio is
-median(rate with 2 workers) ÷ median(rate with 1), on the wall clock: throughput is what is
-measured. The workers spread the eight connections between them (``refnova.workers``: a worker
-takes a connection only while it holds at most one more than the other); before they did, most
-of the eight landed on one worker, which used 1.5 s of CPU in a 3 s window against 0.2 to 0.5 s.
+fixed window; a window's rate is its 202s ÷ its length. Windows alternate between the two
+servers (1, 2, 2, 1, ...). The ratio is median(rate with 2 workers) ÷ median(rate with 1), on
+the wall clock: throughput is what is measured. The workers spread the eight connections
+between them (``refnova.workers``: a worker takes a connection only while it holds at most one
+more than the other); before they did, most of the eight landed on one worker, which used 1.5 s
+of CPU in a 3 s window against 0.2 to 0.5 s.
 
 What is measured is the API tier: a create ends when the broker has confirmed the cast, as a
 client's 202 does. No conductor consumes during a window (the queue is purged between
@@ -38,9 +39,9 @@ CLIENTS = 8
 
 
 class Process:
-    """``python -m refnova.cli ...`` with its log in a file, waited for until ``ready`` shows."""
+    """``python -m refnova.cli ...`` with its log in a file; ``wait_for(pattern)`` reads it."""
 
-    def __init__(self, args, log_path, ready):
+    def __init__(self, args, log_path):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("REFNOVA_", "OTEL_"))}
         env.update(REFNOVA_LOG_LEVEL="WARNING", PYTHONPATH=ROOT)
         self.log_path = log_path
@@ -53,9 +54,8 @@ class Process:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        self.match = self._wait_for(ready)
 
-    def _wait_for(self, pattern, timeout=120.0):
+    def wait_for(self, pattern, timeout=120.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with open(self.log_path) as log:
@@ -142,21 +142,20 @@ def test_workers_2(results, world, tmp_path):
     raw_body = json.dumps({"server": server}).encode("utf-8")
     world_file = tmp_path / "world.json"
     world_file.write_text(json.dumps(world))
-    windows, seconds = results.rounds((4, 4.0), (2, 2.5))
+    windows, seconds, warmup = results.rounds((4, 4.0, 1.0), (2, 2.0, 0.5))
     with _services(results) as (db, mq), contextlib.ExitStack() as stack:
         common = ["--db", db, "--transport", mq, "--world", str(world_file)]
-        ports = {}
-        for workers in (1, 2):
-            api = Process(
+        apis = {}
+        for workers in (1, 2):  # started together, waited for together
+            apis[workers] = Process(
                 ["serve", "--port", "0", "--workers", str(workers), *common],
                 str(tmp_path / ("serve-%d.log" % workers)),
-                READY,
             )
-            stack.callback(api.stop)
-            ports[workers] = int(api.match.group(1))
+            stack.callback(apis[workers].stop)
+        ports = {workers: int(api.wait_for(READY).group(1)) for workers, api in apis.items()}
         rates = {1: [], 2: []}
-        _window(ports[1], raw_body, 1.0)  # warm-up: connections, caches, the first rows
-        _window(ports[2], raw_body, 1.0)
+        for workers in (1, 2):  # warm-up: connections, caches, the first rows
+            _window(ports[workers], raw_body, warmup)
         for index in range(windows):
             for workers in (1, 2) if index % 2 == 0 else (2, 1):
                 _purge(mq)
