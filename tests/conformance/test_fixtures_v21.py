@@ -14,7 +14,7 @@ import pytest
 
 from refnova.conformance.fixtures import REPO_ROOT, default_fixture_dir, fixture_paths, load_fixture
 from refnova.conformance.matcher import RE_PREFIX
-from refnova.conformance.runners import run_in_process
+from refnova.conformance.runners import in_process_deployments, run_in_process
 
 FIXTURE_DIR = default_fixture_dir("v2.1")
 PATHS = fixture_paths(FIXTURE_DIR)
@@ -104,7 +104,14 @@ def test_every_answer_says_whether_it_echoes_the_microversion(path):
     assert headers["Content-Type"].startswith("application/")
 
 
+@pytest.fixture(scope="module")
+def deployments():
+    """One deployment per world for the module, reset before each fixture (as the CLI runs)."""
+    with in_process_deployments() as made:
+        yield made
+
+
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
-def test_fixture_in_process(path):
-    result = run_in_process(load_fixture(path))
+def test_fixture_in_process(path, deployments):
+    result = run_in_process(load_fixture(path), deployments=deployments)
     assert result.ok, result.describe()
