@@ -98,13 +98,22 @@ def read(key: str) -> Check:
 # --- checks of both contracts --------------------------------------------------------------
 
 
-def admin_password(server: Server, body: Any, config: Any) -> str:
-    """C2: a given adminPass must be a string; none given means a generated one."""
+def admin_password(server: Server, body: Any, config: Any) -> str | None:
+    """C2: a given adminPass must be a string; None when none is given (the controller
+    draws one once every check has passed: ``generated_admin_password``)."""
     if "adminPass" not in server:
-        return utils.generate_password(config.password_length)
+        return None
     if not isinstance(server["adminPass"], str):
         raise bad_request("Invalid adminPass")
     return server["adminPass"]
+
+
+def generated_admin_password(given: str | None, config: Any) -> str:
+    """The given adminPass, else one drawn from the system's random source. Nova draws it
+    before its other checks; drawing it after them answers the same (the draw cannot fail,
+    and nothing it draws is seen unless the create is accepted) without spending the system's
+    random source on a create that is refused."""
+    return given if given is not None else utils.generate_password(config.password_length)
 
 
 def security_group_names(server: Server, body: Any, config: Any) -> list[str]:

@@ -16,6 +16,7 @@ import webob
 from refnova import exception, tracing, utils
 from refnova.api.openstack import contracts, wsgi
 from refnova.api.openstack.compute import errors, resource_versions, server_list, server_views
+from refnova.api.openstack.compute import server_checks as checks
 from refnova.api.openstack.compute.server_checks import Server
 from refnova.compute.api import API as ComputeAPI
 from refnova.compute.api import ComputeConfig
@@ -104,6 +105,9 @@ class Controller:
             value = step.check(server, body, self.config)
             if step.name is not None:
                 values[step.name] = value
+        values["admin_password"] = checks.generated_admin_password(
+            values["admin_password"], self.config
+        )
         return server, values
 
     @tracing.traced("compute.flavors.get_flavor_by_flavor_id")
