@@ -71,12 +71,14 @@ class Controller:
         return 200, {"extra_specs": dict(flavor.extra_specs or {})}, {}
 
     def _listing(self, req: webob.Request, detail: bool) -> dict[str, Any]:
-        resource_versions.check_query(req, LISTING_QUERY)
         context = req.environ["nova.context"]
+        # Nova's query schema checks its properties (limit, the sort) before unknown names.
         limit, marker = common.limit_and_marker(req, contracts.contract_of(req).around)
+        sort = _sort(req)
+        resource_versions.check_query(req, LISTING_QUERY)
         try:
             flavors = flavor_lookup.get_all_flavors_sorted_list(
-                self.db, context, self._filters(req), limit, marker, _sort(req)
+                self.db, context, self._filters(req), limit, marker, sort
             )
         except exception.MarkerNotFound:
             raise ApiError(400, "marker [%s] not found" % marker)

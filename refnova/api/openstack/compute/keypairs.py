@@ -94,8 +94,10 @@ class Controller:
 
     @tracing.traced("keypairs.Controller.index")
     def index(self, req: webob.Request) -> Answer:
-        resource_versions.check_query(req, INDEX_QUERY)
         shape = shape_of(req)
+        if shape.paged:  # Nova's query schema checks limit before unknown names
+            common.limit_and_marker(req, contracts.contract_of(req).around)
+        resource_versions.check_query(req, INDEX_QUERY)
         user_id = _user(req, shape, req.GET.get("user_id"), "index")
         keypairs = list(self.api.get_key_pairs(user_id))
         if contracts.contract_of(req).around.keypairs_by_name:

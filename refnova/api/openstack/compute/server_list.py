@@ -102,6 +102,7 @@ def filters_from_query(
     """The filters a request asks for; None when its status can match nothing."""
     query = {key: req.GET.getall(key) for key in req.GET}
     _check_name_pattern(query)
+    _limit(req, rules)  # Nova's query schema checks its properties before unknown names
     resource_versions.check_query(req, INDEX_QUERY)
     if not context.is_admin:
         query = {key: values for key, values in query.items() if key in USER_OPTIONS}
