@@ -62,6 +62,8 @@ _KEY_HINTS = (
     "secret",
 )
 _MAX_DEPTH = 64  # a body nested deeper than this is refused anyway; stop walking there
+# Printable ASCII without a quote or a backslash: its repr and JSON forms are itself.
+_PLAIN = re.compile(r"[ !#-&(-\[\]-~]*")
 _secrets: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar(
     "refnova_secrets", default=None
 )
@@ -89,6 +91,9 @@ def remember(value: object) -> None:
     text = value if isinstance(value, str) else str(value)
     if not text:
         return
+    if _PLAIN.fullmatch(text):  # no quote, backslash or control: every form is the text
+        known.add(text)
+        return
     forms = (
         text,
         repr(text)[1:-1],
@@ -109,10 +114,16 @@ def remember_body(body: Any) -> None:
             continue
         if isinstance(value, dict):
             for key, item in value.items():
-                key_secret = secret or _is_secret_key(key, item)
-                pending.append((item, depth + 1, key_secret))
+                item_secret = secret or _is_secret_key(key, item)
+                # Only containers and secrets are worth a visit (most leaves are neither).
+                if item_secret or isinstance(item, (dict, list)):
+                    pending.append((item, depth + 1, item_secret))
         elif isinstance(value, list):
-            pending.extend((item, depth + 1, secret) for item in value)
+            pending.extend(
+                (item, depth + 1, secret)
+                for item in value
+                if secret or isinstance(item, (dict, list))
+            )
         elif secret:
             remember(value)
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import webob
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.util.types import AttributeValue
+from webob.headers import EnvironHeaders
 
 from refnova.tracing.attributes import (
     CLIENT_ADDRESS,
@@ -114,15 +115,14 @@ class ServerSpanMiddleware:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         # The request's secrets are remembered while it runs, so that its logs (traced or
         # not) and its spans are redacted (refnova.tracing.redaction).
-        req = webob.Request(environ)
-        with request_scope(req.headers):
-            return self._serve(req, environ, start_response)
+        with request_scope(EnvironHeaders(environ)):
+            if not enabled():  # untraced: no context, no span, no request object
+                return self.app(environ, start_response)
+            return self._serve(webob.Request(environ), environ, start_response)
 
     def _serve(
         self, req: webob.Request, environ: WSGIEnvironment, start_response: StartResponse
     ) -> Iterable[bytes]:
-        if not enabled():  # untraced: no context, no span
-            return self.app(environ, start_response)
         with start_remote_span(
             req.method,
             extract_context(req.headers),

@@ -1,9 +1,16 @@
 """What the API does per request before its first check, kept to what the answer needs: the
-admin password is drawn only for a create that passes its checks."""
+admin password is drawn only for a create that passes its checks; the hostile-input scan walks
+the body only when its text may hold what it refuses; secrets are still remembered in every
+form they may be written in."""
+
+import json
 
 import pytest
 
 from refnova import utils
+from refnova.api.openstack import request_body
+from refnova.exception import ApiError
+from refnova.tracing import redaction
 from tests.support.deployment import Client, make_deployment
 
 
@@ -48,3 +55,41 @@ def test_a_given_admin_password_is_answered_and_none_is_drawn(client, draws):
     assert answer.status_int == 202
     assert answer.json["server"]["adminPass"] == "s3cret"
     assert draws == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * request_body.MAX_DEPTH + b"]" * request_body.MAX_DEPTH,
+        b'{"name": "\\\\ud800"}',  # an escaped backslash, then plain text
+        b'{"name": "\\ud83d\\ude00", "k": "[{[{"}',
+    ],
+)
+def test_a_body_the_scan_passes_parses(raw):
+    assert request_body.parse(raw) is not None
+
+
+@pytest.mark.parametrize(
+    "raw, words",
+    [
+        (b"[" * (request_body.MAX_DEPTH + 1) + b"]" * (request_body.MAX_DEPTH + 1), "nested"),
+        (b'{"a": {"b": "\\ud800"}}', "lone surrogate"),
+        (b'{"\\udfff": 1}', "lone surrogate"),
+    ],
+)
+def test_a_body_the_scan_refuses_is_400(raw, words):
+    with pytest.raises(ApiError) as refused:
+        request_body.parse(raw)
+    assert refused.value.status == 400 and words in refused.value.message
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["hunter22", "pa'ss", 'quo"te', "back\\slash", "tab\there", "caf\u00e9", "\x7f", "a b=c/+"],
+)
+def test_a_secret_is_remembered_in_every_form_it_may_be_written(secret):
+    with redaction.request_scope({}):
+        redaction.remember_body({"server": {"adminPass": secret, "name": "web"}})
+        for form in (secret, repr(secret)[1:-1], json.dumps(secret)[1:-1]):
+            assert redaction.redact("at %s end" % form) == "at %s end" % redaction.MASK
+        assert redaction.redact("web") == "web"
