@@ -6,9 +6,10 @@ form they may be written in."""
 import json
 
 import pytest
+import webob
 
 from refnova import utils
-from refnova.api.openstack import request_body
+from refnova.api.openstack import request_body, wsgi
 from refnova.exception import ApiError
 from refnova.tracing import redaction
 from tests.support.deployment import Client, make_deployment
@@ -93,3 +94,22 @@ def test_a_secret_is_remembered_in_every_form_it_may_be_written(secret):
         for form in (secret, repr(secret)[1:-1], json.dumps(secret)[1:-1]):
             assert redaction.redact("at %s end" % form) == "at %s end" % redaction.MASK
         assert redaction.redact("web") == "web"
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        None,
+        "application/json",
+        "application/vnd.openstack.compute+json",
+        "application/json;q=0.5, application/vnd.openstack.compute+json",
+        "*/*",
+        "text/html",
+        "application/xml",
+        "not a ; valid = header,,",
+    ],
+)
+def test_the_json_type_answered_is_the_one_webob_negotiates(accept):
+    req = webob.Request.blank("/", headers={"Accept": accept} if accept is not None else {})
+    offers = req.accept.acceptable_offers(wsgi.JSON_CONTENT_TYPES)
+    assert wsgi.best_json_type(req) == (offers[0][0] if offers else "application/json")

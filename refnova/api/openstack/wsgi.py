@@ -4,6 +4,7 @@ router, resource) as one object, and Nova's fault bodies."""
 from __future__ import annotations
 
 import collections
+import functools
 import json
 import re
 import threading
@@ -12,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import webob
+import webob.acceptparse
 import webob.dec
 import webob.exc
 
@@ -130,13 +132,21 @@ def fault_body(
     return {key: fault}
 
 
-JSON_CONTENT_TYPES = ("application/json", "application/vnd.openstack.compute+json")
+JSON_TYPE = "application/json"
+JSON_CONTENT_TYPES = (JSON_TYPE, "application/vnd.openstack.compute+json")
 
 
 def best_json_type(req: webob.Request | None) -> str:
     """The JSON media type the client prefers; Nova echoed the vendor type when asked for it."""
-    offers = req.accept.acceptable_offers(JSON_CONTENT_TYPES) if req is not None else []
-    return offers[0][0] if offers else "application/json"
+    return _json_type_for(req.environ.get("HTTP_ACCEPT")) if req is not None else JSON_TYPE
+
+
+# What ``req.accept`` parses on every read depends on the header's text alone: the answer
+# for each of the few Accept headers clients send is worked out once.
+@functools.lru_cache(maxsize=256)
+def _json_type_for(accept: str | None) -> str:
+    offers = webob.acceptparse.create_accept_header(accept).acceptable_offers(JSON_CONTENT_TYPES)
+    return offers[0][0] if offers else JSON_TYPE
 
 
 def json_response(
