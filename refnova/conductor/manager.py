@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from refnova import behaviours, exception, messaging, tracing
@@ -27,6 +27,8 @@ from refnova.network import neutron
 
 # Over the wire: (network id, fixed IP, port id) lists, as the compute API cast them.
 RequestedNetworks = Sequence[Sequence[Any]] | None
+# A compute_nodes row (id, host, hypervisor_hostname, memory_mb, ...), read with Core.
+Node = Row[Any]
 
 LOG = logging.getLogger(__name__)
 POWER_STATE_RUNNING = 1
@@ -183,12 +185,12 @@ class FilterScheduler:
         flavor: Mapping[str, Any],
         filter_properties: Mapping[str, Any],
         applied: Applied | None = None,
-    ) -> models.ComputeNode | None:
+    ) -> Node | None:
         no_host = hops.acting(applied, hops.NO_VALID_HOST)
         if no_host is not None:
             hops.annotate(tracing.current_span(), no_host)
             return None
-        nodes = session.scalars(_NODES_LOCKED).all()
+        nodes = execute_core(session, _NODES_LOCKED, {}).all()
         forced_hosts = filter_properties.get("force_hosts") or []
         forced_nodes = filter_properties.get("force_nodes") or []
         if forced_hosts or forced_nodes:
@@ -214,9 +216,7 @@ def _shown(state: Sequence[Any] | None) -> str:
     return vm_state if task_state is None else "%s/%s" % (vm_state, task_state)
 
 
-def _passes_filters(
-    node: models.ComputeNode, instance: models.Instance, flavor: Mapping[str, Any]
-) -> bool:
+def _passes_filters(node: Node, instance: models.Instance, flavor: Mapping[str, Any]) -> bool:
     memory = flavor.get("memory_mb", instance.memory_mb)
     disk = flavor.get("root_gb", instance.root_gb) + flavor.get(
         "ephemeral_gb", instance.ephemeral_gb
@@ -246,7 +246,9 @@ _INSTANCE_LOCKED = (
     .where(models.Instance.uuid == bindparam("locked_uuid"))
     .with_for_update()
 )
-_NODES_LOCKED = select(models.ComputeNode).order_by(models.ComputeNode.id).with_for_update()
+# The hosts as Core rows (attribute access as on the model): nothing of them is written
+# through the ORM, so no entity is loaded into the session for its flush to check.
+_NODES_LOCKED = select(_NODES).order_by(_NODES.c.id).with_for_update()
 _ACTIONS = models.table_of(models.InstanceAction)
 _FINISH_CREATE = (
     update(_ACTIONS)
@@ -255,9 +257,7 @@ _FINISH_CREATE = (
 )
 
 
-def _claim(
-    session: Session, node: models.ComputeNode, instance: models.Instance, sign: int = 1
-) -> None:
+def _claim(session: Session, node: Node, instance: models.Instance, sign: int = 1) -> None:
     """Take the instance's RAM and disk on the node (``sign`` -1: give them back)."""
     execute_core(
         session,
@@ -298,7 +298,7 @@ class FakeComputeManager:
         session: Session,
         context: RequestContext,
         instance: models.Instance,
-        node: models.ComputeNode,
+        node: Node,
         requested_networks: RequestedNetworks,
         applied: Applied | None = None,
     ) -> None:
@@ -338,7 +338,7 @@ class FakeComputeManager:
         self,
         session: Session,
         instance: models.Instance,
-        node: models.ComputeNode,
+        node: Node,
         error: hops.BuildFailed,
         details: str,
         now: datetime.datetime,

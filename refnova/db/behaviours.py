@@ -8,11 +8,11 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import Row, bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from refnova.db import models
-from refnova.db.api import SCHEMA_LOCK_KEY
+from refnova.db.api import SCHEMA_LOCK_KEY, execute_core
 
 _BEHAVIOURS = models.table_of(models.RegisteredBehaviour)
 _INSTANCE_BEHAVIOURS = models.table_of(models.InstanceBehaviour)
@@ -103,8 +103,17 @@ def store_for_instances(
     )
 
 
-def for_instance(session: Session, instance_uuid: str) -> models.InstanceBehaviour | None:
-    return session.get(models.InstanceBehaviour, instance_uuid)
+# Every build asks (most instances have none): one Core statement built once, no ORM load.
+_FOR_INSTANCE = select(
+    _INSTANCE_BEHAVIOURS.c.behaviour_id,
+    _INSTANCE_BEHAVIOURS.c.name,
+    _INSTANCE_BEHAVIOURS.c.parameters,
+).where(_INSTANCE_BEHAVIOURS.c.instance_uuid == bindparam("behaviour_instance"))
+
+
+def for_instance(session: Session, instance_uuid: str) -> Row[Any] | None:
+    """The instance's behaviour row (behaviour_id, name, parameters), if it has one."""
+    return execute_core(session, _FOR_INSTANCE, {"behaviour_instance": instance_uuid}).first()
 
 
 def act_within(session: Session, instance_uuid: str, times: int) -> bool:
