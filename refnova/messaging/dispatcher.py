@@ -6,6 +6,7 @@ attribute whose signature takes the message's arguments.
 """
 
 import inspect
+from collections.abc import Callable
 from typing import Any
 
 from refnova.messaging.target import Target
@@ -55,6 +56,8 @@ class Dispatcher:
 
     def __init__(self, endpoints: list[Any]) -> None:
         self.endpoints = endpoints
+        # Each endpoint method's signature, worked out on its first message, not on each.
+        self._signatures: dict[Any, inspect.Signature] = {}
 
     def dispatch(self, context: Any, message: dict[str, Any]) -> Any:
         """Call the endpoint method the message names; raise one of ``DISPATCH_ERRORS``
@@ -71,19 +74,35 @@ class Dispatcher:
                 continue
             found_compatible = True
             if isinstance(method, str) and not method.startswith("_") and hasattr(endpoint, method):
-                return _call(getattr(endpoint, method), method, context, message.get("args") or {})
+                function = getattr(endpoint, method)
+                return _call(function, method, context, message.get("args") or {}, self._signature)
         if found_compatible:
             raise NoSuchMethod(method)
         raise UnsupportedVersion(version, method)
 
+    def _signature(self, function: Any) -> inspect.Signature:
+        """``inspect.signature(function)``, kept per endpoint and function (a method replaced
+        on its endpoint is a new key; the endpoints live as long as the dispatcher)."""
+        key = (id(getattr(function, "__self__", None)), getattr(function, "__func__", function))
+        signature = self._signatures.get(key)
+        if signature is None:
+            signature = self._signatures[key] = inspect.signature(function)
+        return signature
 
-def _call(function: Any, method: str, context: Any, args: Any) -> Any:
+
+def _call(
+    function: Any,
+    method: str,
+    context: Any,
+    args: Any,
+    signature_of: Callable[[Any], inspect.Signature] = inspect.signature,
+) -> Any:
     # The arguments are checked against the signature first, so that a TypeError raised
     # inside the method is the method's failure, not the message's.
     if not isinstance(args, dict):
         raise InvalidArguments(method, "args is not an object")
     try:
-        inspect.signature(function).bind(context, **args)
+        signature_of(function).bind(context, **args)
     except TypeError as error:
         raise InvalidArguments(method, error)
     return function(context, **args)
