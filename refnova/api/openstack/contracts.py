@@ -137,7 +137,7 @@ def read_v21_body(req: webob.Request) -> Any:
         return None
     if not req.content_length:
         return None
-    return request_body.parse(req.body)
+    return request_body.parse(request_body.read(req))
 
 
 @functools.lru_cache(maxsize=64)

@@ -4,8 +4,12 @@ Unicode (a lone surrogate such as ``"\\ud800"``, which no database driver can en
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
+
+import webob
+from webob.request import LimitedLengthFile
 
 from refnova.exception import ApiError
 
@@ -13,6 +17,19 @@ MALFORMED = "Malformed request body"
 # A bound on nesting well under Python's recursion limit, so that walking the body (here,
 # in the schema validator, in the checks) can never recurse out of the stack.
 MAX_DEPTH = 100
+
+
+def read(req: webob.Request) -> bytes:
+    """``req.body``. A body of declared length not read yet is read once, as WebOb reads it
+    (``LimitedLengthFile``: a short body is a ``DisconnectionError``), and kept seekable for
+    whoever reads it next, without WebOb's copy of it into a second buffer."""
+    length = req.content_length
+    if not length or req.is_body_seekable:
+        return req.body
+    data = LimitedLengthFile(req.body_file_raw, length).read(length)
+    req.environ["wsgi.input"] = io.BytesIO(data)
+    req.environ["webob.is_body_seekable"] = True
+    return data
 
 
 def parse(raw: bytes) -> Any:
