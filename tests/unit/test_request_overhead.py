@@ -3,10 +3,12 @@ admin password is drawn only for a create that passes its checks; the hostile-in
 the body only when its text may hold what it refuses; secrets are still remembered in every
 form they may be written in."""
 
+import io
 import json
 
 import pytest
 import webob
+from webob.request import DisconnectionError
 
 from refnova import utils
 from refnova.api.openstack import request_body, wsgi
@@ -113,3 +115,23 @@ def test_the_json_type_answered_is_the_one_webob_negotiates(accept):
     req = webob.Request.blank("/", headers={"Accept": accept} if accept is not None else {})
     offers = req.accept.acceptable_offers(wsgi.JSON_CONTENT_TYPES)
     assert wsgi.best_json_type(req) == (offers[0][0] if offers else "application/json")
+
+
+def test_the_body_is_read_once_and_stays_readable():
+    req = webob.Request({"REQUEST_METHOD": "POST", "CONTENT_LENGTH": "7"})
+    req.environ["wsgi.input"] = io.BytesIO(b'{"a": 1}trailing')
+    assert request_body.read(req) == b'{"a": 1'
+    assert req.body == b'{"a": 1' and request_body.read(req) == b'{"a": 1'
+
+
+def test_a_body_shorter_than_its_length_is_a_disconnection_as_webob_has_it():
+    req = webob.Request({"REQUEST_METHOD": "POST", "CONTENT_LENGTH": "10"})
+    req.environ["wsgi.input"] = io.BytesIO(b"{}")
+    with pytest.raises(DisconnectionError):
+        request_body.read(req)
+
+
+def test_each_answer_has_one_request_id_that_of_the_context(client):
+    first, second = client.create(), client.create({"imageRef": "not-an-image"})
+    ids = {first.headers["x-compute-request-id"], second.headers["x-compute-request-id"]}
+    assert len(ids) == 2 and all(i.startswith("req-") and len(i) == 40 for i in ids)

@@ -294,9 +294,8 @@ class APIRouter:
         span = tracing.current_span()
         if route is not None:
             tracing.name_after_route(span, req.method, route.template)
-        request_id = generate_request_id()
         try:
-            response = self._handle(req, route, params, request_id)
+            response = self._handle(req, route, params)
         except ApiError as error:
             response = fault_response(error, req)
             fault = next(iter(fault_body(error.status, "", key=error.fault)), "")
@@ -308,7 +307,11 @@ class APIRouter:
                 tracing.mark_answer(span, response.status_code, None, **{NOVA_FAULT: fault})
         contracts.contract_of(req).finish_response(req, response)  # /v2.1: version echo
         context = req.environ.get("nova.context")
-        response.headers["x-compute-request-id"] = context.request_id if context else request_id
+        # The context's own id (each authenticator makes a fresh context); one made here only
+        # for an answer given before there is a context (404, 401, 413).
+        response.headers["x-compute-request-id"] = (
+            context.request_id if context else generate_request_id()
+        )
         tracing.annotate(
             {
                 NOVA_REQUEST_ID: response.headers["x-compute-request-id"],
@@ -327,7 +330,7 @@ class APIRouter:
         return None, {}
 
     def _handle(
-        self, req: webob.Request, route: Route | None, params: dict[str, str], request_id: str
+        self, req: webob.Request, route: Route | None, params: dict[str, str]
     ) -> webob.Response:
         if route is None:
             raise ApiError(404)
@@ -342,7 +345,6 @@ class APIRouter:
         context = self.authenticator.authenticate(req)  # ApiError(503) when Keystone is down
         if context is None:
             return _unauthorized(self.authenticator.challenge_headers(), req)
-        context.request_id = request_id
         links.refuse_unsafe_ids({"project_id": context.project_id})
         req.environ["nova.context"] = context
         wait = (
@@ -443,4 +445,4 @@ def _deserialize(req: webob.Request) -> Any:
     if content_type.endswith("xml"):
         # refnova speaks JSON only; Icehouse also parsed XML bodies.
         raise ApiError(415, "XML request bodies are not supported")
-    return request_body.parse(req.body)
+    return request_body.parse(request_body.read(req))
