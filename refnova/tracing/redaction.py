@@ -129,10 +129,10 @@ def remember_body(body: Any) -> None:
 
 
 def _is_secret_key(key: object, value: object) -> bool:
-    name = str(key).lower()
-    if name in ("password", "passwd"):
-        return not isinstance(value, (dict, list))
-    return name in _LEAF_SECRET_KEYS
+    name = key.lower() if isinstance(key, str) else str(key).lower()
+    if name in _LEAF_SECRET_KEYS:
+        return True
+    return name in ("password", "passwd") and not isinstance(value, (dict, list))
 
 
 def redact(text: str) -> str:

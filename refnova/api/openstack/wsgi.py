@@ -121,6 +121,14 @@ ROUTES = (
 )
 
 
+# The routes of each method, in ROUTES' order: the first match is the same, and a request
+# tries only its own method's patterns.
+ROUTES_BY_METHOD = {
+    method: tuple(route for route in ROUTES if route.method == method)
+    for method in dict.fromkeys(route.method for route in ROUTES)
+}
+
+
 def fault_body(
     status: int, message: str, headers: Mapping[str, Any] | None = None, key: str | None = None
 ) -> dict[str, dict[str, Any]]:
@@ -323,9 +331,10 @@ class APIRouter:
 
     @staticmethod
     def _match(req: webob.Request) -> tuple[Route | None, dict[str, str]]:
-        for route in ROUTES:
-            found = route.pattern.match(req.path_info)
-            if found and route.method == req.method:
+        path = req.path_info
+        for route in ROUTES_BY_METHOD.get(req.method, ()):
+            found = route.pattern.match(path)
+            if found:
                 return route, found.groupdict()
         return None, {}
 
