@@ -120,6 +120,7 @@ class API(provisioning.Provisioning):
             hostname=hostname,
             tags=tags,
             trusted_certs=trusted_certs,
+            requested_destination=_destination(requested_host, requested_hypervisor_hostname),
             **kwargs,
         )
 
@@ -175,6 +176,7 @@ class API(provisioning.Provisioning):
         hostname: str | None = None,
         tags: list[str] | None = None,
         trusted_certs: list[str] | None = None,
+        requested_destination: dict[str, str] | None = None,
     ) -> tuple[list[InstanceValues], str]:
         reservation_id = utils.generate_uid("r")
         if tracing.recording():
@@ -247,6 +249,7 @@ class API(provisioning.Provisioning):
             scheduler_hints=scheduler_hints or {},
             forced_host=forced_host,
             forced_node=forced_node,
+            requested_destination=requested_destination,
         )
         instances = self._provision_instances(request)
         behaviour = request.behaviour  # chosen with the rows (refnova.behaviours)
@@ -470,3 +473,9 @@ class API(provisioning.Provisioning):
             **compute_utils.inherit_properties_from_image(properties, auto_disk_config),
         }
         return base_options, max_network_count
+
+
+def _destination(host: str | None, node: str | None) -> dict[str, str] | None:
+    """2.74's requested host and/or node as the scheduler receives it (Nova's Destination)."""
+    destination = {key: value for key, value in (("host", host), ("node", node)) if value}
+    return destination or None

@@ -36,6 +36,8 @@ class CreateRequest:
     scheduler_hints: Any  # the request's JSON as given (a dict unless /v2.1 passed it through)
     forced_host: str | None
     forced_node: str | None
+    # 2.74's host and/or node: a destination the scheduler's filters still check.
+    requested_destination: dict[str, str] | None = None
     group: models.InstanceGroup | None = None
     behaviour: Applied | None = None  # for the hops after the API (refnova.behaviours)
 
@@ -91,4 +93,6 @@ def build_filter_properties(request: CreateRequest) -> dict[str, Any]:
         properties["force_hosts"] = [request.forced_host]
     if request.forced_node:
         properties["force_nodes"] = [request.forced_node]
+    if request.requested_destination:
+        properties["requested_destination"] = request.requested_destination
     return properties

@@ -2,8 +2,9 @@
 
 Icehouse's conductor cast ``run_instance`` to the scheduler, whose FilterScheduler picked a
 host and cast to that host's compute manager. refnova runs those steps in-process: filters
-(enabled, availability zone, forced host/node, RAM, disk), a RAM weigher, and a fake
-compute driver that records the server ACTIVE, or ERROR with a fault when no host fits.
+(enabled, availability zone, forced host/node, RAM, disk; 2.74's requested host/node is kept
+to and still filtered), a RAM weigher, and a fake compute driver that records the server
+ACTIVE, or ERROR with a fault when no host fits.
 """
 
 import datetime
@@ -202,7 +203,13 @@ class FilterScheduler:
                 and (not forced_nodes or n.hypervisor_hostname in forced_nodes)
             ]
         else:
-            candidates = [n for n in nodes if _passes_filters(n, instance, flavor)]
+            # 2.74's requested destination still goes through the filters (unlike forced).
+            wanted = filter_properties.get("requested_destination") or {}
+            candidates = [
+                n
+                for n in nodes
+                if _is_requested(n, wanted) and _passes_filters(n, instance, flavor)
+            ]
         if not candidates:
             return None
         return max(candidates, key=lambda n: n.memory_mb * RAM_ALLOCATION_RATIO - n.memory_mb_used)
@@ -214,6 +221,14 @@ def _shown(state: Sequence[Any] | None) -> str:
         return "gone"
     vm_state, task_state = state
     return vm_state if task_state is None else "%s/%s" % (vm_state, task_state)
+
+
+def _is_requested(node: Node, destination: Mapping[str, str]) -> bool:
+    """Whether the node is the requested destination's host and/or node (or none is asked)."""
+    return (
+        destination.get("host", node.host) == node.host
+        and destination.get("node", node.hypervisor_hostname) == node.hypervisor_hostname
+    )
 
 
 def _passes_filters(node: Node, instance: models.Instance, flavor: Mapping[str, Any]) -> bool:
