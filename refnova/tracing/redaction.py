@@ -16,7 +16,7 @@ import json
 import logging
 import re
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from opentelemetry.trace import Span, Status, StatusCode
@@ -39,6 +39,8 @@ _LEAF_SECRET_KEYS = frozenset(
     }
 )
 SECRET_HEADERS = ("X-Auth-Token", "X-Subject-Token", "X-Service-Token")
+# The same headers as a WSGI environ names them.
+SECRET_ENVIRON_KEYS = tuple("HTTP_" + name.upper().replace("-", "_") for name in SECRET_HEADERS)
 _KEY_WORDS = (
     r"adminPass|admin_pass(?:word)?|password|passwd|user_data|contents|token|secret|passcode"
     r"|x-auth-token|x-subject-token|x-service-token"
@@ -67,20 +69,33 @@ _PLAIN = re.compile(r"[ !#-&(-\[\]-~]*")
 _secrets: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar(
     "refnova_secrets", default=None
 )
+RequestToken = contextvars.Token[set[str] | None]
 
 
 @contextlib.contextmanager
 def request_scope(headers: Mapping[str, str] | None = None) -> Iterator[None]:
     """Remember the secrets of one request (its credential headers first) while it runs."""
-    token = _secrets.set(set())
+    token = begin_request(
+        headers.get(name) if headers is not None else None for name in SECRET_HEADERS
+    )
     try:
-        for name in SECRET_HEADERS:
-            value = headers.get(name) if headers is not None else None
-            if value:
-                remember(value)
         yield
     finally:
-        _secrets.reset(token)
+        end_request(token)
+
+
+def begin_request(credentials: Iterable[str | None]) -> RequestToken:
+    """``request_scope`` without a generator (the WSGI middleware's hot path): a fresh set of
+    secrets with the request's credential header values; give the token to ``end_request``."""
+    token = _secrets.set(set())
+    for value in credentials:
+        if value:
+            remember(value)
+    return token
+
+
+def end_request(token: RequestToken) -> None:
+    _secrets.reset(token)
 
 
 def remember(value: object) -> None:
@@ -105,27 +120,39 @@ def remember(value: object) -> None:
 
 def remember_body(body: Any) -> None:
     """Remember the secrets a parsed JSON body carries, at any depth (up to ``_MAX_DEPTH``)."""
-    if _secrets.get() is None:
+    if _secrets.get() is not None:
+        _find_secrets(body, 0)
+
+
+def _find_secrets(value: Any, depth: int) -> None:
+    """Under a container at ``depth``: every secret key's value is remembered whole, and only
+    containers are walked further (most leaves are no secret). Recursion is bounded by
+    ``_MAX_DEPTH``."""
+    if depth > _MAX_DEPTH:
         return
-    pending: list[tuple[Any, int, bool]] = [(body, 0, False)]
-    while pending:
-        value, depth, secret = pending.pop()
-        if depth > _MAX_DEPTH:
-            continue
-        if isinstance(value, dict):
-            for key, item in value.items():
-                item_secret = secret or _is_secret_key(key, item)
-                # Only containers and secrets are worth a visit (most leaves are neither).
-                if item_secret or isinstance(item, (dict, list)):
-                    pending.append((item, depth + 1, item_secret))
-        elif isinstance(value, list):
-            pending.extend(
-                (item, depth + 1, secret)
-                for item in value
-                if secret or isinstance(item, (dict, list))
-            )
-        elif secret:
-            remember(value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if _is_secret_key(key, item):
+                _remember_all(item, depth + 1)
+            elif isinstance(item, (dict, list)):
+                _find_secrets(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, (dict, list)):
+                _find_secrets(item, depth + 1)
+
+
+def _remember_all(value: Any, depth: int) -> None:
+    """Every leaf of a secret value, up to ``_MAX_DEPTH``."""
+    if depth > _MAX_DEPTH:
+        return
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            _remember_all(item, depth + 1)
+    else:
+        remember(value)
 
 
 def _is_secret_key(key: object, value: object) -> bool:

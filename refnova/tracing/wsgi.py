@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 import webob
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.util.types import AttributeValue
-from webob.headers import EnvironHeaders
 
 from refnova.tracing.attributes import (
     CLIENT_ADDRESS,
@@ -39,7 +38,7 @@ from refnova.tracing.attributes import (
 )
 from refnova.tracing.propagation import extract_context, start_remote_span
 from refnova.tracing.provider import enabled
-from refnova.tracing.redaction import redact, request_scope
+from refnova.tracing.redaction import SECRET_ENVIRON_KEYS, begin_request, end_request, redact
 from refnova.tracing.spans import is_error, mark_error, mark_status, note_error_type
 
 if TYPE_CHECKING:
@@ -115,10 +114,13 @@ class ServerSpanMiddleware:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         # The request's secrets are remembered while it runs, so that its logs (traced or
         # not) and its spans are redacted (refnova.tracing.redaction).
-        with request_scope(EnvironHeaders(environ)):
+        token = begin_request(environ.get(key) for key in SECRET_ENVIRON_KEYS)
+        try:
             if not enabled():  # untraced: no context, no span, no request object
                 return self.app(environ, start_response)
             return self._serve(webob.Request(environ), environ, start_response)
+        finally:
+            end_request(token)
 
     def _serve(
         self, req: webob.Request, environ: WSGIEnvironment, start_response: StartResponse
