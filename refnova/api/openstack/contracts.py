@@ -49,6 +49,8 @@ ENVIRON_KEY = "refnova.contract"
 VERSION_KEY = microversions.ENVIRON_KEY
 
 V21_SUPPORTED_CONTENT_TYPES = ("application/json", "application/vnd.openstack.compute+json")
+COMPUTE_REQUEST_ID = "x-compute-request-id"  # Icehouse's, all Nova had before oslo's
+OPENSTACK_REQUEST_ID = "x-openstack-request-id"  # oslo.middleware's RequestId
 
 # (req, the first instance, its admin password, the server object, config) -> the 202 body
 CreateView = Callable[
@@ -81,6 +83,8 @@ class Contract:
     around: AroundCreate = ICEHOUSE
     # How GET /servers reads its query string (compute/server_list.py).
     server_list: ListRules = server_list.ICEHOUSE
+    # The answer's headers that carry the request id, each with the same value.
+    request_id_headers: tuple[str, ...] = (COMPUTE_REQUEST_ID,)
 
     def owns(self, path: str) -> bool:
         return path == self.prefix or path.startswith(self.prefix + "/")
@@ -243,6 +247,8 @@ V2_1 = Contract(
     fault_content_type="application/json; charset=UTF-8",
     around=TODAY,
     server_list=server_list.TODAY,
+    # nova.api.compute_req_id.ComputeReqIdMiddleware: oslo's RequestId, Icehouse's as compat.
+    request_id_headers=(OPENSTACK_REQUEST_ID, COMPUTE_REQUEST_ID),
 )
 
 CONTRACTS = (V2_1, V2)

@@ -316,13 +316,14 @@ class APIRouter:
         contracts.contract_of(req).finish_response(req, response)  # /v2.1: version echo
         context = req.environ.get("nova.context")
         # The context's own id (each authenticator makes a fresh context); one made here only
-        # for an answer given before there is a context (404, 401, 413).
-        response.headers["x-compute-request-id"] = (
-            context.request_id if context else generate_request_id()
-        )
+        # for an answer given before there is a context (404, 401, 413). The path, not the
+        # route, says which headers carry it: Nova's paste pipeline is chosen by URL prefix.
+        request_id = context.request_id if context else generate_request_id()
+        for name in contracts.for_path(req.path_info, self.contracts).request_id_headers:
+            response.headers[name] = request_id
         tracing.annotate(
             {
-                NOVA_REQUEST_ID: response.headers["x-compute-request-id"],
+                NOVA_REQUEST_ID: request_id,
                 NOVA_PROJECT_ID: context.project_id if context else None,
             },
             span,

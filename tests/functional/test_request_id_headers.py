@@ -1,0 +1,72 @@
+"""The request id's headers: today's Nova answers /v2.1 with oslo's ``x-openstack-request-id``
+and its own ``x-compute-request-id`` (nova.api.compute_req_id.ComputeReqIdMiddleware, the same
+id in both); Icehouse's /v2 sent only ``x-compute-request-id``."""
+
+import re
+
+import pytest
+from opentelemetry import trace
+
+from tests.support.deployment import Client, make_deployment
+
+OSLO = "x-openstack-request-id"
+COMPUTE = "x-compute-request-id"
+REQUEST_ID = re.compile(r"^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+@pytest.fixture
+def client(spans):
+    with make_deployment() as deployment:
+        yield Client(deployment)
+
+
+def v21_create(client):
+    body = {
+        "server": {
+            "name": "vm",
+            "imageRef": client.defaults["image_id"],
+            "flavorRef": client.defaults["flavor_id"],
+            "networks": "auto",
+        }
+    }
+    headers = {"OpenStack-API-Version": "compute 2.37"}
+    return client.request("POST", "/v2.1/servers", body, headers=headers)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v2.1/flavors",  # answered with a context
+        "/v2.1/servers/no-such-server",  # 404 from a handler
+        "/v2.1/no-such-resource",  # 404 before any context
+        "/v2.1/",  # the version document
+    ],
+)
+def test_every_v21_answer_carries_both_headers_with_one_id(client, path):
+    response = client.request("GET", path)
+    assert REQUEST_ID.match(response.headers[COMPUTE])
+    assert response.headers[OSLO] == response.headers[COMPUTE]
+
+
+@pytest.mark.parametrize("path", ["/v2/{project_id}/flavors", "/v2/{project_id}/no-such"])
+def test_v2_answers_carry_only_icehouse_s_header(client, path):
+    response = client.request("GET", path.format(project_id=client.project_id))
+    assert REQUEST_ID.match(response.headers[COMPUTE])
+    assert OSLO not in response.headers
+
+
+def test_two_requests_have_two_ids_and_a_client_s_id_is_not_taken(client):
+    chosen = "req-00000000-0000-4000-8000-000000000000"
+    first = client.request("GET", "/v2.1/flavors", headers={OSLO: chosen})
+    second = client.request("GET", "/v2.1/flavors")
+    assert first.headers[OSLO] != chosen
+    assert first.headers[OSLO] != second.headers[OSLO]
+
+
+def test_the_server_span_s_request_id_is_the_answer_s(client, spans):
+    response = v21_create(client)
+    assert response.status_int == 202
+    spans.wait_for_consumers()
+    (server,) = [s for s in spans.finished() if s.kind == trace.SpanKind.SERVER]
+    assert server.attributes["nova.request_id"] == response.headers[OSLO]
+    assert server.attributes["nova.request_id"] == response.headers[COMPUTE]
