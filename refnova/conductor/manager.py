@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 from refnova import behaviours, exception, messaging, tracing
 from refnova.behaviours import Applied
 from refnova.conductor import behaviours as hops
+from refnova.conductor import building
+from refnova.conductor.building import BuildingInstance
 from refnova.conductor.timers import Timers
 from refnova.context import RequestContext
 from refnova.db import models
@@ -170,6 +172,7 @@ class FilterScheduler:
                 _claim(session, node, instance)
                 compute.run_instance(session, context, instance, node, requested_networks, applied)
                 host = node.host
+            building.write(session, instance)
             outcome = instance.vm_state, instance.task_state
         if host is None:
             LOG.info("Instance %s: no valid host", instance_uuid)
@@ -182,7 +185,7 @@ class FilterScheduler:
     def _select_host(
         self,
         session: Session,
-        instance: models.Instance,
+        instance: BuildingInstance,
         flavor: Mapping[str, Any],
         filter_properties: Mapping[str, Any],
         applied: Applied | None = None,
@@ -231,7 +234,7 @@ def _is_requested(node: Node, destination: Mapping[str, str]) -> bool:
     )
 
 
-def _passes_filters(node: Node, instance: models.Instance, flavor: Mapping[str, Any]) -> bool:
+def _passes_filters(node: Node, instance: BuildingInstance, flavor: Mapping[str, Any]) -> bool:
     memory = flavor.get("memory_mb", instance.memory_mb)
     disk = flavor.get("root_gb", instance.root_gb) + flavor.get(
         "ephemeral_gb", instance.ephemeral_gb
@@ -256,11 +259,6 @@ _CLAIM = (
         local_gb_used=_NODES.c.local_gb_used + bindparam("claim_disk"),
     )
 )
-_INSTANCE_LOCKED = (
-    select(models.Instance)
-    .where(models.Instance.uuid == bindparam("locked_uuid"))
-    .with_for_update()
-)
 # The hosts as Core rows (attribute access as on the model): nothing of them is written
 # through the ORM, so no entity is loaded into the session for its flush to check.
 _NODES_LOCKED = select(_NODES).order_by(_NODES.c.id).with_for_update()
@@ -272,7 +270,7 @@ _FINISH_CREATE = (
 )
 
 
-def _claim(session: Session, node: Node, instance: models.Instance, sign: int = 1) -> None:
+def _claim(session: Session, node: Node, instance: BuildingInstance, sign: int = 1) -> None:
     """Take the instance's RAM and disk on the node (``sign`` -1: give them back)."""
     execute_core(
         session,
@@ -312,7 +310,7 @@ class FakeComputeManager:
         self,
         session: Session,
         context: RequestContext,
-        instance: models.Instance,
+        instance: BuildingInstance,
         node: Node,
         requested_networks: RequestedNetworks,
         applied: Applied | None = None,
@@ -352,7 +350,7 @@ class FakeComputeManager:
     def _abort_build(
         self,
         session: Session,
-        instance: models.Instance,
+        instance: BuildingInstance,
         node: Node,
         error: hops.BuildFailed,
         details: str,
@@ -376,6 +374,7 @@ class FakeComputeManager:
                 LOG.info("Instance %s is no longer spawning: nothing to finish", instance_uuid)
                 return
             _set_active(session, instance, models.utcnow())
+            building.write(session, instance)
             host = instance.host
         LOG.info("Built instance %s on %s", instance_uuid, host)
 
@@ -397,11 +396,12 @@ class FakeComputeManager:
                 )
                 tracing.mark_error(tracing.current_span(), error)
             instance.vm_state, instance.task_state, instance.updated_at = "error", None, now
+            building.write(session, instance)
         LOG.info("Instance %s went ERROR after being ACTIVE (%s)", instance_uuid, applied.id)
 
     @tracing.traced("scheduler.utils.set_vm_state_and_notify")
     def record_no_valid_host(
-        self, session: Session, instance: models.Instance, reason: str = ""
+        self, session: Session, instance: BuildingInstance, reason: str = ""
     ) -> None:
         now = models.utcnow()
         error = exception.NoValidHost(reason=reason)
@@ -425,15 +425,15 @@ def _driver_spawn(acting: Applied | None) -> None:
         raise hops.build_failure(acting)
 
 
-def _set_active(session: Session, instance: models.Instance, now: datetime.datetime) -> None:
+def _set_active(session: Session, instance: BuildingInstance, now: datetime.datetime) -> None:
     instance.vm_state, instance.task_state = "active", None
     instance.power_state = POWER_STATE_RUNNING
     instance.launched_at = instance.updated_at = now
     _finish_action(session, instance.uuid, now, None)
 
 
-def _locked(session: Session, instance_uuid: str) -> models.Instance | None:
-    return session.scalar(_INSTANCE_LOCKED, {"locked_uuid": instance_uuid})
+def _locked(session: Session, instance_uuid: str) -> BuildingInstance | None:
+    return building.locked(session, instance_uuid)
 
 
 def _finish_action(
