@@ -87,6 +87,7 @@ class API(provisioning.Provisioning):
         trusted_certs: list[str] | None = None,
         requested_host: str | None = None,
         requested_hypervisor_hostname: str | None = None,
+        placement_claims_forced_host: bool = False,
         **kwargs: Any,
     ) -> tuple[list[InstanceValues], str]:
         """Icehouse's create. Two options give today's Nova behaviour, as today's Nova's
@@ -121,6 +122,7 @@ class API(provisioning.Provisioning):
             tags=tags,
             trusted_certs=trusted_certs,
             requested_destination=_destination(requested_host, requested_hypervisor_hostname),
+            placement=placement_claims_forced_host,
             **kwargs,
         )
 
@@ -177,6 +179,7 @@ class API(provisioning.Provisioning):
         tags: list[str] | None = None,
         trusted_certs: list[str] | None = None,
         requested_destination: dict[str, str] | None = None,
+        placement: bool = False,
     ) -> tuple[list[InstanceValues], str]:
         reservation_id = utils.generate_uid("r")
         if tracing.recording():
@@ -250,6 +253,7 @@ class API(provisioning.Provisioning):
             forced_host=forced_host,
             forced_node=forced_node,
             requested_destination=requested_destination,
+            placement=placement,
         )
         instances = self._provision_instances(request)
         behaviour = request.behaviour  # chosen with the rows (refnova.behaviours)

@@ -38,6 +38,8 @@ class CreateRequest:
     forced_node: str | None
     # 2.74's host and/or node: a destination the scheduler's filters still check.
     requested_destination: dict[str, str] | None = None
+    # Today's Nova: placement claims every build's resources, a forced host's too.
+    placement: bool = False
     group: models.InstanceGroup | None = None
     behaviour: Applied | None = None  # for the hops after the API (refnova.behaviours)
 
@@ -95,4 +97,6 @@ def build_filter_properties(request: CreateRequest) -> dict[str, Any]:
         properties["force_nodes"] = [request.forced_node]
     if request.requested_destination:
         properties["requested_destination"] = request.requested_destination
+    if request.placement and (request.forced_host or request.forced_node):
+        properties["placement"] = True
     return properties

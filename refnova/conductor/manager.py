@@ -198,12 +198,15 @@ class FilterScheduler:
         forced_hosts = filter_properties.get("force_hosts") or []
         forced_nodes = filter_properties.get("force_nodes") or []
         if forced_hosts or forced_nodes:
-            # Icehouse bypasses the filters for forced hosts.
+            # Icehouse bypasses the filters for forced hosts; today's Nova too, but placement
+            # still has to claim the host's resources (enabled, room).
+            claimed = bool(filter_properties.get("placement"))
             candidates = [
                 n
                 for n in nodes
                 if (not forced_hosts or n.host in forced_hosts)
                 and (not forced_nodes or n.hypervisor_hostname in forced_nodes)
+                and (not claimed or _has_room(n, instance, flavor))
             ]
         else:
             # 2.74's requested destination still goes through the filters (unlike forced).
@@ -235,13 +238,18 @@ def _is_requested(node: Node, destination: Mapping[str, str]) -> bool:
 
 
 def _passes_filters(node: Node, instance: BuildingInstance, flavor: Mapping[str, Any]) -> bool:
+    in_zone = not instance.availability_zone or node.availability_zone == instance.availability_zone
+    return in_zone and _has_room(node, instance, flavor)
+
+
+def _has_room(node: Node, instance: BuildingInstance, flavor: Mapping[str, Any]) -> bool:
+    """Enabled, with the flavor's RAM and disk free (what placement's claim needs too)."""
     memory = flavor.get("memory_mb", instance.memory_mb)
     disk = flavor.get("root_gb", instance.root_gb) + flavor.get(
         "ephemeral_gb", instance.ephemeral_gb
     )
     return (
         not node.disabled
-        and (not instance.availability_zone or node.availability_zone == instance.availability_zone)
         and node.memory_mb * RAM_ALLOCATION_RATIO - node.memory_mb_used >= memory
         and node.local_gb * DISK_ALLOCATION_RATIO - node.local_gb_used >= disk
     )

@@ -1,5 +1,7 @@
 """2.74's requested host and node reach the scheduler: the server lands there, and a requested
-destination still has to pass the filters (NoValidHost otherwise), unlike a forced host."""
+destination still has to pass the filters (NoValidHost otherwise). A forced host
+(``zone:host[:node]``) skips the filters; at /v2.1 placement still claims its resources, as in
+Nova 34 (a disabled or full forced host is NoValidHost), at /v2 Icehouse claimed nothing."""
 
 import pytest
 
@@ -75,10 +77,31 @@ def test_a_requested_host_without_room_is_no_valid_host(admin):
     assert elsewhere["status"] == "ACTIVE"
 
 
-def test_a_requested_disabled_host_fails_the_filters_a_forced_one_skips_them(admin):
+def test_a_requested_disabled_host_fails_the_filters(admin):
     requested = built(admin, create(admin, host="compute4"))
     assert requested["status"] == "ERROR"
     assert requested["fault"]["message"] == "No valid host was found. "
-    forced = built(admin, create(admin, availability_zone="az-disabled:compute4"))
+
+
+def test_a_forced_host_skips_the_filters_but_not_placement_s_claim(admin):
+    forced = built(admin, create(admin, availability_zone="az2:compute3"))
+    assert placed(forced) == ("compute3", "compute3")
+    # Placement still claims the host's resources: it must be enabled and have room.
+    disabled = built(admin, create(admin, availability_zone="az-disabled:compute4"))
+    assert disabled["status"] == "ERROR"
+    assert disabled["fault"]["message"] == "No valid host was found. "
+    full = built(admin, create(admin, flavorRef="5", availability_zone="az2:compute3"))
+    assert full["status"] == "ERROR"
+    assert full["fault"]["message"] == "No valid host was found. "
+
+
+def test_icehouse_s_forced_host_skips_everything(admin):
+    # /v2: Icehouse returned a forced host without running any filter (and claimed no limits).
+    body = {"server": {"name": "vm", "imageRef": admin.defaults["image_id"], "flavorRef": "5"}}
+    body["server"]["availability_zone"] = "az-disabled:compute4"
+    path = "/v2/%s/servers" % admin.project_id
+    answer = admin.request("POST", path, body, user="admin")
+    assert answer.status_int == 202, answer.body
+    forced = built(admin, answer.json["server"]["id"])
     assert forced["status"] == "ACTIVE"
     assert placed(forced) == ("compute4", "compute4")

@@ -209,6 +209,9 @@ V21_COMPUTE_OPTIONS = {
     "allow_duplicate_networks": True,
     # A fixed IP cannot go to several instances (InvalidFixedIpAndMaxCountRequest).
     "reject_fixed_ip_with_max_count": True,
+    # Placement (since Pike) allocates a forced host's resources too: a forced host skips the
+    # scheduler's filters but must be enabled and have room, or the build is NoValidHost.
+    "placement_claims_forced_host": True,
 }
 
 # /v2.1's microversions: refnova implements every one of Nova 34.0.0's (2.1 to 2.104) on every
