@@ -9,12 +9,11 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import webob
 import webob.acceptparse
-import webob.dec
 import webob.exc
 
 from refnova import tracing
@@ -24,6 +23,8 @@ from refnova.exception import ApiError
 from refnova.tracing.attributes import NOVA_FAULT, NOVA_PROJECT_ID, NOVA_REQUEST_ID
 
 if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
     from refnova.api.openstack.compute.servers import Controller
 
 MAX_REQUEST_BODY_SIZE = 114688
@@ -294,8 +295,18 @@ class APIRouter:
         controller = self.controllers[resource] if resource else self.controller
         return getattr(controller, method)
 
-    @webob.dec.wsgify
-    def __call__(self, req: webob.Request) -> webob.Response:
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """WSGI, as ``webob.dec.wsgify`` served it (a WebOb HTTP exception raised is the
+        answer) without the empty response wsgify makes for every request: the router
+        always answers with its own."""
+        req = webob.Request(environ)
+        try:
+            response = self.respond(req)
+        except webob.exc.HTTPException as error:
+            response = error
+        return response(environ, start_response)
+
+    def respond(self, req: webob.Request) -> webob.Response:
         # The SERVER span is tracing.ServerSpanMiddleware's: the router names it after the
         # route and adds the fault and the request's ids.
         route, params = self._match(req)
