@@ -180,8 +180,12 @@ def _loop(server: Any, stopping: threading.Event) -> None:
 
 
 def stop(server: Any, stopping: threading.Event) -> None:
-    """Stop listening, let the workers answer the requests they hold (5 s at most)."""
+    """Stop taking connections, let the workers answer the requests they hold (5 s at most),
+    then close the sockets."""
     stopping.set()
-    server.close()
-    if isinstance(server, waitress.server.BaseWSGIServer):  # a multi-socket one did both
+    if isinstance(server, waitress.server.BaseWSGIServer):
+        # Threads first: a worker that finishes a request wakes the loop through the
+        # server's trigger, which close() would already have closed under it (EBADF).
+        server.accepting = False
         server.task_dispatcher.shutdown(timeout=5)
+    server.close()  # a multi-socket server shuts its threads down itself, first

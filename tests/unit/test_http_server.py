@@ -80,3 +80,37 @@ def test_a_url_over_the_limit_is_a_414_fault_and_the_app_is_not_called():
     assert json.loads(b"".join(body))["computeFault"]["code"] == 414
     limited({"REQUEST_URI": "/short", "PATH_INFO": "/short"}, lambda *_: None)
     assert called == ["/short"]
+
+
+def test_stop_lets_a_request_in_hand_finish_before_the_sockets_close(caplog):
+    """A request still in the app when stop() begins is answered, and its worker's wake-up of
+    the loop finds the server's trigger open: no 'Bad file descriptor' in the log."""
+    import http.client
+    import time
+
+    entered, release = threading.Event(), threading.Event()
+
+    def slow(environ, start_response):
+        entered.set()
+        release.wait(30)
+        return app(environ, start_response)
+
+    server = http_server.make_server(slow, Settings(host="127.0.0.1", port=0))
+    stopping = http_server.start(server)
+    connection = http.client.HTTPConnection("127.0.0.1", http_server.bound_port(server), timeout=30)
+    answers = []
+    client = threading.Thread(
+        target=lambda: (connection.request("GET", "/"), answers.append(connection.getresponse()))
+    )
+    client.start()
+    assert entered.wait(30)
+    stopper = threading.Thread(target=http_server.stop, args=(server, stopping))
+    stopper.start()
+    deadline = time.monotonic() + 30
+    while server.accepting and time.monotonic() < deadline:  # stop() has begun
+        time.sleep(0.01)
+    release.set()
+    stopper.join(30)
+    client.join(30)
+    assert answers and answers[0].status == 200
+    assert not [r for r in caplog.records if r.name == "waitress" and r.levelname == "ERROR"]
