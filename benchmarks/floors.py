@@ -53,15 +53,9 @@ def validation(raw, password_length=12):
             raise Invalid("OS-DCF:diskConfig")
         server["auto_disk_config"] = server["OS-DCF:diskConfig"] == "AUTO"
 
-    if "adminPass" in server:
-        password = server["adminPass"]
-        if not isinstance(password, str):
-            raise Invalid("adminPass")
-    else:
-        chars = [_RANDOM.choice(group) for group in _PASSWORD_GROUPS]
-        chars += [_RANDOM.choice(_PASSWORD_ALPHABET) for _ in range(password_length - 3)]
-        _RANDOM.shuffle(chars)
-        password = "".join(chars)
+    password = server.get("adminPass")
+    if "adminPass" in server and not isinstance(password, str):
+        raise Invalid("adminPass")
 
     name = server.get("name")
     if not isinstance(name, str):
@@ -142,6 +136,13 @@ def validation(raw, password_length=12):
     max_count = server.get("max_count", min_count)
     if type(min_count) is not int or type(max_count) is not int or not 1 <= min_count <= max_count:
         raise Invalid("counts")
+
+    if password is None:
+        # Drawn once every check has passed, as the path draws it: a rejection draws nothing.
+        chars = [_RANDOM.choice(group) for group in _PASSWORD_GROUPS]
+        chars += [_RANDOM.choice(_PASSWORD_ALPHABET) for _ in range(password_length - 3)]
+        _RANDOM.shuffle(chars)
+        password = "".join(chars)
 
     return (
         flavor_id,
