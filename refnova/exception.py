@@ -61,8 +61,9 @@ class ApiError(Exception):
         """OpenTelemetry's ``error.type`` of this answer: the Nova exception it was raised
         for (``FlavorNotFound`` behind "Invalid flavorRef provided."), else the class Nova
         raises for its status (``HTTPBadRequest``: a check of the API layer itself)."""
-        if isinstance(self.__context__, NovaException):
-            return type(self.__context__).__name__
+        for origin in (self.__cause__, self.__context__):
+            if isinstance(origin, NovaException):
+                return type(origin).__name__
         return HTTP_ERROR_CLASSES.get(self.status, "HTTPError")
 
 
@@ -104,6 +105,8 @@ PolicyNotAuthorized = define(
     "PolicyNotAuthorized", NotAuthorized, "Policy doesn't allow %(action)s to be performed."
 )
 InvalidInput = define("InvalidInput", Invalid, "Invalid input received: %(reason)s")
+# What Nova's request schemas raise (nova.api.validation), answered as a 400.
+ValidationError = define("ValidationError", Invalid, "%(detail)s")
 InvalidRequest = define("InvalidRequest", Invalid, "The request is invalid.")
 InvalidMetadata = define("InvalidMetadata", Invalid, "Invalid metadata: %(reason)s")
 InvalidMetadataSize = define("InvalidMetadataSize", Invalid, "Invalid metadata size: %(reason)s")

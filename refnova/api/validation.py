@@ -30,7 +30,7 @@ from typing import Any
 import jsonschema
 from jsonschema import exceptions as jsonschema_exceptions
 
-from refnova.exception import ApiError
+from refnova.exception import ApiError, ValidationError
 
 NAME_REASON = "printable characters. Can not start or end with whitespace."
 INVALID_NAME = "An invalid 'name' value was provided. The name must be: %s"
@@ -205,7 +205,8 @@ class SchemaValidator:
         try:
             self._validator.validate(instance)
         except jsonschema_exceptions.ValidationError as error:
-            raise ApiError(400, error_detail(error))
+            detail = error_detail(error)
+            raise ApiError(400, detail) from ValidationError(detail=detail)
         except TypeError as error:
             # Nova: a non-string key against patternProperties (not reachable from JSON).
-            raise ApiError(400, str(error))
+            raise ApiError(400, str(error)) from ValidationError(detail=str(error))

@@ -450,3 +450,16 @@ def test_a_glance_call_over_http_is_a_client_span_that_propagates_the_context(sp
     assert failed.status == "ERROR"
     assert failed.attributes["http.response.status_code"] == 404
     assert failed.attributes["error.type"] == "ImageNotFound"
+
+
+def test_a_v21_schema_rejection_is_nova_s_validation_error(traced_client, spans):
+    """On /v2.1 a request schema refuses the body: Nova raises exception.ValidationError
+    (nova.api.validation), so that is the error.type of the span where it failed."""
+    body = {"server": {"name": "", "imageRef": "x", "flavorRef": "1"}}
+    response = traced_client.request("POST", "/v2.1/%s/servers" % traced_client.project_id, body)
+    assert response.status_int == 400
+    records = spans.trace_of("POST /v2.1/{project_id}/servers")
+    server = next(r for r in records if r.kind == "SERVER")
+    assert server.status == "UNSET" and "error.type" not in server.attributes
+    failed = [r for r in records if r.status == "ERROR"]
+    assert failed and {r.attributes["error.type"] for r in failed} == {"ValidationError"}
