@@ -64,6 +64,9 @@ def _wait_for_signal() -> None:
 def serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     cli_errors.preflight(settings, serving=True)
+    from refnova.api import validation
+
+    validation.warm()  # before the workers fork: they inherit it
     if settings.workers != 1:  # nova-api's osapi_compute_workers
         from refnova import workers
 

@@ -139,6 +139,13 @@ def _is_base64(instance: object) -> bool:
     return True
 
 
+def warm() -> None:
+    """Build the name regexes now (a few tenths of a second), as Nova does at import, so that
+    a served API's first request does not pay for them."""
+    printable_range()
+    valid_name_regex()
+
+
 @FORMAT_CHECKER.checks("name", raises=InvalidName)
 def _is_valid_name(instance: object) -> bool:
     if isinstance(instance, str) and valid_name_regex().search(instance):
