@@ -17,7 +17,7 @@ import webob
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from refnova.api.openstack.compute import image_properties
+from refnova.api.openstack.compute import image_properties, resource_versions
 from refnova.api.openstack.microversions import APIVersion
 from refnova.context import RequestContext
 from refnova.db import instance_extras, models
@@ -47,12 +47,7 @@ class Shown:
 
 
 Change = Callable[[Shown, Body], None]
-
-
-@dataclass(frozen=True)
-class Row:
-    since: APIVersion
-    change: Change
+Row = resource_versions.Row[Change]
 
 
 def _extended_attributes(shown: Shown, server: Body) -> None:
@@ -164,9 +159,8 @@ def _scheduler_hints(shown: Shown, server: Body) -> None:
     )
 
 
-ROWS: tuple[Row, ...] = tuple(
-    Row(APIVersion.parse(since), change)
-    for since, change in (
+ROWS: tuple[Row, ...] = resource_versions.rows(
+    [
         ("2.3", _extended_attributes),
         ("2.9", _locked),
         ("2.16", _host_status),
@@ -180,7 +174,7 @@ ROWS: tuple[Row, ...] = tuple(
         ("2.96", _pinned_availability_zone),
         ("2.98", _image_properties),
         ("2.100", _scheduler_hints),
-    )
+    ]
 )
 
 
