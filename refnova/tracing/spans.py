@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from refnova.tracing.attributes import CODE_FUNCTION_NAME, ERROR_TYPE, SCHEMA_URL
@@ -207,7 +207,7 @@ def mark_status(span: Span, status_line: str) -> None:
     exception. A span already marked with the exception (``mark_error``) keeps what it has."""
     if not span.is_recording() or is_error(span):
         return
-    span.set_status(Status(StatusCode.ERROR, redact(status_line)))
+    span.set_status(error_status(status_line))
     span.set_attribute(ERROR_TYPE, status_line.split(" ", 1)[0])
 
 
