@@ -29,6 +29,27 @@ GENERIC_TEXT = {
     503: "The server is currently unavailable. Please try again at a later time.",
 }
 
+# Nova's fault keys by status (nova/api/openstack/wsgi.py Fault._fault_names, 2014.1); any
+# other status is a computeFault. Kept here so the API and the behaviours below it share one table.
+FAULT_NAMES = {
+    400: "badRequest",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "itemNotFound",
+    405: "badMethod",
+    409: "conflictingRequest",
+    413: "overLimit",
+    415: "badMediaType",
+    429: "overLimit",
+    501: "notImplemented",
+    503: "serviceUnavailable",
+}
+
+
+def fault_key_for(status: int) -> str:
+    return FAULT_NAMES.get(status, "computeFault")
+
+
 # The webob.exc class Nova raises for each status its API layer answers by itself.
 HTTP_ERROR_CLASSES = {
     status: error.__name__ for status, error in webob.exc.status_map.items() if status >= 400

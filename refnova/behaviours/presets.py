@@ -15,22 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from refnova.exception import GENERIC_TEXT
+from refnova.exception import fault_key_for as fault_key_for  # the key each preset carries
 
-# Nova's fault keys by status (nova/api/openstack/wsgi.py Fault._fault_names, 2014.1); any
-# other status is a computeFault. The API layer keeps the same table for its own answers.
-FAULT_KEYS = {
-    400: "badRequest",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "itemNotFound",
-    405: "badMethod",
-    409: "conflictingRequest",
-    413: "overLimit",
-    415: "badMediaType",
-    429: "overLimit",
-    501: "notImplemented",
-    503: "serviceUnavailable",
-}
 # Nova's generic texts (WebOb 1.3's explanations, which FaultWrapper answers with).
 COMPUTE_FAULT = GENERIC_TEXT[500]
 SERVICE_UNAVAILABLE = GENERIC_TEXT[503]
@@ -130,10 +116,6 @@ PRESETS: Mapping[str, Preset] = {
         "Nova 2014.1 source: nova/compute/manager.py ComputeManager._spawn (its log line)",
     ),
 }
-
-
-def fault_key_for(code: int) -> str:
-    return FAULT_KEYS.get(code, "computeFault")
 
 
 def default_message(kind: str, code: int) -> str:

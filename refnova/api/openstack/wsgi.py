@@ -19,7 +19,8 @@ import webob.exc
 from refnova import tracing
 from refnova.api.openstack import auth, contracts, links, request_body, versions
 from refnova.context import RequestContext, generate_request_id
-from refnova.exception import ApiError
+from refnova.exception import FAULT_NAMES as FAULT_NAMES  # where Nova 2014.1 kept it
+from refnova.exception import ApiError, fault_key_for
 from refnova.tracing.attributes import NOVA_FAULT, NOVA_PROJECT_ID, NOVA_REQUEST_ID
 
 if TYPE_CHECKING:
@@ -36,20 +37,6 @@ SUPPORTED_CONTENT_TYPES = (
     "application/xml",
     "application/vnd.openstack.compute+xml",
 )
-
-FAULT_NAMES = {
-    400: "badRequest",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "itemNotFound",
-    405: "badMethod",
-    409: "conflictingRequest",
-    413: "overLimit",
-    415: "badMediaType",
-    429: "overLimit",
-    501: "notImplemented",
-    503: "serviceUnavailable",
-}
 
 
 # A route names the controller method it calls ("create", "show", ...) or, for version
@@ -133,7 +120,7 @@ ROUTES_BY_METHOD = {
 def fault_body(
     status: int, message: str, headers: Mapping[str, Any] | None = None, key: str | None = None
 ) -> dict[str, dict[str, Any]]:
-    key = key or FAULT_NAMES.get(status, "computeFault")
+    key = key or fault_key_for(status)
     fault: dict[str, Any] = {"message": message, "code": status}
     retry_after = (headers or {}).get("Retry-After")
     if status in (413, 429) and retry_after:
@@ -174,7 +161,7 @@ def json_response(
 def fault_response(error: ApiError, req: webob.Request | None = None) -> webob.Response:
     body = fault_body(error.status, error.message, error.headers, error.fault)
     if error.details is not None:
-        body[FAULT_NAMES.get(error.status, "computeFault")]["details"] = error.details
+        body[fault_key_for(error.status)]["details"] = error.details
     return json_response(error.status, body, error.headers, best_json_type(req))
 
 
@@ -322,7 +309,7 @@ class APIRouter:
             contracts.contract_of(req).finish_fault(req, response)
         else:
             if response.status_code >= 400:  # refused before any handler raised (401, 413)
-                fault = FAULT_NAMES.get(response.status_code, "computeFault")
+                fault = fault_key_for(response.status_code)
                 tracing.mark_answer(span, response.status_code, None, **{NOVA_FAULT: fault})
         contracts.contract_of(req).finish_response(req, response)  # /v2.1: version echo
         context = req.environ.get("nova.context")
