@@ -13,6 +13,8 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from refnova import exception, quota, tracing, utils
 from refnova.block_device import BlockDeviceDict
 from refnova.compute import base_options as base_option_steps
@@ -336,43 +338,53 @@ class API(provisioning.Provisioning):
         builds the same instance from claiming a host for it afterwards.
         """
         self.policy.enforce(context, "compute:delete")
-        compute_behaviours.before_delete(self.db, context, instance_uuid)
-        now = models.utcnow()
         with self.db.transaction() as session:
             instance = db_api.instance_get_for_update(session, instance_uuid, context.project_id)
-            flavor = session.get(models.Flavor, instance.instance_type_id)
-            vram = quota.video_ram(flavor) if flavor is not None else 0
-            if not db_api.quota_already_released(session, instance.uuid):
-                db_reservations.quota_release(
-                    session,
-                    instance.project_id,
-                    {"instances": 1, "cores": instance.vcpus, "ram": instance.memory_mb + vram},
-                )
-            if instance.host:
-                db_api.compute_node_release(
-                    session,
-                    instance.host,
-                    instance.node,
-                    instance.memory_mb,
-                    instance.root_gb + instance.ephemeral_gb,
-                )
-            # What the compute leaves of a deleted instance: no power, no ports.
-            instance.power_state, instance.network_info = 0, []
-            db_api.instance_soft_delete(session, instance, now)
-            db_api.actions_start(
+            # A behaviour that refuses the delete leaves only its count behind (committed).
+            refusal = compute_behaviours.delete_refusal(session, instance_uuid)
+            if refusal is None:
+                self._delete_rows(session, context, instance)
+        if refusal is not None:
+            raise refusal
+
+    def _delete_rows(
+        self, session: Session, context: RequestContext, instance: models.Instance
+    ) -> None:
+        """Soft-delete the locked row, give back its quota and its host's claim, record it."""
+        now = models.utcnow()
+        flavor = session.get(models.Flavor, instance.instance_type_id)
+        vram = quota.video_ram(flavor) if flavor is not None else 0
+        if not db_api.quota_already_released(session, instance.uuid):
+            db_reservations.quota_release(
                 session,
-                [
-                    {
-                        "action": "delete",
-                        "instance_uuid": instance.uuid,
-                        "request_id": context.request_id,
-                        "user_id": context.user_id,
-                        "project_id": context.project_id,
-                        "start_time": now,
-                        "finish_time": now,
-                    }
-                ],
+                instance.project_id,
+                {"instances": 1, "cores": instance.vcpus, "ram": instance.memory_mb + vram},
             )
+        if instance.host:
+            db_api.compute_node_release(
+                session,
+                instance.host,
+                instance.node,
+                instance.memory_mb,
+                instance.root_gb + instance.ephemeral_gb,
+            )
+        # What the compute leaves of a deleted instance: no power, no ports.
+        instance.power_state, instance.network_info = 0, []
+        db_api.instance_soft_delete(session, instance, now)
+        db_api.actions_start(
+            session,
+            [
+                {
+                    "action": "delete",
+                    "instance_uuid": instance.uuid,
+                    "request_id": context.request_id,
+                    "user_id": context.user_id,
+                    "project_id": context.project_id,
+                    "start_time": now,
+                    "finish_time": now,
+                }
+            ],
+        )
 
     # --- image ----------------------------------------------------------------------------
 

@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 from refnova import behaviours, exception, quota, tracing
 from refnova.behaviours import Applied, InjectedFault, presets, spec
 from refnova.compute.create_request import CreateRequest
-from refnova.context import RequestContext
 from refnova.db import api as db_api
 from refnova.db import behaviours as db_behaviours
 
@@ -122,24 +121,20 @@ def after_cast(applied: Applied | None) -> None:
         raise InjectedFault(applied.parameters)
 
 
-def before_delete(db: db_api.Database, context: RequestContext, instance_uuid: str) -> None:
-    """``delete-failure``: the server's first ``times`` deletes answer ``code`` (each one
-    counted and committed before the answer)."""
-    with db.transaction() as session:
-        db_api.instance_get_for_update(session, instance_uuid, context.project_id)
-        applied = behaviours.for_instance(session, instance_uuid)
-        acts = (
-            applied is not None
-            and applied.name == "delete-failure"
-            and db_behaviours.act_within(session, instance_uuid, applied.parameters["times"])
-        )
-    if applied is not None and acts:
-        behaviours.annotate(tracing.current_span(), applied)
-        code = applied.parameters["code"]
-        raise InjectedFault(
-            {
-                "code": code,
-                "fault": presets.fault_key_for(code),
-                "message": presets.default_message("delete-failure", code),
-            }
-        )
+def delete_refusal(session: Session, instance_uuid: str) -> Exception | None:
+    """``delete-failure``: the server's first ``times`` deletes answer ``code``. Asked in the
+    delete's transaction once its row is locked; the caller commits the count, then raises."""
+    applied = behaviours.for_instance(session, instance_uuid)
+    if applied is None or applied.name != "delete-failure":
+        return None
+    if not db_behaviours.act_within(session, instance_uuid, applied.parameters["times"]):
+        return None
+    behaviours.annotate(tracing.current_span(), applied)
+    code = applied.parameters["code"]
+    return InjectedFault(
+        {
+            "code": code,
+            "fault": presets.fault_key_for(code),
+            "message": presets.default_message("delete-failure", code),
+        }
+    )
