@@ -65,6 +65,22 @@ def make_deployment(db_url, transport_url="memory://"):
     return Deployment(settings, world=bench_world())
 
 
+def create_environ(world, body):
+    """The environ of ``POST /v2/{project_id}/servers`` with ``body``, as a server hands it on."""
+    defaults = world["defaults"]
+    request = webob.Request.blank(
+        "/v2/%s/servers" % defaults["project_id"],
+        method="POST",
+        body=body,
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "X-Auth-Token": "%s:%s" % (defaults["user_id"], defaults["project_id"]),
+        },
+    )
+    return {key: value for key, value in request.environ.items() if not key.startswith("webob.")}
+
+
 class Poster:
     """``POST /v2/{project_id}/servers`` straight into the WSGI app, as a server would call it.
 
@@ -73,22 +89,9 @@ class Poster:
     """
 
     def __init__(self, app, world, body):
-        defaults = world["defaults"]
         self.app = app
         self.body = body
-        request = webob.Request.blank(
-            "/v2/%s/servers" % defaults["project_id"],
-            method="POST",
-            body=body,
-            headers={
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-                "X-Auth-Token": "%s:%s" % (defaults["user_id"], defaults["project_id"]),
-            },
-        )
-        self.environ = {
-            key: value for key, value in request.environ.items() if not key.startswith("webob.")
-        }
+        self.environ = create_environ(world, body)
         self.last_status = None
 
     def __call__(self):

@@ -84,19 +84,8 @@ def test_active_latency(results, embedded):
 
 def rejected_environ(world):
     """The typical create with an imageRef that is not a UUID, as a server hands it on."""
-    defaults = world["defaults"]
     body = support.typical_body(world, imageRef=BAD_IMAGE)
-    request = webob.Request.blank(
-        "/v2/%s/servers" % defaults["project_id"],
-        method="POST",
-        body=body,
-        headers={
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            "X-Auth-Token": "%s:%s" % (defaults["user_id"], defaults["project_id"]),
-        },
-    )
-    environ = {key: value for key, value in request.environ.items() if not key.startswith("webob.")}
+    environ = support.create_environ(world, body)
     return environ, body
 
 
