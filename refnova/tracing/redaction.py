@@ -194,24 +194,18 @@ def error_status(description: str) -> Status:
     return Status(StatusCode.ERROR, redact(description))
 
 
-class RedactingFilter(logging.Filter):
-    """Redacts a record's message and its traceback (what a handler would print) in place."""
-
-    _formatter = logging.Formatter()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        redact_record(record)
-        return True
+_FORMATTER = logging.Formatter()  # formats a record's traceback as a handler would
 
 
 def redact_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Redacts a record's message and its traceback (what a handler would print) in place."""
     try:
         message = record.getMessage()
     except Exception:  # a record whose arguments do not fit its message: leave it be
         return record
     record.msg, record.args = redact(message), ()
     if record.exc_info and record.exc_info[1] is not None:
-        record.exc_text = redact(RedactingFilter._formatter.formatException(record.exc_info))
+        record.exc_text = redact(_FORMATTER.formatException(record.exc_info))
     if record.stack_info:
         record.stack_info = redact(record.stack_info)
     return record
