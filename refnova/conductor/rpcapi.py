@@ -63,7 +63,7 @@ class ComputeTaskAPI:
         """Cast build_instances to a conductor; the ids of the messages published (one, unless
         a cast behaviour acts)."""
         cctxt = self.client.prepare(version="1.5")
-        copies = 1 if behaviour is None else hops.cast_copies(behaviour)
+        copies = hops.cast_copies(behaviour)
         if copies != 1 and behaviour is not None:
             hops.annotate(tracing.current_span(), behaviour)
             LOG.info("Cast build_instances published %d time(s) (%s)", copies, behaviour.name)
