@@ -6,7 +6,6 @@ attribute whose signature takes the message's arguments.
 """
 
 import inspect
-from collections.abc import Callable
 from typing import Any
 
 from refnova.messaging.target import Target
@@ -75,7 +74,8 @@ class Dispatcher:
             found_compatible = True
             if isinstance(method, str) and not method.startswith("_") and hasattr(endpoint, method):
                 function = getattr(endpoint, method)
-                return _call(function, method, context, message.get("args") or {}, self._signature)
+                signature = self._signature(function)
+                return _call(function, signature, method, context, message.get("args") or {})
         if found_compatible:
             raise NoSuchMethod(method)
         raise UnsupportedVersion(version, method)
@@ -90,19 +90,13 @@ class Dispatcher:
         return signature
 
 
-def _call(
-    function: Any,
-    method: str,
-    context: Any,
-    args: Any,
-    signature_of: Callable[[Any], inspect.Signature] = inspect.signature,
-) -> Any:
+def _call(function: Any, signature: inspect.Signature, method: str, context: Any, args: Any) -> Any:
     # The arguments are checked against the signature first, so that a TypeError raised
     # inside the method is the method's failure, not the message's.
     if not isinstance(args, dict):
         raise InvalidArguments(method, "args is not an object")
     try:
-        signature_of(function).bind(context, **args)
+        signature.bind(context, **args)
     except TypeError as error:
         raise InvalidArguments(method, error)
     return function(context, **args)
