@@ -1,8 +1,11 @@
-"""The live conformance runs' fixture: ``refnova serve`` on a file database of its own."""
+"""The conformance tests' fixtures: ``refnova serve`` on a file database of its own for the live
+runs, and one in-process deployment per world for the golden fixtures' modules."""
 
 import json
 
 import pytest
+
+from refnova.conformance.runners import in_process_deployments
 
 
 @pytest.fixture
@@ -19,3 +22,10 @@ def serve(refnova_processes, tmp_path):
         return refnova_processes.serve(*args).url
 
     return start
+
+
+@pytest.fixture(scope="module")
+def deployments():
+    """One deployment per world for the module, reset before each fixture (as the CLI runs)."""
+    with in_process_deployments() as made:
+        yield made

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from refnova.conformance.fixtures import default_fixture_dir, fixture_paths, load_fixture
-from refnova.conformance.runners import in_process_deployments, run_in_process
+from refnova.conformance.runners import run_in_process
 
 FIXTURE_DIR = default_fixture_dir("behaviours")
 PATHS = fixture_paths(FIXTURE_DIR)
@@ -32,12 +32,6 @@ def test_fixture_is_well_formed_and_named_after_its_row(path):
     assert fixture.source == "behaviours.md %s" % fixture.row_id
     assert path.name.startswith("B%02d-" % int(fixture.row_id[1:]))
     assert fixture.name.startswith(fixture.row_id + ": ")
-
-
-@pytest.fixture(scope="module")
-def deployments():
-    with in_process_deployments() as made:
-        yield made
 
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from refnova.conformance.fixtures import default_fixture_dir, fixture_paths, load_fixture
-from refnova.conformance.runners import in_process_deployments, run_in_process
+from refnova.conformance.runners import run_in_process
 
 FIXTURE_DIR = default_fixture_dir("v2")
 PATHS = fixture_paths(FIXTURE_DIR)
@@ -61,13 +61,6 @@ def test_nova_status_only_where_icehouse_crashed(path):
         assert fixture.expect["status"] == 400
     else:
         assert fixture.nova_status is None
-
-
-@pytest.fixture(scope="module")
-def deployments():
-    """One deployment per world for the module, reset before each fixture (as the CLI runs)."""
-    with in_process_deployments() as made:
-        yield made
 
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)

@@ -14,7 +14,7 @@ import pytest
 
 from refnova.conformance.fixtures import REPO_ROOT, default_fixture_dir, fixture_paths, load_fixture
 from refnova.conformance.matcher import RE_PREFIX
-from refnova.conformance.runners import in_process_deployments, run_in_process
+from refnova.conformance.runners import run_in_process
 
 FIXTURE_DIR = default_fixture_dir("v2.1")
 PATHS = fixture_paths(FIXTURE_DIR)
@@ -102,13 +102,6 @@ def test_every_answer_says_whether_it_echoes_the_microversion(path):
     headers = load_fixture(path).expect["headers"]
     assert all(name in headers for name in VERSION_HEADERS)
     assert headers["Content-Type"].startswith("application/")
-
-
-@pytest.fixture(scope="module")
-def deployments():
-    """One deployment per world for the module, reset before each fixture (as the CLI runs)."""
-    with in_process_deployments() as made:
-        yield made
 
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
