@@ -22,6 +22,7 @@ from typing import Any
 
 import webob
 
+from refnova.api.openstack import common
 from refnova.api.openstack.compute import resource_versions, views
 from refnova.api.openstack.compute.around import icehouse_limit, today_next_query
 from refnova.context import RequestContext
@@ -320,10 +321,6 @@ def icehouse_link_project(req: webob.Request, project_id: str) -> str:
     return project_id
 
 
-def url_project(req: webob.Request, project_id: str) -> str:
-    return project_id if project_id in req.path_info.split("/") else ""
-
-
 ICEHOUSE = ListRules(
     read_limit=icehouse_limit,
     read_changes_since=icehouse_changes_since,
@@ -338,5 +335,5 @@ TODAY = ListRules(
     read_deleted=today_deleted,
     all_tenants_policy="os_compute_api:servers:%(action)s:get_all_tenants",
     next_query=today_next_query,
-    next_link_project=url_project,
+    next_link_project=common.project_segment,
 )
