@@ -26,7 +26,7 @@ from opentelemetry.util.types import AttributeValue
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from refnova.tracing import redaction, spans
+from refnova.tracing import spans
 from refnova.tracing.attributes import (
     DB_COLLECTION_NAME,
     DB_NAMESPACE,
@@ -37,7 +37,6 @@ from refnova.tracing.attributes import (
     DB_SYSTEM_NAME,
     DB_SYSTEM_OTHER,
     DB_SYSTEMS,
-    ERROR_TYPE,
     SCHEMA_URL,
     SERVER_ADDRESS,
     SERVER_PORT,
@@ -142,9 +141,7 @@ def _listeners(tracer: trace.Tracer, base: Attributes) -> dict[str, Listener]:
         if span is not None:
             setattr(context, _SPAN_KEY, None)
             error = exception_context.original_exception
-            span.set_status(redaction.error_status(str(error)))
-            redaction.record_exception(span, error)
-            span.set_attribute(ERROR_TYPE, type(error).__name__)
+            spans.mark_error(span, error)
             span.end()
 
     def rollback(conn: Any) -> None:
@@ -173,9 +170,7 @@ def _ending(tracer: trace.Tracer, base: Attributes, operation: str, method: List
         try:
             return method(dbapi_connection)
         except Exception as error:
-            span.set_status(redaction.error_status(str(error)))
-            redaction.record_exception(span, error)
-            span.set_attribute(ERROR_TYPE, type(error).__name__)
+            spans.mark_error(span, error)
             raise
         finally:
             span.end()
