@@ -75,6 +75,19 @@ def outside_environment():
     return env
 
 
+def run_installed_python(venv, probe):
+    """``probe`` run by the venv's python from ``/``, reaching no refnova but the installed one."""
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd="/",
+        env=outside_environment(),
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("wheel")
@@ -87,14 +100,7 @@ def test_the_installed_package_is_the_wheel_s_with_its_data(installed):
         "import refnova, refnova.world as w, refnova.package_data as d; "
         "print(refnova.__file__); print(w.DEFAULT_WORLD_FILE); print(d.data_dir('traces'))"
     )
-    done = subprocess.run(
-        [str(installed / "bin" / "python"), "-c", probe],
-        capture_output=True,
-        text=True,
-        cwd="/",
-        env=outside_environment(),
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_installed_python(installed, probe)
     package, world, traces = (Path(line) for line in done.stdout.splitlines())
     assert installed in package.parents
     assert installed in world.parents and world.is_file()
@@ -159,13 +165,6 @@ def test_the_installed_refnova_renders_the_waterfall_from_its_shipped_assets(ins
         "import refnova.tracing.waterfall as w; print(w.__file__); "
         "page = w.to_html([]); print(all(w.asset(a) in page for a in w.ASSETS[1:]))"
     )
-    done = subprocess.run(
-        [str(installed / "bin" / "python"), "-c", probe],
-        capture_output=True,
-        text=True,
-        cwd="/",
-        env=outside_environment(),
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_installed_python(installed, probe)
     module, inlined = done.stdout.splitlines()
     assert installed in Path(module).parents and inlined == "True"
