@@ -21,16 +21,8 @@ def client(spans):
 
 
 def v21_create(client):
-    body = {
-        "server": {
-            "name": "vm",
-            "imageRef": client.defaults["image_id"],
-            "flavorRef": client.defaults["flavor_id"],
-            "networks": "auto",
-        }
-    }
     headers = {"OpenStack-API-Version": "compute 2.37"}
-    return client.request("POST", "/v2.1/servers", body, headers=headers)
+    return client.create({"networks": "auto"}, path="/v2.1/servers", headers=headers)
 
 
 @pytest.mark.parametrize(

@@ -23,16 +23,8 @@ def admin():
 
 
 def create(client, **server):
-    body = {
-        "server": {
-            "name": "vm",
-            "imageRef": client.defaults["image_id"],
-            "flavorRef": client.defaults["flavor_id"],
-            "networks": "auto",
-            **server,
-        }
-    }
-    answer = client.request("POST", "/v2.1/servers", body, headers=V274, user="admin")
+    server = {"networks": "auto", **server}
+    answer = client.create(server, user="admin", path="/v2.1/servers", headers=V274)
     assert answer.status_int == 202, answer.body
     return answer.json["server"]["id"]
 

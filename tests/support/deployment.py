@@ -36,7 +36,8 @@ class Client:
             path, method=method, headers=all_headers, body=data
         ).get_response(self.deployment.app)
 
-    def create(self, server=None, user=None, **top_level):
+    def create(self, server=None, user=None, path=None, headers=None, **top_level):
+        """POST the default server (``server`` adds to it) to /v2, or to ``path``."""
         body = {
             "server": {
                 "name": "vm",
@@ -46,7 +47,8 @@ class Client:
             },
             **top_level,
         }
-        return self.request("POST", "/v2/%s/servers" % self.project_id, body, user=user)
+        path = path or "/v2/%s/servers" % self.project_id
+        return self.request("POST", path, body, headers=headers, user=user)
 
     def show(self, server_id, user=None):
         return self.request("GET", "/v2/%s/servers/%s" % (self.project_id, server_id), user=user)
