@@ -7,10 +7,7 @@ defaults, which announces Nova 34.0.0's 2.104: python-openstackclient with
 a server)."""
 
 import json
-import os
 
-import openstack
-import pytest
 import requests
 
 from tests.support.clouds import client_environment, demo_user_environment, run_client
@@ -145,26 +142,16 @@ def test_nova_boot_poll_show_and_delete_at_2_latest(served):
     nova("delete", "nova-latest")
 
 
-@pytest.fixture
-def conn(clouds_yaml):
-    os.environ.update(OS_CLIENT_CONFIG_FILE=str(clouds_yaml), OS_CLOUD="refnova")
-    try:
-        yield openstack.connect(cloud="refnova")
-    finally:
-        os.environ.pop("OS_CLIENT_CONFIG_FILE", None)
-        os.environ.pop("OS_CLOUD", None)
-
-
-def test_openstacksdk_negotiates_its_maximum_and_creates_until_active(conn):
-    flavor = conn.compute.find_flavor("m1.tiny", ignore_missing=False)
-    image = conn.image.find_image("cirros-0.3.1-x86_64", ignore_missing=False)
-    server = conn.create_server(
+def test_openstacksdk_negotiates_its_maximum_and_creates_until_active(clouds_conn):
+    flavor = clouds_conn.compute.find_flavor("m1.tiny", ignore_missing=False)
+    image = clouds_conn.image.find_image("cirros-0.3.1-x86_64", ignore_missing=False)
+    server = clouds_conn.create_server(
         "sdk-latest", image=image, flavor=flavor, network="private", wait=True, timeout=120
     )
     assert server.status == "ACTIVE"
-    fetched = conn.compute.get_server(server.id)
+    fetched = clouds_conn.compute.get_server(server.id)
     # 2.100's scheduler hints and 2.47's embedded flavor: the server was read at 2.100.
     assert fetched.scheduler_hints == {} and fetched.flavor.original_name == "m1.tiny"
-    conn.compute.delete_server(server)
-    conn.compute.wait_for_delete(server, wait=120)
-    assert conn.compute.find_server("sdk-latest") is None
+    clouds_conn.compute.delete_server(server)
+    clouds_conn.compute.wait_for_delete(server, wait=120)
+    assert clouds_conn.compute.find_server("sdk-latest") is None

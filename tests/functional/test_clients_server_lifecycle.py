@@ -4,10 +4,6 @@ defaults: `openstack server create --wait` (the flavor, image and network found 
 `delete_server` and `wait_for_delete`."""
 
 import json
-import os
-
-import openstack
-import pytest
 
 from tests.support.clouds import client_environment, run_client
 
@@ -41,25 +37,15 @@ def test_openstack_server_create_wait_then_delete_wait(clouds_yaml):
     assert gone.returncode != 0
 
 
-@pytest.fixture
-def conn(clouds_yaml):
-    os.environ.update(OS_CLIENT_CONFIG_FILE=str(clouds_yaml), OS_CLOUD="refnova")
-    try:
-        yield openstack.connect(cloud="refnova")
-    finally:
-        os.environ.pop("OS_CLIENT_CONFIG_FILE", None)
-        os.environ.pop("OS_CLOUD", None)
-
-
-def test_openstacksdk_create_server_wait_then_delete(conn):
-    flavor = conn.compute.find_flavor("m1.tiny", ignore_missing=False)
-    image = conn.image.find_image("cirros-0.3.1-x86_64", ignore_missing=False)
-    server = conn.create_server(
+def test_openstacksdk_create_server_wait_then_delete(clouds_conn):
+    flavor = clouds_conn.compute.find_flavor("m1.tiny", ignore_missing=False)
+    image = clouds_conn.image.find_image("cirros-0.3.1-x86_64", ignore_missing=False)
+    server = clouds_conn.create_server(
         "sdk-vm", image=image, flavor=flavor, network="private", wait=True, timeout=120
     )
     assert server.status == "ACTIVE" and flavor.id == "1"
     assert server.flavor.original_name == flavor.name == "m1.tiny"  # embedded from 2.47
-    assert "sdk-vm" in [s.name for s in conn.compute.servers()]
-    conn.compute.delete_server(server)
-    conn.compute.wait_for_delete(server, wait=120)
-    assert conn.compute.find_server("sdk-vm") is None
+    assert "sdk-vm" in [s.name for s in clouds_conn.compute.servers()]
+    clouds_conn.compute.delete_server(server)
+    clouds_conn.compute.wait_for_delete(server, wait=120)
+    assert clouds_conn.compute.find_server("sdk-vm") is None
