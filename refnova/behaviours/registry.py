@@ -3,7 +3,7 @@ one a request meets (first registered first; a sequence takes its next step)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -48,29 +48,21 @@ def seed(db: db_api.Database, world: Mapping[str, Any]) -> None:
             db_behaviours.register_missing(session, found)
 
 
-def choose(
-    session: Session, facts: RequestFacts, hops: Sequence[str] | None = None
-) -> Applied | None:
-    """The first registered behaviour whose criteria match the request (and, given
-    ``hops``, whose kind acts at one of them), a sequence's step taken; a used-up sequence
-    matches nothing. None: no behaviour applies."""
+def choose(session: Session, facts: RequestFacts) -> Applied | None:
+    """The first registered behaviour whose criteria match the request, a sequence's step
+    taken; a used-up sequence matches nothing. None: no behaviour applies."""
     for row in db_behaviours.all_in_order(session):
-        applied = _applied(session, row, facts, hops)
+        applied = _applied(session, row, facts)
         if applied is not None:
             return applied
     return None
 
 
 def _applied(
-    session: Session,
-    row: models.RegisteredBehaviour,
-    facts: RequestFacts,
-    hops: Sequence[str] | None,
+    session: Session, row: models.RegisteredBehaviour, facts: RequestFacts
 ) -> Applied | None:
     behaviour = spec.parse(row.body)
     if not behaviour.criteria.matches(facts):
-        return None
-    if hops is not None and not any(step.hop in hops for step in behaviour.steps):
         return None
     if not behaviour.is_sequence:
         step = behaviour.step
