@@ -14,10 +14,9 @@ import pathlib
 import subprocess
 import sys
 
-import openstack
 import pytest
 
-from tests.support.clouds import demo_user_environment
+from tests.support.clouds import demo_connection, demo_user_environment
 
 DEMO_PROJECT = "6f70656e737461636b20342065766572"
 CIRROS = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
@@ -38,25 +37,9 @@ def run_cli(url, program, *args):
     return done.stdout
 
 
-def connect(url, **options):
-    return openstack.connection.Connection(
-        auth={
-            "auth_url": url + "/identity/v3",
-            "username": "demo",
-            "password": "demo",
-            "project_name": "demo",
-            "user_domain_name": "Default",
-            "project_domain_name": "Default",
-        },
-        region_name="RegionOne",
-        identity_api_version="3",
-        **options,
-    )
-
-
 @pytest.fixture(scope="module")
 def conn(served):
-    return connect(served)
+    return demo_connection(served)
 
 
 def boot(conn, name):
@@ -99,7 +82,7 @@ def test_sdk_pages_through_servers_with_limit_and_marker(conn):
 
 
 def test_sdk_on_the_icehouse_contract_creates_lists_and_deletes(served):
-    icehouse = connect(
+    icehouse = demo_connection(
         served,
         compute_api_version="2",
         compute_endpoint_override="%s/v2/%s" % (served, DEMO_PROJECT),

@@ -15,6 +15,7 @@ import requests
 
 from refnova.tracing import files as tracefiles
 from tests.support import services
+from tests.support.clouds import demo_connection
 from tests.support.cluster import ROOMY_WORLD, Cluster, write_world
 from tests.support.http import PROJECT, ServedApi
 from tests.support.polling import poll_until
@@ -60,7 +61,7 @@ class Cloud:
         self.apis = apis
         self.conductors = conductors
         self.traces_dir = traces_dir
-        self.conns = [connect(api.base) for api in apis]
+        self.conns = [demo_connection(api.base) for api in apis]
 
     def conn(self, index):
         """The client of API ``index`` (modulo the APIs there are)."""
@@ -80,21 +81,6 @@ class Cloud:
 
     def all_processes(self):
         return [api.process for api in self.apis] + list(self.conductors)
-
-
-def connect(base):
-    return openstack.connection.Connection(
-        auth={
-            "auth_url": base + "/identity/v3",
-            "username": "demo",
-            "password": "demo",
-            "project_name": "demo",
-            "user_domain_name": "Default",
-            "project_domain_name": "Default",
-        },
-        region_name="RegionOne",
-        identity_api_version="3",
-    )
 
 
 @pytest.fixture(

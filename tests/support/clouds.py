@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import openstack
+
 from tests.support.processes import clean_environment
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -59,4 +61,21 @@ def demo_user_environment(url):
         OS_PROJECT_DOMAIN_NAME="Default",
         OS_IDENTITY_API_VERSION="3",
         OS_REGION_NAME="RegionOne",
+    )
+
+
+def demo_connection(url, **options):
+    """An openstacksdk connection as the demo user, given in code (no clouds.yaml)."""
+    return openstack.connection.Connection(
+        auth={
+            "auth_url": url + "/identity/v3",
+            "username": "demo",
+            "password": "demo",
+            "project_name": "demo",
+            "user_domain_name": "Default",
+            "project_domain_name": "Default",
+        },
+        region_name="RegionOne",
+        identity_api_version="3",
+        **options,
     )
