@@ -31,12 +31,14 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-
+from refnova.conformance import schema_check
 from refnova.conformance.matcher import is_regex_marker, regex_of
 from refnova.package_data import data_dir
+
+if TYPE_CHECKING:  # jsonschema is imported only to word the problems of a broken fixture
+    import jsonschema
 
 REPO_ROOT = Path(__file__).resolve().parents[2]  # of a source checkout (tests, tools)
 SCHEMA_PATH = data_dir("fixtures") / "schema.json"
@@ -155,6 +157,8 @@ def format_problems(data: Any) -> list[str]:
 
 def schema_problems(value: Any, definition: str | None = None) -> list[str]:
     """How ``value`` breaks ``fixtures/schema.json`` (or one of its ``$defs``)."""
+    if definition is None and _compiled_check()(value):
+        return []  # the compiled check accepts exactly what jsonschema accepts
     validator = _validator()
     if definition is not None:
         validator = validator.evolve(schema=validator.schema["$defs"][definition])
@@ -165,9 +169,25 @@ def schema_problems(value: Any, definition: str | None = None) -> list[str]:
 
 
 @functools.cache
+def _schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema
+
+
+@functools.cache
+def _compiled_check() -> schema_check.Check:
+    """The schema compiled to a yes/no check; jsonschema's own answer if it cannot be."""
+    try:
+        return schema_check.compile_schema(_schema())
+    except schema_check.Unsupported:
+        return _validator().is_valid
+
+
+@functools.cache
 def _validator() -> jsonschema.Draft202012Validator:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(schema)
+    import jsonschema  # only a fixture the compiled check rejects needs it
+
+    return jsonschema.Draft202012Validator(_schema())
 
 
 def _where(path: Iterable[str | int]) -> str:
