@@ -6,6 +6,7 @@ import datetime
 import pytest
 import webob
 
+from refnova.api.openstack import common
 from refnova.api.openstack.compute import server_list
 from refnova.context import RequestContext
 from refnova.exception import ApiError
@@ -60,7 +61,7 @@ def test_each_contract_s_text_for_a_bad_changes_since_or_limit():
         filters("limit=-1")
     with pytest.raises(ApiError, match=r"does not match '\^\[0-9\]\*\$'"):
         filters("limit=-1", rules=server_list.TODAY)
-    assert filters("limit=5000").limit == server_list.MAX_LIMIT
+    assert filters("limit=5000").limit == common.MAX_LIMIT
 
 
 def test_all_tenants_a_user_keeps_their_project_on_v2_and_is_refused_on_v21():
@@ -78,9 +79,3 @@ def test_deleted_icehouse_passes_any_text_on_today_reads_a_boolean():
     assert server_list.icehouse_deleted("false") is True
     assert server_list.today_deleted("false") is False
     assert server_list.today_deleted("True") is True
-
-
-def test_next_link_queries():
-    params = [("name", "a b"), ("limit", "1"), ("marker", "m0")]
-    assert server_list.icehouse_next_query(params, "m1") == "name=a b&limit=1&marker=m1"
-    assert server_list.today_next_query(params, "m1") == "limit=1&marker=m1&name=a+b"

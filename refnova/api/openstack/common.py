@@ -1,27 +1,99 @@
 """What the compute controllers share (Nova's ``nova/api/openstack/common.py``): paging
-parameters and the links of a page of a collection."""
+parameters and the links of a page of a collection.
+
+Each contract reads ``limit`` and writes a page's next link its own way, held by a
+``Paging``: Icehouse's ``_get_int_param`` (``int()``, its own texts) and
+``dict_to_query_str`` (the request's parameters as given, unencoded, the marker last);
+today's query schema (``non_negative_integer``, jsonschema's texts) and ``urlencode`` of
+the sorted parameters. Both decide whether a page gets a next link the same way
+(``ViewBuilder._get_collection_links``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+import re
+import urllib.parse
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import webob
 
 from refnova.api.openstack.compute import views
-from refnova.api.openstack.compute.around import AroundCreate
+from refnova.exception import ApiError
 
 # What a controller method answers: the status, the JSON body (None: no body), the headers.
 Answer = tuple[int, dict[str, Any] | None, Mapping[str, str]]
 
+MAX_LIMIT = 1000  # Icehouse's osapi_max_limit, today's [api] max_limit
+# parameter_types.non_negative_integer's pattern; jsonschema applies it with re.search.
+_DIGITS = re.compile("^[0-9]*$")
 
-def limit_and_marker(req: webob.Request, around: AroundCreate) -> tuple[int | None, str | None]:
-    """``limit`` (None: not given) and ``marker``, read as the contract reads them."""
+
+def icehouse_limit(values: list[str]) -> int:
+    """Icehouse's ``common._get_int_param``: ``int()`` of the last value given."""
+    try:
+        limit = int(values[-1])
+    except ValueError:
+        raise ApiError(400, "limit param must be an integer")
+    if limit < 0:
+        raise ApiError(400, "limit param must be positive")
+    return limit
+
+
+def today_limit(values: list[str]) -> int:
+    """Today's query schema checks every value given (``multi_params`` of a non-empty text
+    of ASCII digits, jsonschema's texts for the first that fails); the last one counts."""
+    for raw in values:
+        if raw == "":
+            raise _schema_refusal(raw, "'' should be non-empty")
+        if not _DIGITS.search(raw):
+            raise _schema_refusal(raw, "%r does not match '^[0-9]*$'" % raw)
+    return int(values[-1])
+
+
+def _schema_refusal(raw: str, reason: str) -> ApiError:
+    return ApiError(400, "Invalid input for query parameters limit. Value: %s. %s" % (raw, reason))
+
+
+def icehouse_next_query(params: list[tuple[str, str]], marker: str) -> str:
+    """Icehouse's ``dict_to_query_str`` of the request's parameters with the marker set
+    (webob's MultiDict: every pair as given, the marker moved last), none of it encoded."""
+    kept = [(key, value) for key, value in params if key != "marker"]
+    return "&".join("%s=%s" % pair for pair in [*kept, ("marker", marker)])
+
+
+def today_next_query(params: list[tuple[str, str]], marker: str) -> str:
+    """Today's: the parameters sorted (a repeated name keeps its last), the marker set,
+    URL-encoded."""
+    ordered = dict(sorted(params))
+    ordered["marker"] = marker
+    return urllib.parse.urlencode(ordered)
+
+
+@dataclasses.dataclass(frozen=True)
+class Paging:
+    """How a contract reads ``limit`` (its values, in order: an int, or ApiError(400)) and
+    writes the query of a page's next link (the parameters kept, the last item)."""
+
+    read_limit: Callable[[list[str]], int]
+    next_query: Callable[[list[tuple[str, str]], str], str]
+
+
+ICEHOUSE_PAGING = Paging(read_limit=icehouse_limit, next_query=icehouse_next_query)
+TODAY_PAGING = Paging(read_limit=today_limit, next_query=today_next_query)
+
+
+def limit_and_marker(
+    req: webob.Request, paging: Paging, max_limit: int | None
+) -> tuple[int | None, str | None]:
+    """``limit`` (None: not given and no ``max_limit``) and ``marker``, as Nova's
+    ``get_limit_and_marker`` reads them: never more than ``max_limit``."""
     limit = None
     if "limit" in req.GET:
-        limit = around.read_limit(req.GET["limit"])
-    if around.max_limit is not None:
-        limit = min(around.max_limit, around.max_limit if limit is None else limit)
+        limit = paging.read_limit(req.GET.getall("limit"))
+    if max_limit is not None:
+        limit = max_limit if limit is None else min(max_limit, limit)
     return limit, req.GET.get("marker")
 
 
@@ -36,20 +108,21 @@ def next_links(
     collection: str,
     page: list[Any],
     last_id: str,
-    around: AroundCreate,
-    known: frozenset[str] | None = None,
+    paging: Paging,
+    params: list[tuple[str, str]],
 ) -> list[dict[str, str]]:
-    """Nova's ``_get_collection_links``: a ``next`` link when the page is as long as the
-    ``limit`` asked for, with the request's parameters (those the route's query schema knows,
-    when ``known`` says: Nova strips the others) and the last item as ``marker``."""
-    asked = req.GET.get("limit", "")
-    if not asked.isdigit() or not page or int(asked) != len(page):
+    """Nova's ``_get_collection_links`` (Icehouse's and today's): a ``next`` link when the
+    page is as long as asked for (``limit``, else the max limit; never more than it), with
+    ``params`` (the request's parameters Nova keeps) and the last item as ``marker``."""
+    wanted = MAX_LIMIT
+    if "limit" in req.GET:
+        wanted = min(MAX_LIMIT, paging.read_limit(req.GET.getall("limit")))
+    if not wanted or wanted != len(page):
         return []
-    params = [(key, value) for key, value in req.GET.items() if known is None or key in known]
     base = "/".join(
         filter(None, (views.application_url(req), project_segment(req, project_id), collection))
     )
-    return [{"rel": "next", "href": "%s?%s" % (base, around.next_query(params, last_id))}]
+    return [{"rel": "next", "href": "%s?%s" % (base, paging.next_query(params, last_id))}]
 
 
 def links(req: webob.Request, project_id: str, collection: str, item_id: str) -> list[Any]:

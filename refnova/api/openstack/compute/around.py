@@ -8,10 +8,10 @@ contract they serve.
 from __future__ import annotations
 
 import dataclasses
-import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from refnova.api.openstack import common
 from refnova.api.openstack.compute.schemas import around as schemas
 from refnova.api.openstack.microversions import APIVersion
 from refnova.api.validation import SchemaValidator
@@ -22,24 +22,10 @@ from refnova.exception import ApiError
 NotFoundTexts = Mapping[str, str | None]
 
 
-def icehouse_next_query(params: list[tuple[str, str]], marker: str) -> str:
-    """Icehouse's ``_get_next_link``: the request's parameters, the marker last, URL-encoded."""
-    kept = [(key, value) for key, value in params if key != "marker"]
-    return urllib.parse.urlencode([*kept, ("marker", marker)])
-
-
-def today_next_query(params: list[tuple[str, str]], marker: str) -> str:
-    """Today's: the parameters sorted, the marker set, URL-encoded."""
-    ordered = dict(sorted(params))
-    ordered["marker"] = marker
-    return urllib.parse.urlencode(ordered)
-
-
 @dataclasses.dataclass(frozen=True)
 class AroundCreate:
     not_found: NotFoundTexts
-    # Reads ``limit`` (int or ApiError); /v2 Icehouse's texts, /v2.1 its query schema's.
-    read_limit: Callable[[str], int]
+    paging: common.Paging  # how ``limit`` is read and a list's next link written
     max_limit: int | None  # /v2.1 caps a page at [api] max_limit
     quota_resources: tuple[str, ...]  # the keys of a quota set, as Nova lists them
     quota_overrides: Mapping[str, int]  # defaults the contract's Nova reports differently
@@ -67,30 +53,6 @@ class AroundCreate:
     # stored; today the schema checks names and the list is sorted by name.
     keypair_name_checked: bool = True
     keypairs_by_name: bool = False
-    # The query of a list's next link: (the request's parameters, the last item) -> text.
-    next_query: Callable[[list[tuple[str, str]], str], str] = icehouse_next_query
-
-
-def icehouse_limit(raw: str) -> int:
-    """Icehouse's ``common._get_limit_param``."""
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise ApiError(400, "limit param must be an integer")
-    if limit < 0:
-        raise ApiError(400, "limit param must be positive")
-    return limit
-
-
-def today_limit(raw: str) -> int:
-    """Today's query schema: ``limit`` is a non-negative integer written in digits."""
-    if not raw.isdigit() and raw != "":
-        raise ApiError(
-            400,
-            "Invalid input for query parameters limit. Value: %s. %r does not match '^[0-9]*$'"
-            % (raw, raw),
-        )
-    return int(raw or 0)
 
 
 def icehouse_keypair_body(body: Any, version: APIVersion | None = None) -> Mapping[str, Any]:
@@ -158,7 +120,7 @@ ICEHOUSE_USED_LIMITS = (
 
 ICEHOUSE = AroundCreate(
     not_found={"flavor": None, "keypair": None, "image": "Image not found."},
-    read_limit=icehouse_limit,
+    paging=common.ICEHOUSE_PAGING,
     max_limit=None,
     quota_resources=ICEHOUSE_QUOTA_RESOURCES,
     quota_overrides={},
@@ -176,8 +138,8 @@ TODAY = AroundCreate(
         "keypair": "Keypair %(name)s not found for user %(user_id)s",
         "image": "Image not found.",
     },
-    read_limit=today_limit,
-    max_limit=1000,
+    paging=common.TODAY_PAGING,
+    max_limit=common.MAX_LIMIT,
     # Juno's server group quotas; with Neutron, Nova reports no network quotas of its own.
     quota_resources=(*ICEHOUSE_QUOTA_RESOURCES, "server_groups", "server_group_members"),
     quota_overrides={"floating_ips": -1, "security_groups": -1, "security_group_rules": -1},
@@ -202,7 +164,6 @@ TODAY = AroundCreate(
     extra_specs_find_flavor=True,
     keypair_name_checked=False,
     keypairs_by_name=True,
-    next_query=today_next_query,
 )
 
 

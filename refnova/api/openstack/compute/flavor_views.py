@@ -36,8 +36,10 @@ def _without_disabled_and_rxtx(flavor: Any, body: Body) -> None:
     del body["OS-FLV-DISABLED:disabled"], body["rxtx_factor"]
 
 
-BASIC_ROWS = resource_versions.rows([("2.55", _description)])
-SHOW_ROWS = resource_versions.rows(
+Rows = tuple[resource_versions.Row[Change], ...]
+
+BASIC_ROWS: Rows = resource_versions.rows([("2.55", _description)])
+SHOW_ROWS: Rows = resource_versions.rows(
     [
         ("2.55", _description),
         ("2.61", _extra_specs),
@@ -47,7 +49,7 @@ SHOW_ROWS = resource_versions.rows(
 )
 
 
-def _changed(req: webob.Request, rows: Any, flavor: Any, body: Body) -> Body:
+def _changed(req: webob.Request, rows: Rows, flavor: Any, body: Body) -> Body:
     for change in resource_versions.rows_at(req, rows):
         change(flavor, body)
     return body
@@ -87,15 +89,15 @@ def listing(
     project_id: str,
     flavors: Sequence[Any],
     detail: bool,
-    known: frozenset[str] | None = None,
+    kept: list[tuple[str, str]],
 ) -> dict[str, Any]:
-    """The index or detail body; ``known``: the query parameters the next link keeps."""
+    """The index or detail body; ``kept``: the query parameters the next link keeps."""
     view = show if detail else basic
     body: dict[str, Any] = {"flavors": [view(req, project_id, flavor) for flavor in flavors]}
     collection = "flavors/detail" if detail else "flavors"
     last = flavors[-1].flavorid if flavors else ""
-    around = contracts.contract_of(req).around
-    links = common.next_links(req, project_id, collection, list(flavors), last, around, known)
+    paging = contracts.contract_of(req).around.paging
+    links = common.next_links(req, project_id, collection, list(flavors), last, paging, kept)
     if links:
         body["flavors_links"] = links
     return body

@@ -73,7 +73,8 @@ class Controller:
     def _listing(self, req: webob.Request, detail: bool) -> dict[str, Any]:
         context = req.environ["nova.context"]
         # Nova's query schema checks its properties (limit, the sort) before unknown names.
-        limit, marker = common.limit_and_marker(req, contracts.contract_of(req).around)
+        around_create = contracts.contract_of(req).around
+        limit, marker = common.limit_and_marker(req, around_create.paging, around_create.max_limit)
         sort = _sort(req)
         resource_versions.check_query(req, LISTING_QUERY)
         try:
@@ -82,8 +83,8 @@ class Controller:
             )
         except exception.MarkerNotFound:
             raise ApiError(400, "marker [%s] not found" % marker)
-        known = resource_versions.known_params(req, LISTING_QUERY)
-        return flavor_views.listing(req, context.project_id, flavors, detail, known)
+        kept = resource_versions.kept_params(req, LISTING_QUERY)
+        return flavor_views.listing(req, context.project_id, flavors, detail, kept)
 
     @staticmethod
     def _filters(req: webob.Request) -> dict[str, Any]:

@@ -71,8 +71,11 @@ class ImageViews:
         body: dict[str, Any] = {"images": [view(image) for image in images]}
         collection = "images/detail" if detail else "images"
         last = images[-1]["id"] if images else ""
-        around = contracts.contract_of(self.req).around
-        links = common.next_links(self.req, self.project_id, collection, list(images), last, around)
+        paging = contracts.contract_of(self.req).around.paging
+        kept = list(self.req.GET.items())  # Nova's image proxy has no query schema
+        links = common.next_links(
+            self.req, self.project_id, collection, list(images), last, paging, kept
+        )
         if links:
             body["images_links"] = links
         return body

@@ -64,7 +64,8 @@ class Controller:
 
     def _listing(self, req: webob.Request, detail: bool) -> Answer:
         context = req.environ["nova.context"]
-        limit, marker = common.limit_and_marker(req, contracts.contract_of(req).around)
+        around_create = contracts.contract_of(req).around
+        limit, marker = common.limit_and_marker(req, around_create.paging, around_create.max_limit)
         filters = {
             service_name: req.GET[name]
             for name, service_name in SUPPORTED_FILTERS.items()

@@ -95,22 +95,23 @@ class Controller:
     @tracing.traced("keypairs.Controller.index")
     def index(self, req: webob.Request) -> Answer:
         shape = shape_of(req)
+        around_create = contracts.contract_of(req).around
+        page: tuple[int | None, str | None] | None = None
         if shape.paged:  # Nova's query schema checks limit before unknown names
-            common.limit_and_marker(req, contracts.contract_of(req).around)
+            page = common.limit_and_marker(req, around_create.paging, around_create.max_limit)
         resource_versions.check_query(req, INDEX_QUERY)
         user_id = _user(req, shape, req.GET.get("user_id"), "index")
         keypairs = list(self.api.get_key_pairs(user_id))
-        if contracts.contract_of(req).around.keypairs_by_name:
+        if around_create.keypairs_by_name:
             keypairs.sort(key=lambda keypair: keypair.name)
         links: list[dict[str, str]] = []
-        if shape.paged:
-            keypairs = _page(req, keypairs)
+        if page is not None:
+            keypairs = _page(keypairs, *page)
             last = keypairs[-1].name if keypairs else ""
             project_id = req.environ["nova.context"].project_id
-            around_create = contracts.contract_of(req).around
-            known = resource_versions.known_params(req, INDEX_QUERY)
+            kept = resource_versions.kept_params(req, INDEX_QUERY)
             links = common.next_links(
-                req, project_id, "os-keypairs", keypairs, last, around_create, known
+                req, project_id, "os-keypairs", keypairs, last, around_create.paging, kept
             )
         body: dict[str, Any] = {"keypairs": [{"keypair": _summary(k, shape)} for k in keypairs]}
         if links:
@@ -180,10 +181,11 @@ def _user(req: webob.Request, shape: Shape, asked: str | None, action: str) -> s
     return asked
 
 
-def _page(req: webob.Request, keypairs: list[models.KeyPair]) -> list[models.KeyPair]:
+def _page(
+    keypairs: list[models.KeyPair], limit: int | None, marker: str | None
+) -> list[models.KeyPair]:
     """2.35: the key pairs after ``marker`` (a name; 400 if the user has none such), at
     most ``limit`` of them."""
-    limit, marker = common.limit_and_marker(req, contracts.contract_of(req).around)
     if marker is not None:
         names = [keypair.name for keypair in keypairs]
         if marker not in names:

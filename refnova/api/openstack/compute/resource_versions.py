@@ -75,12 +75,6 @@ def query_rules(
     )
 
 
-def known_params(req: webob.Request, rules: tuple[QueryRule, ...]) -> frozenset[str] | None:
-    """The parameters the route knows at the request's version (None: no rule, any)."""
-    rule = _rule_at(version_of(req), rules)
-    return None if rule is None else rule.known
-
-
 def kept_params(req: webob.Request, rules: tuple[QueryRule, ...]) -> list[tuple[str, str]]:
     """The request's parameters Nova keeps after its query schema (all of them on /v2, or
     when no rule applies): the known ones, and those its ``patternProperties`` let through."""

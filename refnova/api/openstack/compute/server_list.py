@@ -24,7 +24,6 @@ import webob
 
 from refnova.api.openstack import common
 from refnova.api.openstack.compute import resource_versions, views
-from refnova.api.openstack.compute.around import icehouse_limit, today_next_query
 from refnova.context import RequestContext
 from refnova.db.instance_queries import InstanceFilters
 from refnova.db.models import Instance
@@ -33,7 +32,6 @@ from refnova.exception import ApiError
 USER_OPTIONS = frozenset(
     ("reservation_id", "name", "status", "image", "flavor", "ip", "changes-since", "all_tenants")
 )
-MAX_LIMIT = 1000  # osapi_max_limit / [api] max_limit
 # The vm states behind each status (Nova's common._STATE_MAP read backwards).
 STATUS_VM_STATES = {
     "ACTIVE": ("active",),
@@ -62,14 +60,12 @@ TRUE_TEXTS = frozenset(("1", "t", "true", "y", "yes", "on"))
 class ListRules:
     """What a contract reads differently in GET /servers' query string."""
 
-    read_limit: Callable[[str], int]  # the limit, or ApiError(400)
+    paging: common.Paging  # how ``limit`` is read and the next link written
     read_changes_since: Callable[[str], datetime.datetime]  # naive UTC, or ApiError(400)
     read_deleted: Callable[[str], bool]
     # None: the compute API's compute:get_all_tenants decides (and a user sees their own);
     # else the policy (its %(action)s: index or detail) that only an admin passes.
     all_tenants_policy: str | None
-    next_query: Callable[[list[tuple[str, str]], str], str]  # (request params, marker)
-    next_link_project: Callable[[webob.Request, str], str]  # the project in the link
 
 
 # Nova's index query schemas: 2.1's parameters (the joined tables' and the page's too), 2.26's
@@ -103,7 +99,7 @@ def filters_from_query(
     """The filters a request asks for; None when its status can match nothing."""
     query = {key: req.GET.getall(key) for key in req.GET}
     _check_name_pattern(query)
-    _limit(req, rules)  # Nova's query schema checks its properties before unknown names
+    limit = _limit(req, rules)  # Nova's query schema checks its properties before unknown names
     resource_versions.check_query(req, INDEX_QUERY)
     if not context.is_admin:
         query = {key: values for key, values in query.items() if key in USER_OPTIONS}
@@ -121,7 +117,7 @@ def filters_from_query(
         flavorid=_last(query, "flavor"),
         changes_since=since,
         deleted=deleted,
-        limit=_limit(req, rules),
+        limit=limit,
         marker=req.GET.get("marker"),
     )
 
@@ -188,9 +184,8 @@ def _project(
 
 
 def _limit(req: webob.Request, rules: ListRules) -> int:
-    if "limit" not in req.GET:
-        return MAX_LIMIT
-    return min(MAX_LIMIT, rules.read_limit(req.GET["limit"]))
+    limit, _ = common.limit_and_marker(req, rules.paging, common.MAX_LIMIT)
+    return common.MAX_LIMIT if limit is None else limit
 
 
 # --------------------------------------------------------------------------- the page
@@ -237,38 +232,15 @@ def _index_entry(req: webob.Request, instance: Instance) -> dict[str, Any]:
 def _next_links(
     req: webob.Request, context: RequestContext, rules: ListRules, instances: Sequence[Instance]
 ) -> list[dict[str, str]]:
-    """Nova's ``_get_collection_links``: only when ``limit`` was given and the page is full."""
-    asked = req.GET.get("limit", "")
-    if not instances or not asked.isdigit() or int(asked) != len(instances):
-        return []
     collection = req.path_info.rstrip("/").rsplit("/servers", 1)[1]  # "" or "/detail"
-    base = "/".join(
-        filter(
-            None,
-            (
-                views.application_url(req),
-                rules.next_link_project(req, context.project_id),
-                "servers" + collection,
-            ),
-        )
-    )
+    last = instances[-1].uuid if instances else ""
     kept = resource_versions.kept_params(req, INDEX_QUERY)
-    query = rules.next_query(kept, instances[-1].uuid)
-    return [{"rel": "next", "href": "%s?%s" % (base, query)}]
+    return common.next_links(
+        req, context.project_id, "servers" + collection, list(instances), last, rules.paging, kept
+    )
 
 
 # --------------------------------------------------------------------------- the two readings
-
-
-def today_limit(raw: str) -> int:
-    """Today's query schema: ``limit`` is a non-negative integer written in digits."""
-    if not re.fullmatch("[0-9]*", raw):
-        raise ApiError(
-            400,
-            "Invalid input for query parameters limit. Value: %s. '%s' does not match "
-            "'^[0-9]*$'" % (raw, raw),
-        )
-    return int(raw) if raw else MAX_LIMIT
 
 
 def icehouse_changes_since(raw: str) -> datetime.datetime:
@@ -311,29 +283,15 @@ def today_deleted(raw: str) -> bool:
     return raw.strip().lower() in TRUE_TEXTS
 
 
-def icehouse_next_query(params: list[tuple[str, str]], marker: str) -> str:
-    """``common.dict_to_query_str``: the request's parameters unencoded, marker last."""
-    kept = [(key, value) for key, value in params if key != "marker"]
-    return "&".join("%s=%s" % pair for pair in [*kept, ("marker", marker)])
-
-
-def icehouse_link_project(req: webob.Request, project_id: str) -> str:
-    return project_id
-
-
 ICEHOUSE = ListRules(
-    read_limit=icehouse_limit,
+    paging=common.ICEHOUSE_PAGING,
     read_changes_since=icehouse_changes_since,
     read_deleted=icehouse_deleted,
     all_tenants_policy=None,
-    next_query=icehouse_next_query,
-    next_link_project=icehouse_link_project,
 )
 TODAY = ListRules(
-    read_limit=today_limit,
+    paging=common.TODAY_PAGING,
     read_changes_since=today_changes_since,
     read_deleted=today_deleted,
     all_tenants_policy="os_compute_api:servers:%(action)s:get_all_tenants",
-    next_query=today_next_query,
-    next_link_project=common.project_segment,
 )
