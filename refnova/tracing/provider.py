@@ -6,6 +6,7 @@ What a process exports is chosen by its settings; see the package's docstring
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import sys
@@ -45,12 +46,32 @@ class _Installed:
     provider: TracerProvider | None = None
 
 
-def enabled() -> bool:
-    """Whether this process has a real tracer provider (ours or one installed for it).
+# Inside an API request, whether it is traced, decided once when it arrives (``serving``):
+# every traced hop of the request asks ``enabled`` first, and the API's lookup of the global
+# provider (OpenTelemetry checks the environment while none is set) is paid once per request.
+_request_traced: contextvars.ContextVar[bool | None] = contextvars.ContextVar(
+    "refnova_request_traced", default=None
+)
+RequestTracing = contextvars.Token[bool | None]
 
-    Every traced hop asks this first, so it is kept to one lookup and one type check.
-    """
-    return not isinstance(trace.get_tracer_provider(), _NO_OP_PROVIDERS)
+
+def enabled() -> bool:
+    """Whether this process has a real tracer provider (ours or one installed for it); in a
+    request, whether that request is traced."""
+    traced = _request_traced.get()
+    if traced is None:
+        return not isinstance(trace.get_tracer_provider(), _NO_OP_PROVIDERS)
+    return traced
+
+
+def serving(traced: bool) -> RequestTracing:
+    """As a request arrives: whether it is traced (``enabled()`` then), for every hop of it to
+    ask; give the token to ``served`` when it leaves."""
+    return _request_traced.set(traced)
+
+
+def served(token: RequestTracing) -> None:
+    _request_traced.reset(token)
 
 
 def exporter_names(settings: Settings, environ: Mapping[str, str] | None = None) -> list[str]:

@@ -66,10 +66,43 @@ _KEY_HINTS = (
 _MAX_DEPTH = 64  # a body nested deeper than this is refused anyway; stop walking there
 # Printable ASCII without a quote or a backslash: its repr and JSON forms are itself.
 _PLAIN = re.compile(r"[ !#-&(-\[\]-~]*")
-_secrets: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar(
+
+
+class _RequestSecrets:
+    """One request's secrets. A body handed to ``remember_body`` is walked only when a text is
+    first redacted after it (most requests record nothing: no span, no log line), so an
+    unrecorded request never pays for the walk. Nothing in a request removes a secret from its
+    parsed body (the pre-processors only add keys), so the walk then finds what it would have
+    found at once."""
+
+    __slots__ = ("known", "credentials", "bodies", "_longest_first")
+
+    def __init__(self, credentials: list[str]) -> None:
+        self.known: set[str] = set()
+        self.credentials = credentials  # remembered, like the bodies, at the first redaction
+        self.bodies: list[Any] = []
+        self._longest_first: tuple[str, ...] | None = ()
+
+    def add(self, texts: Iterable[str]) -> None:
+        self.known.update(texts)
+        self._longest_first = None
+
+    def longest_first(self) -> tuple[str, ...]:
+        """Every secret, longest first (a secret inside another is masked with it), sorted
+        once per change rather than per redacted text."""
+        while self.credentials:
+            _remember_in(self, self.credentials.pop())
+        while self.bodies:
+            _find_secrets(self.bodies.pop(), 0, self)
+        if self._longest_first is None:
+            self._longest_first = tuple(sorted(self.known, key=len, reverse=True))
+        return self._longest_first
+
+
+_secrets: contextvars.ContextVar[_RequestSecrets | None] = contextvars.ContextVar(
     "refnova_secrets", default=None
 )
-RequestToken = contextvars.Token[set[str] | None]
+RequestToken = contextvars.Token[_RequestSecrets | None]
 
 
 @contextlib.contextmanager
@@ -87,11 +120,7 @@ def request_scope(headers: Mapping[str, str] | None = None) -> Iterator[None]:
 def begin_request(credentials: Iterable[str | None]) -> RequestToken:
     """``request_scope`` without a generator (the WSGI middleware's hot path): a fresh set of
     secrets with the request's credential header values; give the token to ``end_request``."""
-    token = _secrets.set(set())
-    for value in credentials:
-        if value:
-            remember(value)
-    return token
+    return _secrets.set(_RequestSecrets([value for value in credentials if value]))
 
 
 def end_request(token: RequestToken) -> None:
@@ -100,14 +129,19 @@ def end_request(token: RequestToken) -> None:
 
 def remember(value: object) -> None:
     """Redact ``value`` (in its raw, ``repr`` and JSON forms) for the rest of the request."""
-    known = _secrets.get()
-    if known is None or isinstance(value, bool) or value is None:
+    secrets = _secrets.get()
+    if secrets is not None:
+        _remember_in(secrets, value)
+
+
+def _remember_in(secrets: _RequestSecrets, value: object) -> None:
+    if isinstance(value, bool) or value is None:
         return
     text = value if isinstance(value, str) else str(value)
     if not text:
         return
     if _PLAIN.fullmatch(text):  # no quote, backslash or control: every form is the text
-        known.add(text)
+        secrets.add((text,))
         return
     forms = (
         text,
@@ -115,16 +149,18 @@ def remember(value: object) -> None:
         json.dumps(text)[1:-1],
         json.dumps(text, ensure_ascii=False)[1:-1],
     )
-    known.update(form for form in forms if form)
+    secrets.add(form for form in forms if form)
 
 
 def remember_body(body: Any) -> None:
-    """Remember the secrets a parsed JSON body carries, at any depth (up to ``_MAX_DEPTH``)."""
-    if _secrets.get() is not None:
-        _find_secrets(body, 0)
+    """Remember the secrets a parsed JSON body carries, at any depth (up to ``_MAX_DEPTH``),
+    from the request's first redaction on."""
+    secrets = _secrets.get()
+    if secrets is not None and isinstance(body, (dict, list)):
+        secrets.bodies.append(body)
 
 
-def _find_secrets(value: Any, depth: int) -> None:
+def _find_secrets(value: Any, depth: int, secrets: _RequestSecrets) -> None:
     """Under a container at ``depth``: every secret key's value is remembered whole, and only
     containers are walked further (most leaves are no secret). Recursion is bounded by
     ``_MAX_DEPTH``."""
@@ -133,16 +169,16 @@ def _find_secrets(value: Any, depth: int) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
             if _is_secret_key(key, item):
-                _remember_all(item, depth + 1)
+                _remember_all(item, depth + 1, secrets)
             elif isinstance(item, (dict, list)):
-                _find_secrets(item, depth + 1)
+                _find_secrets(item, depth + 1, secrets)
     elif isinstance(value, list):
         for item in value:
             if isinstance(item, (dict, list)):
-                _find_secrets(item, depth + 1)
+                _find_secrets(item, depth + 1, secrets)
 
 
-def _remember_all(value: Any, depth: int) -> None:
+def _remember_all(value: Any, depth: int, secrets: _RequestSecrets) -> None:
     """Every leaf of a secret value, up to ``_MAX_DEPTH``."""
     if depth > _MAX_DEPTH:
         return
@@ -150,9 +186,9 @@ def _remember_all(value: Any, depth: int) -> None:
         value = list(value.values())
     if isinstance(value, list):
         for item in value:
-            _remember_all(item, depth + 1)
+            _remember_all(item, depth + 1, secrets)
     else:
-        remember(value)
+        _remember_in(secrets, value)
 
 
 def _is_secret_key(key: object, value: object) -> bool:
@@ -164,9 +200,9 @@ def _is_secret_key(key: object, value: object) -> bool:
 
 def redact(text: str) -> str:
     """``text`` with the request's secrets and every secret key's value masked."""
-    known = _secrets.get()
-    if known:
-        for secret in sorted(known, key=len, reverse=True):
+    secrets = _secrets.get()
+    if secrets is not None:
+        for secret in secrets.longest_first():
             if secret in text:
                 text = text.replace(secret, MASK)
     lowered = text.lower()
@@ -211,18 +247,15 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
     return record
 
 
-_installed = False
-
-
 def install_log_redaction() -> None:
-    """Every log record, from any logger and to any handler, is redacted when it is made."""
-    global _installed
-    if _installed:
-        return
+    """Every log record, from any logger and to any handler, is redacted when it is made.
+    Installed once: the factory in place says whether it is already ours."""
     make_record = logging.getLogRecordFactory()
+    if getattr(make_record, "refnova_redacts", False):
+        return
 
     def redacted_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
         return redact_record(make_record(*args, **kwargs))
 
+    redacted_record.refnova_redacts = True  # type: ignore[attr-defined]
     logging.setLogRecordFactory(redacted_record)
-    _installed = True

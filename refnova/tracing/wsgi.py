@@ -37,7 +37,7 @@ from refnova.tracing.attributes import (
     USER_AGENT_ORIGINAL,
 )
 from refnova.tracing.propagation import extract_context, start_remote_span
-from refnova.tracing.provider import enabled
+from refnova.tracing.provider import enabled, served, serving
 from refnova.tracing.redaction import SECRET_ENVIRON_KEYS, begin_request, end_request, redact
 from refnova.tracing.spans import is_error, mark_error, mark_status, note_error_type
 
@@ -115,11 +115,14 @@ class ServerSpanMiddleware:
         # The request's secrets are remembered while it runs, so that its logs (traced or
         # not) and its spans are redacted (refnova.tracing.redaction).
         token = begin_request(environ.get(key) for key in SECRET_ENVIRON_KEYS)
+        traced = enabled()
+        tracing_token = serving(traced)
         try:
-            if not enabled():  # untraced: no context, no span, no request object
+            if not traced:  # untraced: no context, no span, no request object
                 return self.app(environ, start_response)
             return self._serve(webob.Request(environ), environ, start_response)
         finally:
+            served(tracing_token)
             end_request(token)
 
     def _serve(

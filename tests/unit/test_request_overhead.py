@@ -5,6 +5,7 @@ form they may be written in."""
 
 import io
 import json
+import uuid
 
 import pytest
 import webob
@@ -12,6 +13,7 @@ from webob.request import DisconnectionError
 
 from refnova import utils
 from refnova.api.openstack import request_body, wsgi
+from refnova.context import generate_request_id
 from refnova.exception import ApiError
 from refnova.tracing import redaction
 from tests.support.deployment import Client, make_deployment
@@ -135,3 +137,28 @@ def test_each_answer_has_one_request_id_that_of_the_context(client):
     first, second = client.create(), client.create({"imageRef": "not-an-image"})
     ids = {first.headers["x-compute-request-id"], second.headers["x-compute-request-id"]}
     assert len(ids) == 2 and all(i.startswith("req-") and len(i) == 40 for i in ids)
+
+
+def test_a_body_s_secrets_are_found_at_the_first_redaction_and_only_then(monkeypatch):
+    walks = []
+    walk = redaction._find_secrets
+    monkeypatch.setattr(redaction, "_find_secrets", lambda *args: walks.append(1) or walk(*args))
+    with redaction.request_scope({"X-Auth-Token": "user:project"}):
+        redaction.remember_body({"server": {"user_data": "c2VjcmV0", "name": "web"}})
+        assert walks == []  # nothing recorded yet: no walk
+        assert redaction.redact("token user:project data c2VjcmV0") == "token *** data ***"
+        walked = len(walks)
+        assert walked > 0
+        redaction.redact("again c2VjcmV0")
+        assert len(walks) == walked  # once per body
+    assert redaction.redact("after c2VjcmV0") == "after c2VjcmV0"  # forgotten with the request
+
+
+def test_a_request_id_is_nova_s_req_and_a_version_4_uuid():
+    ids = {generate_request_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    for request_id in ids:
+        assert request_id.startswith("req-")
+        value = uuid.UUID(request_id[4:])
+        assert str(value) == request_id[4:]
+        assert value.version == 4 and value.variant == uuid.RFC_4122

@@ -26,7 +26,10 @@ def read(req: webob.Request) -> bytes:
     length = req.content_length
     if not length or req.is_body_seekable:
         return req.body
-    data = LimitedLengthFile(req.body_file_raw, length).read(length)
+    stream = req.body_file_raw
+    data = stream.read(length)  # a server's input gives the whole body at once, nearly always
+    if len(data) < length:  # a short read: the rest as WebOb reads it (a disconnection raises)
+        data += LimitedLengthFile(stream, length - len(data)).read()
     req.environ["wsgi.input"] = io.BytesIO(data)
     req.environ["webob.is_body_seekable"] = True
     return data
@@ -50,7 +53,9 @@ def _may_hold_what_is_refused(raw: bytes) -> bool:
     come from a ``\\u`` escape (the strict UTF-8 decoder refuses an encoded one), and every
     container opens with a bracket of the text, so a body with at most MAX_DEPTH of them
     cannot nest deeper: two scans of the bytes instead of a walk of every value."""
-    return b"\\u" in raw or raw.count(b"[") + raw.count(b"{") > MAX_DEPTH
+    # The one-byte search first: most bodies hold no backslash at all.
+    escapes = b"\\" in raw and b"\\u" in raw
+    return escapes or raw.count(b"[") + raw.count(b"{") > MAX_DEPTH
 
 
 def _check_values(body: Any) -> None:

@@ -39,8 +39,11 @@ class RefuseUndecodablePath:
 def path_decodes(environ: WSGIEnvironment) -> bool:
     """Whether SCRIPT_NAME and PATH_INFO (bytes as latin-1, PEP 3333) are UTF-8."""
     for key in ("SCRIPT_NAME", "PATH_INFO"):
+        text = environ.get(key, "")
+        if text.isascii():  # nearly every path: ASCII is UTF-8
+            continue
         try:
-            environ.get(key, "").encode("latin-1").decode("utf-8")
+            text.encode("latin-1").decode("utf-8")
         except (UnicodeEncodeError, UnicodeDecodeError):
             return False
     return True
@@ -49,6 +52,8 @@ def path_decodes(environ: WSGIEnvironment) -> bool:
 def query_decodes(environ: WSGIEnvironment) -> bool:
     """Whether QUERY_STRING, percent-decoded, is UTF-8."""
     raw = environ.get("QUERY_STRING", "")
+    if raw.isascii() and "%" not in raw:  # nothing escaped: ASCII is UTF-8
+        return True
     try:
         unquote_to_bytes(raw.encode("latin-1")).decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):

@@ -28,9 +28,13 @@ class PrefixDispatcher:
             reverse=True,
         )
         self.default = default
+        # Most requests are compute's: one test against every prefix sends them on.
+        self._prefixes = tuple(prefix for prefix, _app in self.mounts)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        if not path.startswith(self._prefixes):
+            return self.default(environ, start_response)
         for prefix, app in self.mounts:
             if path == prefix or path.startswith(prefix + "/"):
                 environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + prefix

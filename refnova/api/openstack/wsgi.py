@@ -151,8 +151,11 @@ def json_response(
     headers: Mapping[str, Any] | None = None,
     content_type: str = "application/json",
 ) -> webob.Response:
-    response = webob.Response(status=status, content_type=content_type, charset=None)
-    response.body = json.dumps(body).encode("utf-8")
+    data = json.dumps(body).encode("utf-8")
+    # The header list given whole: WebOb's content-type and body setters parse and copy what
+    # is known here already.
+    headerlist = [("Content-Type", content_type), ("Content-Length", str(len(data)))]
+    response = webob.Response(body=data, status=status, headerlist=headerlist)
     for name, value in (headers or {}).items():
         response.headers[name] = str(value)
     return response
@@ -275,6 +278,9 @@ class APIRouter:
         self.authenticator = authenticator or auth.NoAuth()
         # The other resources' controllers, by the name their routes give ("flavors.index").
         self.controllers = dict(controllers or {})
+        self._route_contracts = {
+            route: contracts.for_path(route.template, contracts_served) for route in ROUTES
+        }
 
     def _handler(self, action: str) -> Callable[..., Any]:
         """The method a route names: ``resource.method``, or a servers controller method."""
@@ -295,38 +301,46 @@ class APIRouter:
 
     def respond(self, req: webob.Request) -> webob.Response:
         # The SERVER span is tracing.ServerSpanMiddleware's: the router names it after the
-        # route and adds the fault and the request's ids.
+        # route and adds the fault and the request's ids (nothing to do when it records not).
         route, params = self._match(req)
         span = tracing.current_span()
-        if route is not None:
+        recording = span.is_recording()
+        if recording and route is not None:
             tracing.name_after_route(span, req.method, route.template)
         try:
             response = self._handle(req, route, params)
         except ApiError as error:
             response = fault_response(error, req)
-            fault = next(iter(fault_body(error.status, "", key=error.fault)), "")
-            tracing.mark_answer(span, error.status, error, **{NOVA_FAULT: fault})
             contracts.contract_of(req).finish_fault(req, response)
+            if recording:
+                fault = error.fault or fault_key_for(error.status)
+                tracing.mark_answer(span, error.status, error, **{NOVA_FAULT: fault})
         else:
-            if response.status_code >= 400:  # refused before any handler raised (401, 413)
+            if recording and response.status_code >= 400:  # refused before any handler (401)
                 fault = fault_key_for(response.status_code)
                 tracing.mark_answer(span, response.status_code, None, **{NOVA_FAULT: fault})
         contracts.contract_of(req).finish_response(req, response)  # /v2.1: version echo
         context = req.environ.get("nova.context")
         # The context's own id (each authenticator makes a fresh context); one made here only
         # for an answer given before there is a context (404, 401, 413). The path, not the
-        # route, says which headers carry it: Nova's paste pipeline is chosen by URL prefix.
+        # route, says which headers carry it: Nova's paste pipeline is chosen by URL prefix
+        # (a route's template begins with the path's own prefix).
         request_id = context.request_id if context else generate_request_id()
-        for name in contracts.for_path(req.path_info, self.contracts).request_id_headers:
-            response.headers[name] = request_id
-        tracing.annotate(
-            {
-                NOVA_REQUEST_ID: request_id,
-                NOVA_PROJECT_ID: context.project_id if context else None,
-            },
-            span,
+        # Appended: no handler sets these headers, so there is none to replace.
+        response.headerlist.extend(
+            (name, request_id) for name in self._contract_of_route(route, req).request_id_headers
         )
+        if recording:
+            project_id = context.project_id if context else None
+            tracing.annotate({NOVA_REQUEST_ID: request_id, NOVA_PROJECT_ID: project_id}, span)
         return response
+
+    def _contract_of_route(self, route: Route | None, req: webob.Request) -> contracts.Contract:
+        """The contract a route belongs to (worked out once per route), or the request path's
+        when no route matched."""
+        if route is None:
+            return contracts.for_path(req.path_info, self.contracts)
+        return self._route_contracts[route]
 
     @staticmethod
     def _match(req: webob.Request) -> tuple[Route | None, dict[str, str]]:
@@ -342,8 +356,8 @@ class APIRouter:
     ) -> webob.Response:
         if route is None:
             raise ApiError(404)
-        contract = contracts.for_path(route.template, self.contracts)
-        req.environ[contracts.ENVIRON_KEY] = contract
+        environ = req.environ
+        contract = environ[contracts.ENVIRON_KEY] = self._route_contracts[route]
         links.refuse_unsafe_ids(params)
         links.use_public_url(req, self.public_url)
         if _body_too_large(req):
@@ -354,12 +368,11 @@ class APIRouter:
         if context is None:
             return _unauthorized(self.authenticator.challenge_headers(), req)
         links.refuse_unsafe_ids({"project_id": context.project_id})
-        req.environ["nova.context"] = context
-        wait = (
-            self.rate_limiter.check(req.method, context.user_id) if contract.rate_limited else None
-        )
-        if wait is not None:
-            raise self.rate_limiter.error(wait)
+        environ["nova.context"] = context
+        if contract.rate_limited:
+            wait = self.rate_limiter.check(req.method, context.user_id)
+            if wait is not None:
+                raise self.rate_limiter.error(wait)
         return self._dispatch(req, route, params, context)
 
     def _discovery(self, req: webob.Request, route: Route) -> webob.Response:
@@ -439,7 +452,7 @@ def _unauthorized(
 
 def _deserialize(req: webob.Request) -> Any:
     """The body as JSON; F3 for an unsupported type, F4 for bad JSON, None when empty."""
-    content_type = req.content_type if "Content-Type" in req.headers else ""
+    content_type = req.content_type if "CONTENT_TYPE" in req.environ else ""
     if (
         content_type
         and content_type != "text/plain"
