@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from refnova.exception import GENERIC_TEXT
-from refnova.exception import fault_key_for as fault_key_for  # the key each preset carries
 
 # Nova's generic texts (WebOb 1.3's explanations, which FaultWrapper answers with).
 COMPUTE_FAULT = GENERIC_TEXT[500]

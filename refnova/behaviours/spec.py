@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from refnova import exception
 from refnova.behaviours import criteria as criteria_module
 from refnova.behaviours import presets
 
@@ -223,7 +224,7 @@ def parse_step(body: Mapping[str, Any], where: str) -> Step:
 def _with_fault_defaults(name: str, parameters: dict[str, Any]) -> dict[str, Any]:
     """An API error without its own fault key or message takes Nova's for its code."""
     if "fault" in parameters and parameters["fault"] is None:
-        parameters["fault"] = presets.fault_key_for(parameters["code"])
+        parameters["fault"] = exception.fault_key_for(parameters["code"])
     if "message" in parameters and parameters["message"] is None:
         parameters["message"] = presets.default_message(name, parameters["code"])
     return parameters

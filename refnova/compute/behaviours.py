@@ -134,7 +134,7 @@ def delete_refusal(session: Session, instance_uuid: str) -> Exception | None:
     return InjectedFault(
         {
             "code": code,
-            "fault": presets.fault_key_for(code),
+            "fault": exception.fault_key_for(code),
             "message": presets.default_message("delete-failure", code),
         }
     )

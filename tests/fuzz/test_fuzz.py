@@ -11,7 +11,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from refnova.api.openstack.wsgi import FAULT_NAMES
+from refnova.exception import FAULT_NAMES
 from tests.fuzz import strategies as fuzz
 
 TOKEN = "demo:%s" % fuzz.PROJECT

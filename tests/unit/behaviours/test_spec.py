@@ -5,7 +5,7 @@ import pytest
 
 from refnova import behaviours
 from refnova.behaviours import presets, spec
-from refnova.exception import GENERIC_TEXT
+from refnova.exception import GENERIC_TEXT, fault_key_for
 
 
 def test_fail_defaults_to_novas_compute_fault():
@@ -168,7 +168,7 @@ def test_every_preset_cites_where_its_text_comes_from():
         assert preset.source.startswith(("Nova 2014.1 source: ", "docs/icehouse-create-path.md")), (
             name
         )
-        assert preset.fault == presets.fault_key_for(preset.code), name
+        assert preset.fault == fault_key_for(preset.code), name
 
 
 def test_the_world_files_behaviours_are_checked_and_get_stable_ids():
