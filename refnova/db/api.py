@@ -29,6 +29,9 @@ SCHEMA_LOCK_KEY = 0x7265666E6F7661
 # What a database that is away (or busy) raises, rather than a request it refuses: worth trying
 # the same work again later.
 TRANSIENT_ERRORS = (sqlalchemy_exc.OperationalError, sqlalchemy_exc.InterfaceError)
+# The execution option of the engine that ``snapshot`` and ``reading`` use: on SQLite their
+# transactions begin DEFERRED (see ``_take_write_lock_at_begin``).
+READ_ONLY = "refnova_read_only"
 
 
 class Database:
@@ -37,6 +40,7 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = _make_engine(url)
+        self._read_engine = self.engine.execution_options(**{READ_ONLY: True})
         # A single shared in-memory SQLite connection cannot hold two transactions at
         # once, so its users take turns.
         in_memory = self.engine.dialect.name == "sqlite" and self.engine.url.database in (
@@ -65,10 +69,19 @@ class Database:
                 yield session
 
     @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A session for reads only. On SQLite (WAL) it takes no write lock: it neither waits
+        for a writer (a build committing) nor makes one wait, and sees the last commit."""
+        with self._turns, Session(self._read_engine, expire_on_commit=False) as session:
+            with session.begin():
+                yield session
+
+    @contextlib.contextmanager
     def reading(self) -> Iterator[Connection]:
         """A Core connection in a transaction, for lookups that need no ORM session (no
-        Session to build, flush and close: a third of the cost of a one-row read)."""
-        with self._turns, self.engine.begin() as connection:
+        Session to build, flush and close: a third of the cost of a one-row read); as
+        ``snapshot``, it takes no write lock."""
+        with self._turns, self._read_engine.begin() as connection:
             yield connection
 
     def close(self) -> None:
@@ -94,7 +107,8 @@ def _make_engine(url: str) -> Engine:
 
 
 def _take_write_lock_at_begin(engine: Engine) -> None:
-    """SQLite: BEGIN IMMEDIATE, so two writers queue instead of failing on lock upgrade."""
+    """SQLite: BEGIN IMMEDIATE, so two writers queue instead of failing on lock upgrade; a
+    transaction for reads only (``READ_ONLY``) begins DEFERRED and, on WAL, never waits."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -108,7 +122,8 @@ def _take_write_lock_at_begin(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 # --- the world ------------------------------------------------------------------------
@@ -434,15 +449,6 @@ def compute_node_release(
             local_gb_used=models.ComputeNode.local_gb_used - local_gb,
         )
     )
-
-
-def instance_metadata(session: Session, instance_uuid: str) -> dict[str, str]:
-    rows = session.execute(
-        select(models.InstanceMetadata.key, models.InstanceMetadata.value).where(
-            models.InstanceMetadata.instance_uuid == instance_uuid
-        )
-    )
-    return dict(rows.tuples().all())
 
 
 def instance_fault_latest(session: Session, instance_uuid: str) -> models.InstanceFault | None:

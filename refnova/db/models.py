@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    Row,
     String,
     Table,
     Text,
@@ -165,6 +166,11 @@ class Instance(Base):
     security_groups: Mapped[list[str]] = mapped_column(JSON, default=list)
     network_info: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     deleted: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# An instance as a view reads it: the entity (a list's), or a Core row of its columns, whose
+# attributes have the same names (a show's: ``db.server_reads.instance``).
+InstanceRecord = Instance | Row[Any]
 
 
 class InstanceMetadata(Base):

@@ -42,7 +42,7 @@ from refnova.api.openstack.compute.server_checks import Server, Step
 from refnova.api.openstack.compute.server_list import ListRules
 from refnova.compute.api import ComputeConfig
 from refnova.context import RequestContext
-from refnova.db.models import Instance
+from refnova.db.models import InstanceRecord
 from refnova.exception import ApiError
 
 ENVIRON_KEY = "refnova.contract"
@@ -58,7 +58,7 @@ CreateView = Callable[
 ]
 # (req, session, instance, context, config) -> the body of GET /servers/{id}
 ShowView = Callable[
-    [webob.Request, Session, Instance, RequestContext, ComputeConfig], dict[str, Any]
+    [webob.Request, Session, InstanceRecord, RequestContext, ComputeConfig], dict[str, Any]
 ]
 
 

@@ -21,7 +21,7 @@ from refnova.api.openstack.compute import image_properties, resource_versions
 from refnova.api.openstack.microversions import APIVersion
 from refnova.context import RequestContext
 from refnova.db import instance_extras, models
-from refnova.db.models import Instance
+from refnova.db.models import InstanceRecord
 
 Body = dict[str, Any]
 _IMAGE_PREFIX = "image_"
@@ -33,7 +33,7 @@ class Shown:
 
     req: webob.Request
     session: Session
-    instance: Instance
+    instance: InstanceRecord
     context: RequestContext
     detail: bool  # GET /servers/detail rather than GET /servers/{id}
 

@@ -22,12 +22,13 @@ from refnova.compute.api import API as ComputeAPI
 from refnova.compute.api import ComputeConfig
 from refnova.context import RequestContext
 from refnova.db import api as db_api
+from refnova.db import server_reads
 from refnova.exception import ApiError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from refnova.db.models import FlavorRecord, Instance
+    from refnova.db.models import FlavorRecord, Instance, InstanceRecord
 
 # What a controller method answers: the status, the JSON body (None: no body), the headers.
 Answer = tuple[int, dict[str, Any] | None, Mapping[str, str]]
@@ -194,9 +195,9 @@ class Controller:
     def show(self, req: webob.Request, server_id: str) -> Answer:
         resource_versions.check_query(req, SHOW_QUERY)
         context = req.environ["nova.context"]
-        with self.compute_api.db.transaction() as session:
+        with self.compute_api.db.snapshot() as session:
             try:
-                instance = db_api.instance_get(session, server_id, context.project_id)
+                instance = server_reads.instance(session, server_id, context.project_id)
             except exception.InstanceNotFound:
                 raise ApiError(
                     404, contracts.contract_of(req).instance_not_found % {"id": server_id}
@@ -205,7 +206,7 @@ class Controller:
         return 200, body, {}
 
     def _server_view(
-        self, req: webob.Request, session: Session, instance: Instance, detail: bool
+        self, req: webob.Request, session: Session, instance: InstanceRecord, detail: bool
     ) -> dict[str, Any]:
         """A server as the contract shows it, then as the request's microversion does."""
         context = req.environ["nova.context"]

@@ -14,7 +14,8 @@ from refnova.api.openstack.compute.schemas import servers as schemas
 from refnova.compute.api import ComputeConfig
 from refnova.context import RequestContext
 from refnova.db import api as db_api
-from refnova.db.models import Instance
+from refnova.db import server_reads
+from refnova.db.models import InstanceRecord
 
 # A JSON object of a response body.
 Body = dict[str, Any]
@@ -74,21 +75,20 @@ def create(
 def show(
     req: webob.Request,
     session: Session,
-    instance: Instance,
+    instance: InstanceRecord,
     context: RequestContext,
     config: ComputeConfig,
 ) -> Body:
     """GET /servers/{id}: the Icehouse detail view with its standard extensions."""
     project_id = instance.project_id
-    # An instance's flavor row is never removed (flavors are soft-deleted).
-    flavorid = session.get_one(db_api.models.Flavor, instance.instance_type_id).flavorid
+    flavorid = server_reads.flavorid(session, instance.instance_type_id)
     body: Body = {
         "id": instance.uuid,
         "name": instance.display_name,
         "status": _STATUS_BY_VM_STATE.get(instance.vm_state, "UNKNOWN"),
         "tenant_id": project_id,
         "user_id": instance.user_id,
-        "metadata": db_api.instance_metadata(session, instance.uuid),
+        "metadata": server_reads.metadata(session, instance.uuid),
         "hostId": _host_id(project_id, instance.host),
         "image": _image_ref(req, project_id, instance.image_ref),
         "flavor": {
@@ -199,7 +199,7 @@ def today_create(
 def today_show(
     req: webob.Request,
     session: Session,
-    instance: Instance,
+    instance: InstanceRecord,
     context: RequestContext,
     config: ComputeConfig,
 ) -> Body:
