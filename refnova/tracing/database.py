@@ -1,10 +1,13 @@
 """CLIENT spans for SQLAlchemy statements (OpenTelemetry's database conventions).
 
-``SQLAlchemyInstrumentor().instrument(engine)`` hooks an engine's cursor events, as
-OpenTelemetry's own SQLAlchemy instrumentation does, and its dialect's commit and rollback;
-``uninstrument(engine)`` removes every hook it added. A statement gets a span only inside a
-recording span, so start-up DDL and seeding make no traces of their own. Statements are
-recorded parameterized (``db.query.text``); bound values never are.
+``SQLAlchemyInstrumentor().instrument(engine)`` wraps the methods of the engine's own dialect
+instance that hand a statement to the driver (``do_execute``, ``do_executemany``,
+``do_execute_no_params``) and end a transaction (``do_commit``, ``do_rollback``), and listens
+to the engine's ``rollback`` event; ``uninstrument(engine)`` removes every hook it added. A
+statement's span is made around the driver's call, not by a pair of cursor events: no event
+dispatch, no span parked on the execution context between two listeners. A statement gets a
+span only inside a recording span, so start-up DDL and seeding make no traces of their own.
+Statements are recorded parameterized (``db.query.text``); bound values never are.
 
 A transaction's begin and end are spans too: SQLite's ``BEGIN IMMEDIATE`` is a statement
 (its span holds the wait for the database's write lock), and the driver's commit and
@@ -21,7 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Span, SpanKind
 from opentelemetry.util.types import AttributeValue
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -50,9 +53,8 @@ _SQL_TARGET = re.compile(
     r"|UPDATE\s+(?:OR\s+\w+\s+)?)[\"`\[]?([A-Za-z_]\w*)",
     re.IGNORECASE | re.DOTALL,
 )
-# Where a statement's span waits on SQLAlchemy's execution context between its events.
-_SPAN_KEY = "_refnova_db_span"
-_EVENTS = ("before_cursor_execute", "after_cursor_execute", "handle_error", "rollback")
+# The dialect's methods that hand a statement to the driver.
+_EXECUTIONS = ("do_execute", "do_executemany", "do_execute_no_params")
 # The dialect's methods that end a transaction, and the operation each one is.
 _ENDINGS = {"do_commit": "COMMIT", "do_rollback": "ROLLBACK"}
 # Set in a pooled connection's info by a transaction's rollback (the pool's own rollback of a
@@ -108,52 +110,70 @@ def _statement_spans(base: Attributes) -> Callable[[str], tuple[str, Attributes]
     return statement_span
 
 
-def _listeners(tracer: trace.Tracer, base: Attributes) -> dict[str, Listener]:
-    """The three cursor-event listeners of one engine, by event name."""
+def _statement_starter(
+    tracer: trace.Tracer, base: Attributes
+) -> Callable[[str, Any, Any], Span | None]:
+    """What starts a statement's CLIENT span, or answers None (no recording parent, no
+    execution context, or driver plumbing): the span is a leaf, never made current."""
     statement_span = _statement_spans(base)
 
-    def before_cursor_execute(
-        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
-    ) -> None:
+    def start(statement: str, parameters: Any, context: Any) -> Span | None:
+        # The context is None for SQLAlchemy's own bare cursor calls.
         if context is None or not trace.get_current_span().is_recording():
-            return
+            return None
         found = statement_span(statement)
         if found is None:
-            return
+            return None
         name, attributes = found
-        if executemany and isinstance(parameters, (list, tuple)) and len(parameters) > 1:
+        if context.executemany and isinstance(parameters, (list, tuple)) and len(parameters) > 1:
             attributes = {**attributes, DB_OPERATION_BATCH_SIZE: len(parameters)}
-        setattr(
-            context, _SPAN_KEY, tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
-        )
+        return tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
 
-    def after_cursor_execute(
-        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
-    ) -> None:
-        span = getattr(context, _SPAN_KEY, None)
-        if span is not None:
-            setattr(context, _SPAN_KEY, None)
-            span.end()
+    return start
 
-    def handle_error(exception_context: Any) -> None:
-        context = exception_context.execution_context
-        span = getattr(context, _SPAN_KEY, None) if context is not None else None
-        if span is not None:
-            setattr(context, _SPAN_KEY, None)
-            error = exception_context.original_exception
+
+def _execution(start: Callable[[str, Any, Any], Span | None], method: Listener) -> Listener:
+    """The dialect's ``do_execute`` or ``do_executemany`` with the statement in its span."""
+
+    def execute(cursor: Any, statement: str, parameters: Any, context: Any = None) -> Any:
+        span = start(statement, parameters, context)
+        if span is None:
+            return method(cursor, statement, parameters, context)
+        try:
+            return method(cursor, statement, parameters, context)
+        except BaseException as error:
             spans.mark_error(span, error)
+            raise
+        finally:
             span.end()
 
-    def rollback(conn: Any) -> None:
-        if trace.get_current_span().is_recording():
-            conn.info[_ROLLING_BACK] = True
+    return execute
 
-    return {
-        "before_cursor_execute": before_cursor_execute,
-        "after_cursor_execute": after_cursor_execute,
-        "handle_error": handle_error,
-        "rollback": rollback,
-    }
+
+def _execution_no_params(
+    start: Callable[[str, Any, Any], Span | None], method: Listener
+) -> Listener:
+    """The dialect's ``do_execute_no_params`` with the statement in its span."""
+
+    def execute(cursor: Any, statement: str, context: Any = None) -> Any:
+        span = start(statement, None, context)
+        if span is None:
+            return method(cursor, statement, context)
+        try:
+            return method(cursor, statement, context)
+        except BaseException as error:
+            spans.mark_error(span, error)
+            raise
+        finally:
+            span.end()
+
+    return execute
+
+
+def _rollback_listener(conn: Any) -> None:
+    """Flags a transaction's own rollback (the pool's rollback on return gets no span)."""
+    if trace.get_current_span().is_recording():
+        conn.info[_ROLLING_BACK] = True
 
 
 def _ending(tracer: trace.Tracer, base: Attributes, operation: str, method: Listener) -> Listener:
@@ -183,10 +203,8 @@ class SQLAlchemyInstrumentor:
 
     def __init__(self, tracer: trace.Tracer | None = None) -> None:
         self._tracer = tracer
-        # An engine that is garbage collected takes its listeners with it.
-        self._hooked: weakref.WeakKeyDictionary[Engine, dict[str, Listener]] = (
-            weakref.WeakKeyDictionary()
-        )
+        # An engine that is garbage collected is forgotten with it.
+        self._hooked: weakref.WeakSet[Engine] = weakref.WeakSet()
 
     def instrument(self, engine: Engine) -> bool:
         """Hook ``engine``; False (and nothing hooked) when tracing is off or it is hooked."""
@@ -197,24 +215,30 @@ class SQLAlchemyInstrumentor:
             spans.INSTRUMENTATION_NAME, refnova_version(), schema_url=SCHEMA_URL
         )
         base = engine_attributes(engine)
-        listeners = _listeners(tracer, base)
-        for name in _EVENTS:
-            event.listen(engine, name, listeners[name])
+        start = _statement_starter(tracer, base)
+        dialect = engine.dialect
         # The engine's own dialect instance: its methods shadowed here, for it alone.
+        dialect.do_execute = _execution(start, dialect.do_execute)  # type: ignore[method-assign]
+        dialect.do_executemany = _execution(  # type: ignore[method-assign]
+            start, dialect.do_executemany
+        )
+        dialect.do_execute_no_params = _execution_no_params(  # type: ignore[method-assign]
+            start, dialect.do_execute_no_params
+        )
         for name, operation in _ENDINGS.items():
-            original = getattr(engine.dialect, name)
-            setattr(engine.dialect, name, _ending(tracer, base, operation, original))
-        self._hooked[engine] = listeners
+            original = getattr(dialect, name)
+            setattr(dialect, name, _ending(tracer, base, operation, original))
+        event.listen(engine, "rollback", _rollback_listener)
+        self._hooked.add(engine)
         return True
 
     def uninstrument(self, engine: Engine) -> None:
         """Remove every hook ``instrument`` added to ``engine`` (none: nothing to do)."""
-        listeners = self._hooked.pop(engine, None)
-        if listeners is None:
+        if engine not in self._hooked:
             return
-        for name, listener in listeners.items():
-            event.remove(engine, name, listener)
-        for name in _ENDINGS:
+        self._hooked.discard(engine)
+        event.remove(engine, "rollback", _rollback_listener)
+        for name in (*_EXECUTIONS, *_ENDINGS):
             vars(engine.dialect).pop(name, None)
 
     def is_instrumented(self, engine: Engine) -> bool:

@@ -188,7 +188,7 @@ assert tracing.configure(Settings(), tracing.SERVICE_API) is None
 assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
 assert not tracing.enabled()
 db = db_api.Database("sqlite://")
-assert len(db.engine.dispatch.before_cursor_execute) == 0
+assert "do_execute" not in vars(db.engine.dialect)
 assert not tracing.tracer().start_span("x").is_recording()
 @tracing.traced("f")
 def f():
@@ -211,7 +211,7 @@ first = tracing.configure(settings, tracing.SERVICE_API)
 assert first is not None and trace.get_tracer_provider() is first
 assert tracing.configure(settings, tracing.SERVICE_CONDUCTOR) is first
 db = db_api.Database("sqlite://")
-assert len(db.engine.dispatch.before_cursor_execute) == 1
+assert "do_execute" in vars(db.engine.dialect)
 with tracing.tracer().start_as_current_span("outer"):
     db_api.count_rows(db, __import__("refnova.db.models").db.models.Instance)
 tracing.shutdown()
