@@ -35,6 +35,8 @@ def expand(value: Any, values: Mapping[str, str]) -> Any:
 
 def expand_text(text: str, values: Mapping[str, str]) -> str:
     """Replace ``{name}`` placeholders in one string."""
+    if "{" not in text:  # most strings hold none: no pass over the values for them
+        return text
     for name, replacement in values.items():
         text = text.replace("{" + name + "}", str(replacement))
     return text
