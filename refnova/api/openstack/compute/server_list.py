@@ -199,7 +199,7 @@ def page(
     detail: Callable[[Instance], dict[str, Any]] | None,
 ) -> dict[str, Any]:
     """``{"servers": [...]}`` (the index entries, or ``detail`` of each), and a next link
-    when the page is as long as the limit asked for."""
+    when the page is as long as the limit asked for (or the max limit when none was)."""
     if detail is None:
         servers = [_index_entry(req, instance) for instance in instances]
     else:
