@@ -21,6 +21,7 @@ import webob
 
 from benchmarks import floors, support
 from benchmarks.conftest import interleaved
+from refnova.context import generate_request_id
 
 # One roomy host, so that every round's server fits (the reference hosts fill up).
 ROOMY_HOST = {
@@ -90,7 +91,8 @@ def rejected_environ(world):
 
 
 def inline_rejection(environ, start_response):
-    """The floor: read the body, the same parse and checks inline, the same fault."""
+    """The floor: read the body, the same parse and checks inline, the same answer (the
+    fault, and the request id every answer of Nova's carries, made by the same function)."""
     raw = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
     try:
         floors.validation(raw)
@@ -99,20 +101,32 @@ def inline_rejection(environ, start_response):
         body = json.dumps(FAULT).encode("utf-8")
         start_response(
             "400 Bad Request",
-            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(body))),
+                ("X-Compute-Request-Id", generate_request_id()),
+            ],
         )
         return [body]
     raise AssertionError("the floor accepted the rejected body")
 
 
-def caller(app, environ, body):
-    """One request into ``app``: (status line, body)."""
+def caller(app, environ, body, seen_headers=None):
+    """One request into ``app``: (status line, body); the answer's headers into
+    ``seen_headers`` when given."""
+
+    def start_response(line, headers, exc_info=None):
+        status.append(line)
+        if seen_headers is not None:
+            seen_headers.extend(headers)
+
+    status = []
 
     def call():
         request = dict(environ)
         request["wsgi.input"] = io.BytesIO(body)
-        status = []
-        chunks = app(request, lambda line, headers, exc_info=None: status.append(line))
+        status.clear()
+        chunks = app(request, start_response)
         answer = b"".join(chunks)
         if hasattr(chunks, "close"):
             chunks.close()
@@ -124,10 +138,15 @@ def caller(app, environ, body):
 def test_the_floor_rejects_as_the_app_does(embedded):
     deployment, world = embedded
     environ, body = rejected_environ(world)
-    path_status, path_body = caller(deployment.app, environ, body)()
-    floor_status, floor_body = caller(inline_rejection, environ, body)()
+    path_headers, floor_headers = [], []
+    path_status, path_body = caller(deployment.app, environ, body, path_headers)()
+    floor_status, floor_body = caller(inline_rejection, environ, body, floor_headers)()
     assert path_status == floor_status == "400 Bad Request"
     assert json.loads(path_body) == json.loads(floor_body) == FAULT
+    # The same headers, each request with an id of its own.
+    names = sorted(name.lower() for name, _value in path_headers)
+    assert names == sorted(name.lower() for name, _value in floor_headers)
+    assert dict(path_headers)["Content-Type"] == dict(floor_headers)["Content-Type"]
 
 
 def test_rejection(benchmark, results, embedded):

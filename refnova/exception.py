@@ -73,7 +73,7 @@ class ApiError(Exception):
         self.status = status
         self.fault = fault  # a fault key of its own (an injected behaviour's), else the status's
         self.message = GENERIC_TEXT.get(status, "") if message is None else message
-        self.headers = dict(headers or {})
+        self.headers = dict(headers) if headers else {}
         self.details = details  # the rate limiter's extra fault field
         super().__init__(self.message)
 

@@ -77,9 +77,10 @@ class _RequestSecrets:
 
     __slots__ = ("known", "credentials", "bodies", "_longest_first")
 
-    def __init__(self, credentials: list[str]) -> None:
+    def __init__(self, credentials: Iterable[str | None]) -> None:
         self.known: set[str] = set()
-        self.credentials = credentials  # remembered, like the bodies, at the first redaction
+        # Read, like the bodies, at the first redaction (the request's headers stay as they are).
+        self.credentials: Iterable[str | None] | None = credentials
         self.bodies: list[Any] = []
         self._longest_first: tuple[str, ...] | None = ()
 
@@ -90,8 +91,11 @@ class _RequestSecrets:
     def longest_first(self) -> tuple[str, ...]:
         """Every secret, longest first (a secret inside another is masked with it), sorted
         once per change rather than per redacted text."""
-        while self.credentials:
-            _remember_in(self, self.credentials.pop())
+        if self.credentials is not None:
+            credentials, self.credentials = self.credentials, None
+            for value in credentials:
+                if value:
+                    _remember_in(self, value)
         while self.bodies:
             _find_secrets(self.bodies.pop(), 0, self)
         if self._longest_first is None:
@@ -119,8 +123,9 @@ def request_scope(headers: Mapping[str, str] | None = None) -> Iterator[None]:
 
 def begin_request(credentials: Iterable[str | None]) -> RequestToken:
     """``request_scope`` without a generator (the WSGI middleware's hot path): a fresh set of
-    secrets with the request's credential header values; give the token to ``end_request``."""
-    return _secrets.set(_RequestSecrets([value for value in credentials if value]))
+    secrets, the request's credential header values among them (read when first needed);
+    give the token to ``end_request``."""
+    return _secrets.set(_RequestSecrets(credentials))
 
 
 def end_request(token: RequestToken) -> None:

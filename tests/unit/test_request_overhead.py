@@ -162,3 +162,19 @@ def test_a_request_id_is_nova_s_req_and_a_version_4_uuid():
         value = uuid.UUID(request_id[4:])
         assert str(value) == request_id[4:]
         assert value.version == 4 and value.variant == uuid.RFC_4122
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"badRequest": {"message": "Invalid imageRef provided.", "code": 400}},
+        {"itemNotFound": {"message": 'Flavor "\u00e9\\\n" could not be found.', "code": 404}},
+        {"overLimit": {"message": "x", "code": 413, "retryAfter": "3"}},
+        {"computeFault": {"code": 500, "message": "order kept"}},
+        {"badRequest": {"message": "not an int code", "code": "400"}},
+        {"server": {"id": "1"}},
+        [1, 2],
+    ],
+)
+def test_an_answer_is_written_as_json_dumps_writes_it(body):
+    assert wsgi.json_response(400, body).body == json.dumps(body).encode("utf-8")

@@ -44,16 +44,26 @@ def context_from_headers(
     X-Auth-Project-Id. The user ``admin`` is an admin.
     """
     token = headers.get("X-Auth-Token")
-    user_id: str | None
-    project_id: str | None
     if token:
-        user_id, _sep, project_id = token.partition(":")
-        project_id = project_id or user_id
-    else:
-        user_id = headers.get("X-Auth-User") or headers.get("X-User-Id")
-        project_id = headers.get("X-Auth-Project-Id") or headers.get("X-Tenant-Id")
+        return context_from_token(token, remote_address)
+    user_id = headers.get("X-Auth-User") or headers.get("X-User-Id")
+    project_id = headers.get("X-Auth-Project-Id") or headers.get("X-Tenant-Id")
     if not user_id or not project_id:
         return None
+    return _noauth_context(user_id, project_id, None, remote_address)
+
+
+def context_from_token(token: str, remote_address: str | None = None) -> RequestContext | None:
+    """noauth2's reading of ``X-Auth-Token: user:project`` (``user`` alone names both)."""
+    user_id, _sep, project_id = token.partition(":")
+    if not user_id:
+        return None
+    return _noauth_context(user_id, project_id or user_id, token, remote_address)
+
+
+def _noauth_context(
+    user_id: str, project_id: str, token: str | None, remote_address: str | None
+) -> RequestContext:
     is_admin = user_id == ADMIN_USER
     return RequestContext(
         user_id=user_id,
@@ -76,11 +86,14 @@ class NoAuth:
         self.issuer = issuer
 
     def authenticate(self, req: webob.Request) -> RequestContext | None:
-        token = req.headers.get("X-Auth-Token")
-        if self.issuer is not None and token and is_ours(token):
+        environ = req.environ
+        token = environ.get("HTTP_X_AUTH_TOKEN")  # the header, read without WebOb's view
+        if not token:
+            return context_from_headers(req.headers, req.remote_addr)
+        if self.issuer is not None and is_ours(token):
             claims = self.issuer.verify(token)
             return context_from_claims(claims, token, req.remote_addr) if claims else None
-        return context_from_headers(req.headers, req.remote_addr)
+        return context_from_token(token, environ.get("REMOTE_ADDR"))
 
     def challenge_headers(self) -> dict[str, str]:
         return {}
