@@ -19,7 +19,6 @@ import webob.exc
 from refnova import tracing
 from refnova.api.openstack import auth, contracts, links, request_body, versions
 from refnova.context import RequestContext, generate_request_id
-from refnova.exception import FAULT_NAMES as FAULT_NAMES  # where Nova 2014.1 kept it
 from refnova.exception import ApiError, fault_key_for
 from refnova.tracing.attributes import NOVA_FAULT, NOVA_PROJECT_ID, NOVA_REQUEST_ID
 
