@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from refnova import behaviours, exception, messaging, tracing
+from refnova import exception, messaging, tracing
 from refnova.behaviours import Applied
 from refnova.conductor import behaviours as hops
 from refnova.conductor import building
@@ -162,7 +162,7 @@ class FilterScheduler:
                 state = (instance.vm_state, instance.task_state) if instance else None
                 LOG.info("Instance %s is %s: not building it again", instance_uuid, _shown(state))
                 return
-            applied = behaviours.for_instance(session, instance_uuid)
+            applied = instance.behaviour
             node = self._select_host(session, instance, flavor, filter_properties, applied)
             if node is None:
                 reason = applied.parameters.get("reason", "") if applied is not None else ""

@@ -6,7 +6,9 @@ import datetime
 import pytest
 from sqlalchemy import select
 
+from refnova.behaviours import Applied
 from refnova.conductor import building
+from refnova.db import behaviours as db_behaviours
 from refnova.db import models
 from tests.support.deployment import Client, make_deployment
 
@@ -54,3 +56,15 @@ def test_what_the_build_sets_is_written_and_nothing_else(deployment):
 def test_an_unknown_instance_is_none(deployment):
     with deployment.db.transaction() as session:
         assert building.locked(session, "00000000-0000-0000-0000-000000000000") is None
+
+
+def test_the_behaviour_chosen_for_the_instance_comes_with_it(deployment):
+    plain = Client(deployment).create().json["server"]["id"]
+    chosen = Client(deployment).create().json["server"]["id"]
+    with deployment.db.transaction() as session:
+        db_behaviours.store_for_instances(session, [chosen], "b-1", "error", {"code": 503})
+    with deployment.db.transaction() as session:
+        assert building.locked(session, plain).behaviour is None
+        instance = building.locked(session, chosen)
+        assert instance.behaviour == Applied("b-1", "error", {"code": 503})
+        assert instance.changes == {}  # what came with it is not written back
