@@ -178,11 +178,16 @@ def schemas() -> dict[str, Schema]:
     return built
 
 
+# Each range's first version, parsed once (a create asks for its range every time).
+_STARTS = tuple((APIVersion.parse(first), first) for first, _parent, _change in RANGES)
+
+
+@functools.lru_cache(maxsize=256)  # bounded anyway: one entry per version a client names
 def range_start(version: APIVersion | None) -> str:
     """The first version of the range ``version`` falls in (None: 2.1's)."""
     start = RANGES[0][0]
-    for first, _parent, _change in RANGES:
-        if version is not None and version >= APIVersion.parse(first):
+    for first_version, first in _STARTS:
+        if version is not None and version >= first_version:
             start = first
     return start
 
