@@ -154,7 +154,7 @@ def json_response(
     # The header list given whole: WebOb's content-type and body setters parse and copy what
     # is known here already.
     headerlist = [("Content-Type", content_type), ("Content-Length", str(len(data)))]
-    response = webob.Response(body=data, status=status, headerlist=headerlist)
+    response = webob.Response(app_iter=[data], status=status, headerlist=headerlist)
     for name, value in (headers or {}).items():
         response.headers[name] = str(value)
     return response
@@ -358,7 +358,9 @@ class APIRouter:
 
     @staticmethod
     def _match(req: webob.Request) -> tuple[Route | None, dict[str, str]]:
-        path = req.path_info
+        path = req.environ.get("PATH_INFO", "")
+        if not path.isascii():  # bytes as latin-1 (PEP 3333): WebOb decodes them as UTF-8
+            path = req.path_info
         for route in ROUTES_BY_METHOD.get(req.method, ()):
             found = route.pattern.match(path)
             if found:
