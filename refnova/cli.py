@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
+import gc
 import logging
 import os
 import signal
 import socket
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import NoReturn
 
 from refnova import cli_errors
@@ -218,10 +220,29 @@ def _http_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+@contextlib.contextmanager
+def _collector_paused(freeze: bool) -> Iterator[None]:
+    """The commands' imports (SQLAlchemy, the models, the API) make many objects and no
+    garbage: the cyclic collector, run every 700 allocations, would traverse them again and
+    again, and once more in each full collection after. Paused while they are made; in a
+    command's own process (``freeze``) what they made is then kept out of every later
+    collection (``gc.freeze``). About 0.1 s of CPU of a ``refnova conformance`` run."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if freeze:
+            gc.freeze()
+        if enabled:
+            gc.enable()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     level = os.environ.get("REFNOVA_LOG_LEVEL", "WARNING").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    parser = build_parser()
+    with _collector_paused(freeze=argv is None):  # argv None: the command line's process
+        parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "auth", None) == "keystone" and not (
         args.keystone_url or os.environ.get("REFNOVA_KEYSTONE_URL")

@@ -38,3 +38,25 @@ def test_serve_builds_the_name_regexes_before_its_first_request(monkeypatch, tmp
     args = cli.build_parser().parse_args(["serve", "--db", "sqlite:///%s/r.db" % tmp_path])
     assert cli.serve(args) == 0
     assert seen == [1] and validation.printable_range.cache_info().currsize == 1
+
+
+def test_the_collector_pauses_for_the_imports_and_freezes_only_a_command_s_process(monkeypatch):
+    """main() called with its arguments (a test, a tool) leaves the collector as it found
+    it; the command line's own process (argv None) freezes what the imports made."""
+    import gc
+
+    calls = []
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+    seen_during = []
+    build_parser = cli.build_parser
+
+    def building():
+        seen_during.append(gc.isenabled())
+        return build_parser()
+
+    monkeypatch.setattr(cli, "build_parser", building)
+    assert cli.main(["conformance", "-k", "no-fixture-is-named-so"]) == 2
+    assert seen_during == [False] and gc.isenabled() and calls == []
+    monkeypatch.setattr("sys.argv", ["refnova", "conformance", "-k", "no-fixture-is-named-so"])
+    assert cli.main() == 2
+    assert seen_during == [False, False] and gc.isenabled() and calls == ["freeze"]
