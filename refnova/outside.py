@@ -1,11 +1,14 @@
 """What the clients of outside services (Glance, Neutron) share: a service that cannot be
 reached, or that fails on its side, is Nova's ServiceUnavailable (503), not a crash."""
 
-from typing import Any
+from __future__ import annotations
 
-import requests
+from typing import TYPE_CHECKING, Any
 
 from refnova import exception
+
+if TYPE_CHECKING:  # requests is imported by the calls that go out: in-process, none does
+    import requests
 
 
 class ServiceSession:
@@ -16,6 +19,8 @@ class ServiceSession:
         self.service = service  # e.g. "the image service (Glance)"
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        import requests  # loaded already: the session is one
+
         try:
             return self.session.request(method, url, **kwargs)
         except (requests.ConnectionError, requests.Timeout) as error:

@@ -15,9 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
-
-import requests
+from typing import TYPE_CHECKING, Any, cast
 
 from refnova.conformance import microversions
 from refnova.conformance.fixtures import Fixture
@@ -36,6 +34,9 @@ from refnova.conformance.placeholders import placeholder_values
 from refnova.conformance.results import FAIL, SKIP, Result, answer_summary, evaluate
 from refnova.conformance.setup import run_setup, undo_all
 from refnova.conformance.world import load_reference_world, world_change_lines, world_references
+
+if TYPE_CHECKING:  # requests is imported when a live target is asked, not in-process
+    import requests
 
 __all__ = [
     "Deployment",
@@ -201,6 +202,8 @@ def send_http(
     headers: dict[str, str | None] = dict(request.header_dict())
     for name in request.removed:  # keep requests' own defaults out as well
         headers[name] = None
+    import requests  # a live target only
+
     client = session or requests.Session()
     try:
         # requests drops a header whose value is None; its type stubs do not say so
@@ -417,5 +420,7 @@ def run_suite(
             reference_world=True,
             max_microversion=microversions.announced_maximum(root),
         )
+    import requests  # a live target only
+
     with requests.Session() as session:
         return LiveRunner(target, session=session, **runner_options).run_all(fixtures, progress)

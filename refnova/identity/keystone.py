@@ -13,11 +13,12 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from collections.abc import Mapping
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from refnova import tracing
+
+if TYPE_CHECKING:  # requests is imported by the calls that go out: in-process, none does
+    import requests
 
 
 class KeystoneError(Exception):
@@ -97,12 +98,16 @@ class KeystoneClient:
     ) -> None:
         self.auth_url = auth_url
         self.tokens_url = v3_url(auth_url) + "/auth/tokens"
+        import requests
+
         self.session = session or requests.Session()
         self.timeout = timeout
         # The token that validates the others; without one, each token validates itself.
         self.service_token = service_token
 
     def _send(self, method: str, **kwargs: Any) -> requests.Response:
+        import requests  # loaded already: the session is one
+
         try:
             # Token calls carry no trace context: Keystone is asked as refnova always asked it.
             return tracing.send(

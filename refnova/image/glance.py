@@ -1,12 +1,15 @@
 """Images, as Glance's v2 API serves them: over HTTP, or from the world in-process."""
 
-from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from __future__ import annotations
 
-import requests
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from refnova import exception, outside, tracing
 from refnova.context import RequestContext
+
+if TYPE_CHECKING:  # requests is imported by the calls that go out: in-process, none does
+    import requests
 
 # Glance v2 keys that are not image properties in Nova's (v1-shaped) image dict.
 _BASE_KEYS = (
@@ -89,6 +92,8 @@ class GlanceClient:
         self, endpoint: str, session: requests.Session | None = None, timeout: float = 10.0
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
+        import requests
+
         self.session = outside.ServiceSession(session or requests.Session(), self.SERVICE)
         self.timeout = timeout
 

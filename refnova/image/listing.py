@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
-
-import requests
+from typing import TYPE_CHECKING, Any, Protocol
 
 from refnova import exception, outside, tracing
 from refnova.context import RequestContext
 from refnova.image import glance
+
+if TYPE_CHECKING:  # requests is imported by the calls that go out: in-process, none does
+    import requests
 
 # The creation time of a world image that gives none (the built-in Glance's too).
 WORLD_TIMESTAMP = "2014-04-17T00:00:00Z"

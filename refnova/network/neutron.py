@@ -4,13 +4,16 @@
 the world in-process. ``API`` is Nova's neutronv2 API: the checks the create path makes.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from __future__ import annotations
 
-import requests
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from refnova import exception, outside, tracing
 from refnova.context import RequestContext
+
+if TYPE_CHECKING:  # requests is imported by the calls that go out: in-process, none does
+    import requests
 
 # Neutron's resources (networks, ports, security groups) are its JSON objects.
 Resource = dict[str, Any]
@@ -45,6 +48,8 @@ class NeutronClient:
         self, endpoint: str, session: requests.Session | None = None, timeout: float = 10.0
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
+        import requests
+
         self.session = outside.ServiceSession(session or requests.Session(), self.SERVICE)
         self.timeout = timeout
 
