@@ -13,7 +13,14 @@ conductor sharing it sees the same ones, and a sequence's step is shared too.
 
 from refnova.behaviours.applied import Applied, InjectedFault, annotate, for_instance
 from refnova.behaviours.criteria import RequestFacts
-from refnova.behaviours.registry import choose, register, seed, world_behaviours
+from refnova.behaviours.registry import (
+    Parsed,
+    choose,
+    register,
+    registered,
+    seed,
+    world_behaviours,
+)
 from refnova.behaviours.spec import KINDS, InvalidBehaviour, parse
 
 __all__ = [
@@ -21,12 +28,14 @@ __all__ = [
     "Applied",
     "InjectedFault",
     "InvalidBehaviour",
+    "Parsed",
     "RequestFacts",
     "annotate",
     "choose",
     "for_instance",
     "parse",
     "register",
+    "registered",
     "seed",
     "world_behaviours",
 ]

@@ -3,7 +3,8 @@ one a request meets (first registered first; a sequence takes its next step)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -13,7 +14,6 @@ from refnova.behaviours.applied import Applied
 from refnova.behaviours.criteria import RequestFacts
 from refnova.db import api as db_api
 from refnova.db import behaviours as db_behaviours
-from refnova.db import models
 
 
 def register(session: Session, body: Any) -> str:
@@ -48,27 +48,55 @@ def seed(db: db_api.Database, world: Mapping[str, Any]) -> None:
             db_behaviours.register_missing(session, found)
 
 
-def choose(session: Session, facts: RequestFacts) -> Applied | None:
+class Parsed:
+    """The registered behaviours, each JSON text parsed once: kept by its owner (the compute
+    API) from one create to the next, as (id, text) -> Behaviour. Every create reads the
+    texts again (another process may have registered or removed one); only a text not seen
+    before is parsed, and one no longer registered is dropped."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, str], spec.Behaviour] = {}
+
+    def of(self, rows: Iterable[tuple[str, str]]) -> list[tuple[str, spec.Behaviour]]:
+        """(id, Behaviour) for each (id, JSON text), in their order."""
+        known = self._known
+        current = {key: known.get(key) or spec.parse(json.loads(key[1])) for key in rows}
+        self._known = current  # one assignment: a concurrent create parses at worst again
+        return [(behaviour_id, behaviour) for (behaviour_id, _), behaviour in current.items()]
+
+
+def registered(session: Session, parsed: Parsed | None = None) -> list[tuple[str, spec.Behaviour]]:
+    """The registered behaviours in order, as (id, Behaviour), through ``parsed`` if given."""
+    return (parsed or Parsed()).of(db_behaviours.texts_in_order(session))
+
+
+def choose(
+    session: Session,
+    facts: RequestFacts,
+    found: list[tuple[str, spec.Behaviour]] | None = None,
+) -> Applied | None:
     """The first registered behaviour whose criteria match the request, a sequence's step
-    taken; a used-up sequence matches nothing. None: no behaviour applies."""
-    for row in db_behaviours.all_in_order(session):
-        applied = _applied(session, row, facts)
+    taken; a used-up sequence matches nothing. None: no behaviour applies. ``found``: the
+    registered behaviours, already read (``registered``)."""
+    for behaviour_id, behaviour in registered(session) if found is None else found:
+        applied = _applied(session, behaviour_id, behaviour, facts)
         if applied is not None:
             return applied
     return None
 
 
 def _applied(
-    session: Session, row: models.RegisteredBehaviour, facts: RequestFacts
+    session: Session, behaviour_id: str, behaviour: spec.Behaviour, facts: RequestFacts
 ) -> Applied | None:
-    behaviour = spec.parse(row.body)
     if not behaviour.criteria.matches(facts):
         return None
     if not behaviour.is_sequence:
         step = behaviour.step
     else:
-        index = db_behaviours.take_step(session, row.id, len(behaviour.steps), behaviour.cycle)
+        index = db_behaviours.take_step(
+            session, behaviour_id, len(behaviour.steps), behaviour.cycle
+        )
         if index is None:
             return None
         step = behaviour.steps[index]
-    return Applied(row.id, step.name, dict(step.parameters))
+    return Applied(behaviour_id, step.name, dict(step.parameters))

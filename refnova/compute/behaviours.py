@@ -55,13 +55,20 @@ def create_facts(request: CreateRequest) -> behaviours.RequestFacts:
     )
 
 
-def choose(session: Session, quotas: Mapping[str, int], request: CreateRequest) -> Exception | None:
+def choose(
+    session: Session,
+    parsed: behaviours.Parsed,
+    quotas: Mapping[str, int],
+    request: CreateRequest,
+) -> Exception | None:
     """The behaviour the create meets, kept on the request (its sequence step taken in the
     create's transaction); for a kind that refuses the create here, the error to answer,
-    raised by the caller once the transaction has kept the step."""
-    if not db_behaviours.any_registered(session):
+    raised by the caller once the transaction has kept the step. ``parsed``: the compute
+    API's, so that each registered behaviour is parsed once."""
+    found = behaviours.registered(session, parsed)
+    if not found:
         return None
-    request.behaviour = applied = behaviours.choose(session, create_facts(request))
+    request.behaviour = applied = behaviours.choose(session, create_facts(request), found)
     if applied is None or applied.name not in BEFORE_CREATE:
         return None
     behaviours.annotate(tracing.current_span(), applied)

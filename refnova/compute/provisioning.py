@@ -9,12 +9,13 @@ spans, and use the API's database, image and volume services and options.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from refnova import block_device, exception, quota, tracing, utils
+from refnova import behaviours, block_device, exception, quota, tracing, utils
 from refnova.compute import behaviours as compute_behaviours
 from refnova.compute import block_devices, create_request
 from refnova.compute import utils as compute_utils
@@ -37,6 +38,11 @@ class Provisioning:
     image_service: ImageService
     volume_api: WorldVolumes
     config: ComputeConfig
+
+    @functools.cached_property
+    def registered_behaviours(self) -> behaviours.Parsed:
+        """This API's registered behaviours, each parsed once (``behaviours.Parsed``)."""
+        return behaviours.Parsed()
 
     @tracing.traced("compute.api.API._check_num_instances_quota")
     def _check_num_instances_quota(
@@ -67,7 +73,9 @@ class Provisioning:
         with self.db.transaction() as session:
             # The behaviour the request meets (refnova.behaviours), its sequence step taken in
             # this transaction; one that refuses the create leaves only that step behind.
-            refusal = compute_behaviours.choose(session, self.config.quotas, request)
+            refusal = compute_behaviours.choose(
+                session, self.registered_behaviours, self.config.quotas, request
+            )
             if refusal is None:
                 instances = self._write_rows(session, request)
         if refusal is not None:

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, insert, select, text, update
+from sqlalchemy import Row, Text, bindparam, cast, delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from refnova.db import models
@@ -40,13 +40,18 @@ def register_missing(session: Session, bodies: Sequence[tuple[str, Mapping[str, 
             register(session, body, behaviour_id)
 
 
-_ANY = select(_BEHAVIOURS.c.position).limit(1)
+# The JSON as the database keeps it, not decoded: the registry parses a text it has not seen.
+_TEXTS_IN_ORDER = select(_BEHAVIOURS.c.id, cast(_BEHAVIOURS.c.body, Text)).order_by(
+    _BEHAVIOURS.c.position
+)
 
 
-def any_registered(session: Session) -> bool:
-    """Whether any behaviour is registered: one row read on the session's connection (no ORM
-    execution), as most creates meet none."""
-    return session.connection().execute(_ANY).first() is not None
+def texts_in_order(session: Session) -> list[tuple[str, str]]:
+    """(id, JSON text) of every registered behaviour, first registered first: one Core read
+    on the session's connection (no ORM execution), which a create makes whether any is
+    registered or, as mostly, none."""
+    rows = execute_core(session, _TEXTS_IN_ORDER, {})
+    return [(behaviour_id, body) for behaviour_id, body in rows]
 
 
 def all_in_order(session: Session) -> Sequence[models.RegisteredBehaviour]:

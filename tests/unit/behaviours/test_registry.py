@@ -135,3 +135,42 @@ def test_the_worlds_behaviours_are_registered_once(db):
         ("world-0", {"name": "fail"}),
         ("b", {"name": "build"}),
     ]
+
+
+def test_each_registered_text_is_parsed_once_and_a_removed_one_dropped(db):
+    parsed = behaviours.Parsed()
+    first = register(db, {"name": "fail", "parameters": {"code": 409}})
+    with db.transaction() as session:
+        (before,) = behaviours.registered(session, parsed)
+    second = register(db, {"name": "error"})
+    with db.transaction() as session:
+        again = behaviours.registered(session, parsed)
+        db_behaviours.remove(session, first)
+    assert [behaviour_id for behaviour_id, _ in again] == [first, second]
+    assert again[0][1] is before[1]  # the same text: not parsed again
+    with db.transaction() as session:
+        assert [behaviour_id for behaviour_id, _ in behaviours.registered(session, parsed)] == [
+            second
+        ]
+
+
+def test_a_behaviour_another_process_registers_is_met_by_the_next_create(tmp_path):
+    """Two Database objects on one file stand for two API processes; the parsed behaviours
+    kept between creates never hide a registration made elsewhere."""
+    url = "sqlite:///%s" % (tmp_path / "shared.db")
+    first, second = db_api.Database(url), db_api.Database(url)
+    parsed = behaviours.Parsed()
+
+    def met(database):
+        with database.transaction() as session:
+            found = behaviours.registered(session, parsed)
+            applied = behaviours.choose(session, FACTS, found)
+        return None if applied is None else applied.name
+
+    try:
+        assert met(first) is None
+        register(second, {"name": "quota"})
+        assert met(first) == "quota"
+    finally:
+        first.close()
+        second.close()
