@@ -81,8 +81,10 @@ RECORDED_HEADERS = (
     "OpenStack-API-Version",
     "X-OpenStack-Nova-API-Version",
     "Vary",
+    "x-openstack-request-id",
     "x-compute-request-id",
 )
+REQUEST_ID_HEADERS = ("x-openstack-request-id", "x-compute-request-id")
 # Other values that differ on every run: the times of a server, its host's hash.
 GENERATED_TEXTS = (
     (("created", "updated"), r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"),
@@ -286,7 +288,7 @@ def _generalize(value, names, host, key):
         return "<re:r-[0-9a-z]{8}>"
     if key in ("href", "Location") and host and value.startswith(host):
         return "<re:https?://[^/]+" + _pattern(value[len(host) :], names) + ">"
-    if key == "x-compute-request-id" and re.fullmatch("req-" + UUID_RE, value):
+    if key in REQUEST_ID_HEADERS and re.fullmatch("req-" + UUID_RE, value):
         return f"<re:req-{UUID_RE}>"
     for keys, pattern in GENERATED_TEXTS:
         if key in keys and re.fullmatch(pattern, value):

@@ -32,6 +32,7 @@ def v21_create(client):
         "/v2.1/servers/no-such-server",  # 404 from a handler
         "/v2.1/no-such-resource",  # 404 before any context
         "/v2.1/",  # the version document
+        "/v2.1",  # the same, without the slash (Nova 34.0.0's oscomputeversion_v2 pipeline)
     ],
 )
 def test_every_v21_answer_carries_both_headers_with_one_id(client, path):
@@ -40,11 +41,21 @@ def test_every_v21_answer_carries_both_headers_with_one_id(client, path):
     assert response.headers[OSLO] == response.headers[COMPUTE]
 
 
-@pytest.mark.parametrize("path", ["/v2/{project_id}/flavors", "/v2/{project_id}/no-such"])
+@pytest.mark.parametrize(
+    "path", ["/v2/{project_id}/flavors", "/v2/{project_id}/no-such", "/v2", "/v2/"]
+)
 def test_v2_answers_carry_only_icehouse_s_header(client, path):
     response = client.request("GET", path.format(project_id=client.project_id))
     assert REQUEST_ID.match(response.headers[COMPUTE])
     assert OSLO not in response.headers
+
+
+def test_the_version_list_carries_no_request_id(client):
+    # GET / is outside every version's pipeline: Nova 34.0.0's oscomputeversions sends
+    # neither header (its oracle), nor did Icehouse's (no context, so wsgi.Resource added none).
+    response = client.request("GET", "/")
+    assert response.status_int == 200
+    assert OSLO not in response.headers and COMPUTE not in response.headers
 
 
 def test_two_requests_have_two_ids_and_a_client_s_id_is_not_taken(client):

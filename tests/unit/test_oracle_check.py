@@ -220,6 +220,7 @@ def test_record_writes_nova_s_answer_as_the_expectation(fake, tmp_path):
             "OpenStack-API-Version": "compute 2.1",
             "X-OpenStack-Nova-API-Version": "2.1",
             "Vary": "OpenStack-API-Version, X-OpenStack-Nova-API-Version",
+            "x-openstack-request-id": "req-" + SERVER_ID,
             "x-compute-request-id": "req-" + SERVER_ID,
         },
         "body": {
@@ -242,6 +243,7 @@ def test_record_writes_nova_s_answer_as_the_expectation(fake, tmp_path):
     assert expect["status"] == 202 and expect["exact_body"] is True
     assert expect["body"]["server"]["id"] == "<uuid>"
     assert expect["body"]["server"]["adminPass"].startswith("<re:")
+    assert expect["headers"]["x-openstack-request-id"] == expect["headers"]["x-compute-request-id"]
     # The recorded expectation matches what was recorded, and a fresh create of refnova's.
     assert check_response(expand(expect, VALUES), oracle_check.as_response(created)) == []
     assert run_in_process(load_fixture(path)).ok

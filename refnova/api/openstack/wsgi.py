@@ -295,6 +295,12 @@ class APIRouter:
         self._route_contracts = {
             route: contracts.for_path(route.template, contracts_served) for route in ROUTES
         }
+        # GET / is served outside every version's pipeline (Icehouse's and Nova 34.0.0's
+        # oscomputeversions): no request id. Each other route's are its contract's.
+        self._route_request_ids = {
+            route: () if route.action == "versions" else contract.request_id_headers
+            for route, contract in self._route_contracts.items()
+        }
 
     def _handler(self, action: str) -> Callable[..., Any]:
         """The method a route names: ``resource.method``, or a servers controller method."""
@@ -342,19 +348,19 @@ class APIRouter:
         request_id = context.request_id if context else generate_request_id()
         # Appended: no handler sets these headers, so there is none to replace.
         response.headerlist.extend(
-            (name, request_id) for name in self._contract_of_route(route, req).request_id_headers
+            (name, request_id) for name in self._request_id_headers(route, req)
         )
         if recording:
             project_id = context.project_id if context else None
             tracing.annotate({NOVA_REQUEST_ID: request_id, NOVA_PROJECT_ID: project_id}, span)
         return response
 
-    def _contract_of_route(self, route: Route | None, req: webob.Request) -> contracts.Contract:
-        """The contract a route belongs to (worked out once per route), or the request path's
-        when no route matched."""
+    def _request_id_headers(self, route: Route | None, req: webob.Request) -> tuple[str, ...]:
+        """The headers that carry the request id: the route's (worked out once per route), or
+        the request path's contract's when no route matched."""
         if route is None:
-            return contracts.for_path(req.path_info, self.contracts)
-        return self._route_contracts[route]
+            return contracts.for_path(req.path_info, self.contracts).request_id_headers
+        return self._route_request_ids[route]
 
     @staticmethod
     def _match(req: webob.Request) -> tuple[Route | None, dict[str, str]]:
