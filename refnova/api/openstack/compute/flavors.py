@@ -74,7 +74,9 @@ class Controller:
         context = req.environ["nova.context"]
         # Nova's query schema checks its properties (limit, the sort) before unknown names.
         around_create = contracts.contract_of(req).around
-        limit, marker = common.limit_and_marker(req, around_create.paging, around_create.max_limit)
+        # Both contracts cap a page at the max limit: Icehouse's _get_flavors read limit and
+        # marker with common.get_limit_and_marker (osapi_max_limit, 1000), as today's does.
+        limit, marker = common.limit_and_marker(req, around_create.paging, common.MAX_LIMIT)
         sort = _sort(req)
         resource_versions.check_query(req, LISTING_QUERY)
         try:
