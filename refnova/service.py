@@ -59,10 +59,15 @@ def start_conductor(
 class Deployment:
     """The API (and, on the memory transport, a conductor) over one database and broker."""
 
-    def __init__(self, settings: Settings, world: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        world: Mapping[str, Any] | None = None,
+        schema_from: db_api.Database | None = None,  # in-memory: a copy of its empty schema
+    ) -> None:
         self.settings = settings
         self.world = world if world is not None else load_world(path=settings.world_file)
-        self.db = db_api.Database(settings.db_url)
+        self.db = db_api.Database(settings.db_url, schema_from)
         db_api.seed_world(self.db, self.world)
         behaviours.seed(self.db, self.world)
         self.transport = messaging.Transport(settings.transport_url, settings.publish_timeout)

@@ -17,7 +17,7 @@ from sqlalchemy.sql import Executable
 
 from refnova import exception, tracing, utils
 from refnova.context import RequestContext
-from refnova.db import models
+from refnova.db import memory, models
 
 # The parameters of one statement, or of one statement run for each row.
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]]
@@ -37,7 +37,7 @@ READ_ONLY = "refnova_read_only"
 class Database:
     """One engine and the transactions over it."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, schema_from: "Database | None" = None) -> None:
         self.url = url
         self.engine = _make_engine(url)
         self._read_engine = self.engine.execution_options(**{READ_ONLY: True})
@@ -51,9 +51,12 @@ class Database:
         self._turns: AbstractContextManager[Any] = (
             threading.RLock() if in_memory else contextlib.nullcontext()
         )
-        with self.engine.begin() as connection:
-            _lock_schema(connection)
-            models.Base.metadata.create_all(connection)
+        if schema_from is not None:  # in-memory: its schema copied (refnova.db.memory)
+            memory.copy(schema_from, self)
+        else:
+            with self.engine.begin() as connection:
+                _lock_schema(connection)
+                models.Base.metadata.create_all(connection)
         # Database spans (only when tracing is on: otherwise nothing is hooked).
         self._instrumentor = tracing.SQLAlchemyInstrumentor()
         self._instrumentor.instrument(self.engine)
