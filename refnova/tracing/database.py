@@ -4,10 +4,16 @@
 instance that hand a statement to the driver (``do_execute``, ``do_executemany``,
 ``do_execute_no_params``) and end a transaction (``do_commit``, ``do_rollback``), and listens
 to the engine's ``rollback`` event; ``uninstrument(engine)`` removes every hook it added. A
-statement's span is made around the driver's call, not by a pair of cursor events: no event
-dispatch, no span parked on the execution context between two listeners. A statement gets a
-span only inside a recording span, so start-up DDL and seeding make no traces of their own.
-Statements are recorded parameterized (``db.query.text``); bound values never are.
+statement gets a span only inside a recording span, so start-up DDL and seeding make no traces
+of their own. Statements are recorded parameterized (``db.query.text``); bound values never are.
+
+The driver's call is only timed: a statement's span (its parent the span current when it ran,
+its start and end those of the call) is made when its transaction ends, with those of the
+transaction's other statements, just before the ``COMMIT`` or ``ROLLBACK`` span. The SDK's
+span code then runs in one go rather than between driver calls, where the same instructions
+took more CPU time (colder caches: benchmarks/README.md, "The target not met, and why"). Span
+processors see such a span at its transaction's end. A failing statement's span is made at
+once, marked with its error.
 
 A transaction's begin and end are spans too: SQLite's ``BEGIN IMMEDIATE`` is a statement
 (its span holds the wait for the database's write lock), and the driver's commit and
@@ -19,12 +25,15 @@ from __future__ import annotations
 
 import functools
 import re
+import time
 import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import AttributeValue
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -60,9 +69,16 @@ _ENDINGS = {"do_commit": "COMMIT", "do_rollback": "ROLLBACK"}
 # Set in a pooled connection's info by a transaction's rollback (the pool's own rollback of a
 # connection handed back, after every commit, is housekeeping and gets no span).
 _ROLLING_BACK = "_refnova_rolling_back"
+# In a pooled connection's info: the statements of its transaction whose spans are not made yet.
+_STATEMENTS = "_refnova_statements"
 
 Attributes = Mapping[str, AttributeValue]
-Listener = Callable[..., None]
+Listener = Callable[..., Any]
+# A statement that gets a span: its name, attributes and parent context.
+Recorded = tuple[str, Attributes, Context]
+# A statement that ran: the same, and the start and end of the driver's call (ns).
+Ran = tuple[str, Attributes, Context, int, int]
+Recorder = Callable[[str, Any, Any], "Recorded | None"]
 
 
 def sql_summary(statement: str) -> tuple[str, str | None]:
@@ -110,16 +126,16 @@ def _statement_spans(base: Attributes) -> Callable[[str], tuple[str, Attributes]
     return statement_span
 
 
-def _statement_starter(
-    tracer: trace.Tracer, base: Attributes
-) -> Callable[[str, Any, Any], Span | None]:
-    """What starts a statement's CLIENT span, or answers None (no recording parent, no
-    execution context, or driver plumbing): the span is a leaf, never made current."""
+def _statement_recorder(base: Attributes) -> Recorder:
+    """What tells whether a statement gets a span: None without a recording parent, without an
+    execution context (SQLAlchemy's own bare cursor calls) or for driver plumbing."""
     statement_span = _statement_spans(base)
 
-    def start(statement: str, parameters: Any, context: Any) -> Span | None:
-        # The context is None for SQLAlchemy's own bare cursor calls.
-        if context is None or not trace.get_current_span().is_recording():
+    def record(statement: str, parameters: Any, context: Any) -> Recorded | None:
+        if context is None:
+            return None
+        parent = otel_context.get_current()
+        if not trace.get_current_span(parent).is_recording():
             return None
         found = statement_span(statement)
         if found is None:
@@ -127,45 +143,79 @@ def _statement_starter(
         name, attributes = found
         if context.executemany and isinstance(parameters, (list, tuple)) and len(parameters) > 1:
             attributes = {**attributes, DB_OPERATION_BATCH_SIZE: len(parameters)}
-        return tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
+        return name, attributes, parent
 
-    return start
+    return record
 
 
-def _execution(start: Callable[[str, Any, Any], Span | None], method: Listener) -> Listener:
-    """The dialect's ``do_execute`` or ``do_executemany`` with the statement in its span."""
+def _transaction_statements(context: Any) -> list[Ran]:
+    """The statements already run in the transaction of an execution context's connection."""
+    info = context.root_connection.connection.info
+    ran: list[Ran] | None = info.get(_STATEMENTS)
+    if ran is None:
+        ran = info[_STATEMENTS] = []
+    return ran
+
+
+def _make_spans(tracer: trace.Tracer, ran: list[Ran]) -> None:
+    """The spans of the statements that ran, in the order they ran; the list is emptied."""
+    for name, attributes, parent, start, end in ran:
+        span = tracer.start_span(
+            name, parent, kind=SpanKind.CLIENT, attributes=attributes, start_time=start
+        )
+        span.end(end_time=end)
+    ran.clear()
+
+
+def _make_failed(
+    tracer: trace.Tracer, ran: list[Ran], recorded: Recorded, start: int, error: BaseException
+) -> None:
+    """The spans of the statements before a failing one, then its own span, marked."""
+    _make_spans(tracer, ran)
+    name, attributes, parent = recorded
+    span = tracer.start_span(
+        name, parent, kind=SpanKind.CLIENT, attributes=attributes, start_time=start
+    )
+    spans.mark_error(span, error)
+    span.end()
+
+
+def _execution(tracer: trace.Tracer, record: Recorder, method: Listener) -> Listener:
+    """The dialect's ``do_execute`` or ``do_executemany``, timed for its statement's span."""
 
     def execute(cursor: Any, statement: str, parameters: Any, context: Any = None) -> Any:
-        span = start(statement, parameters, context)
-        if span is None:
+        recorded = record(statement, parameters, context)
+        if recorded is None:
             return method(cursor, statement, parameters, context)
+        ran = _transaction_statements(context)
+        start = time.time_ns()
         try:
-            return method(cursor, statement, parameters, context)
+            result = method(cursor, statement, parameters, context)
         except BaseException as error:
-            spans.mark_error(span, error)
+            _make_failed(tracer, ran, recorded, start, error)
             raise
-        finally:
-            span.end()
+        ran.append((*recorded, start, time.time_ns()))
+        return result
 
     return execute
 
 
-def _execution_no_params(
-    start: Callable[[str, Any, Any], Span | None], method: Listener
-) -> Listener:
-    """The dialect's ``do_execute_no_params`` with the statement in its span."""
+def _execution_no_params(tracer: trace.Tracer, record: Recorder, method: Listener) -> Listener:
+    """The dialect's ``do_execute_no_params``, timed for its statement's span."""
 
     def execute(cursor: Any, statement: str, context: Any = None) -> Any:
-        span = start(statement, None, context)
-        if span is None:
+        recorded = record(statement, None, context)
+        if recorded is None:
             return method(cursor, statement, context)
+        ran = _transaction_statements(context)
+        start = time.time_ns()
         try:
-            return method(cursor, statement, context)
+            result = method(cursor, statement, context)
         except BaseException as error:
-            spans.mark_error(span, error)
+            _make_failed(tracer, ran, recorded, start, error)
             raise
-        finally:
-            span.end()
+        ran.append((*recorded, start, time.time_ns()))
+        return result
 
     return execute
 
@@ -177,23 +227,37 @@ def _rollback_listener(conn: Any) -> None:
 
 
 def _ending(tracer: trace.Tracer, base: Attributes, operation: str, method: Listener) -> Listener:
-    """The dialect's ``method`` (its commit or rollback) in a CLIENT span ``operation``."""
+    """The dialect's ``method`` (its commit or rollback), after which the transaction's
+    statements get their spans, then the CLIENT span ``operation`` of the call itself."""
     attributes = {**base, DB_OPERATION_NAME: operation, DB_QUERY_SUMMARY: operation}
     only_flagged = operation == "ROLLBACK"
 
     def end_transaction(dbapi_connection: Any) -> None:
-        flagged = getattr(dbapi_connection, "info", {}).pop(_ROLLING_BACK, False)
+        info = getattr(dbapi_connection, "info", {})
+        flagged = info.pop(_ROLLING_BACK, False)
+        ran: list[Ran] = info.get(_STATEMENTS) or []
         if (only_flagged and not flagged) or not trace.get_current_span().is_recording():
-            return method(dbapi_connection)
-        # A leaf: started and ended around the driver's call, never made current.
-        span = tracer.start_span(operation, kind=SpanKind.CLIENT, attributes=attributes)
+            try:
+                return method(dbapi_connection)
+            finally:
+                _make_spans(tracer, ran)
+        failed: Exception | None = None
+        start = time.time_ns()
         try:
             return method(dbapi_connection)
         except Exception as error:
-            spans.mark_error(span, error)
+            failed = error
             raise
         finally:
-            span.end()
+            end = time.time_ns()
+            _make_spans(tracer, ran)
+            # A leaf: made once the driver's call is over, never current.
+            span = tracer.start_span(
+                operation, kind=SpanKind.CLIENT, attributes=attributes, start_time=start
+            )
+            if failed is not None:
+                spans.mark_error(span, failed)
+            span.end(end_time=end)
 
     return end_transaction
 
@@ -215,15 +279,17 @@ class SQLAlchemyInstrumentor:
             spans.INSTRUMENTATION_NAME, refnova_version(), schema_url=SCHEMA_URL
         )
         base = engine_attributes(engine)
-        start = _statement_starter(tracer, base)
+        record = _statement_recorder(base)
         dialect = engine.dialect
         # The engine's own dialect instance: its methods shadowed here, for it alone.
-        dialect.do_execute = _execution(start, dialect.do_execute)  # type: ignore[method-assign]
+        dialect.do_execute = _execution(  # type: ignore[method-assign]
+            tracer, record, dialect.do_execute
+        )
         dialect.do_executemany = _execution(  # type: ignore[method-assign]
-            start, dialect.do_executemany
+            tracer, record, dialect.do_executemany
         )
         dialect.do_execute_no_params = _execution_no_params(  # type: ignore[method-assign]
-            start, dialect.do_execute_no_params
+            tracer, record, dialect.do_execute_no_params
         )
         for name, operation in _ENDINGS.items():
             original = getattr(dialect, name)

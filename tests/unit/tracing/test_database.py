@@ -189,6 +189,42 @@ def test_a_failing_statement_ends_its_span_as_an_error(spans, engine):
     instrumentor.uninstrument(engine)
 
 
+def test_statement_spans_are_made_at_the_transaction_s_end_with_their_own_parent_and_times(
+    spans, engine
+):
+    """A statement is only timed as it runs; its span (parent: the span current then, even
+    one already ended) is made when the transaction ends, just before the COMMIT span."""
+    instrumentor = tracing.SQLAlchemyInstrumentor()
+    instrumentor.instrument(engine)
+    with tracing.tracer().start_as_current_span("outer"):
+        with engine.begin() as connection:
+            with tracing.tracer().start_as_current_span("inner") as inner:
+                before = time.time_ns()
+                connection.execute(text("INSERT INTO things (name) VALUES ('x')"))
+                after = time.time_ns()
+            assert [span.name for span in spans.finished()] == ["inner"]
+    assert names(spans) == ["inner", "INSERT things", "COMMIT"]
+    insert, commit = spans.finished()[1:3]
+    assert insert.parent.span_id == inner.get_span_context().span_id
+    assert before <= insert.start_time <= insert.end_time <= after <= commit.start_time
+    assert insert.end_time <= inner.end_time
+    instrumentor.uninstrument(engine)
+
+
+def test_the_statements_before_a_failing_one_keep_their_spans_in_order(spans, engine):
+    instrumentor = tracing.SQLAlchemyInstrumentor()
+    instrumentor.instrument(engine)
+    with pytest.raises(exc.OperationalError):
+        with tracing.tracer().start_as_current_span("outer"):
+            with engine.begin() as connection:
+                connection.execute(text("INSERT INTO things (name) VALUES ('x')"))
+                connection.execute(text("INSERT INTO nowhere (name) VALUES ('x')"))
+    assert names(spans) == ["INSERT things", "INSERT nowhere", "ROLLBACK"]
+    statuses = [span.status.status_code for span in spans.finished()[:2]]
+    assert statuses == [StatusCode.UNSET, StatusCode.ERROR]
+    instrumentor.uninstrument(engine)
+
+
 def test_untraced_nothing_is_hooked(spans, engine, monkeypatch):
     monkeypatch.setattr(database, "enabled", lambda: False)
     before = listeners(engine)
