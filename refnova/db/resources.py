@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -71,8 +71,10 @@ def flavor_get_all(
     sort: tuple[str, str] = ("flavorid", "asc"),
 ) -> Sequence[Row[Any]]:
     """The flavors the filters select, by ``sort`` (key, "asc" or "desc"; Nova's default
-    flavorid ascending) then id in the same direction; after the flavor whose flavorid is
-    ``marker`` (MarkerNotFound if the caller sees none such)."""
+    flavorid ascending) then id in the same direction, NULL keys first ascending and last
+    descending (Nova's order on SQLite and MySQL; said outright for PostgreSQL, whose default
+    is the reverse); after the flavor whose flavorid is ``marker`` (MarkerNotFound if the
+    caller sees none such)."""
     key = _FLAVORS.c.id if sort[0] in _SORTED_AS_ID else _FLAVORS.c[sort[0]]
     after = operator.lt if sort[1] == "desc" else operator.gt
     conditions = _filtered(context, filters)
@@ -84,10 +86,12 @@ def flavor_get_all(
         ).first()
         if row is None:
             raise exception.MarkerNotFound(marker=marker)
-        conditions.append(
-            or_(after(key, row.key), and_(key == row.key, after(_FLAVORS.c.id, row.id)))
-        )
-    order = (key.desc(), _FLAVORS.c.id.desc()) if sort[1] == "desc" else (key, _FLAVORS.c.id)
+        conditions.append(_past_marker(key, row, after))
+    order = (
+        (key.desc().nulls_last(), _FLAVORS.c.id.desc())
+        if sort[1] == "desc"
+        else (key.asc().nulls_first(), _FLAVORS.c.id)
+    )
     query = select(_FLAVORS).where(*conditions).order_by(*order)
     if "name" in filters:
         # A regular expression searched anywhere in the name (2.102), matched in Python as
@@ -98,6 +102,19 @@ def flavor_get_all(
     if limit is not None:
         query = query.limit(limit)
     return connection.execute(query).all()
+
+
+def _past_marker(
+    key: ColumnElement[Any], marker: Row[Any], after: Callable[[Any, Any], Any]
+) -> ColumnElement[bool]:
+    """What comes after the marker row, as oslo.db's ``paginate_query`` pages Nova's sort
+    keys ``[key, id]``: past its key, or of its key and past its id. A NULL key is no
+    bound (oslo.db skips it), so after such a marker come the rows past its id, whatever
+    their key; a NULL key is never past a value, so those rows never follow one."""
+    past_id = after(_FLAVORS.c.id, marker.id)
+    if marker.key is None:
+        return past_id
+    return or_(after(key, marker.key), and_(key == marker.key, past_id))
 
 
 # --- key pairs --------------------------------------------------------------------------
