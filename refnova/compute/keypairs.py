@@ -10,11 +10,9 @@ import hashlib
 import string
 from collections.abc import Sequence
 
-from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import pkcs12
 
 from refnova import exception
 from refnova.db import api as db_api
@@ -115,6 +113,8 @@ def generate_fingerprint(public_key: str) -> str:
 
 def generate_x509_fingerprint(pem: str) -> str:
     """The SHA-1 fingerprint of a PEM certificate (Nova's ``generate_x509_fingerprint``)."""
+    from cryptography import x509  # x509 key pairs only: about 20 ms of a process's start
+
     try:
         certificate = x509.load_pem_x509_certificate(pem.encode("utf-8"))
     except (ValueError, TypeError, UnicodeEncodeError) as error:
@@ -126,7 +126,7 @@ def generate_x509_fingerprint(pem: str) -> str:
 
 
 FINGERPRINTS = {"ssh": generate_fingerprint, "x509": generate_x509_fingerprint}
-UPN_OID = x509.ObjectIdentifier("1.3.6.1.4.1.311.20.2.3")  # Microsoft's user principal name
+UPN_OID = "1.3.6.1.4.1.311.20.2.3"  # Microsoft's user principal name
 CERTIFICATE_DAYS = 3650
 
 
@@ -140,9 +140,13 @@ def generate_winrm_x509_cert(user_id: str) -> tuple[str, str, str]:
     """Nova's ``generate_winrm_x509_cert``: a self-signed client certificate for the user
     (CN, and the UPN ``<user>@localhost``, for WinRM), ten years long; the private key is the
     base64 of a PKCS#12 without a password."""
+    from cryptography import x509  # x509 key pairs only: about 20 ms of a process's start
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
     key = rsa.generate_private_key(public_exponent=65537, key_size=GENERATED_KEY_BITS)
     subject = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, user_id)])
     upn = ("%s@localhost" % user_id).encode("utf-8")
+    upn_name = x509.OtherName(x509.ObjectIdentifier(UPN_OID), _der_utf8(upn))
     now = datetime.datetime.now(datetime.timezone.utc)
     certificate = (
         x509.CertificateBuilder()
@@ -153,9 +157,7 @@ def generate_winrm_x509_cert(user_id: str) -> tuple[str, str, str]:
         .not_valid_before(now)
         .not_valid_after(now + datetime.timedelta(days=CERTIFICATE_DAYS))
         .add_extension(x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.CLIENT_AUTH]), False)
-        .add_extension(
-            x509.SubjectAlternativeName([x509.OtherName(UPN_OID, _der_utf8(upn))]), False
-        )
+        .add_extension(x509.SubjectAlternativeName([upn_name]), False)
         .sign(key, hashes.SHA256())
     )
     pem = certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
