@@ -68,6 +68,81 @@ def count(tree):
     return sum(1 + count(children) for _, _, _, children in tree)
 
 
+class Rounds:
+    """The probe's three kinds of round, checked before anything is timed: ``untraced`` (the
+    untraced deployment, refnova's tracer pinned to no-op: it must make no spans), ``traced``
+    (the traced deployment) and ``floor`` (the traced create's span tree made with the bare SDK:
+    as many spans). ``use(name)`` sets refnova's tracer for a round of that kind."""
+
+    def __init__(self, directory):
+        world = support.bench_world()
+        raw = support.typical_body(world)
+        if tracing.enabled():
+            raise SystemExit("a tracer provider is already installed in this process")
+        self.untraced_deployment = support.make_deployment(
+            "sqlite:///%s" % os.path.join(directory, "untraced.db")
+        )
+        self.provider = TracerProvider()
+        self.exporter = InMemorySpanExporter()
+        self.provider.add_span_processor(BatchSpanProcessor(self.exporter))
+        if not _install(self.provider):
+            raise SystemExit("could not install the benchmark's tracer provider")
+        self.traced_deployment = support.make_deployment(
+            "sqlite:///%s" % os.path.join(directory, "traced.db")
+        )
+        self._real_tracer = tracing_spans._tracer
+        self._off_tracer = _UntracedProxy("refnova")
+        self.untraced = support.Poster(self.untraced_deployment.app, world, raw)
+        self.traced = support.Poster(self.traced_deployment.app, world, raw)
+        self._floor_tracer = self.provider.get_tracer("refnova.benchmarks.floor")
+        # What each kind of round makes: nothing untraced, the same number of spans traced and
+        # floor (from the second create on: the first one also creates the project's quota
+        # usage rows).
+        self.untraced()
+        self.traced()
+        self.tree = span_tree(self._spans_of(self.traced))
+        self.span_count = count(self.tree)
+        assert self.span_count > 0, "the traced create made no spans"
+        assert len(self._spans_of(self._run_untraced)) == 0, "the untraced create made spans"
+        assert len(self._spans_of(self.floor)) == self.span_count
+
+    def floor(self):
+        floors.spans(self._floor_tracer, self.tree)
+
+    def use(self, name):
+        tracing_spans._tracer = self._off_tracer if name == "untraced" else self._real_tracer
+
+    def between(self, index):
+        """Housekeeping outside the timings: the exporter emptied, the queues purged."""
+        if index % 100 == 0:
+            self.exporter.clear()
+        if index % 200 == 0:
+            support.purge_queue(self.untraced_deployment.transport)
+            support.purge_queue(self.traced_deployment.transport)
+
+    def close(self):
+        self.use("traced")
+        self.provider.shutdown()
+        self.untraced_deployment.close()
+        self.traced_deployment.close()
+
+    def _run_untraced(self):
+        self.use("untraced")
+        try:
+            self.untraced()
+        finally:
+            self.use("traced")
+
+    def _spans_of(self, action):
+        self.provider.force_flush()
+        self.exporter.clear()
+        action()
+        self.provider.force_flush()
+        found = self.exporter.get_finished_spans()
+        self.exporter.clear()
+        return found
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=500)
@@ -76,51 +151,7 @@ def main(argv=None):
         "--dir", default=None, help="where the SQLite files go (default: a temp dir)"
     )
     args = parser.parse_args(argv)
-    directory = args.dir or tempfile.mkdtemp(prefix="refnova-tracing-")
-    world = support.bench_world()
-    raw = support.typical_body(world)
-
-    if tracing.enabled():
-        raise SystemExit("a tracer provider is already installed in this process")
-    untraced = support.make_deployment("sqlite:///%s" % os.path.join(directory, "untraced.db"))
-    provider = TracerProvider()
-    exporter = InMemorySpanExporter()
-    provider.add_span_processor(BatchSpanProcessor(exporter))
-    if not _install(provider):
-        raise SystemExit("could not install the benchmark's tracer provider")
-    traced = support.make_deployment("sqlite:///%s" % os.path.join(directory, "traced.db"))
-
-    real_tracer = tracing_spans._tracer
-    off_tracer = _UntracedProxy("refnova")
-    post_untraced = support.Poster(untraced.app, world, raw)
-    post_traced = support.Poster(traced.app, world, raw)
-    floor_tracer = provider.get_tracer("refnova.benchmarks.floor")
-
-    def spans_of(action):
-        provider.force_flush()
-        exporter.clear()
-        action()
-        provider.force_flush()
-        found = exporter.get_finished_spans()
-        exporter.clear()
-        return found
-
-    def run_untraced():
-        tracing_spans._tracer = off_tracer
-        try:
-            post_untraced()
-        finally:
-            tracing_spans._tracer = real_tracer
-
-    # What each kind of round makes: nothing untraced, the same number of spans traced and floor
-    # (from the second create on: the first one also creates the project's quota usage rows).
-    post_untraced()
-    post_traced()
-    tree = span_tree(spans_of(post_traced))
-    span_count = count(tree)
-    assert span_count > 0, "the traced create made no spans"
-    assert len(spans_of(run_untraced)) == 0, "the untraced create made spans"
-    assert len(spans_of(lambda: floors.spans(floor_tracer, tree))) == span_count
+    rounds = Rounds(args.dir or tempfile.mkdtemp(prefix="refnova-tracing-"))
 
     samples = {"untraced": [], "spans": [], "traced": []}
     cpu = {"untraced": [], "spans": [], "traced": []}
@@ -133,29 +164,23 @@ def main(argv=None):
         samples[name].append(timer() - start)
         cpu[name].append(cpu_timer() - cpu_start)
 
-    floor = lambda: floors.spans(floor_tracer, tree)  # noqa: E731
+    order = (("untraced", rounds.untraced), ("spans", rounds.floor), ("traced", rounds.traced))
     for index in range(args.warmup + args.rounds):
-        if index % 100 == 0:
-            exporter.clear()
-        if index % 200 == 0:
-            support.purge_queue(untraced.transport)
-            support.purge_queue(traced.transport)
-        tracing_spans._tracer = off_tracer
-        order = (("untraced", post_untraced), ("spans", floor), ("traced", post_traced))
+        rounds.between(index)
         for name, function in order if index % 2 == 0 else order[::-1]:
-            tracing_spans._tracer = off_tracer if name == "untraced" else real_tracer
+            rounds.use(name)
             timed(name, function)
-        tracing_spans._tracer = real_tracer
+        rounds.use("traced")
         if index + 1 == args.warmup:
             for values in (*samples.values(), *cpu.values()):
                 values.clear()
 
-    provider.shutdown()
-    untraced.close()
-    traced.close()
-    names = sorted({name for name, _, _, _ in _walk(tree)})
+    rounds.close()
+    names = sorted({name for name, _, _, _ in _walk(rounds.tree)})
     print(
-        json.dumps({"samples": samples, "cpu": cpu, "span_count": span_count, "span_names": names})
+        json.dumps(
+            {"samples": samples, "cpu": cpu, "span_count": rounds.span_count, "span_names": names}
+        )
     )
     return 0
 

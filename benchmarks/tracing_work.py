@@ -1,0 +1,92 @@
+"""The tracing cost counted in interpreter instructions: ``python -m benchmarks.tracing_work``.
+
+The ``tracing`` ratio is taken on the thread CPU clock, which a busy machine moves by several
+hundredths from one run to the next. This counts, for the same three kinds of round
+(``tracing_probe.Rounds``: untraced create, span floor, traced create), the bytecode
+instructions the interpreter executes (``sys.settrace`` with opcode events, this thread only),
+a count no other process changes. It prints them per round, (traced - untraced) / floor on
+that count, and the source files whose count differs most between (traced - untraced) and the
+floor.
+
+Code in C (builtins, the SQLite driver, dict and string work inside one instruction) runs no
+opcodes, so this is the Python-level work only; where the CPU time goes beyond it is the CPU
+clock's business (benchmarks/README.md, "The target not met, and why").
+"""
+
+import argparse
+import collections
+import os
+import sys
+import sysconfig
+import tempfile
+
+from benchmarks import tracing_probe
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_PREFIXES = tuple(
+    path + os.sep
+    for path in (sysconfig.get_paths()["purelib"], sysconfig.get_paths()["stdlib"], ROOT)
+)
+
+
+def where(filename):
+    """A source file's name as a reader finds it: inside the repository or the packages."""
+    for prefix in _PREFIXES:
+        if filename.startswith(prefix):
+            return filename[len(prefix) :]
+    return filename
+
+
+def opcodes(function, rounds):
+    """{source file: instructions per call} of ``function``, over ``rounds`` calls."""
+    counted = collections.Counter()
+
+    def trace(frame, event, arg):
+        frame.f_trace_opcodes = True
+        if event == "opcode":
+            counted[frame.f_code.co_filename] += 1
+        return trace
+
+    sys.settrace(trace)
+    try:
+        for _ in range(rounds):
+            function()
+    finally:
+        sys.settrace(None)
+    return {where(name): total / rounds for name, total in counted.items()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--top", type=int, default=12, help="how many files to list")
+    args = parser.parse_args(argv)
+    rounds = tracing_probe.Rounds(tempfile.mkdtemp(prefix="refnova-tracing-work-"))
+    kinds = {"untraced": rounds.untraced, "floor": rounds.floor, "traced": rounds.traced}
+    counts = {}
+    for _ in range(5):
+        for name, function in kinds.items():
+            rounds.use(name)
+            function()
+    for name, function in kinds.items():
+        rounds.use(name)
+        counts[name] = opcodes(function, args.rounds)
+    rounds.close()
+    untraced, floor, traced = (sum(counts[name].values()) for name in kinds)
+    print("opcodes per round: untraced %.0f, traced %.0f, floor %.0f" % (untraced, traced, floor))
+    print("tracing on opcodes: (traced - untraced) / floor = %.3f" % ((traced - untraced) / floor))
+    files = set().union(*counts.values())
+    excess = {
+        name: counts["traced"].get(name, 0)
+        - counts["untraced"].get(name, 0)
+        - counts["floor"].get(name, 0)
+        for name in files
+    }
+    print("(traced - untraced) - floor, by file:")
+    for name in sorted(files, key=lambda name: -abs(excess[name]))[: args.top]:
+        print("%+8.0f  %s" % (excess[name], name))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
