@@ -322,7 +322,7 @@ class API(provisioning.Provisioning):
             self.policy.enforce(context, "compute:get_all_tenants")
             if not context.is_admin:
                 filters = dataclasses.replace(filters, project_id=context.project_id)
-        with self.db.transaction() as session:
+        with self.db.snapshot() as session:
             instances = instance_queries.instances_by_filters(session, filters)
             for instance in instances:
                 session.expunge(instance)

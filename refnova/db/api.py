@@ -454,14 +454,6 @@ def compute_node_release(
     )
 
 
-def instance_fault_latest(session: Session, instance_uuid: str) -> models.InstanceFault | None:
-    return session.scalar(
-        select(models.InstanceFault)
-        .where(models.InstanceFault.instance_uuid == instance_uuid)
-        .order_by(models.InstanceFault.id.desc())
-    )
-
-
 def count_rows(db: Database, model: type[models.Base], **filters: Any) -> int:
     """How many rows of ``model`` match (for tests and checks)."""
     with db.transaction() as session:

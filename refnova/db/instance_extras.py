@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from refnova.db import models
@@ -27,13 +28,13 @@ def create(
         execute_core(session, _INSERT_EXTRAS, extras)
 
 
-def tags_of(session: Session, instance_uuid: str) -> list[str]:
+def tags_of(session: Session | Connection, instance_uuid: str) -> list[str]:
     """A server's tags, sorted as Nova's tag list answers them."""
     found = session.scalars(select(models.Tag.tag).where(models.Tag.resource_id == instance_uuid))
     return sorted(found)
 
 
-def scheduler_hints_of(session: Session, instance_uuid: str) -> dict[str, list[Any]]:
+def scheduler_hints_of(session: Session | Connection, instance_uuid: str) -> dict[str, list[Any]]:
     """The scheduler hints a server was created with (each value a list), or {}."""
     found = session.scalars(
         select(models.InstanceExtra.scheduler_hints).where(
@@ -43,7 +44,7 @@ def scheduler_hints_of(session: Session, instance_uuid: str) -> dict[str, list[A
     return dict(found or {})
 
 
-def trusted_certs_of(session: Session, instance_uuid: str) -> list[str] | None:
+def trusted_certs_of(session: Session | Connection, instance_uuid: str) -> list[str] | None:
     """The trusted image certificate ids a server was created with, or None."""
     return session.scalars(
         select(models.InstanceExtra.trusted_certs).where(

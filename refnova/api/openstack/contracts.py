@@ -31,7 +31,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import webob
-from sqlalchemy.orm import Session
 
 from refnova.api.openstack import microversions, request_body
 from refnova.api.openstack.compute import errors, extensions, server_list, views
@@ -42,6 +41,7 @@ from refnova.api.openstack.compute.server_checks import Server, Step
 from refnova.api.openstack.compute.server_list import ListRules
 from refnova.compute.api import ComputeConfig
 from refnova.context import RequestContext
+from refnova.db import server_reads
 from refnova.db.models import InstanceRecord
 from refnova.exception import ApiError
 
@@ -58,7 +58,8 @@ CreateView = Callable[
 ]
 # (req, session, instance, context, config) -> the body of GET /servers/{id}
 ShowView = Callable[
-    [webob.Request, Session, InstanceRecord, RequestContext, ComputeConfig], dict[str, Any]
+    [webob.Request, server_reads.Reader, InstanceRecord, RequestContext, ComputeConfig],
+    dict[str, Any],
 ]
 
 

@@ -15,12 +15,11 @@ from typing import Any
 
 import webob
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from refnova.api.openstack.compute import image_properties, resource_versions
 from refnova.api.openstack.microversions import APIVersion
 from refnova.context import RequestContext
-from refnova.db import instance_extras, models
+from refnova.db import instance_extras, models, server_reads
 from refnova.db.models import InstanceRecord
 
 Body = dict[str, Any]
@@ -32,7 +31,7 @@ class Shown:
     """What a row may read: the request, its database session and the instance."""
 
     req: webob.Request
-    session: Session
+    session: server_reads.Reader
     instance: InstanceRecord
     context: RequestContext
     detail: bool  # GET /servers/detail rather than GET /servers/{id}
@@ -71,11 +70,12 @@ def _host_status(shown: Shown, server: Body) -> None:
         server["host_status"] = _status_of_host(shown.session, shown.instance.host)
 
 
-def _status_of_host(session: Session, host: str | None) -> str:
+def _status_of_host(session: server_reads.Reader, host: str | None) -> str:
     if not host:
         return ""
-    node = session.scalars(select(models.ComputeNode).where(models.ComputeNode.host == host))
-    found = node.first()
+    found = session.execute(
+        select(models.ComputeNode.disabled).where(models.ComputeNode.host == host)
+    ).first()
     if found is None:
         return "UNKNOWN"
     return "MAINTENANCE" if found.disabled else "UP"
@@ -92,7 +92,7 @@ def _tags(shown: Shown, server: Body) -> None:
 def _embedded_flavor(shown: Shown, server: Body) -> None:
     """2.47: the flavor the server was built with instead of a link to it (its extra specs
     too: Nova's default policy lets the project's readers see them)."""
-    flavor = shown.session.get_one(models.Flavor, shown.instance.instance_type_id)
+    flavor = server_reads.flavor(shown.session, shown.instance.instance_type_id)
     server["flavor"] = {
         "vcpus": flavor.vcpus,
         "ram": flavor.memory_mb,

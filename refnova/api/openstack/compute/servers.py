@@ -26,8 +26,6 @@ from refnova.db import server_reads
 from refnova.exception import ApiError
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from refnova.db.models import FlavorRecord, Instance, InstanceRecord
 
 # What a controller method answers: the status, the JSON body (None: no body), the headers.
@@ -167,10 +165,10 @@ class Controller:
             raise errors.to_api_error(error, self._errors(contract))
         if not detail:
             return 200, server_list.page(req, context, rules, instances, None), {}
-        with self.compute_api.db.transaction() as session:
+        with self.compute_api.db.reading() as connection:
 
             def show(instance: Instance) -> dict[str, Any]:
-                view = self._server_view(req, session, instance, detail=True)
+                view = self._server_view(req, connection, instance, detail=True)
                 server: dict[str, Any] = view["server"]
                 return server
 
@@ -195,18 +193,22 @@ class Controller:
     def show(self, req: webob.Request, server_id: str) -> Answer:
         resource_versions.check_query(req, SHOW_QUERY)
         context = req.environ["nova.context"]
-        with self.compute_api.db.snapshot() as session:
+        with self.compute_api.db.reading() as connection:
             try:
-                instance = server_reads.instance(session, server_id, context.project_id)
+                instance = server_reads.instance(connection, server_id, context.project_id)
             except exception.InstanceNotFound:
                 raise ApiError(
                     404, contracts.contract_of(req).instance_not_found % {"id": server_id}
                 )
-            body = self._server_view(req, session, instance, detail=False)
+            body = self._server_view(req, connection, instance, detail=False)
         return 200, body, {}
 
     def _server_view(
-        self, req: webob.Request, session: Session, instance: InstanceRecord, detail: bool
+        self,
+        req: webob.Request,
+        session: server_reads.Reader,
+        instance: InstanceRecord,
+        detail: bool,
     ) -> dict[str, Any]:
         """A server as the contract shows it, then as the request's microversion does."""
         context = req.environ["nova.context"]

@@ -8,12 +8,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import webob
-from sqlalchemy.orm import Session
 
 from refnova.api.openstack.compute.schemas import servers as schemas
 from refnova.compute.api import ComputeConfig
 from refnova.context import RequestContext
-from refnova.db import api as db_api
 from refnova.db import server_reads
 from refnova.db.models import InstanceRecord
 
@@ -74,7 +72,7 @@ def create(
 
 def show(
     req: webob.Request,
-    session: Session,
+    session: server_reads.Reader,
     instance: InstanceRecord,
     context: RequestContext,
     config: ComputeConfig,
@@ -134,7 +132,7 @@ def show(
             }
         )
     if instance.vm_state == "error":
-        fault = db_api.instance_fault_latest(session, instance.uuid)
+        fault = server_reads.latest_fault(session, instance.uuid)
         if fault is not None:
             body["fault"] = {
                 "code": fault.code,
@@ -198,7 +196,7 @@ def today_create(
 
 def today_show(
     req: webob.Request,
-    session: Session,
+    session: server_reads.Reader,
     instance: InstanceRecord,
     context: RequestContext,
     config: ComputeConfig,
