@@ -9,16 +9,21 @@ that count, and the source files whose count differs most between (traced - untr
 floor.
 
 Code in C (builtins, the SQLite driver, dict and string work inside one instruction) runs no
-opcodes, so this is the Python-level work only; where the CPU time goes beyond it is the CPU
-clock's business (benchmarks/README.md, "The target not met, and why").
+opcodes, so this is the Python-level work only. With ``--gc-rounds N`` it also times N rounds
+of each kind on the thread CPU clock, the garbage collector paused in every other round, and
+prints the ratio both ways: the collector's share of it (benchmarks/README.md, "The target not
+met, and why").
 """
 
 import argparse
 import collections
+import gc
 import os
+import statistics
 import sys
 import sysconfig
 import tempfile
+import time
 
 from benchmarks import tracing_probe
 
@@ -56,10 +61,37 @@ def opcodes(function, rounds):
     return {where(name): total / rounds for name, total in counted.items()}
 
 
+def with_and_without_gc(rounds, kinds, count):
+    """{"gc": medians, "no gc": medians} (us, thread CPU clock) of ``count`` rounds each, the
+    collector paused in every other round and the order of the kinds reversed every round."""
+    cpu = {paused: {name: [] for name in kinds} for paused in (False, True)}
+    order = list(kinds.items())
+    for index in range(2 * count):
+        rounds.between(index)
+        paused = index % 2 == 1
+        if paused:
+            gc.disable()
+        for name, function in order if (index // 2) % 2 == 0 else order[::-1]:
+            rounds.use(name)
+            start = time.thread_time()
+            function()
+            cpu[paused][name].append(time.thread_time() - start)
+        gc.enable()
+    return {
+        "no gc" if paused else "gc": {
+            name: statistics.median(values) * 1e6 for name, values in samples.items()
+        }
+        for paused, samples in cpu.items()
+    }
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--top", type=int, default=12, help="how many files to list")
+    parser.add_argument(
+        "--gc-rounds", type=int, default=0, help="rounds timed with and without the collector"
+    )
     args = parser.parse_args(argv)
     rounds = tracing_probe.Rounds(tempfile.mkdtemp(prefix="refnova-tracing-work-"))
     kinds = {"untraced": rounds.untraced, "floor": rounds.floor, "traced": rounds.traced}
@@ -71,6 +103,7 @@ def main(argv=None):
     for name, function in kinds.items():
         rounds.use(name)
         counts[name] = opcodes(function, args.rounds)
+    timed = with_and_without_gc(rounds, kinds, args.gc_rounds) if args.gc_rounds else {}
     rounds.close()
     untraced, floor, traced = (sum(counts[name].values()) for name in kinds)
     print("opcodes per round: untraced %.0f, traced %.0f, floor %.0f" % (untraced, traced, floor))
@@ -85,6 +118,17 @@ def main(argv=None):
     print("(traced - untraced) - floor, by file:")
     for name in sorted(files, key=lambda name: -abs(excess[name]))[: args.top]:
         print("%+8.0f  %s" % (excess[name], name))
+    for label, medians in timed.items():
+        print(
+            "cpu clock, %s: untraced %.0f us, traced %.0f us, floor %.0f us: tracing %.3f"
+            % (
+                label,
+                medians["untraced"],
+                medians["traced"],
+                medians["floor"],
+                (medians["traced"] - medians["untraced"]) / medians["floor"],
+            )
+        )
     return 0
 
 
