@@ -58,6 +58,31 @@ def test_the_version_list_carries_no_request_id(client):
     assert OSLO not in response.headers and COMPUTE not in response.headers
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/foo", 300),
+        ("GET", "/v3/", 300),
+        ("PUT", "/v2.1x/servers", 300),
+        ("POST", "/", 200),
+    ],
+)
+def test_outside_every_version_the_versions_app_answers_without_a_request_id(
+    client, method, path, status
+):
+    # Nova 34.0.0's versions app (M25, M26): the choices (the list on /), whatever the method.
+    response = client.request(method, path, headers={"X-Auth-Token": None})
+    assert response.status_int == status
+    assert ("choices" if status == 300 else "versions") in response.json
+    assert OSLO not in response.headers and COMPUTE not in response.headers
+
+
+def test_an_unrouted_path_under_icehouse_s_v1_1_prefix_is_a_v2_404(client):
+    response = client.request("GET", "/v1.1/%s/no-such" % client.project_id)
+    assert response.status_int == 404
+    assert REQUEST_ID.match(response.headers[COMPUTE])
+
+
 def test_two_requests_have_two_ids_and_a_client_s_id_is_not_taken(client):
     chosen = "req-00000000-0000-4000-8000-000000000000"
     first = client.request("GET", "/v2.1/flavors", headers={OSLO: chosen})

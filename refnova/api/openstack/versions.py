@@ -1,4 +1,5 @@
-"""Version discovery: ``GET /`` (every version), ``GET /v2/`` and ``GET /v2.1/``.
+"""Version discovery: ``GET /`` (every version), ``GET /v2/`` and ``GET /v2.1/``, and the
+multiple choices a path outside every version (``GET /v3/``, ``/foo``) is answered with.
 
 Icehouse listed only v2.0 (the v3 API was off by default), and built every link from the
 request's own URL: ``http://host:port/v2/``. The documents are data, so a later contract is
@@ -10,7 +11,7 @@ that have microversions carry those two fields in the ``GET /`` list.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import webob
@@ -66,6 +67,8 @@ VERSIONS: dict[str, dict[str, Any]] = {
 }
 
 MICROVERSION_FIELDS = ("min_version", "version")
+# Icehouse's paste map served /v1.1 with the /v2 pipeline (its routes are /v2's).
+LEGACY_V2_PREFIX = "/v1.1"
 
 
 def documents(v21: contracts.Contract) -> dict[str, dict[str, Any]]:
@@ -105,3 +108,40 @@ def show_version(
     version["links"].insert(0, {"rel": "self", "href": _self_href(req, version)})
     del version["path"]
     return {"version": version}
+
+
+def choices(
+    req: webob.Request, versions: Mapping[str, dict[str, Any]] = VERSIONS
+) -> dict[str, Any]:
+    """A path outside every version: each version's id, status and media types, its self link
+    the same path under that version (Nova's ``Versions.multi``, answered with 300)."""
+    path = req.path.strip("/")
+    return {
+        "choices": [
+            {
+                "id": version["id"],
+                "status": version["status"],
+                "links": [{"rel": "self", "href": _self_href(req, version) + path}],
+                "media-types": version["media-types"],
+            }
+            for _key, version in sorted(versions.items())
+        ]
+    }
+
+
+def contract_under(path: str, served: Iterable[contracts.Contract]) -> contracts.Contract | None:
+    """The served contract whose prefix the path is under; None: outside every version."""
+    if path == LEGACY_V2_PREFIX or path.startswith(LEGACY_V2_PREFIX + "/"):
+        path = "/v2"
+    return next((contract for contract in served if contract.owns(path)), None)
+
+
+def outside_every_version(
+    req: webob.Request, versions: Mapping[str, dict[str, Any]] = VERSIONS
+) -> tuple[int, dict[str, Any]]:
+    """A request outside every version, whatever its method and without credentials, as
+    Icehouse's and Nova 34.0.0's ``Versions`` app answered it: ``/`` with the version list,
+    any other path (``/v3/``, ``/foo``) with 300 and the choices."""
+    if req.path_info == "/":  # GET / is routed; the other methods get the list too
+        return 200, list_versions(req, versions)
+    return 300, choices(req, versions)

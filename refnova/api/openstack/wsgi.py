@@ -357,9 +357,10 @@ class APIRouter:
 
     def _request_id_headers(self, route: Route | None, req: webob.Request) -> tuple[str, ...]:
         """The headers that carry the request id: the route's (worked out once per route), or
-        the request path's contract's when no route matched."""
+        the request path's contract's when no route matched (none outside every version)."""
         if route is None:
-            return contracts.for_path(req.path_info, self.contracts).request_id_headers
+            contract = versions.contract_under(req.path_info, self.contracts)
+            return contract.request_id_headers if contract else ()
         return self._route_request_ids[route]
 
     @staticmethod
@@ -376,8 +377,12 @@ class APIRouter:
     def _handle(
         self, req: webob.Request, route: Route | None, params: dict[str, str]
     ) -> webob.Response:
-        if route is None:
-            raise ApiError(404)
+        if route is None:  # outside every version Nova's versions app answers, any method
+            if versions.contract_under(req.path_info, self.contracts) is not None:
+                raise ApiError(404)
+            links.use_public_url(req, self.public_url)
+            status, body = versions.outside_every_version(req, self.version_documents)
+            return json_response(status, body, {}, best_json_type(req))
         environ = req.environ
         contract = environ[contracts.ENVIRON_KEY] = self._route_contracts[route]
         links.refuse_unsafe_ids(params)

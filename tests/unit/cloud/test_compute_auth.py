@@ -119,8 +119,9 @@ def test_behind_an_outside_keystone_there_is_no_built_in_identity():
     with make_deployment(keystone_url="http://keystone:5000/v3") as deployment:
         assert deployment.tokens is None
         response = webob.Request.blank("/identity/v3").get_response(deployment.app)
-        assert response.status_int == 404  # the compute API's answer: not a route
-        assert "itemNotFound" in response.json
+        # the compute API's answer to a path outside every version: the choices
+        assert response.status_int == 300
+        assert "choices" in response.json
 
 
 def test_one_issuer_object_serves_identity_and_compute(cloud):
