@@ -38,6 +38,8 @@ _LEAF_SECRET_KEYS = frozenset(
         "passcode",
     }
 )
+# Secret only as a leaf: the identity's ``password`` method is an object naming its user.
+_PASSWORD_KEYS = frozenset({"password", "passwd"})
 SECRET_HEADERS = ("X-Auth-Token", "X-Subject-Token", "X-Service-Token")
 # The same headers as a WSGI environ names them.
 SECRET_ENVIRON_KEYS = tuple("HTTP_" + name.upper().replace("-", "_") for name in SECRET_HEADERS)
@@ -65,7 +67,17 @@ _KEY_HINTS = (
 )
 _MAX_DEPTH = 64  # a body nested deeper than this is refused anyway; stop walking there
 # Printable ASCII without a quote or a backslash: its repr and JSON forms are itself.
-_PLAIN = re.compile(r"[ !#-&(-\[\]-~]*")
+_ESCAPED_IN_REPR_OR_JSON = ("'", '"', "\\")
+
+
+def _is_plain(text: str) -> bool:
+    """Whether ``text`` is printable ASCII with no quote or backslash (``isascii`` reads a flag
+    and the rest are C scans: a kilobyte of user data costs a regex match several times more)."""
+    return (
+        text.isascii()
+        and text.isprintable()
+        and not any(char in text for char in _ESCAPED_IN_REPR_OR_JSON)
+    )
 
 
 class _RequestSecrets:
@@ -145,7 +157,7 @@ def _remember_in(secrets: _RequestSecrets, value: object) -> None:
     text = value if isinstance(value, str) else str(value)
     if not text:
         return
-    if _PLAIN.fullmatch(text):  # no quote, backslash or control: every form is the text
+    if _is_plain(text):  # no quote, backslash or control: every form is the text
         secrets.add((text,))
         return
     forms = (
@@ -173,9 +185,11 @@ def _find_secrets(value: Any, depth: int, secrets: _RequestSecrets) -> None:
         return
     if isinstance(value, dict):
         for key, item in value.items():
-            if _is_secret_key(key, item):
+            name = key.lower() if isinstance(key, str) else str(key).lower()
+            container = isinstance(item, (dict, list))
+            if name in _LEAF_SECRET_KEYS or (name in _PASSWORD_KEYS and not container):
                 _remember_all(item, depth + 1, secrets)
-            elif isinstance(item, (dict, list)):
+            elif container:
                 _find_secrets(item, depth + 1, secrets)
     elif isinstance(value, list):
         for item in value:
@@ -194,13 +208,6 @@ def _remember_all(value: Any, depth: int, secrets: _RequestSecrets) -> None:
             _remember_all(item, depth + 1, secrets)
     else:
         _remember_in(secrets, value)
-
-
-def _is_secret_key(key: object, value: object) -> bool:
-    name = key.lower() if isinstance(key, str) else str(key).lower()
-    if name in _LEAF_SECRET_KEYS:
-        return True
-    return name in ("password", "passwd") and not isinstance(value, (dict, list))
 
 
 def redact(text: str) -> str:
