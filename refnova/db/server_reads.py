@@ -28,8 +28,11 @@ _FLAVORS = models.table_of(models.Flavor)
 _METADATA = models.table_of(models.InstanceMetadata)
 _FAULTS = models.table_of(models.InstanceFault)
 
-_LIVE_INSTANCE = select(_INSTANCES).where(
-    _INSTANCES.c.uuid == bindparam("shown_uuid"), _INSTANCES.c.deleted == 0
+# The instance with its flavor's API id (``flavorid``): one statement, not two.
+_LIVE_INSTANCE = (
+    select(_INSTANCES, _FLAVORS.c.flavorid)
+    .select_from(_INSTANCES.outerjoin(_FLAVORS, _FLAVORS.c.id == _INSTANCES.c.instance_type_id))
+    .where(_INSTANCES.c.uuid == bindparam("shown_uuid"), _INSTANCES.c.deleted == 0)
 )
 _PROJECT_INSTANCE = _LIVE_INSTANCE.where(_INSTANCES.c.project_id == bindparam("shown_project"))
 _FLAVOR = select(_FLAVORS).where(_FLAVORS.c.id == bindparam("shown_flavor"))
@@ -46,7 +49,8 @@ _LATEST_FAULT = (
 
 
 def instance(session: Reader, instance_uuid: str, project_id: str | None = None) -> Row[Any]:
-    """The live instance (of the project, if one is given); InstanceNotFound otherwise."""
+    """The live instance (of the project, if one is given), its flavor's ``flavorid`` with
+    it; InstanceNotFound otherwise."""
     if project_id is None:
         row = execute_core(session, _LIVE_INSTANCE, {"shown_uuid": instance_uuid}).first()
     else:
@@ -57,11 +61,14 @@ def instance(session: Reader, instance_uuid: str, project_id: str | None = None)
     return row
 
 
-def flavorid(session: Reader, instance_type_id: int) -> str:
-    """The API id of an instance's flavor (its row is never removed: flavors are
-    soft-deleted)."""
-    found = execute_core(session, _FLAVORID, {"shown_flavor": instance_type_id}).scalar_one()
-    return str(found)
+def flavorid(session: Reader, instance: models.InstanceRecord) -> str:
+    """The API id of an instance's flavor: the row ``instance`` read carries it, a list's
+    entity has it read (the flavor's row is never removed: flavors are soft-deleted)."""
+    carried = getattr(instance, "flavorid", None)
+    if carried is not None:
+        return str(carried)
+    params = {"shown_flavor": instance.instance_type_id}
+    return str(execute_core(session, _FLAVORID, params).scalar_one())
 
 
 def flavor(session: Reader, instance_type_id: int) -> Row[Any]:

@@ -79,7 +79,7 @@ def show(
 ) -> Body:
     """GET /servers/{id}: the Icehouse detail view with its standard extensions."""
     project_id = instance.project_id
-    flavorid = server_reads.flavorid(session, instance.instance_type_id)
+    flavorid = server_reads.flavorid(session, instance)
     body: Body = {
         "id": instance.uuid,
         "name": instance.display_name,
