@@ -32,4 +32,4 @@ def test_serve_without_credentials_is_401(served):
         headers={"Content-Type": "application/json"},
     )
     assert response.status_code == 401
-    assert response.headers["x-compute-request-id"].startswith("req-")
+    assert "x-compute-request-id" not in response.headers  # Icehouse's came from the context

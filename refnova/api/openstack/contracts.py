@@ -84,8 +84,10 @@ class Contract:
     around: AroundCreate = ICEHOUSE
     # How GET /servers reads its query string (compute/server_list.py).
     server_list: ListRules = server_list.ICEHOUSE
-    # The answer's headers that carry the request id, each with the same value.
+    # The answer's headers that carry the request id, each with the same value; with
+    # request_id_needs_context only on an answer given with a request context.
     request_id_headers: tuple[str, ...] = (COMPUTE_REQUEST_ID,)
+    request_id_needs_context: bool = False
 
     def owns(self, path: str) -> bool:
         return path == self.prefix or path.startswith(self.prefix + "/")
@@ -234,6 +236,9 @@ V2 = Contract(
     instance_not_found="Instance could not be found",
     pre_processors=extensions.CREATE_PRE_PROCESSORS,
     rate_limited=True,
+    # Icehouse's wsgi.Resource and Fault set the header from the context alone: none on a
+    # 401, a 413 or an unrouted 404 (answered before keystonecontext, or by no Resource).
+    request_id_needs_context=True,
 )
 
 V2_1 = Contract(

@@ -295,11 +295,9 @@ class APIRouter:
         self._route_contracts = {
             route: contracts.for_path(route.template, contracts_served) for route in ROUTES
         }
-        # GET / is served outside every version's pipeline (Icehouse's and Nova 34.0.0's
-        # oscomputeversions): no request id. Each other route's are its contract's.
+        # An authenticated answer's request id headers: its route's contract's.
         self._route_request_ids = {
-            route: () if route.action == "versions" else contract.request_id_headers
-            for route, contract in self._route_contracts.items()
+            route: contract.request_id_headers for route, contract in self._route_contracts.items()
         }
 
     def _handler(self, action: str) -> Callable[..., Any]:
@@ -341,27 +339,32 @@ class APIRouter:
                 tracing.mark_answer(span, response.status_code, None, **{NOVA_FAULT: fault})
         contracts.contract_of(req).finish_response(req, response)  # /v2.1: version echo
         context = req.environ.get("nova.context")
-        # The context's own id (each authenticator makes a fresh context); one made here only
-        # for an answer given before there is a context (404, 401, 413). The path, not the
-        # route, says which headers carry it: Nova's paste pipeline is chosen by URL prefix
-        # (a route's template begins with the path's own prefix).
+        # The context's own id (each authenticator makes a fresh context); one made here for
+        # an answer given before there is one (404, 401, 413; sent on /v2.1 only). The path,
+        # not the route, says which headers carry it: Nova's paste pipeline is chosen by URL
+        # prefix (a route's template begins with the path's own prefix).
         request_id = context.request_id if context else generate_request_id()
         # Appended: no handler sets these headers, so there is none to replace.
         response.headerlist.extend(
-            (name, request_id) for name in self._request_id_headers(route, req)
+            (name, request_id) for name in self._request_id_headers(route, req, context)
         )
         if recording:
             project_id = context.project_id if context else None
             tracing.annotate({NOVA_REQUEST_ID: request_id, NOVA_PROJECT_ID: project_id}, span)
         return response
 
-    def _request_id_headers(self, route: Route | None, req: webob.Request) -> tuple[str, ...]:
-        """The headers that carry the request id: the route's (worked out once per route), or
-        the request path's contract's when no route matched (none outside every version)."""
-        if route is None:
-            contract = versions.contract_under(req.path_info, self.contracts)
-            return contract.request_id_headers if contract else ()
-        return self._route_request_ids[route]
+    def _request_id_headers(
+        self, route: Route | None, req: webob.Request, context: RequestContext | None
+    ) -> tuple[str, ...]:
+        """The route's (worked out once per route), or before there is a context the path's
+        contract's: none outside every version (GET / too), none on /v2 (Icehouse's came from
+        the context)."""
+        if route is not None and context is not None:
+            return self._route_request_ids[route]
+        contract = versions.contract_under(req.path_info, self.contracts)
+        if contract is None or contract.request_id_needs_context:
+            return ()
+        return contract.request_id_headers
 
     @staticmethod
     def _match(req: webob.Request) -> tuple[Route | None, dict[str, str]]:
