@@ -14,6 +14,7 @@ import functools
 from typing import Any
 
 from sqlalchemy import Update, bindparam, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from refnova.behaviours import Applied
@@ -87,14 +88,14 @@ class BuildingInstance:
     behaviour: Applied | None
 
 
-def locked(session: Session, instance_uuid: str) -> BuildingInstance | None:
+def locked(session: Session | Connection, instance_uuid: str) -> BuildingInstance | None:
     """The instance under its row lock (FOR UPDATE where the database has it) with its
     behaviour, or None."""
     row = execute_core(session, _LOCKED, {"building_uuid": instance_uuid}).first()
     return BuildingInstance(row) if row is not None else None
 
 
-def write(session: Session, instance: BuildingInstance) -> None:
+def write(session: Session | Connection, instance: BuildingInstance) -> None:
     """What the build set on ``instance``, in one UPDATE (nothing when it set nothing)."""
     if instance.changes:
         params = {"set_" + name: value for name, value in instance.changes.items()}

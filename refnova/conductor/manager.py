@@ -14,8 +14,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy.engine import Connection
 
 from refnova import exception, messaging, tracing
 from refnova.behaviours import Applied
@@ -155,24 +155,26 @@ class FilterScheduler:
                 return
             LOG.info("Spawning instance %s", instance_uuid)
             compute.spawn()  # the hypervisor's time, outside any transaction
-        with self.db.transaction() as session:
-            instance = _locked(session, instance_uuid)
+        with self.db.writing() as connection:
+            instance = _locked(connection, instance_uuid)
             if instance is None or (instance.vm_state, instance.task_state) != SCHEDULING:
                 # Built already (a redelivered message), spawning or gone: nothing to do twice.
                 state = (instance.vm_state, instance.task_state) if instance else None
                 LOG.info("Instance %s is %s: not building it again", instance_uuid, _shown(state))
                 return
             applied = instance.behaviour
-            node = self._select_host(session, instance, flavor, filter_properties, applied)
+            node = self._select_host(connection, instance, flavor, filter_properties, applied)
             if node is None:
                 reason = applied.parameters.get("reason", "") if applied is not None else ""
-                compute.record_no_valid_host(session, instance, str(reason or ""))
+                compute.record_no_valid_host(connection, instance, str(reason or ""))
                 host = None
             else:
-                _claim(session, node, instance)
-                compute.run_instance(session, context, instance, node, requested_networks, applied)
+                _claim(connection, node, instance)
+                compute.run_instance(
+                    connection, context, instance, node, requested_networks, applied
+                )
                 host = node.host
-            building.write(session, instance)
+            building.write(connection, instance)
             outcome = instance.vm_state, instance.task_state
         if host is None:
             LOG.info("Instance %s: no valid host", instance_uuid)
@@ -184,7 +186,7 @@ class FilterScheduler:
     @tracing.traced("scheduler.filter_scheduler.FilterScheduler._schedule")
     def _select_host(
         self,
-        session: Session,
+        connection: Connection,
         instance: BuildingInstance,
         flavor: Mapping[str, Any],
         filter_properties: Mapping[str, Any],
@@ -194,7 +196,7 @@ class FilterScheduler:
         if no_host is not None:
             hops.annotate(tracing.current_span(), no_host)
             return None
-        nodes = execute_core(session, _NODES_LOCKED, {}).all()
+        nodes = execute_core(connection, _NODES_LOCKED, {}).all()
         forced_hosts = filter_properties.get("force_hosts") or []
         forced_nodes = filter_properties.get("force_nodes") or []
         if forced_hosts or forced_nodes:
@@ -268,8 +270,11 @@ _CLAIM = (
     )
 )
 # The hosts as Core rows (attribute access as on the model): nothing of them is written
-# through the ORM, so no entity is loaded into the session for its flush to check.
+# through the ORM, so no entity is loaded into the connection for its flush to check.
 _NODES_LOCKED = select(_NODES).order_by(_NODES.c.id).with_for_update()
+_FAULTS = models.table_of(models.InstanceFault)
+_INSERT_FAULT = insert(_FAULTS)
+_FAULT_COLUMNS = ("instance_uuid", "code", "message", "details", "created_at")
 _ACTIONS = models.table_of(models.InstanceAction)
 _FINISH_CREATE = (
     update(_ACTIONS)
@@ -278,10 +283,10 @@ _FINISH_CREATE = (
 )
 
 
-def _claim(session: Session, node: Node, instance: BuildingInstance, sign: int = 1) -> None:
+def _claim(connection: Connection, node: Node, instance: BuildingInstance, sign: int = 1) -> None:
     """Take the instance's RAM and disk on the node (``sign`` -1: give them back)."""
     execute_core(
-        session,
+        connection,
         _CLAIM,
         {
             "claim_node": node.id,
@@ -316,7 +321,7 @@ class FakeComputeManager:
     @tracing.traced("compute.manager.ComputeManager.run_instance")
     def run_instance(
         self,
-        session: Session,
+        connection: Connection,
         context: RequestContext,
         instance: BuildingInstance,
         node: Node,
@@ -337,7 +342,7 @@ class FakeComputeManager:
         try:
             _driver_spawn(acting)
         except hops.BuildFailed as error:
-            self._abort_build(session, instance, node, error, hops.details_of(acting), now)
+            self._abort_build(connection, instance, node, error, hops.details_of(acting), now)
             return
         instance.network_info = self.network_api.allocate_for_instance(
             context,
@@ -351,13 +356,13 @@ class FakeComputeManager:
             instance.task_state = "spawning"  # ACTIVE once the held spawn ends
             self.timers.call_later(hops.seconds(acting), lambda: self.finish_spawn(uuid, acting))
             return
-        _set_active(session, instance, now)
+        _set_active(connection, instance, now)
         if acting is not None and acting.name == hops.ACTIVE_THEN_ERROR:
             self.timers.call_later(hops.seconds(acting), lambda: self.fail_later(uuid, acting))
 
     def _abort_build(
         self,
-        session: Session,
+        connection: Connection,
         instance: BuildingInstance,
         node: Node,
         error: hops.BuildFailed,
@@ -366,23 +371,23 @@ class FakeComputeManager:
     ) -> None:
         """The spawn failed: the claim is given back (Nova's claim aborts), the server is
         ERROR with the fault, and its create action is closed as an error."""
-        _claim(session, node, instance, -1)
+        _claim(connection, node, instance, -1)
         instance.vm_state, instance.task_state, instance.updated_at = "error", None, now
-        session.add(hops.fault_from_exc(instance.uuid, error, now, details))
-        _finish_action(session, instance.uuid, now, "Error")
+        _add_fault(connection, hops.fault_from_exc(instance.uuid, error, now, details))
+        _finish_action(connection, instance.uuid, now, "Error")
         tracing.mark_error(tracing.current_span(), error)
 
     @tracing.traced("virt.fake.FakeDriver.spawn")
     def finish_spawn(self, instance_uuid: str, applied: Applied) -> None:
         """The end of a held spawn: ACTIVE, if the server is still spawning (not deleted)."""
         hops.annotate(tracing.current_span(), applied)
-        with self.db.transaction() as session:
-            instance = _locked(session, instance_uuid)
+        with self.db.writing() as connection:
+            instance = _locked(connection, instance_uuid)
             if instance is None or (instance.vm_state, instance.task_state) != SPAWNING:
                 LOG.info("Instance %s is no longer spawning: nothing to finish", instance_uuid)
                 return
-            _set_active(session, instance, models.utcnow())
-            building.write(session, instance)
+            _set_active(connection, instance, models.utcnow())
+            building.write(connection, instance)
             host = instance.host
         LOG.info("Built instance %s on %s", instance_uuid, host)
 
@@ -390,8 +395,8 @@ class FakeComputeManager:
     def fail_later(self, instance_uuid: str, applied: Applied) -> None:
         """``active-then-error``: an ACTIVE server goes ERROR with the behaviour's fault."""
         hops.annotate(tracing.current_span(), applied)
-        with self.db.transaction() as session:
-            instance = _locked(session, instance_uuid)
+        with self.db.writing() as connection:
+            instance = _locked(connection, instance_uuid)
             if instance is None or instance.vm_state != "active":
                 LOG.info("Instance %s is no longer ACTIVE: not failing it", instance_uuid)
                 return
@@ -399,31 +404,31 @@ class FakeComputeManager:
             try:
                 raise hops.build_failure(applied)
             except hops.BuildFailed as error:
-                session.add(
-                    hops.fault_from_exc(instance_uuid, error, now, hops.details_of(applied))
-                )
+                fault = hops.fault_from_exc(instance_uuid, error, now, hops.details_of(applied))
+                _add_fault(connection, fault)
                 tracing.mark_error(tracing.current_span(), error)
             instance.vm_state, instance.task_state, instance.updated_at = "error", None, now
-            building.write(session, instance)
+            building.write(connection, instance)
         LOG.info("Instance %s went ERROR after being ACTIVE (%s)", instance_uuid, applied.id)
 
     @tracing.traced("scheduler.utils.set_vm_state_and_notify")
     def record_no_valid_host(
-        self, session: Session, instance: BuildingInstance, reason: str = ""
+        self, connection: Connection, instance: BuildingInstance, reason: str = ""
     ) -> None:
         now = models.utcnow()
         error = exception.NoValidHost(reason=reason)
         instance.vm_state, instance.task_state, instance.updated_at = "error", None, now
-        session.add(
+        _add_fault(
+            connection,
             models.InstanceFault(
                 instance_uuid=instance.uuid,
                 code=500,
                 message=error.format_message()[:255],
                 details="",
                 created_at=now,
-            )
+            ),
         )
-        _finish_action(session, instance.uuid, now, "Error")
+        _finish_action(connection, instance.uuid, now, "Error")
         tracing.mark_error(tracing.current_span(), error)
 
 
@@ -433,22 +438,27 @@ def _driver_spawn(acting: Applied | None) -> None:
         raise hops.build_failure(acting)
 
 
-def _set_active(session: Session, instance: BuildingInstance, now: datetime.datetime) -> None:
+def _set_active(connection: Connection, instance: BuildingInstance, now: datetime.datetime) -> None:
     instance.vm_state, instance.task_state = "active", None
     instance.power_state = POWER_STATE_RUNNING
     instance.launched_at = instance.updated_at = now
-    _finish_action(session, instance.uuid, now, None)
+    _finish_action(connection, instance.uuid, now, None)
 
 
-def _locked(session: Session, instance_uuid: str) -> BuildingInstance | None:
-    return building.locked(session, instance_uuid)
+def _locked(connection: Connection, instance_uuid: str) -> BuildingInstance | None:
+    return building.locked(connection, instance_uuid)
 
 
 def _finish_action(
-    session: Session, instance_uuid: str, now: datetime.datetime, message: str | None
+    connection: Connection, instance_uuid: str, now: datetime.datetime, message: str | None
 ) -> None:
     execute_core(
-        session,
+        connection,
         _FINISH_CREATE,
         {"action_instance": instance_uuid, "action_finish": now, "action_message": message},
     )
+
+
+def _add_fault(connection: Connection, fault: models.InstanceFault) -> None:
+    """Record the fault (a build's transaction is a Core connection, no ORM session)."""
+    execute_core(connection, _INSERT_FAULT, {name: getattr(fault, name) for name in _FAULT_COLUMNS})

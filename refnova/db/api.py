@@ -72,6 +72,13 @@ class Database:
                 yield session
 
     @contextlib.contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """A Core connection in a write transaction (BEGIN IMMEDIATE on SQLite), for work
+        that needs no ORM session: a build's reads and writes, a third less than a session's."""
+        with self._turns, self.engine.begin() as connection:
+            yield connection
+
+    @contextlib.contextmanager
     def snapshot(self) -> Iterator[Session]:
         """A session for reads only. On SQLite (WAL) it takes no write lock: it neither waits
         for a writer (a build committing) nor makes one wait, and sees the last commit."""
