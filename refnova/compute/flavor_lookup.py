@@ -20,11 +20,14 @@ def get_all_flavors_sorted_list(
     limit: int | None = None,
     marker: str | None = None,
     sort: tuple[str, str] = ("flavorid", "asc"),
+    null_marker_keeps_key: bool = False,
 ) -> Sequence[Row[Any]]:
     """The flavors the filters select, sorted (flavorid by default); MarkerNotFound for a bad
-    marker."""
+    marker (``null_marker_keeps_key``: db.resources.flavor_get_all)."""
     with db.reading() as connection:
-        return db_resources.flavor_get_all(connection, context, filters, limit, marker, sort)
+        return db_resources.flavor_get_all(
+            connection, context, filters, limit, marker, sort, null_marker_keeps_key
+        )
 
 
 def get_flavor_by_flavor_id(db: db_api.Database, context: RequestContext, flavorid: str) -> Any:

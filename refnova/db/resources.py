@@ -58,8 +58,9 @@ def _filtered(context: RequestContext, filters: Mapping[str, Any]) -> list[Colum
 
 
 # Nova's flavor sort keys that refnova's flavors have no column for: they were all created
-# when the world was seeded, in id order, and never updated.
-_SORTED_AS_ID = frozenset({"created_at", "updated_at"})
+# when the world was seeded, in id order, and never updated (nor deleted: Icehouse's
+# deleted_at is NULL on every flavor listed).
+_SORTED_AS_ID = frozenset({"created_at", "updated_at", "deleted_at"})
 
 
 def flavor_get_all(
@@ -69,12 +70,15 @@ def flavor_get_all(
     limit: int | None = None,
     marker: str | None = None,
     sort: tuple[str, str] = ("flavorid", "asc"),
+    null_marker_keeps_key: bool = False,
 ) -> Sequence[Row[Any]]:
     """The flavors the filters select, by ``sort`` (key, "asc" or "desc"; Nova's default
     flavorid ascending) then id in the same direction, NULL keys first ascending and last
     descending (Nova's order on SQLite and MySQL; said outright for PostgreSQL, whose default
     is the reverse); after the flavor whose flavorid is ``marker`` (MarkerNotFound if the
-    caller sees none such)."""
+    caller sees none such). ``null_marker_keeps_key``: after a marker whose key is NULL come
+    only the NULL keys past its id (Icehouse's paginate_query compared NULL as any value:
+    ``key IS NULL`` and past the id; ``key > NULL`` is never true)."""
     key = _FLAVORS.c.id if sort[0] in _SORTED_AS_ID else _FLAVORS.c[sort[0]]
     after = operator.lt if sort[1] == "desc" else operator.gt
     conditions = _filtered(context, filters)
@@ -87,6 +91,8 @@ def flavor_get_all(
         if row is None:
             raise exception.MarkerNotFound(marker=marker)
         conditions.append(_past_marker(key, row, after))
+        if null_marker_keeps_key and row.key is None:
+            conditions.append(key.is_(None))
     order = (
         (key.desc().nulls_last(), _FLAVORS.c.id.desc())
         if sort[1] == "desc"

@@ -32,6 +32,13 @@ SORT_KEYS = resource_versions.rows(
     [("2.1", _SORT_KEYS), ("2.102", tuple(k for k in _SORT_KEYS if k != "rxtx_factor"))]
 )
 SORT_DIRS = ("asc", "desc")
+# /v2: Icehouse's _get_flavors handed sort_key and sort_dir to oslo's paginate_query, which
+# took any attribute of the InstanceTypes model: its columns (NovaBase's timestamps and
+# soft-delete ones too). Any other key, or a direction other than these two, crashed there.
+ICEHOUSE_SORT_KEYS = frozenset(
+    "created_at updated_at deleted_at deleted id name memory_mb vcpus root_gb ephemeral_gb "
+    "flavorid swap rxtx_factor vcpu_weight disabled is_public".split()
+)
 
 
 class Controller:
@@ -79,9 +86,12 @@ class Controller:
         limit, marker = common.limit_and_marker(req, around_create.paging, common.MAX_LIMIT)
         sort = _sort(req)
         resource_versions.check_query(req, LISTING_QUERY)
+        filters = self._filters(req)
+        icehouse = sort is None  # /v2: its sort is checked after the filters, as Icehouse's
+        sort = sort or _icehouse_sort(req)  # paginate_query met it after _get_flavors' checks
         try:
             flavors = flavor_lookup.get_all_flavors_sorted_list(
-                self.db, context, self._filters(req), limit, marker, sort
+                self.db, context, filters, limit, marker, sort, null_marker_keeps_key=icehouse
             )
         except exception.MarkerNotFound:
             raise ApiError(400, "marker [%s] not found" % marker)
@@ -108,13 +118,12 @@ class Controller:
         return filters
 
 
-def _sort(req: webob.Request) -> tuple[str, str]:
+def _sort(req: webob.Request) -> tuple[str, str] | None:
     """/v2.1's ``sort_key`` and ``sort_dir`` (each value checked against its enum, as Nova's
-    query schema checks them; the last given counts, as webob reads it); /v2 sorts by
-    flavorid."""
+    query schema checks them; the last given counts, as webob reads it); None on /v2."""
     keys = resource_versions.rows_at(req, SORT_KEYS)
     if not keys:
-        return ("flavorid", "asc")
+        return None
     for name, allowed in (("sort_key", keys[-1]), ("sort_dir", SORT_DIRS)):
         for value in req.GET.getall(name):
             if value not in allowed:
@@ -124,6 +133,19 @@ def _sort(req: webob.Request) -> tuple[str, str]:
                     % (name, value, value, list(allowed)),
                 )
     return (req.GET.get("sort_key") or "flavorid", req.GET.get("sort_dir") or "asc")
+
+
+def _icehouse_sort(req: webob.Request) -> tuple[str, str]:
+    """/v2's ``sort_key`` and ``sort_dir`` (flavorid, asc when absent or empty; the last given
+    counts). Where Icehouse's paginate_query crashed, a 400 with its exception's text: the
+    direction is looked up first."""
+    key = req.GET.get("sort_key") or "flavorid"
+    direction = req.GET.get("sort_dir") or "asc"
+    if direction not in SORT_DIRS:
+        raise ApiError(400, "Unknown sort direction, must be 'desc' or 'asc'")
+    if key not in ICEHOUSE_SORT_KEYS:
+        raise ApiError(400, "Sort key supplied was not valid.")
+    return (key, direction)
 
 
 def _parse_is_public(value: str | None) -> bool | None:
