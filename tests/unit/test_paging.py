@@ -72,6 +72,17 @@ def test_a_next_link_when_the_page_is_as_long_as_asked_for_or_the_max_limit():
     assert next_link("limit=99999999999999999999", common.MAX_LIMIT) != []
 
 
+def test_icehouse_links_a_next_page_only_when_a_limit_was_given_and_met():
+    # Icehouse's _get_collection_links: int(limit given, else 0); osapi_max_limit no part of it.
+    assert next_link("", common.MAX_LIMIT, common.ICEHOUSE_PAGING) == []
+    assert next_link("limit=5000", common.MAX_LIMIT, common.ICEHOUSE_PAGING) == []
+    assert next_link("limit=5000", 5000, common.ICEHOUSE_PAGING) != []
+    assert next_link("limit=0", 0, common.ICEHOUSE_PAGING) == []
+    assert next_link("limit=2", 2, common.ICEHOUSE_PAGING) == [
+        {"rel": "next", "href": "http://localhost/v2.1/widgets?limit=2&marker=last"}
+    ]
+
+
 def test_the_next_link_reads_limit_as_the_contract_does():
     assert next_link("limit=%D9%A3", 3, common.ICEHOUSE_PAGING) != []  # Icehouse: int("٣")
     with pytest.raises(ApiError):

@@ -5,8 +5,9 @@ Each contract reads ``limit`` and writes a page's next link its own way, held by
 ``Paging``: Icehouse's ``_get_int_param`` (``int()``, its own texts) and
 ``dict_to_query_str`` (the request's parameters as given, unencoded, the marker last);
 today's query schema (``non_negative_integer``, jsonschema's texts) and ``urlencode`` of
-the sorted parameters. Both decide whether a page gets a next link the same way
-(``ViewBuilder._get_collection_links``).
+the sorted parameters. Each decides its own way whether a page gets a next link
+(``ViewBuilder._get_collection_links``): Icehouse's when ``limit`` was given and the page is
+that long; today's also when none was and the page is as long as the max limit.
 """
 
 from __future__ import annotations
@@ -52,6 +53,17 @@ def today_limit(values: list[str]) -> int:
     return int(values[-1])
 
 
+def icehouse_link_size(values: list[str]) -> int:
+    """Icehouse's ``_get_collection_links``: ``int()`` of the last ``limit`` given, 0 (no
+    link) when none was; the cap on the page (``osapi_max_limit``) played no part in it."""
+    return icehouse_limit(values) if values else 0
+
+
+def today_link_size(values: list[str]) -> int:
+    """Today's ``_get_collection_links``: the limit given, else the max limit; never more."""
+    return min(MAX_LIMIT, today_limit(values)) if values else MAX_LIMIT
+
+
 def _schema_refusal(raw: str, reason: str) -> ApiError:
     return ApiError(400, "Invalid input for query parameters limit. Value: %s. %s" % (raw, reason))
 
@@ -73,15 +85,21 @@ def today_next_query(params: list[tuple[str, str]], marker: str) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Paging:
-    """How a contract reads ``limit`` (its values, in order: an int, or ApiError(400)) and
-    writes the query of a page's next link (the parameters kept, the last item)."""
+    """How a contract reads ``limit`` (its values, in order: an int, or ApiError(400)), how
+    long a page must be to get a next link (from the same values; 0: no link), and the query
+    of that link (the parameters kept, the last item)."""
 
     read_limit: Callable[[list[str]], int]
+    link_size: Callable[[list[str]], int]
     next_query: Callable[[list[tuple[str, str]], str], str]
 
 
-ICEHOUSE_PAGING = Paging(read_limit=icehouse_limit, next_query=icehouse_next_query)
-TODAY_PAGING = Paging(read_limit=today_limit, next_query=today_next_query)
+ICEHOUSE_PAGING = Paging(
+    read_limit=icehouse_limit, link_size=icehouse_link_size, next_query=icehouse_next_query
+)
+TODAY_PAGING = Paging(
+    read_limit=today_limit, link_size=today_link_size, next_query=today_next_query
+)
 
 
 def limit_and_marker(
@@ -111,12 +129,10 @@ def next_links(
     paging: Paging,
     params: list[tuple[str, str]],
 ) -> list[dict[str, str]]:
-    """Nova's ``_get_collection_links`` (Icehouse's and today's): a ``next`` link when the
-    page is as long as asked for (``limit``, else the max limit; never more than it), with
-    ``params`` (the request's parameters Nova keeps) and the last item as ``marker``."""
-    wanted = MAX_LIMIT
-    if "limit" in req.GET:
-        wanted = min(MAX_LIMIT, paging.read_limit(req.GET.getall("limit")))
+    """Nova's ``_get_collection_links``: a ``next`` link when the page is as long as the
+    contract's ``link_size``, with ``params`` (the request's parameters Nova keeps) and the
+    last item as ``marker``."""
+    wanted = paging.link_size(req.GET.getall("limit"))
     if not wanted or wanted != len(page):
         return []
     base = "/".join(
