@@ -26,7 +26,7 @@ NotFoundTexts = Mapping[str, str | None]
 class AroundCreate:
     not_found: NotFoundTexts
     paging: common.Paging  # how ``limit`` is read and a list's next link written
-    max_limit: int | None  # /v2.1 caps a page of images or key pairs at [api] max_limit
+    max_limit: int | None  # a page of images, key pairs, flavors: /v2.1 caps it, /v2 not
     quota_resources: tuple[str, ...]  # the keys of a quota set, as Nova lists them
     quota_overrides: Mapping[str, int]  # defaults the contract's Nova reports differently
     absolute_limits: tuple[tuple[str, str], ...]  # (resource, name in GET /limits)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import webob
@@ -39,6 +40,9 @@ ICEHOUSE_SORT_KEYS = frozenset(
     "created_at updated_at deleted_at deleted id name memory_mb vcpus root_gb ephemeral_gb "
     "flavorid swap rxtx_factor vcpu_weight disabled is_public".split()
 )
+
+# The largest LIMIT SQLite and PostgreSQL take (a signed 64-bit integer).
+_SQL_MAX_INT = 2**63 - 1
 
 
 class Controller:
@@ -79,24 +83,53 @@ class Controller:
 
     def _listing(self, req: webob.Request, detail: bool) -> dict[str, Any]:
         context = req.environ["nova.context"]
-        # Nova's query schema checks its properties (limit, the sort) before unknown names.
+        if _on_icehouse(req):
+            flavors = self._icehouse_flavors(req)
+        else:
+            flavors = self._today_flavors(req)
+        kept = resource_versions.kept_params(req, LISTING_QUERY)
+        return flavor_views.listing(req, context.project_id, flavors, detail, kept)
+
+    def _today_flavors(self, req: webob.Request) -> Sequence[Any]:
+        """/v2.1: ``limit`` (at most [api] max_limit), then the sort, checked by Nova's query
+        schema before unknown names and the filters."""
         around_create = contracts.contract_of(req).around
-        # Both contracts cap a page at the max limit: Icehouse's _get_flavors read limit and
-        # marker with common.get_limit_and_marker (osapi_max_limit, 1000), as today's does.
-        limit, marker = common.limit_and_marker(req, around_create.paging, common.MAX_LIMIT)
+        limit, marker = common.limit_and_marker(req, around_create.paging, around_create.max_limit)
         sort = _sort(req)
         resource_versions.check_query(req, LISTING_QUERY)
+        return self._flavors(req, self._filters(req), limit, marker, sort)
+
+    def _icehouse_flavors(self, req: webob.Request) -> Sequence[Any]:
+        """/v2: Icehouse's ``_get_flavors`` checked the filters, then handed ``limit`` and
+        ``marker`` as given (an empty one is none; no cap) to ``flavor_get_all``, which
+        looked the marker up before ``paginate_query`` met the sort and the query its LIMIT:
+        where those crashed (a 500), refnova's 400 comes after an unknown marker's."""
+        resource_versions.check_query(req, LISTING_QUERY)
         filters = self._filters(req)
-        icehouse = sort is None  # /v2: its sort is checked after the filters, as Icehouse's
-        sort = sort or _icehouse_sort(req)  # paginate_query met it after _get_flavors' checks
+        marker = req.GET.get("marker") or None
         try:
-            flavors = flavor_lookup.get_all_flavors_sorted_list(
-                self.db, context, filters, limit, marker, sort, null_marker_keeps_key=icehouse
+            sort = _icehouse_sort(req)
+            limit = _icehouse_limit(req)
+        except ApiError:
+            self._flavors(req, filters, 0, marker, ("flavorid", "asc"))
+            raise
+        return self._flavors(req, filters, limit, marker, sort)
+
+    def _flavors(
+        self,
+        req: webob.Request,
+        filters: dict[str, Any],
+        limit: int | None,
+        marker: str | None,
+        sort: tuple[str, str],
+    ) -> Sequence[Any]:
+        context = req.environ["nova.context"]
+        try:
+            return flavor_lookup.get_all_flavors_sorted_list(
+                self.db, context, filters, limit, marker, sort, _on_icehouse(req)
             )
         except exception.MarkerNotFound:
             raise ApiError(400, "marker [%s] not found" % marker)
-        kept = resource_versions.kept_params(req, LISTING_QUERY)
-        return flavor_views.listing(req, context.project_id, flavors, detail, kept)
 
     @staticmethod
     def _filters(req: webob.Request) -> dict[str, Any]:
@@ -118,13 +151,11 @@ class Controller:
         return filters
 
 
-def _sort(req: webob.Request) -> tuple[str, str] | None:
+def _sort(req: webob.Request) -> tuple[str, str]:
     """/v2.1's ``sort_key`` and ``sort_dir`` (each value checked against its enum, as Nova's
-    query schema checks them; the last given counts, as webob reads it); None on /v2."""
-    keys = resource_versions.rows_at(req, SORT_KEYS)
-    if not keys:
-        return None
-    for name, allowed in (("sort_key", keys[-1]), ("sort_dir", SORT_DIRS)):
+    query schema checks them; the last given counts, as webob reads it)."""
+    keys = resource_versions.rows_at(req, SORT_KEYS)[-1]
+    for name, allowed in (("sort_key", keys), ("sort_dir", SORT_DIRS)):
         for value in req.GET.getall(name):
             if value not in allowed:
                 raise ApiError(
@@ -146,6 +177,21 @@ def _icehouse_sort(req: webob.Request) -> tuple[str, str]:
     if key not in ICEHOUSE_SORT_KEYS:
         raise ApiError(400, "Sort key supplied was not valid.")
     return (key, direction)
+
+
+def _on_icehouse(req: webob.Request) -> bool:
+    return contracts.contract_of(req).around is around.ICEHOUSE
+
+
+def _icehouse_limit(req: webob.Request) -> int | None:
+    """/v2's ``limit``: the last one given, read by the query's LIMIT (``int()``) and by the
+    view builder's next link (``int()``, where an empty one failed). Where Icehouse crashed,
+    a 400 with the texts of its ``_get_int_param``: not an integer (ValueError) or negative
+    (a LIMIT MySQL and PostgreSQL refuse). One beyond the database's integers lists all."""
+    values = req.GET.getall("limit")
+    if not values:
+        return None
+    return min(common.icehouse_limit(values), _SQL_MAX_INT)
 
 
 def _parse_is_public(value: str | None) -> bool | None:
