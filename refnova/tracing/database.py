@@ -184,18 +184,12 @@ def _execution(tracer: trace.Tracer, record: Recorder, method: Listener) -> List
     """The dialect's ``do_execute`` or ``do_executemany``, timed for its statement's span."""
 
     def execute(cursor: Any, statement: str, parameters: Any, context: Any = None) -> Any:
-        recorded = record(statement, parameters, context)
-        if recorded is None:
-            return method(cursor, statement, parameters, context)
-        ran = _transaction_statements(context)
-        start = time.time_ns()
-        try:
-            result = method(cursor, statement, parameters, context)
-        except BaseException as error:
-            _make_failed(tracer, ran, recorded, start, error)
-            raise
-        ran.append((*recorded, start, time.time_ns()))
-        return result
+        return _timed(
+            tracer,
+            record(statement, parameters, context),
+            context,
+            lambda: method(cursor, statement, parameters, context),
+        )
 
     return execute
 
@@ -204,20 +198,32 @@ def _execution_no_params(tracer: trace.Tracer, record: Recorder, method: Listene
     """The dialect's ``do_execute_no_params``, timed for its statement's span."""
 
     def execute(cursor: Any, statement: str, context: Any = None) -> Any:
-        recorded = record(statement, None, context)
-        if recorded is None:
-            return method(cursor, statement, context)
-        ran = _transaction_statements(context)
-        start = time.time_ns()
-        try:
-            result = method(cursor, statement, context)
-        except BaseException as error:
-            _make_failed(tracer, ran, recorded, start, error)
-            raise
-        ran.append((*recorded, start, time.time_ns()))
-        return result
+        return _timed(
+            tracer,
+            record(statement, None, context),
+            context,
+            lambda: method(cursor, statement, context),
+        )
 
     return execute
+
+
+def _timed(
+    tracer: trace.Tracer, recorded: Recorded | None, context: Any, run: Callable[[], Any]
+) -> Any:
+    """``run()`` (the driver's call); with ``recorded`` (a statement that gets a span), its
+    times kept for its span, which its transaction's end makes (a failure's at once)."""
+    if recorded is None:
+        return run()
+    ran = _transaction_statements(context)
+    start = time.time_ns()
+    try:
+        result = run()
+    except BaseException as error:
+        _make_failed(tracer, ran, recorded, start, error)
+        raise
+    ran.append((*recorded, start, time.time_ns()))
+    return result
 
 
 def _rollback_listener(conn: Any) -> None:
