@@ -26,7 +26,6 @@ request (``contract_of``), as Nova marks a request legacy-v2 or v2.1 at version 
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -88,13 +87,22 @@ class Contract:
     # request_id_needs_context only on an answer given with a request context.
     request_id_headers: tuple[str, ...] = (COMPUTE_REQUEST_ID,)
     request_id_needs_context: bool = False
+    # steps_at's answers, by version: worked out once each (hashing the steps per request cost
+    # more than the rest of the lookup).
+    _steps_by_version: dict[Any, tuple[Step, ...]] = dataclasses.field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def owns(self, path: str) -> bool:
         return path == self.prefix or path.startswith(self.prefix + "/")
 
     def steps_at(self, version: Any) -> tuple[Step, ...]:
         """The create steps that apply at a microversion (None: the contract has none)."""
-        return _steps_at(self.create_steps, version)
+        steps = self._steps_by_version.get(version)
+        if steps is None:
+            steps = tuple(step for step in self.create_steps if step.applies_at(version))
+            self._steps_by_version[version] = steps
+        return steps
 
     def negotiate(self, req: webob.Request) -> None:
         """Settle the request's microversion (``VERSION_KEY``); ApiError(400/406) if bad."""
@@ -145,11 +153,6 @@ def read_v21_body(req: webob.Request) -> Any:
     if not req.content_length:
         return None
     return request_body.parse(request_body.read(req))
-
-
-@functools.lru_cache(maxsize=64)
-def _steps_at(steps: tuple[Step, ...], version: Any) -> tuple[Step, ...]:
-    return tuple(step for step in steps if step.applies_at(version))
 
 
 # Nova 2014.1's evaluation order (spec §1.2); each step names the value it yields.
