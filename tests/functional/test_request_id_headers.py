@@ -121,3 +121,38 @@ def test_the_server_span_s_request_id_is_the_answer_s(client, spans):
     (server,) = [s for s in spans.finished() if s.kind == trace.SpanKind.SERVER]
     assert server.attributes["nova.request_id"] == response.headers[OSLO]
     assert server.attributes["nova.request_id"] == response.headers[COMPUTE]
+
+
+def test_a_v2_rate_limited_answer_carries_no_request_id_though_its_span_has_the_ids(spans):
+    # Icehouse's ratelimit answered with RateLimitFault, which (unlike Fault) set no header;
+    # the context existed, so the SERVER span still names its request and project.
+    with make_deployment({"rate_limits": {"POST": 0}}) as deployment:
+        client = Client(deployment)
+        response = client.create(path="/v2/%s/servers" % client.project_id)
+    assert response.status_int == 429
+    assert COMPUTE not in response.headers and OSLO not in response.headers
+    (server,) = [s for s in spans.finished() if s.kind == trace.SpanKind.SERVER]
+    assert REQUEST_ID.match(server.attributes["nova.request_id"])
+    assert server.attributes["nova.project_id"] == client.project_id
+    assert server.attributes["nova.fault"] == "overLimit"
+
+
+@pytest.mark.parametrize("prefix", ["/v2/{project_id}", "/v1.1/{project_id}", "/v2"])
+def test_an_unrouted_v2_path_is_refused_before_its_404_as_a_routed_one(client, prefix):
+    # Icehouse's /v2 pipeline ran authtoken (401) and sizelimit (413) before its router.
+    path = prefix.format(project_id=client.project_id) + "/no-such"
+    anonymous = client.request("GET", path, headers={"X-Auth-Token": None})
+    too_large = client.request("POST", path, {"pad": "a" * 114688})
+    assert (anonymous.status_int, too_large.status_int) == (401, 413)
+    assert anonymous.json == {"unauthorized": {"message": "Authentication required", "code": 401}}
+    assert COMPUTE not in anonymous.headers and COMPUTE not in too_large.headers
+
+
+def test_an_unrouted_v2_post_counts_against_the_rate_limit():
+    # ratelimit came before the router: over the limit even a POST to no route is a 429.
+    with make_deployment({"rate_limits": {"POST": 1}}) as deployment:
+        client = Client(deployment)
+        path = "/v2/%s/no-such" % client.project_id
+        first, second = (client.request("POST", path, {}) for _ in range(2))
+    assert (first.status_int, second.status_int) == (404, 429)
+    assert COMPUTE not in first.headers and COMPUTE not in second.headers

@@ -8,7 +8,7 @@ import pytest
 import responses
 
 from refnova import availability_zones, exception
-from refnova.api.openstack.wsgi import RateLimiter
+from refnova.api.openstack.ratelimit import RateLimiter
 from refnova.compute import keypairs
 from refnova.context import RequestContext
 from refnova.image.listing import GlanceImageList

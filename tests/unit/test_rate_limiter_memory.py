@@ -2,7 +2,7 @@
 
 import tracemalloc
 
-from refnova.api.openstack.wsgi import RATE_LIMITED_USERS, RateLimiter
+from refnova.api.openstack.ratelimit import RATE_LIMITED_USERS, RateLimiter
 
 
 class Clock:

@@ -87,6 +87,9 @@ class Contract:
     # request_id_needs_context only on an answer given with a request context.
     request_id_headers: tuple[str, ...] = (COMPUTE_REQUEST_ID,)
     request_id_needs_context: bool = False
+    # Whether a path under the prefix that no route has is refused (401, 413, 429) as a
+    # routed one is before its 404: Icehouse's router came after its whole pipeline.
+    routes_after_pipeline: bool = False
     # steps_at's answers, by version: worked out once each (hashing the steps per request cost
     # more than the rest of the lookup).
     _steps_by_version: dict[Any, tuple[Step, ...]] = dataclasses.field(
@@ -242,6 +245,7 @@ V2 = Contract(
     # Icehouse's wsgi.Resource and Fault set the header from the context alone: none on a
     # 401, a 413 or an unrouted 404 (answered before keystonecontext, or by no Resource).
     request_id_needs_context=True,
+    routes_after_pipeline=True,
 )
 
 V2_1 = Contract(

@@ -3,12 +3,9 @@ router, resource) as one object, and Nova's fault bodies."""
 
 from __future__ import annotations
 
-import collections
 import functools
 import json
 import re
-import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -18,6 +15,7 @@ import webob.exc
 
 from refnova import tracing
 from refnova.api.openstack import auth, contracts, links, request_body, versions
+from refnova.api.openstack.ratelimit import FaultWithoutRequestId, RateLimiter
 from refnova.context import RequestContext, generate_request_id
 from refnova.exception import ApiError, fault_key_for
 from refnova.tracing.attributes import NOVA_FAULT, NOVA_PROJECT_ID, NOVA_REQUEST_ID
@@ -28,8 +26,6 @@ if TYPE_CHECKING:
     from refnova.api.openstack.compute.servers import Controller
 
 MAX_REQUEST_BODY_SIZE = 114688
-# The /v2 rate limiter's windows kept at most (users who posted within the last minute).
-RATE_LIMITED_USERS = 10000
 SUPPORTED_CONTENT_TYPES = (
     "application/json",
     "application/vnd.openstack.compute+json",
@@ -182,94 +178,6 @@ def _dumps(body: Any) -> str:
     return json.dumps(body)
 
 
-class RateLimiter:
-    """Icehouse's default limit: per user, ``limit`` POSTs a minute to any URL."""
-
-    def __init__(
-        self,
-        limits: Mapping[str, int],
-        clock: Callable[[], float] = time.monotonic,
-        max_users: int = RATE_LIMITED_USERS,
-    ) -> None:
-        self.limit = limits.get("POST", 120)
-        self.clock = clock
-        self.max_users = max_users
-        # Users by their last POST, oldest first: a user idle for a minute has an empty
-        # window and is forgotten, and past max_users the longest idle go first, so
-        # memory stays bounded however many users come (Icehouse kept them all for ever).
-        self._hits: collections.OrderedDict[str, collections.deque[float]] = (
-            collections.OrderedDict()
-        )
-        self._lock = threading.Lock()
-
-    def check(self, method: str, user_id: str) -> int | None:
-        """None, or the seconds to wait before the next POST is allowed."""
-        if method != "POST" or self.limit < 0:
-            return None
-        now = self.clock()
-        with self._lock:
-            self._forget_idle(now)
-            hits = self._hits.get(user_id, collections.deque())
-            while hits and now - hits[0] >= 60:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return int(60 - (now - hits[0])) + 1 if hits else 60
-            hits.append(now)
-            self._hits[user_id] = hits
-            self._hits.move_to_end(user_id)
-            while len(self._hits) > self.max_users:
-                self._hits.popitem(last=False)
-            return None
-
-    def _forget_idle(self, now: float) -> None:
-        """Drop the users, oldest first, whose last POST left the window."""
-        while self._hits:
-            oldest = next(iter(self._hits.values()))
-            if oldest and now - oldest[-1] < 60:
-                return
-            self._hits.popitem(last=False)
-
-    def forget_all(self) -> None:
-        """Count no POST any more (a deployment reused as a fresh one, between fixtures)."""
-        with self._lock:
-            self._hits.clear()
-
-    def tracked_users(self) -> int:
-        """How many users' windows are kept (bounded by ``max_users``)."""
-        with self._lock:
-            return len(self._hits)
-
-    def display(self, user_id: str) -> list[dict[str, Any]]:
-        """The limit as Icehouse's ``Limit.display`` shows it (GET /limits): what is left of
-        it for the user, and when (epoch seconds) the next POST is allowed."""
-        if self.limit < 0:
-            return []
-        now, wall = self.clock(), time.time()
-        with self._lock:
-            hits = [hit for hit in self._hits.get(user_id, ()) if now - hit < 60]
-        full = len(hits) >= self.limit
-        reset = wall + (60 - (now - hits[0]) if full and hits else 0)
-        return [
-            {
-                "verb": "POST",
-                "URI": "*",
-                "regex": ".*",
-                "value": self.limit,
-                "remaining": max(self.limit - len(hits), 0),
-                "unit": "MINUTE",
-                "resetTime": int(reset),
-            }
-        ]
-
-    def error(self, wait: int) -> ApiError:
-        return ApiError(
-            429,
-            "This request was rate-limited.",
-            {"Retry-After": wait},
-            details="Only %d POST request(s) can be made to * every minute." % self.limit,
-        )
-
-
 class APIRouter:
     """One WSGI app serving the /v2 contract of the servers resource."""
 
@@ -325,9 +233,11 @@ class APIRouter:
         recording = span.is_recording()
         if recording and route is not None:
             tracing.name_after_route(span, req.method, route.template)
+        sends_request_id = True
         try:
             response = self._handle(req, route, params)
         except ApiError as error:
+            sends_request_id = not isinstance(error, FaultWithoutRequestId)  # /v2's 429, 404
             response = fault_response(error, req)
             contracts.contract_of(req).finish_fault(req, response)
             if recording:
@@ -345,9 +255,10 @@ class APIRouter:
         # prefix (a route's template begins with the path's own prefix).
         request_id = context.request_id if context else generate_request_id()
         # Appended: no handler sets these headers, so there is none to replace.
-        response.headerlist.extend(
-            (name, request_id) for name in self._request_id_headers(route, req, context)
-        )
+        if sends_request_id:
+            response.headerlist.extend(
+                (name, request_id) for name in self._request_id_headers(route, req, context)
+            )
         if recording:
             project_id = context.project_id if context else None
             tracing.annotate({NOVA_REQUEST_ID: request_id, NOVA_PROJECT_ID: project_id}, span)
@@ -380,12 +291,8 @@ class APIRouter:
     def _handle(
         self, req: webob.Request, route: Route | None, params: dict[str, str]
     ) -> webob.Response:
-        if route is None:  # outside every version Nova's versions app answers, any method
-            if versions.contract_under(req.path_info, self.contracts) is not None:
-                raise ApiError(404)
-            links.use_public_url(req, self.public_url)
-            status, body = versions.outside_every_version(req, self.version_documents)
-            return json_response(status, body, {}, best_json_type(req))
+        if route is None:
+            return self._unrouted(req)
         environ = req.environ
         contract = environ[contracts.ENVIRON_KEY] = self._route_contracts[route]
         links.refuse_unsafe_ids(params)
@@ -394,16 +301,40 @@ class APIRouter:
             return _too_large_page(req)
         if route.public:  # discovery documents, read without credentials
             return self._discovery(req, route)
-        context = self.authenticator.authenticate(req)  # ApiError(503) when Keystone is down
+        context = self._admit(req, contract)
         if context is None:
             return _unauthorized(self.authenticator.challenge_headers(), req)
+        return self._dispatch(req, route, params, context)
+
+    def _admit(self, req: webob.Request, contract: contracts.Contract) -> RequestContext | None:
+        """authtoken, keystonecontext and (/v2) ratelimit: the request's context, None: 401."""
+        context = self.authenticator.authenticate(req)  # ApiError(503) when Keystone is down
+        if context is None:
+            return None
         links.refuse_unsafe_ids({"project_id": context.project_id})
-        environ["nova.context"] = context
+        req.environ["nova.context"] = context
         if contract.rate_limited:
             wait = self.rate_limiter.check(req.method, context.user_id)
             if wait is not None:
                 raise self.rate_limiter.error(wait)
-        return self._dispatch(req, route, params, context)
+        return context
+
+    def _unrouted(self, req: webob.Request) -> webob.Response:
+        """A path no route has: outside every version Nova's versions app answers, any
+        method; under a version a 404, after the contract's pipeline when its router came
+        last (/v2: sizelimit, authtoken and ratelimit first, ratelimit.py)."""
+        contract = versions.contract_under(req.path_info, self.contracts)
+        if contract is None:
+            links.use_public_url(req, self.public_url)
+            status, body = versions.outside_every_version(req, self.version_documents)
+            return json_response(status, body, {}, best_json_type(req))
+        if not contract.routes_after_pipeline:
+            raise ApiError(404)
+        if _body_too_large(req):
+            return _too_large_page(req)
+        if self._admit(req, contract) is None:
+            return _unauthorized(self.authenticator.challenge_headers(), req)
+        raise FaultWithoutRequestId(404)
 
     def _discovery(self, req: webob.Request, route: Route) -> webob.Response:
         """``GET /`` (every version) or one version's document."""
