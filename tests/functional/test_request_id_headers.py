@@ -94,6 +94,11 @@ def test_the_version_list_carries_no_request_id(client):
         ("GET", "/v3/", 300),
         ("PUT", "/v2.1x/servers", 300),
         ("POST", "/", 200),
+        # Nova 34.0.0's urlmap reads a run of slashes as one (M27): // and /// are /.
+        ("GET", "//", 200),
+        ("POST", "//", 200),
+        ("DELETE", "///", 200),
+        ("GET", "//foo", 300),
     ],
 )
 def test_outside_every_version_the_versions_app_answers_without_a_request_id(
@@ -156,3 +161,35 @@ def test_an_unrouted_v2_post_counts_against_the_rate_limit():
         first, second = (client.request("POST", path, {}) for _ in range(2))
     assert (first.status_int, second.status_int) == (404, 429)
     assert COMPUTE not in first.headers and COMPUTE not in second.headers
+
+
+def test_a_choice_links_the_path_with_its_runs_of_slashes_read_as_one(client):
+    response = client.request("GET", "/foo//bar/", headers={"X-Auth-Token": None})
+    hrefs = [choice["links"][0]["href"] for choice in response.json["choices"]]
+    assert hrefs == ["http://localhost/v2/foo/bar", "http://localhost/v2.1/foo/bar"]
+
+
+@pytest.mark.parametrize("path", ["/", "//", "/v3/", "/foo"])
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/xml", "application/vnd.openstack.compute+xml", "image/png", "APPLICATION/JSON"],
+)
+def test_the_versions_app_refuses_a_type_it_does_not_serve(client, path, content_type):
+    # Nova 34.0.0's versions app is a wsgi.Resource: 415 before it answers (M28, M29).
+    response = client.request("GET", path, headers={"Content-Type": content_type})
+    assert response.status_int == 415
+    assert response.headers["Content-Type"] == "application/json; charset=UTF-8"
+    assert response.json == {"badMediaType": {"message": "Unsupported Content-Type", "code": 415}}
+    assert OSLO not in response.headers and COMPUTE not in response.headers
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["", "text/plain", "application/json; charset=UTF-8", "application/vnd.openstack.compute+json"],
+)
+def test_the_versions_app_reads_no_type_text_or_json_as_fine(client, content_type):
+    answers = [
+        client.request("GET", path, headers={"Content-Type": content_type}).status_int
+        for path in ("/", "/foo")
+    ]
+    assert answers == [200, 300]

@@ -17,6 +17,7 @@ from typing import Any
 import webob
 
 from refnova.api.openstack import contracts
+from refnova.exception import ApiError
 
 V2_UPDATED = "2011-01-21T11:33:21Z"
 
@@ -67,6 +68,8 @@ VERSIONS: dict[str, dict[str, Any]] = {
 }
 
 MICROVERSION_FIELDS = ("min_version", "version")
+# Nova 34.0.0's Fault answers JSON in UTF-8, whatever the client accepts.
+FAULT_CONTENT_TYPE = "application/json; charset=UTF-8"
 # Icehouse's paste map served /v1.1 with the /v2 pipeline (its routes are /v2's).
 LEGACY_V2_PREFIX = "/v1.1"
 
@@ -115,7 +118,9 @@ def choices(
 ) -> dict[str, Any]:
     """A path outside every version: each version's id, status and media types, its self link
     the same path under that version (Nova's ``Versions.multi``, answered with 300)."""
-    path = req.path.strip("/")
+    # Nova 34.0.0's urlmap reads a run of slashes as one and its links drop the path's end
+    # slashes: /foo//bar/ is /v2/foo/bar under v2.0 (tests/functional/test_request_id_headers.py).
+    path = "/".join(part for part in req.path.split("/") if part)
     return {
         "choices": [
             {
@@ -136,12 +141,22 @@ def contract_under(path: str, served: Iterable[contracts.Contract]) -> contracts
     return next((contract for contract in served if contract.owns(path)), None)
 
 
+def refuse_unsupported_content_type(req: webob.Request) -> None:
+    """The versions app (``/`` and every path outside a version) is a ``wsgi.Resource`` in
+    Nova 34.0.0: before it answers, a Content-Type it does not serve (XML too) is a 415
+    ``badMediaType`` in UTF-8 JSON, without a request id (M28, M29)."""
+    if contracts.unsupported_content_type(req):
+        raise ApiError(415, "Unsupported Content-Type", {"Content-Type": FAULT_CONTENT_TYPE})
+
+
 def outside_every_version(
     req: webob.Request, versions: Mapping[str, dict[str, Any]] = VERSIONS
 ) -> tuple[int, dict[str, Any]]:
     """A request outside every version, whatever its method and without credentials, as
     Icehouse's and Nova 34.0.0's ``Versions`` app answered it: ``/`` with the version list,
-    any other path (``/v3/``, ``/foo``) with 300 and the choices."""
-    if req.path_info == "/":  # GET / is routed; the other methods get the list too
+    any other path (``/v3/``, ``/foo``) with 300 and the choices. Nova 34.0.0's urlmap reads
+    a run of slashes as one: ``//`` is ``/`` (the list, any method: M27)."""
+    refuse_unsupported_content_type(req)
+    if not req.path_info.strip("/"):  # GET / is routed; the other methods get the list too
         return 200, list_versions(req, versions)
     return 300, choices(req, versions)

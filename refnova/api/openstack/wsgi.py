@@ -341,6 +341,7 @@ class APIRouter:
         contracts.contract_of(req).negotiate(req)  # /v2.1: the microversion (400, 406) first
         documents = self.version_documents
         if route.action == "versions":
+            versions.refuse_unsupported_content_type(req)
             return json_response(
                 200, versions.list_versions(req, documents), {}, best_json_type(req)
             )
