@@ -165,16 +165,18 @@ def test_a_request_id_is_nova_s_req_and_a_version_4_uuid():
 
 
 @pytest.mark.parametrize(
-    "body",
+    "error",
     [
-        {"badRequest": {"message": "Invalid imageRef provided.", "code": 400}},
-        {"itemNotFound": {"message": 'Flavor "\u00e9\\\n" could not be found.', "code": 404}},
-        {"overLimit": {"message": "x", "code": 413, "retryAfter": "3"}},
-        {"computeFault": {"code": 500, "message": "order kept"}},
-        {"badRequest": {"message": "not an int code", "code": "400"}},
-        {"server": {"id": "1"}},
-        [1, 2],
+        ApiError(400, "Invalid imageRef provided."),
+        ApiError(404, 'Flavor "\u00e9\\\n" could not be found.'),
+        ApiError(413, "x", {"Retry-After": 3}),
+        ApiError(429, "limited", {"Retry-After": 0}, details="Only 1 POST request(s)"),
+        ApiError(503, "down", fault="serviceUnavailable"),
+        ApiError(400, "injected", fault="computeFault", details="kept"),
     ],
 )
-def test_an_answer_is_written_as_json_dumps_writes_it(body):
-    assert wsgi.json_response(400, body).body == json.dumps(body).encode("utf-8")
+def test_a_fault_is_written_as_json_dumps_writes_it(error):
+    body = wsgi.fault_body(error.status, error.message, error.headers, error.fault)
+    if error.details is not None:
+        next(iter(body.values()))["details"] = error.details
+    assert wsgi.fault_response(error).body == json.dumps(body).encode("utf-8")

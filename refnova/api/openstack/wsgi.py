@@ -146,7 +146,13 @@ def json_response(
     headers: Mapping[str, Any] | None = None,
     content_type: str = "application/json",
 ) -> webob.Response:
-    data = _dumps(body).encode("utf-8")
+    return _text_response(status, json.dumps(body), headers, content_type)
+
+
+def _text_response(
+    status: int, text: str, headers: Mapping[str, Any] | None, content_type: str
+) -> webob.Response:
+    data = text.encode("utf-8")
     # The header list given whole: WebOb's content-type and body setters parse and copy what
     # is known here already.
     headerlist = [("Content-Type", content_type), ("Content-Length", str(len(data)))]
@@ -158,9 +164,10 @@ def json_response(
 
 def fault_response(error: ApiError, req: webob.Request | None = None) -> webob.Response:
     body = fault_body(error.status, error.message, error.headers, error.fault)
+    (fault,) = body.values()
     if error.details is not None:
-        body[fault_key_for(error.status)]["details"] = error.details
-    return json_response(error.status, body, error.headers, best_json_type(req))
+        fault["details"] = error.details
+    return _text_response(error.status, _fault_text(body), error.headers, best_json_type(req))
 
 
 # A fault of a message and a code alone (nearly every one), as ``json.dumps`` writes it: the
@@ -168,13 +175,10 @@ def fault_response(error: ApiError, req: webob.Request | None = None) -> webob.R
 _PLAIN_FAULT = '{%s: {"message": %s, "code": %d}}'
 
 
-def _dumps(body: Any) -> str:
-    if type(body) is dict and len(body) == 1:
-        ((key, fault),) = body.items()
-        if type(fault) is dict and list(fault) == ["message", "code"]:
-            message, code = fault["message"], fault["code"]
-            if type(key) is str and type(message) is str and type(code) is int:
-                return _PLAIN_FAULT % (json.dumps(key), json.dumps(message), code)
+def _fault_text(body: dict[str, dict[str, Any]]) -> str:
+    ((key, fault),) = body.items()
+    if len(fault) == 2:  # fault_body's "message" then "code", nothing added
+        return _PLAIN_FAULT % (json.dumps(key), json.dumps(fault["message"]), fault["code"])
     return json.dumps(body)
 
 
