@@ -8,6 +8,7 @@ mounted application sees paths relative to its mount point and builds its own UR
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,18 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 else:
     StartResponse = WSGIApplication = WSGIEnvironment = Any
+
+_SLASHES = re.compile("//+")
+
+
+def collapse_slashes(environ: WSGIEnvironment) -> None:
+    """A run of slashes in ``PATH_INFO`` is one, anywhere in the path, before a version's
+    prefix or a route is matched: Nova's ``osapi_compute`` urlmap (Icehouse's and Nova
+    34.0.0's) normalizes the path with paste's ``URLMap.normalize_url`` (``//+`` to ``/``)
+    and hands the normalized path on. ``//v2.1//flavors`` is ``/v2.1/flavors`` (M30)."""
+    path = environ.get("PATH_INFO", "")
+    if "//" in path:  # a plain search: most paths have no run, and pay no more than this
+        environ["PATH_INFO"] = _SLASHES.sub("/", path)
 
 
 class PrefixDispatcher:

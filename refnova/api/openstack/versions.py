@@ -118,8 +118,8 @@ def choices(
 ) -> dict[str, Any]:
     """A path outside every version: each version's id, status and media types, its self link
     the same path under that version (Nova's ``Versions.multi``, answered with 300)."""
-    # Nova 34.0.0's urlmap reads a run of slashes as one and its links drop the path's end
-    # slashes: /foo//bar/ is /v2/foo/bar under v2.0 (tests/functional/test_request_id_headers.py).
+    # The links drop the path's end slashes (a run inside is one already, urlmap.py): /foo/bar/
+    # is /v2/foo/bar under v2.0 (tests/functional/test_request_id_headers.py).
     path = "/".join(part for part in req.path.split("/") if part)
     return {
         "choices": [
@@ -149,14 +149,25 @@ def refuse_unsupported_content_type(req: webob.Request) -> None:
         raise ApiError(415, "Unsupported Content-Type", {"Content-Type": FAULT_CONTENT_TYPE})
 
 
+def refuse_malformed_body(req: webob.Request) -> None:
+    """The versions app reads a POST's or PUT's body as any ``wsgi.Resource`` does, whatever
+    its size (its pipeline has no sizelimit): JSON that does not parse is a 400 in UTF-8
+    JSON (M31)."""
+    try:
+        contracts.read_v21_body(req)
+    except ApiError as error:
+        raise ApiError(error.status, error.message, {"Content-Type": FAULT_CONTENT_TYPE}) from None
+
+
 def outside_every_version(
     req: webob.Request, versions: Mapping[str, dict[str, Any]] = VERSIONS
 ) -> tuple[int, dict[str, Any]]:
     """A request outside every version, whatever its method and without credentials, as
     Icehouse's and Nova 34.0.0's ``Versions`` app answered it: ``/`` with the version list,
-    any other path (``/v3/``, ``/foo``) with 300 and the choices. Nova 34.0.0's urlmap reads
-    a run of slashes as one: ``//`` is ``/`` (the list, any method: M27)."""
+    any other path (``/v3/``, ``/foo``) with 300 and the choices. A run of slashes is one
+    before the router sees it (``urlmap.collapse_slashes``): ``//`` is ``/`` (M27)."""
     refuse_unsupported_content_type(req)
+    refuse_malformed_body(req)
     if not req.path_info.strip("/"):  # GET / is routed; the other methods get the list too
         return 200, list_versions(req, versions)
     return 300, choices(req, versions)

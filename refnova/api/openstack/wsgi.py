@@ -14,7 +14,7 @@ import webob.acceptparse
 import webob.exc
 
 from refnova import tracing
-from refnova.api.openstack import auth, contracts, links, request_body, versions
+from refnova.api.openstack import auth, contracts, links, request_body, urlmap, versions
 from refnova.api.openstack.ratelimit import FaultWithoutRequestId, RateLimiter
 from refnova.context import RequestContext, generate_request_id
 from refnova.exception import ApiError, fault_key_for
@@ -222,6 +222,7 @@ class APIRouter:
         """WSGI, as ``webob.dec.wsgify`` served it (a WebOb HTTP exception raised is the
         answer) without the empty response wsgify makes for every request: the router
         always answers with its own."""
+        urlmap.collapse_slashes(environ)
         req = webob.Request(environ)
         try:
             response = self.respond(req)
@@ -301,10 +302,10 @@ class APIRouter:
         contract = environ[contracts.ENVIRON_KEY] = self._route_contracts[route]
         links.refuse_unsafe_ids(params)
         links.use_public_url(req, self.public_url)
+        if route.public:  # GET /: Nova 34.0.0's versions pipeline has no sizelimit (M32)
+            return self._discovery(req, route)
         if _body_too_large(req):
             return _too_large_page(req)
-        if route.public:  # discovery documents, read without credentials
-            return self._discovery(req, route)
         context = self._admit(req, contract)
         if context is None:
             return _unauthorized(self.authenticator.challenge_headers(), req)
