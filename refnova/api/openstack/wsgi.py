@@ -35,8 +35,9 @@ SUPPORTED_CONTENT_TYPES = (
 
 
 # A route names the controller method it calls ("create", "show", ...) or, for version
-# discovery, "versions" / "version:<id>". Public routes skip authentication (Icehouse served
-# GET / outside the v2 pipeline; GET /v2/ went through it).
+# discovery, "versions" / "version:<id>". Public routes skip sizelimit and authentication
+# (Icehouse served GET / outside the v2 pipeline, GET /v2/ through it; Nova 34.0.0 serves
+# / and /v2.1/ outside the v2.1 pipeline) and answer any method (_unrouted).
 class Route(NamedTuple):
     method: str
     pattern: re.Pattern[str]
@@ -66,7 +67,7 @@ ROUTES = (
     _route("DELETE", "/v2/{project_id}/servers/{server_id}", "delete"),
     _route("DELETE", "/v1.1/{project_id}/servers/{server_id}", "delete"),
     # Today's contract (contracts.V2_1); the project id in the URL is optional.
-    _route("GET", "/v2.1", "version:v2.1"),
+    _route("GET", "/v2.1", "version:v2.1", public=True),
     _route("POST", "/v2.1/servers", "create"),
     _route("POST", "/v2.1/{project_id}/servers", "create"),
     _route("GET", "/v2.1/servers", "index"),
@@ -110,6 +111,10 @@ ROUTES_BY_METHOD = {
     method: tuple(route for route in ROUTES if route.method == method)
     for method in dict.fromkeys(route.method for route in ROUTES)
 }
+
+
+# The version documents served outside their version's pipeline: any method gets them.
+PUBLIC_ROUTES = tuple(route for route in ROUTES if route.public)
 
 
 def fault_body(
@@ -333,6 +338,11 @@ class APIRouter:
             links.use_public_url(req, self.public_url)
             status, body = versions.outside_every_version(req, self.version_documents)
             return json_response(status, body, {}, best_json_type(req))
+        public = next(
+            (route for route in PUBLIC_ROUTES if route.pattern.match(req.path_info)), None
+        )
+        if public is not None:  # Nova 34.0.0's VersionsV2 answers /v2.1/ whatever the method
+            return self._handle(req, public, {})
         if not contract.routes_after_pipeline:
             raise ApiError(404)
         if _body_too_large(req):
@@ -345,8 +355,10 @@ class APIRouter:
         """``GET /`` (every version) or one version's document."""
         contracts.contract_of(req).negotiate(req)  # /v2.1: the microversion (400, 406) first
         documents = self.version_documents
-        if route.action == "versions":
+        if route.public:  # Nova 34.0.0's versions apps are wsgi.Resources (M29, M33, M34)
             versions.refuse_unsupported_content_type(req)
+            versions.refuse_malformed_body(req)
+        if route.action == "versions":
             return json_response(
                 200, versions.list_versions(req, documents), {}, best_json_type(req)
             )
