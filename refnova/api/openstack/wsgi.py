@@ -46,14 +46,21 @@ class Route(NamedTuple):
     public: bool
 
 
+# A resource's path matches exactly: Nova's routes Mapper has minimization off (Routes
+# 1.12.3 under Icehouse, 2.5.1 under Nova 34.0.0), so /servers/ is an unrouted path.
 def _route(method: str, template: str, action: str, public: bool = False) -> Route:
     regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
-    return Route(method, re.compile("^" + regex + "/?$"), template, action, public)
+    return Route(method, re.compile("^" + regex + "$"), template, action, public)
+
+
+# A version's document answers with and without its slash (/v2 and /v2/, /v2.1 and /v2.1/).
+def _version_route(template: str, action: str, public: bool = False) -> Route:
+    return _route("GET", template + "/?", action, public)._replace(template=template)
 
 
 ROUTES = (
     _route("GET", "/", "versions", public=True),
-    _route("GET", "/v2", "version:v2.0"),
+    _version_route("/v2", "version:v2.0"),
     _route("POST", "/v2/{project_id}/servers", "create"),
     _route("POST", "/v1.1/{project_id}/servers", "create"),
     _route("POST", "/v2/{project_id}/os-volumes_boot", "create"),
@@ -67,7 +74,7 @@ ROUTES = (
     _route("DELETE", "/v2/{project_id}/servers/{server_id}", "delete"),
     _route("DELETE", "/v1.1/{project_id}/servers/{server_id}", "delete"),
     # Today's contract (contracts.V2_1); the project id in the URL is optional.
-    _route("GET", "/v2.1", "version:v2.1", public=True),
+    _version_route("/v2.1", "version:v2.1", public=True),
     _route("POST", "/v2.1/servers", "create"),
     _route("POST", "/v2.1/{project_id}/servers", "create"),
     _route("GET", "/v2.1/servers", "index"),
