@@ -46,16 +46,25 @@ class Route(NamedTuple):
     public: bool
 
 
+def _pattern(template: str, tail: str = "") -> re.Pattern[str]:
+    """The template's text as it is (the dot of /v2.1 is no wildcard: /v2x1/servers is
+    outside every version), each ``{name}`` one segment."""
+    texts = re.split(r"\{(\w+)\}", template)  # text, name, text, ... text
+    regex = "".join(
+        "(?P<%s>[^/]+)" % text if i % 2 else re.escape(text) for i, text in enumerate(texts)
+    )
+    return re.compile("^" + regex + tail + "$")
+
+
 # A resource's path matches exactly: Nova's routes Mapper has minimization off (Routes
 # 1.12.3 under Icehouse, 2.5.1 under Nova 34.0.0), so /servers/ is an unrouted path.
 def _route(method: str, template: str, action: str, public: bool = False) -> Route:
-    regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
-    return Route(method, re.compile("^" + regex + "$"), template, action, public)
+    return Route(method, _pattern(template), template, action, public)
 
 
 # A version's document answers with and without its slash (/v2 and /v2/, /v2.1 and /v2.1/).
 def _version_route(template: str, action: str, public: bool = False) -> Route:
-    return _route("GET", template + "/?", action, public)._replace(template=template)
+    return Route("GET", _pattern(template, "/?"), template, action, public)
 
 
 ROUTES = (
