@@ -67,6 +67,15 @@ def _version_route(template: str, action: str, public: bool = False) -> Route:
     return Route("GET", _pattern(template, "/?"), template, action, public)
 
 
+# Nova 34.0.0's ProjectMapper routes "/" again under '{project_id:[0-9a-f-]+}/': a project's
+# root is the version document, through the pipeline, with its slash only; the id is hex and
+# dashes, so /v2.1/servers/ is never read as a project's root (M36). Icehouse's ProjectMapper
+# prefixed resources only: /v2/{project_id}/ stays unrouted.
+def _project_root_route(prefix: str, action: str) -> Route:
+    pattern = re.compile("^%s/(?P<project_id>[0-9a-f-]+)/$" % re.escape(prefix))
+    return Route("GET", pattern, prefix + "/{project_id}/", action, False)
+
+
 ROUTES = (
     _route("GET", "/", "versions", public=True),
     _version_route("/v2", "version:v2.0"),
@@ -84,6 +93,7 @@ ROUTES = (
     _route("DELETE", "/v1.1/{project_id}/servers/{server_id}", "delete"),
     # Today's contract (contracts.V2_1); the project id in the URL is optional.
     _version_route("/v2.1", "version:v2.1", public=True),
+    _project_root_route("/v2.1", "version:v2.1"),
     _route("POST", "/v2.1/servers", "create"),
     _route("POST", "/v2.1/{project_id}/servers", "create"),
     _route("GET", "/v2.1/servers", "index"),
@@ -367,9 +377,17 @@ class APIRouter:
             return _unauthorized(self.authenticator.challenge_headers(), req)
         raise FaultWithoutRequestId(404)
 
-    def _discovery(self, req: webob.Request, route: Route) -> webob.Response:
-        """``GET /`` (every version) or one version's document."""
+    def _discovery(
+        self,
+        req: webob.Request,
+        route: Route,
+        project_id: str | None = None,
+        context: RequestContext | None = None,
+    ) -> webob.Response:
+        """``GET /`` (every version) or one version's document (also a project's root)."""
         contracts.contract_of(req).negotiate(req)  # /v2.1: the microversion (400, 406) first
+        if context is not None:
+            _refuse_other_project(project_id, context)
         documents = self.version_documents
         if route.public:  # Nova 34.0.0's versions apps are wsgi.Resources (M29, M33, M34)
             versions.refuse_unsupported_content_type(req)
@@ -389,7 +407,7 @@ class APIRouter:
         self, req: webob.Request, route: Route, params: dict[str, str], context: RequestContext
     ) -> webob.Response:
         if route.action == "versions" or route.action.startswith("version:"):
-            return self._discovery(req, route)
+            return self._discovery(req, route, params.get("project_id"), context)
         contract = contracts.contract_of(req)
         contract.negotiate(req)  # /v2.1: the microversion (400, 406) comes first
         project_id = params.pop("project_id", None)  # optional on /v2.1
@@ -399,12 +417,7 @@ class APIRouter:
         elif route.method == "POST":
             body = _deserialize(req)
         tracing.remember_body(body)  # its secrets are redacted from spans and logs
-        if project_id is not None and project_id != context.project_id:
-            raise ApiError(
-                400,
-                "Malformed request URL: URL's project_id '%s' doesn't match "
-                "Context's project_id '%s'" % (project_id, context.project_id),
-            )
+        _refuse_other_project(project_id, context)
         if route.action == "create":
             for pre_process in contract.pre_processors:
                 pre_process(body)
@@ -418,6 +431,16 @@ class APIRouter:
             response.headers.update({name: str(value) for name, value in headers.items()})
             return response
         return json_response(status, result, headers, best_json_type(req))
+
+
+def _refuse_other_project(project_id: str | None, context: RequestContext) -> None:
+    """Nova's wsgi.Resource: a project id in the URL must be the caller's (M16, M50)."""
+    if project_id is not None and project_id != context.project_id:
+        raise ApiError(
+            400,
+            "Malformed request URL: URL's project_id '%s' doesn't match "
+            "Context's project_id '%s'" % (project_id, context.project_id),
+        )
 
 
 def _body_too_large(req: webob.Request) -> bool:
