@@ -9,16 +9,8 @@ import json
 import pytest
 import webob
 
-from tests.support.deployment import Client, make_deployment
-
 OTHER_PROJECT = "0123456789abcdef0123456789abcdef"
 TOO_LARGE = json.dumps({"pad": "a" * 120000}).encode()
-
-
-@pytest.fixture
-def client(spans):
-    with make_deployment() as deployment:
-        yield Client(deployment)
 
 
 def _send(client, method, path, body=b"", token=True, **headers):

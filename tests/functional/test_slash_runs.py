@@ -8,14 +8,6 @@ import json
 import pytest
 import webob
 
-from tests.support.deployment import Client, make_deployment
-
-
-@pytest.fixture
-def client(spans):
-    with make_deployment() as deployment:
-        yield Client(deployment)
-
 
 @pytest.mark.parametrize(
     ("path", "key"),

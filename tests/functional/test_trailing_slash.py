@@ -6,15 +6,7 @@ every unrouted path. The version documents answer with and without their slash."
 
 import pytest
 
-from tests.support.deployment import Client, make_deployment
-
 NOT_FOUND = {"itemNotFound": {"message": "The resource could not be found.", "code": 404}}
-
-
-@pytest.fixture
-def client(spans):
-    with make_deployment() as deployment:
-        yield Client(deployment)
 
 
 def _server_body(client):

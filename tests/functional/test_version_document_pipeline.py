@@ -8,15 +8,7 @@ import json
 import pytest
 import webob
 
-from tests.support.deployment import Client, make_deployment
-
 TOO_LARGE = json.dumps({"pad": "a" * 120000}).encode()
-
-
-@pytest.fixture
-def client(spans):
-    with make_deployment() as deployment:
-        yield Client(deployment)
 
 
 def _send(client, method, path, body=b"", **headers):

@@ -4,14 +4,6 @@ urlmap matches a version's prefix as text."""
 
 import pytest
 
-from tests.support.deployment import Client, make_deployment
-
-
-@pytest.fixture
-def client(spans):
-    with make_deployment() as deployment:
-        yield Client(deployment)
-
 
 @pytest.mark.parametrize(
     ("method", "path"),
