@@ -238,10 +238,6 @@ class APIRouter:
         self._route_contracts = {
             route: contracts.for_path(route.template, contracts_served) for route in ROUTES
         }
-        # An authenticated answer's request id headers: its route's contract's.
-        self._route_request_ids = {
-            route: contract.request_id_headers for route, contract in self._route_contracts.items()
-        }
 
     def _handler(self, action: str) -> Callable[..., Any]:
         """The method a route names: ``resource.method``, or a servers controller method."""
@@ -289,12 +285,12 @@ class APIRouter:
         # an answer given before there is one (404, 401, 413; sent on /v2.1 only). The path,
         # not the route, says which headers carry it: Nova's paste pipeline is chosen by URL
         # prefix (a route's template begins with the path's own prefix).
+        headers = self._request_id_headers(route, req, context) if sends_request_id else ()
+        if not (headers or recording):
+            return response
         request_id = context.request_id if context else generate_request_id()
         # Appended: no handler sets these headers, so there is none to replace.
-        if sends_request_id:
-            response.headerlist.extend(
-                (name, request_id) for name in self._request_id_headers(route, req, context)
-            )
+        response.headerlist.extend((name, request_id) for name in headers)
         if recording:
             project_id = context.project_id if context else None
             tracing.annotate({NOVA_REQUEST_ID: request_id, NOVA_PROJECT_ID: project_id}, span)
@@ -307,7 +303,7 @@ class APIRouter:
         contract's: none outside every version (GET / too), none on /v2 (Icehouse's came from
         the context)."""
         if route is not None and context is not None:
-            return self._route_request_ids[route]
+            return self._route_contracts[route].request_id_headers
         contract = versions.contract_under(req.path_info, self.contracts)
         if contract is None or contract.request_id_needs_context:
             return ()
