@@ -1,5 +1,6 @@
 """SQLAlchemyInstrumentor: statement spans on the engines it hooks, none once it unhooks them."""
 
+import contextlib
 import threading
 import time
 
@@ -90,24 +91,39 @@ def test_a_transaction_rolled_back_has_a_rollback_span(spans, engine):
     instrumentor.uninstrument(engine)
 
 
-def test_sqlite_s_begin_immediate_is_a_span_that_holds_the_lock_wait(spans, tmp_path):
-    """A writer holds SQLite's lock; the traced transaction's BEGIN span ends only once the
-    writer has committed (span and clock times compared, no duration asserted)."""
-    db = db_api.Database("sqlite:///%s" % (tmp_path / "lock.db"))
-    holding, released = threading.Event(), []
+@contextlib.contextmanager
+def holding_the_write_lock(db, statement=None):
+    """A writer thread in a transaction (BEGIN IMMEDIATE: SQLite's write lock), after
+    ``statement``, until the block ends or the yielded event is set; yields that event and
+    the list that gets the time the writer let go."""
+    holding, release, released = threading.Event(), threading.Event(), []
 
     def hold_the_lock():
-        with db.engine.begin():  # BEGIN IMMEDIATE: the write lock
+        with db.engine.begin() as connection:
+            if statement is not None:
+                connection.execute(text(statement))
             holding.set()
-            time.sleep(0.2)
+            release.wait(5)
             released.append(time.time_ns())
 
     writer = threading.Thread(target=hold_the_lock)
     writer.start()
     holding.wait(5)
-    with tracing.tracer().start_as_current_span("outer"), db.transaction() as session:
-        session.execute(text("SELECT 1"))
-    writer.join()
+    try:
+        yield release, released
+    finally:
+        release.set()
+        writer.join()
+
+
+def test_sqlite_s_begin_immediate_is_a_span_that_holds_the_lock_wait(spans, tmp_path):
+    """A writer holds SQLite's lock; the traced transaction's BEGIN span ends only once the
+    writer has committed (span and clock times compared, no duration asserted)."""
+    db = db_api.Database("sqlite:///%s" % (tmp_path / "lock.db"))
+    with holding_the_write_lock(db) as (release, released):
+        threading.Timer(0.2, release.set).start()  # the writer lets go 0.2 s from now
+        with tracing.tracer().start_as_current_span("outer"), db.transaction() as session:
+            session.execute(text("SELECT 1"))
     db.close()
     begin = next(span for span in spans.finished() if span.name == "BEGIN")
     assert begin.attributes["db.query.text"] == "BEGIN IMMEDIATE"
@@ -123,22 +139,9 @@ def test_a_read_only_transaction_begins_deferred_and_does_not_wait_for_a_writer(
     """On SQLite (WAL) a read neither waits for a writer's lock nor takes one: its BEGIN span
     ends, and its SELECT sees the last commit, while the writer still holds the lock."""
     db = db_api.Database("sqlite:///%s" % (tmp_path / "read.db"))
-    holding, release, released = threading.Event(), threading.Event(), []
-
-    def hold_the_lock():
-        with db.engine.begin() as connection:  # BEGIN IMMEDIATE: the write lock
-            connection.execute(text("CREATE TABLE written (n INTEGER)"))
-            holding.set()
-            release.wait(5)
-            released.append(time.time_ns())
-
-    writer = threading.Thread(target=hold_the_lock)
-    writer.start()
-    holding.wait(5)
-    with tracing.tracer().start_as_current_span("outer"), getattr(db, kind)() as reader:
-        tables = reader.execute(text("SELECT name FROM sqlite_master")).scalars().all()
-    release.set()
-    writer.join()
+    with holding_the_write_lock(db, "CREATE TABLE written (n INTEGER)") as (_, released):
+        with tracing.tracer().start_as_current_span("outer"), getattr(db, kind)() as reader:
+            tables = reader.execute(text("SELECT name FROM sqlite_master")).scalars().all()
     db.close()
     begin = next(span for span in spans.finished() if span.name == "BEGIN")
     assert begin.attributes["db.query.text"] == "BEGIN"
