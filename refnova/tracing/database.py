@@ -74,11 +74,16 @@ _STATEMENTS = "_refnova_statements"
 
 Attributes = Mapping[str, AttributeValue]
 Listener = Callable[..., Any]
+# A dialect's ``do_execute`` or ``do_executemany``: (cursor, statement, parameters, context).
+Execution = Callable[[Any, str, Any, Any], Any]
+# (span name, attributes) of a statement text, or None for driver plumbing.
+StatementSpan = Callable[[str], "tuple[str, Attributes] | None"]
 # A statement that gets a span: its name, attributes and parent context.
 Recorded = tuple[str, Attributes, Context]
 # A statement that ran: the same, and the start and end of the driver's call (ns).
 Ran = tuple[str, Attributes, Context, int, int]
-Recorder = Callable[[str, Any, Any], "Recorded | None"]
+# Read once: a read of an enum member costs several times a global's (Python 3.11).
+_CLIENT = SpanKind.CLIENT
 
 
 def sql_summary(statement: str) -> tuple[str, str | None]:
@@ -103,7 +108,7 @@ def engine_attributes(engine: Engine) -> dict[str, AttributeValue]:
     return base
 
 
-def _statement_spans(base: Attributes) -> Callable[[str], tuple[str, Attributes] | None]:
+def _statement_spans(base: Attributes) -> StatementSpan:
     """(span name, attributes) of a statement text, or None for driver plumbing."""
     system = str(base[DB_SYSTEM_NAME])
 
@@ -126,42 +131,48 @@ def _statement_spans(base: Attributes) -> Callable[[str], tuple[str, Attributes]
     return statement_span
 
 
-def _statement_recorder(base: Attributes) -> Recorder:
-    """What tells whether a statement gets a span: None without a recording parent, without an
-    execution context (SQLAlchemy's own bare cursor calls) or for driver plumbing."""
-    statement_span = _statement_spans(base)
+def _timed(tracer: trace.Tracer, statement_span: StatementSpan, method: Execution) -> Listener:
+    """``method(cursor, statement, parameters, context)``, the dialect's call that hands a
+    statement to the driver, timed for its statement's span, which its transaction's end makes
+    (a failure's at once). A statement gets none without a recording parent, without an
+    execution context (SQLAlchemy's own bare cursor calls) or as driver plumbing.
 
-    def record(statement: str, parameters: Any, context: Any) -> Recorded | None:
+    One frame per statement: every statement of a traced request runs through here."""
+    get_current = otel_context.get_current
+    get_current_span = trace.get_current_span
+
+    def execute(cursor: Any, statement: str, parameters: Any, context: Any = None) -> Any:
         if context is None:
-            return None
-        parent = otel_context.get_current()
-        if not trace.get_current_span(parent).is_recording():
-            return None
-        found = statement_span(statement)
+            return method(cursor, statement, parameters, context)
+        parent = get_current()
+        found = statement_span(statement) if get_current_span(parent).is_recording() else None
         if found is None:
-            return None
+            return method(cursor, statement, parameters, context)
         name, attributes = found
-        if context.executemany and isinstance(parameters, (list, tuple)) and len(parameters) > 1:
+        if isinstance(parameters, (list, tuple)) and len(parameters) > 1 and context.executemany:
             attributes = {**attributes, DB_OPERATION_BATCH_SIZE: len(parameters)}
-        return name, attributes, parent
+        # The statements already run in the transaction of the context's connection.
+        info = context.root_connection.connection.info
+        ran: list[Ran] | None = info.get(_STATEMENTS)
+        if ran is None:
+            ran = info[_STATEMENTS] = []
+        start = time.time_ns()
+        try:
+            result = method(cursor, statement, parameters, context)
+        except BaseException as error:
+            _make_failed(tracer, ran, (name, attributes, parent), start, error)
+            raise
+        ran.append((name, attributes, parent, start, time.time_ns()))
+        return result
 
-    return record
-
-
-def _transaction_statements(context: Any) -> list[Ran]:
-    """The statements already run in the transaction of an execution context's connection."""
-    info = context.root_connection.connection.info
-    ran: list[Ran] | None = info.get(_STATEMENTS)
-    if ran is None:
-        ran = info[_STATEMENTS] = []
-    return ran
+    return execute
 
 
 def _make_spans(tracer: trace.Tracer, ran: list[Ran]) -> None:
     """The spans of the statements that ran, in the order they ran; the list is emptied."""
     for name, attributes, parent, start, end in ran:
         span = tracer.start_span(
-            name, parent, kind=SpanKind.CLIENT, attributes=attributes, start_time=start
+            name, parent, kind=_CLIENT, attributes=attributes, start_time=start
         )
         span.end(end_time=end)
     ran.clear()
@@ -173,57 +184,25 @@ def _make_failed(
     """The spans of the statements before a failing one, then its own span, marked."""
     _make_spans(tracer, ran)
     name, attributes, parent = recorded
-    span = tracer.start_span(
-        name, parent, kind=SpanKind.CLIENT, attributes=attributes, start_time=start
-    )
+    span = tracer.start_span(name, parent, kind=_CLIENT, attributes=attributes, start_time=start)
     spans.mark_error(span, error)
     span.end()
 
 
-def _execution(tracer: trace.Tracer, record: Recorder, method: Listener) -> Listener:
-    """The dialect's ``do_execute`` or ``do_executemany``, timed for its statement's span."""
+def _timed_no_params(
+    tracer: trace.Tracer, statement_span: StatementSpan, method: Listener
+) -> Listener:
+    """The dialect's ``do_execute_no_params`` (cursor, statement, context), timed by ``_timed``."""
+    timed = _timed(
+        tracer,
+        statement_span,
+        lambda cursor, statement, _parameters, context: method(cursor, statement, context),
+    )
 
-    def execute(cursor: Any, statement: str, parameters: Any, context: Any = None) -> Any:
-        return _timed(
-            tracer,
-            record(statement, parameters, context),
-            context,
-            lambda: method(cursor, statement, parameters, context),
-        )
+    def execute_no_params(cursor: Any, statement: str, context: Any = None) -> Any:
+        return timed(cursor, statement, None, context)
 
-    return execute
-
-
-def _execution_no_params(tracer: trace.Tracer, record: Recorder, method: Listener) -> Listener:
-    """The dialect's ``do_execute_no_params``, timed for its statement's span."""
-
-    def execute(cursor: Any, statement: str, context: Any = None) -> Any:
-        return _timed(
-            tracer,
-            record(statement, None, context),
-            context,
-            lambda: method(cursor, statement, context),
-        )
-
-    return execute
-
-
-def _timed(
-    tracer: trace.Tracer, recorded: Recorded | None, context: Any, run: Callable[[], Any]
-) -> Any:
-    """``run()`` (the driver's call); with ``recorded`` (a statement that gets a span), its
-    times kept for its span, which its transaction's end makes (a failure's at once)."""
-    if recorded is None:
-        return run()
-    ran = _transaction_statements(context)
-    start = time.time_ns()
-    try:
-        result = run()
-    except BaseException as error:
-        _make_failed(tracer, ran, recorded, start, error)
-        raise
-    ran.append((*recorded, start, time.time_ns()))
-    return result
+    return execute_no_params
 
 
 def _rollback_listener(conn: Any) -> None:
@@ -259,7 +238,7 @@ def _ending(tracer: trace.Tracer, base: Attributes, operation: str, method: List
             _make_spans(tracer, ran)
             # A leaf: made once the driver's call is over, never current.
             span = tracer.start_span(
-                operation, kind=SpanKind.CLIENT, attributes=attributes, start_time=start
+                operation, kind=_CLIENT, attributes=attributes, start_time=start
             )
             if failed is not None:
                 spans.mark_error(span, failed)
@@ -285,17 +264,17 @@ class SQLAlchemyInstrumentor:
             spans.INSTRUMENTATION_NAME, refnova_version(), schema_url=SCHEMA_URL
         )
         base = engine_attributes(engine)
-        record = _statement_recorder(base)
+        statement_span = _statement_spans(base)
         dialect = engine.dialect
         # The engine's own dialect instance: its methods shadowed here, for it alone.
-        dialect.do_execute = _execution(  # type: ignore[method-assign]
-            tracer, record, dialect.do_execute
+        dialect.do_execute = _timed(  # type: ignore[method-assign]
+            tracer, statement_span, dialect.do_execute
         )
-        dialect.do_executemany = _execution(  # type: ignore[method-assign]
-            tracer, record, dialect.do_executemany
+        dialect.do_executemany = _timed(  # type: ignore[method-assign]
+            tracer, statement_span, dialect.do_executemany
         )
-        dialect.do_execute_no_params = _execution_no_params(  # type: ignore[method-assign]
-            tracer, record, dialect.do_execute_no_params
+        dialect.do_execute_no_params = _timed_no_params(  # type: ignore[method-assign]
+            tracer, statement_span, dialect.do_execute_no_params
         )
         for name, operation in _ENDINGS.items():
             original = getattr(dialect, name)
