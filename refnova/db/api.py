@@ -109,10 +109,8 @@ def _make_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
         engine = create_engine(url, pool_pre_ping=True)
         if engine.dialect.name == "postgresql":
-            # A create's rows of one table (15 system metadata rows) go as one multi-row
-            # INSERT, not one execution each: less CPU for the server and for the API
-            # (benchmarks/README.md, "Serving: HTTP and workers"). psycopg2's dialect does
-            # it already; psycopg 3's leaves the rows to the driver's pipeline.
+            # One multi-row INSERT per table, as psycopg2's dialect does, not a statement per
+            # row: less CPU in the server and the API (benchmarks/README.md, workers).
             engine.dialect.use_insertmanyvalues_wo_returning = True
         return engine
     if url in ("sqlite://", "sqlite:///:memory:"):
