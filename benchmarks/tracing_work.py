@@ -10,9 +10,10 @@ floor.
 
 Code in C (builtins, the SQLite driver, dict and string work inside one instruction) runs no
 opcodes, so this is the Python-level work only. With ``--gc-rounds N`` it also times N rounds
-of each kind on the thread CPU clock, the garbage collector paused in every other round, and
-prints the ratio both ways: the collector's share of it (benchmarks/README.md, "The target not
-met, and why").
+of each kind on the thread CPU clock, the garbage collector paused in every other block of
+rounds, and prints the ratio both ways (the collector's share of it), how often the collector
+ran in the rounds of each kind and what one young collection cost there (benchmarks/README.md,
+"The target not met, and why").
 """
 
 import argparse
@@ -61,28 +62,109 @@ def opcodes(function, rounds):
     return {where(name): total / rounds for name, total in counted.items()}
 
 
+class Collections:
+    """The collector's runs (``gc.callbacks``) in the rounds of each kind: how many of each
+    generation, their CPU time, and how many rounds saw at least one."""
+
+    def __init__(self, kinds):
+        self.runs = {name: [0, 0, 0] for name in kinds}
+        self.seconds = {name: [0.0, 0.0, 0.0] for name in kinds}
+        self.rounds_with = {name: 0 for name in kinds}
+        self.rounds = {name: 0 for name in kinds}
+        # With the collector paused: container objects allocated less those freed, a round.
+        self.counted = {name: [] for name in kinds}
+        self.kind = None
+        self._started = 0.0
+        self._seen = False
+
+    def __call__(self, phase, info):
+        if self.kind is None:
+            return
+        if phase == "start":
+            self._started = time.thread_time()
+            return
+        generation = info["generation"]
+        self.runs[self.kind][generation] += 1
+        self.seconds[self.kind][generation] += time.thread_time() - self._started
+        self._seen = True
+
+    def begin(self, kind):
+        """Count what runs until ``end`` as a round of ``kind`` (None: not at all)."""
+        self.kind, self._seen = kind, False
+
+    def end(self):
+        if self.kind is not None:
+            self.rounds[self.kind] += 1
+            self.rounds_with[self.kind] += self._seen
+        self.kind = None
+
+    def report(self):
+        print(
+            "container objects a round (allocated - freed, collector paused): "
+            + ", ".join(
+                "%s %.0f" % (name, statistics.median(values))
+                for name, values in self.counted.items()
+                if values
+            )
+        )
+        for name, runs in self.runs.items():
+            rounds = max(self.rounds[name], 1)
+            young = (self.seconds[name][0] / runs[0] * 1e6) if runs[0] else 0.0
+            print(
+                "collections a round, %s: %.3f / %.3f / %.3f (generation 0 / 1 / 2), "
+                "in %.0f%% of its rounds; a generation-0 collection %.0f us"
+                % (
+                    name,
+                    *(count / rounds for count in runs),
+                    100.0 * self.rounds_with[name] / rounds,
+                    young,
+                )
+            )
+
+
+# Rounds in a row with the collector on, then as many with it paused, and so on: within a
+# block it runs as in the probe (a collection made just before each block, outside the timings,
+# so that what a paused block allocated is not collected in the next one).
+BLOCK = 20
+
+
 def with_and_without_gc(rounds, kinds, count):
-    """{"gc": medians, "no gc": medians} (us, thread CPU clock) of ``count`` rounds each, the
-    collector paused in every other round and the order of the kinds reversed every round."""
+    """{"gc": medians, "no gc": medians} (us, thread CPU clock) of ``count`` rounds each, in
+    alternating blocks of ``BLOCK`` rounds with the collector on and paused, the order of the
+    kinds reversed every round; and the ``Collections`` of the rounds with it on."""
     cpu = {paused: {name: [] for name in kinds} for paused in (False, True)}
+    seen = Collections(kinds)
+    gc.callbacks.append(seen)
     order = list(kinds.items())
-    for index in range(2 * count):
-        rounds.between(index)
-        paused = index % 2 == 1
-        if paused:
-            gc.disable()
-        for name, function in order if (index // 2) % 2 == 0 else order[::-1]:
-            rounds.use(name)
-            start = time.thread_time()
-            function()
-            cpu[paused][name].append(time.thread_time() - start)
+    try:
+        for index in range(2 * count):
+            rounds.between(index)
+            paused = (index // BLOCK) % 2 == 1
+            if index % BLOCK == 0:
+                gc.enable()
+                gc.collect()
+                if paused:
+                    gc.disable()
+            for name, function in order if index % 2 == 0 else order[::-1]:
+                rounds.use(name)
+                seen.begin(None if paused else name)
+                counted = gc.get_count()[0]
+                start = time.thread_time()
+                function()
+                cpu[paused][name].append(time.thread_time() - start)
+                seen.end()
+                if paused:
+                    seen.counted[name].append(gc.get_count()[0] - counted)
+    finally:
         gc.enable()
-    return {
+        gc.callbacks.remove(seen)
+    medians = {
         "no gc" if paused else "gc": {
             name: statistics.median(values) * 1e6 for name, values in samples.items()
         }
         for paused, samples in cpu.items()
     }
+    return medians, seen
 
 
 def main(argv=None):
@@ -103,7 +185,9 @@ def main(argv=None):
     for name, function in kinds.items():
         rounds.use(name)
         counts[name] = opcodes(function, args.rounds)
-    timed = with_and_without_gc(rounds, kinds, args.gc_rounds) if args.gc_rounds else {}
+    timed, collections_seen = (
+        with_and_without_gc(rounds, kinds, args.gc_rounds) if args.gc_rounds else ({}, None)
+    )
     rounds.close()
     untraced, floor, traced = (sum(counts[name].values()) for name in kinds)
     print("opcodes per round: untraced %.0f, traced %.0f, floor %.0f" % (untraced, traced, floor))
@@ -129,6 +213,8 @@ def main(argv=None):
                 (medians["traced"] - medians["untraced"]) / medians["floor"],
             )
         )
+    if collections_seen is not None:
+        collections_seen.report()
     return 0
 
 
