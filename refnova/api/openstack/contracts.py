@@ -32,6 +32,7 @@ from typing import Any
 import webob
 
 from refnova.api.openstack import microversions, request_body
+from refnova.api.openstack.answers import Answer, set_header
 from refnova.api.openstack.compute import errors, extensions, server_list, views
 from refnova.api.openstack.compute import server_checks as checks
 from refnova.api.openstack.compute import versioned_checks as versioned
@@ -123,13 +124,13 @@ class Contract:
             return {}
         return microversions.response_headers(version)
 
-    def finish_response(self, req: webob.Request, response: webob.Response) -> None:
+    def finish_response(self, req: webob.Request, response: webob.Response | Answer) -> None:
         for name, value in self.response_headers(req).items():
-            response.headers[name] = value
+            set_header(response.headerlist, name, value)
 
-    def finish_fault(self, req: webob.Request, response: webob.Response) -> None:
+    def finish_fault(self, req: webob.Request, response: webob.Response | Answer) -> None:
         if self.fault_content_type:
-            response.headers["Content-Type"] = self.fault_content_type
+            set_header(response.headerlist, "Content-Type", self.fault_content_type)
 
     @property
     def max_version(self) -> str:

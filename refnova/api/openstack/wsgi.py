@@ -3,18 +3,19 @@ router, resource) as one object, and Nova's fault bodies."""
 
 from __future__ import annotations
 
-import functools
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import webob
-import webob.acceptparse
 import webob.exc
 
 from refnova import tracing
 from refnova.api.openstack import auth, contracts, links, request_body, urlmap, versions
+from refnova.api.openstack.answers import JSON_CONTENT_TYPES as JSON_CONTENT_TYPES
+from refnova.api.openstack.answers import Answer, best_json_type, fault_answer, json_response
+from refnova.api.openstack.answers import fault_body as fault_body
+from refnova.api.openstack.answers import fault_response as fault_response
 from refnova.api.openstack.ratelimit import FaultWithoutRequestId, RateLimiter
 from refnova.context import RequestContext, generate_request_id
 from refnova.exception import ApiError, fault_key_for
@@ -143,76 +144,6 @@ ROUTES_BY_METHOD = {
 PUBLIC_ROUTES = tuple(route for route in ROUTES if route.public)
 
 
-def fault_body(
-    status: int, message: str, headers: Mapping[str, Any] | None = None, key: str | None = None
-) -> dict[str, dict[str, Any]]:
-    key = key or fault_key_for(status)
-    fault: dict[str, Any] = {"message": message, "code": status}
-    retry_after = (headers or {}).get("Retry-After")
-    if status in (413, 429) and retry_after:
-        fault["retryAfter"] = str(retry_after)
-    return {key: fault}
-
-
-JSON_TYPE = "application/json"
-JSON_CONTENT_TYPES = (JSON_TYPE, "application/vnd.openstack.compute+json")
-
-
-def best_json_type(req: webob.Request | None) -> str:
-    """The JSON media type the client prefers; Nova echoed the vendor type when asked for it."""
-    return _json_type_for(req.environ.get("HTTP_ACCEPT")) if req is not None else JSON_TYPE
-
-
-# What ``req.accept`` parses on every read depends on the header's text alone: the answer
-# for each of the few Accept headers clients send is worked out once.
-@functools.lru_cache(maxsize=256)
-def _json_type_for(accept: str | None) -> str:
-    offers = webob.acceptparse.create_accept_header(accept).acceptable_offers(JSON_CONTENT_TYPES)
-    return offers[0][0] if offers else JSON_TYPE
-
-
-def json_response(
-    status: int,
-    body: Any,
-    headers: Mapping[str, Any] | None = None,
-    content_type: str = "application/json",
-) -> webob.Response:
-    return _text_response(status, json.dumps(body), headers, content_type)
-
-
-def _text_response(
-    status: int, text: str, headers: Mapping[str, Any] | None, content_type: str
-) -> webob.Response:
-    data = text.encode("utf-8")
-    # The header list given whole: WebOb's content-type and body setters parse and copy what
-    # is known here already.
-    headerlist = [("Content-Type", content_type), ("Content-Length", str(len(data)))]
-    response = webob.Response(app_iter=[data], status=status, headerlist=headerlist)
-    for name, value in (headers or {}).items():
-        response.headers[name] = str(value)
-    return response
-
-
-def fault_response(error: ApiError, req: webob.Request | None = None) -> webob.Response:
-    body = fault_body(error.status, error.message, error.headers, error.fault)
-    (fault,) = body.values()
-    if error.details is not None:
-        fault["details"] = error.details
-    return _text_response(error.status, _fault_text(body), error.headers, best_json_type(req))
-
-
-# A fault of a message and a code alone (nearly every one), as ``json.dumps`` writes it: the
-# encoder's set-up for so small a document costs more than writing it from this template.
-_PLAIN_FAULT = '{%s: {"message": %s, "code": %d}}'
-
-
-def _fault_text(body: dict[str, dict[str, Any]]) -> str:
-    ((key, fault),) = body.items()
-    if len(fault) == 2:  # fault_body's "message" then "code", nothing added
-        return _PLAIN_FAULT % (json.dumps(key), json.dumps(fault["message"]), fault["code"])
-    return json.dumps(body)
-
-
 class APIRouter:
     """One WSGI app serving the /v2 contract of the servers resource."""
 
@@ -251,13 +182,14 @@ class APIRouter:
         always answers with its own."""
         urlmap.collapse_slashes(environ)
         req = webob.Request(environ)
+        response: webob.Response | Answer
         try:
             response = self.respond(req)
         except webob.exc.HTTPException as error:
             response = error
         return response(environ, start_response)
 
-    def respond(self, req: webob.Request) -> webob.Response:
+    def respond(self, req: webob.Request) -> webob.Response | Answer:
         # The SERVER span is tracing.ServerSpanMiddleware's: the router names it after the
         # route and adds the fault and the request's ids (nothing to do when it records not).
         route, params = self._match(req)
@@ -266,11 +198,12 @@ class APIRouter:
         if recording and route is not None:
             tracing.name_after_route(span, req.method, route.template)
         sends_request_id = True
+        response: webob.Response | Answer
         try:
             response = self._handle(req, route, params)
         except ApiError as error:
             sends_request_id = not isinstance(error, FaultWithoutRequestId)  # /v2's 429, 404
-            response = fault_response(error, req)
+            response = fault_answer(error, req)
             contracts.contract_of(req).finish_fault(req, response)
             if recording:
                 fault = error.fault or fault_key_for(error.status)
