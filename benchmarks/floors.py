@@ -19,7 +19,7 @@ import kombu
 import sqlalchemy as sa
 
 from refnova import block_device
-from refnova.db import api as db_api
+from refnova.db import engine as db_engine
 from refnova.db import models
 
 # --- validation ------------------------------------------------------------------------------
@@ -194,7 +194,7 @@ class Provisioning:
     """
 
     def __init__(self, url, project_id, default_quotas):
-        self.engine = db_api._make_engine(url)  # the same SQLite settings as refnova's
+        self.engine = db_engine.make_engine(url)  # the same SQLite settings as refnova's
         models.Base.metadata.create_all(self.engine)
         self.tables = models.Base.metadata.tables
         self.default_quotas = dict(default_quotas)

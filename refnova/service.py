@@ -67,7 +67,10 @@ class Deployment:
     ) -> None:
         self.settings = settings
         self.world = world if world is not None else load_world(path=settings.world_file)
-        self.db = db_api.Database(settings.db_url, schema_from)
+        # A connection kept open for each HTTP thread: with fewer, a server busy on every
+        # thread closed and reopened connections all the time (benchmarks/README.md, workers).
+        pool_size = max(db_api.POOL_SIZE, settings.http_threads)
+        self.db = db_api.Database(settings.db_url, schema_from, pool_size)
         db_api.seed_world(self.db, self.world)
         behaviours.seed(self.db, self.world)
         self.transport = messaging.Transport(settings.transport_url, settings.publish_timeout)

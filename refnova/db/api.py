@@ -8,16 +8,16 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import bindparam, create_engine, event, func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy import exc as sqlalchemy_exc
-from sqlalchemy.engine import Connection, CursorResult, Engine
+from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql import Executable
 
 from refnova import exception, tracing, utils
 from refnova.context import RequestContext
 from refnova.db import memory, models
+from refnova.db.engine import POOL_SIZE, READ_ONLY, make_engine
 
 # The parameters of one statement, or of one statement run for each row.
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]]
@@ -29,17 +29,19 @@ SCHEMA_LOCK_KEY = 0x7265666E6F7661
 # What a database that is away (or busy) raises, rather than a request it refuses: worth trying
 # the same work again later.
 TRANSIENT_ERRORS = (sqlalchemy_exc.OperationalError, sqlalchemy_exc.InterfaceError)
-# The execution option of the engine that ``snapshot`` and ``reading`` use: on SQLite their
-# transactions begin DEFERRED (see ``_take_write_lock_at_begin``).
-READ_ONLY = "refnova_read_only"
 
 
 class Database:
     """One engine and the transactions over it."""
 
-    def __init__(self, url: str, schema_from: "Database | None" = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        schema_from: "Database | None" = None,
+        pool_size: int = POOL_SIZE,  # connections kept open: as many as threads use
+    ) -> None:
         self.url = url
-        self.engine = _make_engine(url)
+        self.engine = make_engine(url, pool_size)
         self._read_engine = self.engine.execution_options(**{READ_ONLY: True})
         # A single shared in-memory SQLite connection cannot hold two transactions at
         # once, so its users take turns.
@@ -103,42 +105,6 @@ def _lock_schema(connection: Connection) -> None:
     """PostgreSQL: one process at a time creates or seeds (SQLite: BEGIN IMMEDIATE does it)."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
-
-
-def _make_engine(url: str) -> Engine:
-    if not url.startswith("sqlite"):
-        engine = create_engine(url, pool_pre_ping=True)
-        if engine.dialect.name == "postgresql":
-            # One multi-row INSERT per table, as psycopg2's dialect does, not a statement per
-            # row: less CPU in the server and the API (benchmarks/README.md, workers).
-            engine.dialect.use_insertmanyvalues_wo_returning = True
-        return engine
-    if url in ("sqlite://", "sqlite:///:memory:"):
-        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
-    else:
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-    _take_write_lock_at_begin(engine)
-    return engine
-
-
-def _take_write_lock_at_begin(engine: Engine) -> None:
-    """SQLite: BEGIN IMMEDIATE, so two writers queue instead of failing on lock upgrade; a
-    transaction for reads only (``READ_ONLY``) begins DEFERRED and, on WAL, never waits."""
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        if engine.url.database not in (None, "", ":memory:"):
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Connection) -> None:
-        read_only = connection.get_execution_options().get(READ_ONLY, False)
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 # --- the world ------------------------------------------------------------------------
