@@ -21,6 +21,14 @@ def generate_request_id() -> str:
     return "req-%s-%s-%s-%s-%s" % (text[:8], text[8:12], text[12:16], text[16:20], text[20:])
 
 
+def utcnow() -> datetime.datetime:
+    """oslo's ``timeutils.utcnow()``: now in UTC, without a time zone. The aware time's date
+    and time are joined, as ``replace(tzinfo=None)`` would give them: its keyword arguments
+    made it a microsecond, most of the time of making a request's context."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return datetime.datetime.combine(now.date(), now.time())
+
+
 @dataclasses.dataclass
 class RequestContext:
     user_id: str
@@ -33,9 +41,7 @@ class RequestContext:
     read_deleted: str = "no"
     user_name: str | None = None
     project_name: str | None = None
-    timestamp: datetime.datetime = dataclasses.field(
-        default_factory=lambda: datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-    )
+    timestamp: datetime.datetime = dataclasses.field(default_factory=utcnow)
 
     def to_dict(self) -> dict[str, Any]:
         """The keys Icehouse's RequestContext.to_dict() gave (the RPC `_context_*` keys)."""
