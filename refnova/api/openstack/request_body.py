@@ -19,14 +19,17 @@ MALFORMED = "Malformed request body"
 MAX_DEPTH = 100
 
 
-def read(req: webob.Request) -> bytes:
+def read(req: webob.Request, length: int | None = None) -> bytes:
     """``req.body``. A body of declared length not read yet is read once, as WebOb reads it
     (``LimitedLengthFile``: a short body is a ``DisconnectionError``), and kept seekable for
-    whoever reads it next, without WebOb's copy of it into a second buffer."""
-    length = req.content_length
-    if not length or req.is_body_seekable:
+    whoever reads it next, without WebOb's copy of it into a second buffer. ``length``: the
+    request's ``content_length``, when the caller has parsed it already."""
+    if length is None:
+        length = req.content_length
+    environ = req.environ  # WebOb's is_body_seekable and body_file_raw, read directly
+    if not length or environ.get("webob.is_body_seekable", False):
         return req.body
-    stream = req.body_file_raw
+    stream = environ["wsgi.input"]
     data = stream.read(length)  # a server's input gives the whole body at once, nearly always
     if len(data) < length:  # a short read: the rest as WebOb reads it (a disconnection raises)
         data += LimitedLengthFile(stream, length - len(data)).read()

@@ -204,15 +204,17 @@ class APIRouter:
         except ApiError as error:
             sends_request_id = not isinstance(error, FaultWithoutRequestId)  # /v2's 429, 404
             response = fault_answer(error, req)
-            contracts.contract_of(req).finish_fault(req, response)
+            contract = contracts.contract_of(req)
+            contract.finish_fault(req, response)
             if recording:
                 fault = error.fault or fault_key_for(error.status)
                 tracing.mark_answer(span, error.status, error, **{NOVA_FAULT: fault})
         else:
+            contract = contracts.contract_of(req)
             if recording and response.status_code >= 400:  # refused before any handler (401)
                 fault = fault_key_for(response.status_code)
                 tracing.mark_answer(span, response.status_code, None, **{NOVA_FAULT: fault})
-        contracts.contract_of(req).finish_response(req, response)  # /v2.1: version echo
+        contract.finish_response(req, response)  # /v2.1: version echo
         context = req.environ.get("nova.context")
         # The context's own id (each authenticator makes a fresh context); one made here for
         # an answer given before there is one (404, 401, 413; sent on /v2.1 only). The path,
@@ -223,7 +225,7 @@ class APIRouter:
             return response
         request_id = context.request_id if context else generate_request_id()
         # Appended: no handler sets these headers, so there is none to replace.
-        response.headerlist.extend((name, request_id) for name in headers)
+        response.headerlist.extend([(name, request_id) for name in headers])
         if recording:
             project_id = context.project_id if context else None
             tracing.annotate({NOVA_REQUEST_ID: request_id, NOVA_PROJECT_ID: project_id}, span)
@@ -269,14 +271,14 @@ class APIRouter:
         context = self._admit(req, contract)
         if context is None:
             return _unauthorized(self.authenticator.challenge_headers(), req)
-        return self._dispatch(req, route, params, context)
+        return self._dispatch(req, route, params, context, contract)
 
     def _admit(self, req: webob.Request, contract: contracts.Contract) -> RequestContext | None:
         """authtoken, keystonecontext and (/v2) ratelimit: the request's context, None: 401."""
         context = self.authenticator.authenticate(req)  # ApiError(503) when Keystone is down
         if context is None:
             return None
-        links.refuse_unsafe_ids({"project_id": context.project_id})
+        links.refuse_unsafe_id("project_id", context.project_id)
         req.environ["nova.context"] = context
         if contract.rate_limited:
             wait = self.rate_limiter.check(req.method, context.user_id)
@@ -333,11 +335,15 @@ class APIRouter:
         )
 
     def _dispatch(
-        self, req: webob.Request, route: Route, params: dict[str, str], context: RequestContext
+        self,
+        req: webob.Request,
+        route: Route,
+        params: dict[str, str],
+        context: RequestContext,
+        contract: contracts.Contract,
     ) -> webob.Response:
         if route.action == "versions" or route.action.startswith("version:"):
             return self._discovery(req, route, params.get("project_id"), context)
-        contract = contracts.contract_of(req)
         contract.negotiate(req)  # /v2.1: the microversion (400, 406) comes first
         project_id = params.pop("project_id", None)  # optional on /v2.1
         body: Any = None
@@ -374,8 +380,9 @@ def _refuse_other_project(project_id: str | None, context: RequestContext) -> No
 
 def _body_too_large(req: webob.Request) -> bool:
     """sizelimit (F1): over 114688 bytes, declared or read from a chunked body."""
-    if req.content_length is not None:
-        return req.content_length > MAX_REQUEST_BODY_SIZE
+    length = req.content_length
+    if length is not None:
+        return length > MAX_REQUEST_BODY_SIZE
     if req.method == "POST" and req.is_body_readable:
         data = req.body_file_raw.read(MAX_REQUEST_BODY_SIZE + 1)
         if len(data) > MAX_REQUEST_BODY_SIZE:
@@ -406,11 +413,12 @@ def _deserialize(req: webob.Request) -> Any:
         and content_type not in SUPPORTED_CONTENT_TYPES
     ):
         raise ApiError(400, "Unsupported Content-Type")
-    if not req.content_length:
+    length = req.content_length
+    if not length:
         return None
     if not content_type or content_type == "text/plain":
         raise ApiError(400, "Unsupported Content-Type")
     if content_type.endswith("xml"):
         # refnova speaks JSON only; Icehouse also parsed XML bodies.
         raise ApiError(415, "XML request bodies are not supported")
-    return request_body.parse(request_body.read(req))
+    return request_body.parse(request_body.read(req, length))
