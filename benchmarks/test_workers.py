@@ -19,6 +19,7 @@ and the clients still share the two cores with the workers, so the ratio stays w
 """
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -163,6 +164,85 @@ def _purge(vhost_url):
         kombu.Queue("conductor", channel=connection.channel()).purge()
 
 
+class CpuPerCreate:
+    """Where a window's CPU went, in µs per create (Linux's /proc; nothing elsewhere): the API
+    processes (the server and its workers), the database's PostgreSQL backends open when the
+    window starts (the pool keeps them: none open during one), RabbitMQ's
+    beam.smp (shared with whatever else uses the broker) and the clients (this process). The
+    figures ``workers_2``'s model in benchmarks/README.md is checked against."""
+
+    TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def __init__(self, db_url):
+        import psycopg
+
+        self.available = os.path.isdir("/proc/self/task")
+        self.database = db_url.rsplit("/", 1)[1]
+        self.admin = psycopg.connect(support.POSTGRES_ADMIN_URL, autocommit=True)
+        self.samples = {}  # (workers, group): [µs per create]
+
+    def measure(self, workers, api_pid, window):
+        """Run ``window()`` (creates per second, over ``seconds``) and keep its CPU per create."""
+        groups = {
+            "api": [api_pid, *self._children(api_pid)],
+            "postgresql": [
+                pid
+                for (pid,) in self.admin.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.database,)
+                )
+            ],
+            "rabbitmq": self._named("beam.smp"),
+        }
+        before = {group: self._cpu(pids) for group, pids in groups.items()}
+        clients, started = time.process_time(), time.perf_counter()
+        rate = window()
+        creates = rate * (time.perf_counter() - started)
+        spent = {group: self._cpu(pids) - before[group] for group, pids in groups.items()}
+        spent["clients"] = time.process_time() - clients
+        if self.available and creates:
+            for group, seconds in spent.items():
+                self.samples.setdefault((workers, group), []).append(seconds / creates * 1e6)
+        return rate
+
+    def figures(self):
+        return {
+            "cpu_us_per_create.workers_%d.%s" % key: (statistics.median(values), "us")
+            for key, values in self.samples.items()
+        }
+
+    def _cpu(self, pids):
+        total = 0.0
+        for pid in pids:
+            try:
+                with open("/proc/%d/stat" % pid) as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:  # ended, or no /proc
+                continue
+            total += (int(fields[11]) + int(fields[12])) / self.TICKS  # utime + stime
+        return total
+
+    @staticmethod
+    def _children(pid):
+        try:
+            with open("/proc/%d/task/%d/children" % (pid, pid)) as children:
+                return [int(child) for child in children.read().split()]
+        except OSError:
+            return []
+
+    @staticmethod
+    def _named(name):
+        pids = []
+        for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+            if entry.isdigit():
+                try:
+                    with open("/proc/%s/comm" % entry) as comm:
+                        if comm.read().strip() == name:
+                            pids.append(int(entry))
+                except OSError:  # ended meanwhile
+                    continue
+        return pids
+
+
 @contextlib.contextmanager
 def _services(results):
     try:
@@ -195,11 +275,19 @@ def test_workers_2(results, world, tmp_path):
         rates = {1: [], 2: []}
         for workers in (1, 2):  # warm-up: connections, caches, the first rows
             _window(ports[workers], raw_body, warmup)
+        cpu = CpuPerCreate(db)
         for index in range(windows):
             for workers in (1, 2) if index % 2 == 0 else (2, 1):
                 _purge(mq)
-                rates[workers].append(_window(ports[workers], raw_body, seconds))
+                rate = cpu.measure(
+                    workers,
+                    apis[workers].popen.pid,
+                    functools.partial(_window, ports[workers], raw_body, seconds),
+                )
+                rates[workers].append(rate)
         _purge(mq)
+        cpu.admin.close()
+    results.figures.update(cpu.figures())
     for workers, rate in rates.items():
         # Seconds per create: the ratio is a quotient of medians, as every other ratio.
         results.samples["wall"]["workers_2.workers_%d" % workers] = [1.0 / r for r in rate]
