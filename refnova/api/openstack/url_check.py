@@ -26,6 +26,14 @@ class RefuseUndecodablePath:
         self.app = app
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        query = environ.get("QUERY_STRING", "")
+        if (  # nearly every request: all ASCII, nothing escaped in the query (both checks pass)
+            environ.get("PATH_INFO", "").isascii()
+            and environ.get("SCRIPT_NAME", "").isascii()
+            and query.isascii()
+            and "%" not in query
+        ):
+            return self.app(environ, start_response)
         if not path_decodes(environ):
             error = ApiError(400, MESSAGE % "path")
         elif not query_decodes(environ):

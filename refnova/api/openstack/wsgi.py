@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import webob
 import webob.exc
+from webob.descriptors import parse_int_safe
 
 from refnova import tracing
 from refnova.api.openstack import auth, contracts, links, request_body, urlmap, versions
@@ -249,7 +250,7 @@ class APIRouter:
         path = req.environ.get("PATH_INFO", "")
         if not path.isascii():  # bytes as latin-1 (PEP 3333): WebOb decodes them as UTF-8
             path = req.path_info
-        for route in ROUTES_BY_METHOD.get(req.method, ()):
+        for route in ROUTES_BY_METHOD.get(req.environ.get("REQUEST_METHOD", "GET"), ()):
             found = route.pattern.match(path)
             if found:
                 return route, found.groupdict()
@@ -380,7 +381,7 @@ def _refuse_other_project(project_id: str | None, context: RequestContext) -> No
 
 def _body_too_large(req: webob.Request) -> bool:
     """sizelimit (F1): over 114688 bytes, declared or read from a chunked body."""
-    length = req.content_length
+    length = _content_length(req.environ)
     if length is not None:
         return length > MAX_REQUEST_BODY_SIZE
     if req.method == "POST" and req.is_body_readable:
@@ -389,6 +390,10 @@ def _body_too_large(req: webob.Request) -> bool:
             return True
         req.body = data
     return False
+
+
+def _content_length(environ: WSGIEnvironment) -> int | None:
+    return parse_int_safe(environ.get("CONTENT_LENGTH"))
 
 
 def _too_large_page(req: webob.Request) -> webob.Response:
@@ -406,14 +411,15 @@ def _unauthorized(
 
 def _deserialize(req: webob.Request) -> Any:
     """The body as JSON; F3 for an unsupported type, F4 for bad JSON, None when empty."""
-    content_type = req.content_type if "CONTENT_TYPE" in req.environ else ""
+    environ = req.environ  # req.content_type and req.content_length, read as WebOb reads them
+    content_type = environ.get("CONTENT_TYPE", "").split(";", 1)[0]
     if (
         content_type
         and content_type != "text/plain"
         and content_type not in SUPPORTED_CONTENT_TYPES
     ):
         raise ApiError(400, "Unsupported Content-Type")
-    length = req.content_length
+    length = _content_length(environ)
     if not length:
         return None
     if not content_type or content_type == "text/plain":

@@ -17,13 +17,18 @@ def _contains(container: Any, key: str) -> bool:
     return key in container
 
 
+_HINT_ATTRIBUTES = ("os:scheduler_hints", "OS-SCH-HNT:scheduler_hints")
+
+
 def scheduler_hints(body: Any) -> None:
     """OS-SCH-HNT: top-level hints become server["scheduler_hints"]."""
+    if not isinstance(body, dict):  # any key found in a list or a string is a generic 400
+        if any(_contains(body, key) for key in (*_HINT_ATTRIBUTES, "server")):
+            raise ApiError(400)
+        return
     hints: dict[str, Any] = {}
-    for attribute in ("os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"):
-        if _contains(body, attribute):
-            if not isinstance(body, dict):
-                raise ApiError(400)
+    for attribute in _HINT_ATTRIBUTES:
+        if attribute in body:
             try:
                 hints.update(body[attribute])
             except ValueError:
@@ -31,8 +36,8 @@ def scheduler_hints(body: Any) -> None:
             except TypeError:
                 raise ApiError(400)
             break
-    if _contains(body, "server"):
-        if not isinstance(body, dict) or not isinstance(body["server"], dict):
+    if "server" in body:
+        if not isinstance(body["server"], dict):
             raise ApiError(400)
         body["server"]["scheduler_hints"] = hints
 
