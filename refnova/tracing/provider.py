@@ -60,8 +60,34 @@ def enabled() -> bool:
     request, whether that request is traced."""
     traced = _request_traced.get()
     if traced is None:
-        return not isinstance(trace.get_tracer_provider(), _NO_OP_PROVIDERS)
+        provider = _global_provider()
+        return provider is not None and not isinstance(provider, _NO_OP_PROVIDERS)
     return traced
+
+
+class _Environment:
+    """Whether ``trace.get_tracer_provider()`` has been asked once (and has then loaded the
+    provider OTEL_PYTHON_TRACER_PROVIDER names, if the environment names one)."""
+
+    read = False
+
+
+# OpenTelemetry's global provider, as trace.get_tracer_provider() returns it. Until a provider
+# is set, that function looks OTEL_PYTHON_TRACER_PROVIDER up in os.environ on every call (a
+# KeyError raised twice: a microsecond, on every request of an untraced process); here the
+# environment is read once, on the first call, and the global after that. A provider the
+# variable names is loaded then, as the API loads it at its first call; a variable set later in
+# the process's own environment is not seen.
+_READS_GLOBAL = hasattr(trace, "_TRACER_PROVIDER")
+
+
+def _global_provider() -> trace.TracerProvider | None:
+    """The global provider; None while there is none."""
+    if _READS_GLOBAL and _Environment.read:
+        return trace._TRACER_PROVIDER
+    provider = trace.get_tracer_provider()
+    _Environment.read = True
+    return provider
 
 
 def serving(traced: bool) -> RequestTracing:

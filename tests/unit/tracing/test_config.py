@@ -199,6 +199,33 @@ print("ok")
     assert out.strip() == "ok"
 
 
+def test_a_provider_set_after_the_first_look_is_seen():
+    out = _run_python("""
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from refnova import tracing
+assert not tracing.enabled() and not tracing.enabled()
+trace.set_tracer_provider(TracerProvider())
+assert tracing.enabled()
+print("ok")
+""")
+    assert out.strip() == "ok"
+
+
+def test_a_provider_named_by_the_environment_is_loaded_at_the_first_look():
+    out = _run_python(
+        """
+from opentelemetry import trace
+from refnova import tracing
+assert tracing.enabled() and tracing.enabled()
+assert type(trace.get_tracer_provider()).__name__ == "TracerProvider"
+print("ok")
+""",
+        OTEL_PYTHON_TRACER_PROVIDER="sdk_tracer_provider",
+    )
+    assert out.strip() == "ok"
+
+
 def test_configure_installs_one_provider_once(tmp_path):
     out = _run_python(
         """
