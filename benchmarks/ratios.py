@@ -74,7 +74,7 @@ KNOWN_GAPS = {
         0.9,
         "two workers share 2 cores with PostgreSQL, RabbitMQ and the clients, so the ratio is at "
         "most 2*X1/(X2+Y) (API CPU per create with 1 and 2 workers, the others' CPU per create): "
-        "1.09 to 1.36 from the figures each run prints; 0.84 to 1.38 measured in six full runs "
+        "1.09 to 1.36 from the figures each run prints; 0.84 to 1.38 measured in nine full runs "
         "with the machine busy with other work, 1.278 on an earlier commit with it nearly idle",
     ),
     "tracing": (
