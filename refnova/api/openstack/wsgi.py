@@ -167,8 +167,10 @@ class APIRouter:
         self.authenticator = authenticator or auth.NoAuth()
         # The other resources' controllers, by the name their routes give ("flavors.index").
         self.controllers = dict(controllers or {})
+        # By template (a route's contract is its template's): a Route's hash hashes its
+        # compiled pattern's code on every lookup.
         self._route_contracts = {
-            route: contracts.for_path(route.template, contracts_served) for route in ROUTES
+            route.template: contracts.for_path(route.template, contracts_served) for route in ROUTES
         }
 
     def _handler(self, action: str) -> Callable[..., Any]:
@@ -239,7 +241,7 @@ class APIRouter:
         contract's: none outside every version (GET / too), none on /v2 (Icehouse's came from
         the context)."""
         if route is not None and context is not None:
-            return self._route_contracts[route].request_id_headers
+            return self._route_contracts[route.template].request_id_headers
         contract = versions.contract_under(req.path_info, self.contracts)
         if contract is None or contract.request_id_needs_context:
             return ()
@@ -262,7 +264,7 @@ class APIRouter:
         if route is None:
             return self._unrouted(req)
         environ = req.environ
-        contract = environ[contracts.ENVIRON_KEY] = self._route_contracts[route]
+        contract = environ[contracts.ENVIRON_KEY] = self._route_contracts[route.template]
         links.refuse_unsafe_ids(params)
         links.use_public_url(req, self.public_url)
         if route.public:  # GET /: Nova 34.0.0's versions pipeline has no sizelimit (M32)
