@@ -24,7 +24,8 @@ _DOT_SEGMENTS = (".", "..")
 def refuse_unsafe_ids(ids: Mapping[str, str | None]) -> None:
     """400 for an id that would put a control character or a dot segment into a link."""
     for name, value in ids.items():
-        refuse_unsafe_id(name, value)
+        if value is not None and (not value.isprintable() or value in _DOT_SEGMENTS):
+            raise ApiError(400, "Malformed request URL: the %s is not a valid id" % name)
 
 
 def refuse_unsafe_id(name: str, value: str | None) -> None:

@@ -383,7 +383,7 @@ def _refuse_other_project(project_id: str | None, context: RequestContext) -> No
 
 def _body_too_large(req: webob.Request) -> bool:
     """sizelimit (F1): over 114688 bytes, declared or read from a chunked body."""
-    length = _content_length(req.environ)
+    length = parse_int_safe(req.environ.get("CONTENT_LENGTH"))  # req.content_length
     if length is not None:
         return length > MAX_REQUEST_BODY_SIZE
     if req.method == "POST" and req.is_body_readable:
@@ -392,10 +392,6 @@ def _body_too_large(req: webob.Request) -> bool:
             return True
         req.body = data
     return False
-
-
-def _content_length(environ: WSGIEnvironment) -> int | None:
-    return parse_int_safe(environ.get("CONTENT_LENGTH"))
 
 
 def _too_large_page(req: webob.Request) -> webob.Response:
@@ -421,7 +417,7 @@ def _deserialize(req: webob.Request) -> Any:
         and content_type not in SUPPORTED_CONTENT_TYPES
     ):
         raise ApiError(400, "Unsupported Content-Type")
-    length = _content_length(environ)
+    length = parse_int_safe(environ.get("CONTENT_LENGTH"))
     if not length:
         return None
     if not content_type or content_type == "text/plain":
