@@ -12,7 +12,7 @@ import webob
 from webob.request import DisconnectionError
 
 from refnova import utils
-from refnova.api.openstack import request_body, wsgi
+from refnova.api.openstack import answers, request_body, wsgi
 from refnova.context import generate_request_id
 from refnova.exception import ApiError
 from refnova.tracing import redaction
@@ -180,3 +180,44 @@ def test_a_fault_is_written_as_json_dumps_writes_it(error):
     if error.details is not None:
         next(iter(body.values()))["details"] = error.details
     assert wsgi.fault_response(error).body == json.dumps(body).encode("utf-8")
+
+
+def _sent(app, method, accept):
+    """What ``app`` hands a WSGI server: (status line, header list, body)."""
+    environ = webob.Request.blank("/", method=method, headers={"Accept": accept}).environ
+    seen = []
+    body = b"".join(
+        app(environ, lambda status, headers, exc_info=None: seen.append((status, headers)))
+    )
+    return seen[0][0], seen[0][1], body
+
+
+@pytest.mark.parametrize("method", ["POST", "HEAD"])
+@pytest.mark.parametrize(
+    "error",
+    [
+        ApiError(400, "Invalid imageRef provided."),
+        ApiError(404, 'Flavor "\u00e9\\\n" could not be found.'),
+        ApiError(400, "x" * 300),
+        ApiError(400, "injected", fault="computeFault", details="kept"),
+        ApiError(503, "down", fault="serviceUnavailable"),
+        ApiError(429, "limited", {"Retry-After": 0}, details="Only 1 POST request(s)"),
+    ],
+)
+def test_a_fault_is_sent_as_webob_sends_its_response(error, method):
+    accept = "application/vnd.openstack.compute+json"
+    req = webob.Request.blank("/", headers={"Accept": accept})
+    for _ in range(2):  # the second one written from the cache
+        answer = answers.fault_answer(error, req)
+        assert _sent(answer, method, accept) == _sent(
+            wsgi.fault_response(error, req), method, accept
+        )
+
+
+def test_a_header_is_set_on_a_list_as_webob_sets_it():
+    response = webob.Response()
+    response.headerlist[:] = [("Content-Type", "a"), ("X-A", "1"), ("content-type", "b")]
+    headerlist = list(response.headerlist)
+    response.headers["CONTENT-TYPE"] = "c"
+    answers.set_header(headerlist, "CONTENT-TYPE", "c")
+    assert headerlist == response.headerlist == [("X-A", "1"), ("CONTENT-TYPE", "c")]

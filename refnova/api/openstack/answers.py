@@ -94,9 +94,20 @@ _PLAIN_FAULT = '{%s: {"message": %s, "code": %d}}'
 
 
 # The faults a server answers are few and their texts mostly constant: each is written once.
-@functools.lru_cache(maxsize=512)
+# A long message (one quoting what a client sent) is written every time, so that the cache
+# holds at most a few hundred short texts whatever clients send.
+_CACHED_MESSAGE_LENGTH = 200
+
+
 def _fault_data(status: int, message: str, key: str | None, details: str | None) -> bytes:
-    return _fault_text(status, message, None, key, details).encode("utf-8")
+    if details is not None or len(message) > _CACHED_MESSAGE_LENGTH:
+        return _fault_text(status, message, None, key, details).encode("utf-8")
+    return _short_fault_data(status, message, key)
+
+
+@functools.lru_cache(maxsize=512)
+def _short_fault_data(status: int, message: str, key: str | None) -> bytes:
+    return _fault_text(status, message, None, key, None).encode("utf-8")
 
 
 def _fault_text(
