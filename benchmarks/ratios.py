@@ -92,13 +92,6 @@ KNOWN_GAPS = {
         "POST on the same interpreter, on the wall clock of a shared machine (1.43 to 1.50 "
         "in four quick runs)",
     ),
-    "rejection": (
-        3.6,
-        "what the app must do beyond the inline parse and checks (WebOb's request and "
-        "response, routing, the noauth context, the pre-processors, the fault's answer) is "
-        "spread over some forty steps of 0.2 to 1 us each, against a floor of about 9 us "
-        "that answers the same headers (3.19 to 3.43 measured)",
-    ),
 }
 
 
