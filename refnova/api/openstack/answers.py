@@ -83,7 +83,11 @@ def fault_answer(error: ApiError, req: webob.Request) -> Answer | webob.Response
     (those with some, a 413's or 429's Retry-After, are WebOb's to set)."""
     if error.headers:
         return fault_response(error, req)
-    data = _fault_data(error.status, error.message, error.fault, error.details)
+    status, message = error.status, error.message
+    if error.details is None and len(message) <= _CACHED_MESSAGE_LENGTH:
+        data = _short_fault_data(status, message, error.fault)
+    else:
+        data = _fault_text(status, message, None, error.fault, error.details).encode("utf-8")
     headerlist = [("Content-Type", best_json_type(req)), ("Content-Length", str(len(data)))]
     return Answer(error.status, headerlist, data)
 
@@ -97,12 +101,6 @@ _PLAIN_FAULT = '{%s: {"message": %s, "code": %d}}'
 # A long message (one quoting what a client sent) is written every time, so that the cache
 # holds at most a few hundred short texts whatever clients send.
 _CACHED_MESSAGE_LENGTH = 200
-
-
-def _fault_data(status: int, message: str, key: str | None, details: str | None) -> bytes:
-    if details is not None or len(message) > _CACHED_MESSAGE_LENGTH:
-        return _fault_text(status, message, None, key, details).encode("utf-8")
-    return _short_fault_data(status, message, key)
 
 
 @functools.lru_cache(maxsize=512)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import webob
 import webob.exc
+from opentelemetry.trace import INVALID_SPAN
 from webob.descriptors import parse_int_safe
 
 from refnova import tracing
@@ -196,8 +197,9 @@ class APIRouter:
         # The SERVER span is tracing.ServerSpanMiddleware's: the router names it after the
         # route and adds the fault and the request's ids (nothing to do when it records not).
         route, params = self._match(req)
+        # Untraced: the no-op span, which records nothing (no call to ask it).
         span = tracing.current_span()
-        recording = span.is_recording()
+        recording = span is not INVALID_SPAN and span.is_recording()
         if recording and route is not None:
             tracing.name_after_route(span, req.method, route.template)
         sends_request_id = True
@@ -284,7 +286,8 @@ class APIRouter:
         links.refuse_unsafe_id("project_id", context.project_id)
         req.environ["nova.context"] = context
         if contract.rate_limited:
-            wait = self.rate_limiter.check(req.method, context.user_id)
+            method = req.environ.get("REQUEST_METHOD", "GET")  # req.method
+            wait = self.rate_limiter.check(method, context.user_id)
             if wait is not None:
                 raise self.rate_limiter.error(wait)
         return context
