@@ -3,9 +3,8 @@ router, resource) as one object, and Nova's fault bodies."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import webob
 import webob.exc
@@ -18,6 +17,13 @@ from refnova.api.openstack.answers import JSON_CONTENT_TYPES as JSON_CONTENT_TYP
 from refnova.api.openstack.answers import Answer, best_json_type, fault_answer, json_response
 from refnova.api.openstack.answers import fault_body as fault_body
 from refnova.api.openstack.answers import fault_response as fault_response
+from refnova.api.openstack.compute.routes import (
+    ANY_METHOD_ROUTES,
+    PUBLIC_ROUTES,
+    ROUTES,
+    ROUTES_BY_METHOD,
+    Route,
+)
 from refnova.api.openstack.ratelimit import FaultWithoutRequestId, RateLimiter
 from refnova.context import RequestContext, generate_request_id
 from refnova.exception import ApiError, fault_key_for
@@ -35,115 +41,6 @@ SUPPORTED_CONTENT_TYPES = (
     "application/xml",
     "application/vnd.openstack.compute+xml",
 )
-
-
-# A route names the controller method it calls ("create", "show", ...) or, for version
-# discovery, "versions" / "version:<id>". Public routes skip sizelimit and authentication
-# (Icehouse served GET / outside the v2 pipeline, GET /v2/ through it; Nova 34.0.0 serves
-# / and /v2.1/ outside the v2.1 pipeline) and answer any method (_unrouted).
-class Route(NamedTuple):
-    method: str
-    pattern: re.Pattern[str]
-    template: str
-    action: str
-    public: bool
-
-
-def _pattern(template: str, tail: str = "") -> re.Pattern[str]:
-    """The template's text as it is (the dot of /v2.1 is no wildcard: /v2x1/servers is
-    outside every version), each ``{name}`` one segment."""
-    texts = re.split(r"\{(\w+)\}", template)  # text, name, text, ... text
-    regex = "".join(
-        "(?P<%s>[^/]+)" % text if i % 2 else re.escape(text) for i, text in enumerate(texts)
-    )
-    return re.compile("^" + regex + tail + "$")
-
-
-# A resource's path matches exactly: Nova's routes Mapper has minimization off (Routes
-# 1.12.3 under Icehouse, 2.5.1 under Nova 34.0.0), so /servers/ is an unrouted path.
-def _route(method: str, template: str, action: str, public: bool = False) -> Route:
-    return Route(method, _pattern(template), template, action, public)
-
-
-# A version's document answers with and without its slash (/v2 and /v2/, /v2.1 and /v2.1/).
-def _version_route(template: str, action: str, public: bool = False) -> Route:
-    return Route("GET", _pattern(template, "/?"), template, action, public)
-
-
-# Nova 34.0.0's ProjectMapper routes "/" again under '{project_id:[0-9a-f-]+}/': a project's
-# root is the version document, through the pipeline, with its slash only; the id is hex and
-# dashes, so /v2.1/servers/ is never read as a project's root (M36). Icehouse's ProjectMapper
-# prefixed resources only: /v2/{project_id}/ stays unrouted.
-def _project_root_route(prefix: str, action: str) -> Route:
-    pattern = re.compile("^%s/(?P<project_id>[0-9a-f-]+)/$" % re.escape(prefix))
-    return Route("GET", pattern, prefix + "/{project_id}/", action, False)
-
-
-ROUTES = (
-    _route("GET", "/", "versions", public=True),
-    _version_route("/v2", "version:v2.0"),
-    _route("POST", "/v2/{project_id}/servers", "create"),
-    _route("POST", "/v1.1/{project_id}/servers", "create"),
-    _route("POST", "/v2/{project_id}/os-volumes_boot", "create"),
-    _route("GET", "/v2/{project_id}/servers", "index"),
-    _route("GET", "/v1.1/{project_id}/servers", "index"),
-    # detail before show, so that "detail" is never read as a server id
-    _route("GET", "/v2/{project_id}/servers/detail", "detail"),
-    _route("GET", "/v1.1/{project_id}/servers/detail", "detail"),
-    _route("GET", "/v2/{project_id}/servers/{server_id}", "show"),
-    _route("GET", "/v1.1/{project_id}/servers/{server_id}", "show"),
-    _route("DELETE", "/v2/{project_id}/servers/{server_id}", "delete"),
-    _route("DELETE", "/v1.1/{project_id}/servers/{server_id}", "delete"),
-    # Today's contract (contracts.V2_1); the project id in the URL is optional.
-    _version_route("/v2.1", "version:v2.1", public=True),
-    _project_root_route("/v2.1", "version:v2.1"),
-    _route("POST", "/v2.1/servers", "create"),
-    _route("POST", "/v2.1/{project_id}/servers", "create"),
-    _route("GET", "/v2.1/servers", "index"),
-    _route("GET", "/v2.1/{project_id}/servers", "index"),
-    _route("GET", "/v2.1/servers/detail", "detail"),
-    _route("GET", "/v2.1/{project_id}/servers/detail", "detail"),
-    _route("GET", "/v2.1/servers/{server_id}", "show"),
-    _route("GET", "/v2.1/{project_id}/servers/{server_id}", "show"),
-    _route("DELETE", "/v2.1/servers/{server_id}", "delete"),
-    _route("DELETE", "/v2.1/{project_id}/servers/{server_id}", "delete"),
-    # The resources around create, on each contract's prefixes (without the project first,
-    # so that /v2.1/flavors/detail is never read as a project "flavors").
-    *(
-        _route(method, prefix + path, action)
-        for prefix in ("/v2/{project_id}", "/v2.1", "/v2.1/{project_id}")
-        for method, path, action in (
-            ("GET", "/flavors", "flavors.index"),
-            ("GET", "/flavors/detail", "flavors.detail"),
-            ("GET", "/flavors/{flavor_id}", "flavors.show"),
-            ("GET", "/flavors/{flavor_id}/os-extra_specs", "flavors.extra_specs"),
-            ("GET", "/limits", "limits.index"),
-            ("GET", "/os-keypairs", "keypairs.index"),
-            ("POST", "/os-keypairs", "keypairs.create"),
-            ("GET", "/os-keypairs/{keypair_name}", "keypairs.show"),
-            ("DELETE", "/os-keypairs/{keypair_name}", "keypairs.delete"),
-            ("GET", "/os-availability-zone", "availability_zone.index"),
-            ("GET", "/os-availability-zone/detail", "availability_zone.detail"),
-            ("GET", "/images", "images.index"),
-            ("GET", "/images/detail", "images.detail"),
-            ("GET", "/images/{image_id}", "images.show"),
-            ("GET", "/os-quota-sets/{tenant_id}", "quota_sets.show"),
-            ("GET", "/os-quota-sets/{tenant_id}/defaults", "quota_sets.defaults"),
-        )
-    ),
-)
-
-
-# The routes of each method, in ROUTES' order: the first match is the same, and a request
-# tries only its own method's patterns.
-ROUTES_BY_METHOD = {
-    method: tuple(route for route in ROUTES if route.method == method)
-    for method in dict.fromkeys(route.method for route in ROUTES)
-}
-
-
-# The version documents served outside their version's pipeline: any method gets them.
-PUBLIC_ROUTES = tuple(route for route in ROUTES if route.public)
 
 
 class APIRouter:
@@ -202,7 +99,8 @@ class APIRouter:
         recording = span is not INVALID_SPAN and span.is_recording()
         if recording and route is not None:
             tracing.name_after_route(span, req.method, route.template)
-        sends_request_id = True
+        # Icehouse's request id came from its wsgi.Resource: the router's redirect has none.
+        sends_request_id = route is None or route.redirect_to is None
         response: webob.Response | Answer
         try:
             response = self._handle(req, route, params)
@@ -254,7 +152,8 @@ class APIRouter:
         path = req.environ.get("PATH_INFO", "")
         if not path.isascii():  # bytes as latin-1 (PEP 3333): WebOb decodes them as UTF-8
             path = req.path_info
-        for route in ROUTES_BY_METHOD.get(req.environ.get("REQUEST_METHOD", "GET"), ()):
+        method = req.environ.get("REQUEST_METHOD", "GET")
+        for route in ROUTES_BY_METHOD.get(method, ANY_METHOD_ROUTES):
             found = route.pattern.match(path)
             if found:
                 return route, found.groupdict()
@@ -294,8 +193,9 @@ class APIRouter:
 
     def _unrouted(self, req: webob.Request) -> webob.Response:
         """A path no route has: outside every version Nova's versions app answers, any
-        method; under a version a 404, after the contract's pipeline when its router came
-        last (/v2: sizelimit, authtoken and ratelimit first, ratelimit.py)."""
+        method; under a version a 404 after sizelimit, which comes first in every version's
+        pipeline (M58, M59), and after the rest of the pipeline when the contract's router
+        came last (/v2: authtoken and ratelimit too, ratelimit.py)."""
         contract = versions.contract_under(req.path_info, self.contracts)
         if contract is None:
             links.use_public_url(req, self.public_url)
@@ -306,10 +206,10 @@ class APIRouter:
         )
         if public is not None:  # Nova 34.0.0's VersionsV2 answers /v2.1/ whatever the method
             return self._handle(req, public, {})
-        if not contract.routes_after_pipeline:
-            raise ApiError(404)
         if _body_too_large(req):
             return _too_large_page(req)
+        if not contract.routes_after_pipeline:
+            raise ApiError(404)
         if self._admit(req, contract) is None:
             return _unauthorized(self.authenticator.challenge_headers(), req)
         raise FaultWithoutRequestId(404)
@@ -348,6 +248,8 @@ class APIRouter:
         context: RequestContext,
         contract: contracts.Contract,
     ) -> webob.Response:
+        if route.redirect_to is not None:
+            return _redirect(req, route.redirect_to)
         if route.action == "versions" or route.action.startswith("version:"):
             return self._discovery(req, route, params.get("project_id"), context)
         contract.negotiate(req)  # /v2.1: the microversion (400, 406) comes first
@@ -372,6 +274,18 @@ class APIRouter:
             response.headers.update({name: str(value) for name, value in headers.items()})
             return response
         return json_response(status, result, headers, best_json_type(req))
+
+
+def _redirect(req: webob.Request, path: str) -> webob.Response:
+    """Routes' RoutesMiddleware answering a redirect route: 302 Found, text/plain, no body, the
+    path under the request's SCRIPT_NAME (no query). Its Location is a path; Icehouse's
+    FaultWrapper re-answered it through WebOb, which makes a Location absolute, as this
+    response does when it is sent (http://host/v2/)."""
+    headerlist = [
+        ("Content-Type", "text/plain; charset=utf8"),
+        ("Location", req.script_name + path),
+    ]
+    return webob.Response(status=302, headerlist=headerlist)
 
 
 def _refuse_other_project(project_id: str | None, context: RequestContext) -> None:
