@@ -22,14 +22,13 @@ _DOT_SEGMENTS = (".", "..")
 
 
 def refuse_unsafe_ids(ids: Mapping[str, str | None]) -> None:
-    """400 for an id that would put a control character or a dot segment into a link."""
+    """``refuse_unsafe_id`` of each of a route's ids."""
     for name, value in ids.items():
-        if value is not None and (not value.isprintable() or value in _DOT_SEGMENTS):
-            raise ApiError(400, "Malformed request URL: the %s is not a valid id" % name)
+        refuse_unsafe_id(name, value)
 
 
 def refuse_unsafe_id(name: str, value: str | None) -> None:
-    """``refuse_unsafe_ids`` of one id."""
+    """400 for an id that would put a control character or a dot segment into a link."""
     if value is not None and (not value.isprintable() or value in _DOT_SEGMENTS):
         raise ApiError(400, "Malformed request URL: the %s is not a valid id" % name)
 
