@@ -20,7 +20,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from refnova.conformance import microversions, report
+from refnova.conformance import microversions, parallel, report
 from refnova.conformance.fixtures import (
     CONTRACTS,
     contract_for_target,
@@ -80,6 +80,15 @@ def add_conformance_command(
     parser.add_argument("--report", metavar="FILE", help="write a Markdown table here")
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="print each fixture's outcome as it comes"
+    )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="processes an in-process run shares its fixtures among (default: one per CPU "
+        "it may use; a small run stays in one); a live run is sent one fixture at a time",
     )
     _add_caller_options(parser.add_argument_group("who calls (a live target)"))
     _add_world_options(parser.add_argument_group("the target's world"))
@@ -193,6 +202,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         fixtures = select(load_fixtures(directory), args.select)
         fixtures = microversions.select_microversion(fixtures, args.microversion)
+        if args.target and args.jobs:
+            raise UsageError("--jobs is for an in-process run: a live run sends one at a time")
         target = live_target(args) if args.target else None
     except (UsageError, ValueError) as error:
         print(f"refnova conformance: {error}", file=sys.stderr)
@@ -204,7 +215,8 @@ def run(args: argparse.Namespace) -> int:
     if target is None:
         label = IN_PROCESS
         values: Mapping[str, str] = placeholder_values(load_reference_world(None))
-        results = run_suite(fixtures, progress=progress)
+        jobs = args.jobs or parallel.usable_cpus()
+        results = run_suite(fixtures, progress=progress, jobs=jobs)
     else:
         label, values = target.url, target.values
         results = run_suite(fixtures, target, progress=progress)
@@ -223,6 +235,13 @@ def _write_reports(
         )
     sys.stdout.write(report.text_report(results, values, label))
     sys.stdout.flush()
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def _print_progress(result: Result) -> None:

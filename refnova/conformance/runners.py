@@ -30,6 +30,7 @@ from refnova.conformance.in_process import (  # the in-process runner, named her
     run_all_in_process,
     run_in_process,
 )
+from refnova.conformance.parallel import run_in_processes
 from refnova.conformance.placeholders import placeholder_values
 from refnova.conformance.results import FAIL, SKIP, Result, answer_summary, evaluate
 from refnova.conformance.setup import run_setup, undo_all
@@ -403,15 +404,17 @@ def run_suite(
     target: str | LiveTarget | None = None,
     values: Mapping[str, str] | None = None,
     progress: Progress | None = None,
+    jobs: int = 1,
     **runner_options: Any,
 ) -> list[Result]:
-    """Run fixtures in-process (``target`` None) or against a live endpoint.
+    """Run fixtures in-process (``target`` None, on up to ``jobs`` processes) or against a
+    live endpoint.
 
     ``target`` is a URL (noauth2, a target seeded from the reference world, ``values``
     over the world's placeholders) or a ``LiveTarget``.
     """
     if target is None:
-        return run_all_in_process(fixtures, progress)
+        return run_in_processes(fixtures, jobs, progress)
     if isinstance(target, str):
         root = target_root(target)
         target = LiveTarget(
