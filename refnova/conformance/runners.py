@@ -228,10 +228,11 @@ def send_http(
 class LiveRunner:
     """Runs fixtures against a live target, leaving the project as it found it.
 
-    Before each fixture it lists the project's servers (``GET /v2/{project}/servers``);
-    after it, it deletes every server that was not there before and waits until they are
-    gone, so that quota fixtures ("already used 0") see an unused project. Run it against a
-    project of its own: a server that someone else creates meanwhile would be deleted too.
+    Before the first fixture it lists the project's servers (``GET /v2/{project}/servers``);
+    after each fixture that sends a POST, it lists them again, deletes every server that was
+    not there before and waits until they are gone (its last listing is the next fixture's
+    "before"), so that quota fixtures ("already used 0") see an unused project. Run it against
+    a project of its own: a server that someone else creates meanwhile would be deleted too.
 
     On a noauth2 target each fixture calls as a user of its own (``fresh_users``): the rate
     limit counts POSTs per user (Icehouse: 120 a minute), so no fixture waits out what the
@@ -265,6 +266,9 @@ class LiveRunner:
         self.rate_limit_retries = rate_limit_retries
         self.max_wait = max_wait
         self.cleanup_problem: str | None = None  # set once listing servers does not work
+        # The project's servers as the last clean-up left them: the next fixture's "before",
+        # one listing fewer a fixture (None: list them again).
+        self._left: set[str] | None = None
 
     @property
     def servers_path(self) -> str:
@@ -304,13 +308,21 @@ class LiveRunner:
         }
 
     def clean_up(self, before: set[str]) -> tuple[str, ...]:
-        """Delete the servers that appeared since ``before``; notes on what did not go well."""
+        """Delete the servers that appeared since ``before``; notes on what did not go well.
+        What it last listed, once they are gone, is the next fixture's ``before``."""
         after = self.server_ids()
         if after is None:
             return (self.cleanup_problem or "could not list servers",)
         created = sorted(after - before)
         notes = self._delete(created)
+        if not created:
+            self._left = after
         return tuple(notes + self._wait_until_gone(set(created)))
+
+    def _servers_before(self) -> set[str] | None:
+        """The project's servers before a fixture: what the last clean-up left, else listed."""
+        left, self._left = self._left, None  # taken once: a fixture that fails lists again
+        return left if left is not None else self.server_ids()
 
     def _delete(self, server_ids: list[str]) -> list[str]:
         notes = []
@@ -328,6 +340,7 @@ class LiveRunner:
                 return [self.cleanup_problem or "could not list servers"]
             remaining &= current
             if not remaining:
+                self._left = current
                 break
             if self.clock() >= deadline:
                 return [
@@ -339,7 +352,7 @@ class LiveRunner:
 
     def run(self, fixture: Fixture) -> Result:
         """Run one fixture, then clean up after it; clean-up problems become notes."""
-        before = self.server_ids() if live_skip_reason(fixture, self.target) is None else None
+        before = self._servers_before() if live_skip_reason(fixture, self.target) is None else None
         caller = self.caller_for(fixture)
         result = run_live(
             fixture,
@@ -353,6 +366,9 @@ class LiveRunner:
             target=caller,
         )
         if result.outcome == SKIP:
+            return result
+        if before is not None and not posts(fixture):
+            self._left = before  # no POST, no new server: nothing to list or delete
             return result
         notes = (
             self.clean_up(before)
@@ -379,6 +395,15 @@ class LiveRunner:
                 progress(result)
             results.append(result)
         return results
+
+
+def posts(fixture: Fixture) -> bool:
+    """Whether a fixture sends a POST (a setup step or its request): only a POST makes a
+    server, so only after one does the live runner look for servers to delete."""
+    return any(
+        str(request.get("method", "")).upper() == "POST"
+        for request in (fixture.request, *fixture.setup)
+    )
 
 
 def about_its_user(fixture: Fixture) -> bool:
@@ -423,7 +448,19 @@ def run_suite(
             reference_world=True,
             max_microversion=microversions.announced_maximum(root),
         )
+    with _session_for(target.url) as session:
+        return LiveRunner(target, session=session, **runner_options).run_all(fixtures, progress)
+
+
+def _session_for(url: str) -> requests.Session:
+    """A session for requests to ``url`` with the environment's proxy and CA settings read
+    once: otherwise requests reads them (and parses ``no_proxy``) again on every request."""
     import requests  # a live target only
 
-    with requests.Session() as session:
-        return LiveRunner(target, session=session, **runner_options).run_all(fixtures, progress)
+    session = requests.Session()
+    settings = session.merge_environment_settings(url, {}, None, None, None)
+    session.proxies.update(settings["proxies"])
+    session.verify = settings["verify"]
+    session.cert = settings["cert"]
+    session.trust_env = False
+    return session

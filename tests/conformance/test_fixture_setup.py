@@ -113,6 +113,21 @@ def test_a_server_in_build_is_waited_for():
     assert shown == [f"/v2/p/servers/{SERVER_ID}"] * 3
 
 
+def test_the_waits_for_a_server_in_build_start_short_and_double_up_to_half_a_second():
+    statuses = iter(["BUILD"] * 12 + ["ACTIVE"])
+    sleeps = []
+
+    def send(request):
+        if request.method == "POST":
+            return answer(202, {"server": {"id": SERVER_ID}})
+        return answer(200, {"server": {"status": next(statuses)}})
+
+    assert run_setup([CREATE], {"project_id": "p"}, send, sleep=sleeps.append).problem is None
+    assert sleeps[:3] == [0.002, 0.004, 0.008]
+    assert all(b == min(2 * a, 0.5) for a, b in zip(sleeps, sleeps[1:], strict=False))
+    assert sleeps[-1] == 0.5 and len(sleeps) == 12
+
+
 def test_a_server_that_stays_in_build_is_a_problem():
     ticks = iter(range(100))
 

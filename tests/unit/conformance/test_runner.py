@@ -1,5 +1,6 @@
 """The live runner's parts: clean-up, skips, tokens, selection and the three reports."""
 
+import itertools
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -84,6 +85,83 @@ def test_runner_deletes_the_servers_a_fixture_created_and_waits_until_they_are_g
     assert [d.url for d in deletes] == ["%s/%s" % (SERVERS, NEW)]  # never the old one
     assert deletes[0].headers["X-Auth-Token"] == "demo:%s" % PROJECT
     assert sleeps == [0.5] and result.notes == ()
+
+
+def methods():
+    return [c.request.method for c in responses.calls]
+
+
+@responses.activate
+def test_the_next_fixture_starts_from_what_the_clean_up_last_listed():
+    listings = iter(
+        [servers_body(OLD), servers_body(OLD, NEW), servers_body(OLD)]
+        + [servers_body(OLD, NEW), servers_body(OLD)]
+    )
+    responses.add_callback(
+        responses.GET, SERVERS, callback=lambda req: (200, {}, json.dumps(next(listings)))
+    )
+    responses.add(
+        responses.POST,
+        SERVERS,
+        status=202,
+        json=created_body(),
+        headers={**REQUEST_ID, "Location": "%s/%s" % (SERVERS, NEW)},
+    )
+    responses.add(responses.DELETE, "%s/%s" % (SERVERS, NEW), status=204)
+    runner = LiveRunner(target(), sleep=lambda seconds: None)
+    assert runner.run(FIXTURES["S01-minimal"]).ok
+    assert runner.run(FIXTURES["S01-minimal"]).ok
+    # A listing before the first fixture; before the second, what the clean-up last listed.
+    first = ["GET", "POST", "GET", "DELETE", "GET"]
+    assert methods() == first + first[1:]
+    deletes = [c.request.url for c in responses.calls if c.request.method == "DELETE"]
+    assert deletes == ["%s/%s" % (SERVERS, NEW)] * 2  # never OLD
+
+
+@responses.activate
+def test_a_fixture_that_posts_nothing_is_not_followed_by_a_listing():
+    flavor = "%s/v2/%s/flavors/%s" % (API, PROJECT, VALUES["flavor_id"])
+    responses.add(responses.GET, SERVERS, json=servers_body())
+    responses.add(responses.GET, flavor, status=404, json={})
+    runner = LiveRunner(target(), sleep=lambda seconds: None)
+    runner.run(FIXTURES["flavor-show"])
+    runner.run(FIXTURES["flavor-show"])
+    assert [c.request.url for c in responses.calls] == [SERVERS, flavor, flavor]
+
+
+@responses.activate
+def test_a_server_that_appears_between_two_fixtures_is_deleted_after_the_second():
+    listings = iter([servers_body(), servers_body(), servers_body(OLD), servers_body()])
+    responses.add_callback(
+        responses.GET, SERVERS, callback=lambda req: (200, {}, json.dumps(next(listings)))
+    )
+    responses.add(responses.POST, SERVERS, status=400, headers=REQUEST_ID, json={})
+    responses.add(responses.DELETE, "%s/%s" % (SERVERS, OLD), status=204)
+    runner = LiveRunner(target(), sleep=lambda seconds: None)
+    runner.run(FIXTURES["C03-name-absent"])
+    runner.run(FIXTURES["C03-name-absent"])  # OLD appeared before it: deleted after it
+    assert methods() == ["GET", "POST", "GET", "POST", "GET", "DELETE", "GET"]
+
+
+@responses.activate
+def test_after_a_clean_up_that_did_not_finish_the_next_fixture_lists_again():
+    listings = itertools.chain([servers_body()], itertools.repeat(servers_body(NEW)))
+    responses.add_callback(
+        responses.GET, SERVERS, callback=lambda req: (200, {}, json.dumps(next(listings)))
+    )
+    responses.add(responses.POST, SERVERS, status=202, json=created_body(), headers=REQUEST_ID)
+    responses.add(responses.DELETE, "%s/%s" % (SERVERS, NEW), status=204)
+    now = [0.0]
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    runner = LiveRunner(target(), sleep=sleep, clock=lambda: now[0], cleanup_timeout=0.5)
+    result = runner.run(FIXTURES["S01-minimal"])
+    assert any("still there" in note for note in result.notes), result.notes
+    calls = len(responses.calls)
+    runner.run(FIXTURES["C03-name-absent"])
+    assert responses.calls[calls].request.method == "GET"  # listed again, not carried
 
 
 @responses.activate
@@ -297,3 +375,21 @@ def test_cli_exit_status_is_1_when_a_fixture_fails(tmp_path, capsys):
     assert args.handler(args) == 1
     out = capsys.readouterr().out
     assert "FAIL C03-name-absent" in out and out.strip().endswith("0 passed, 1 failed, 0 skipped")
+
+
+# ----------------------------------------------------------------------------- the session
+
+
+def test_a_live_run_reads_the_environment_s_proxy_and_ca_settings_once(monkeypatch):
+    from refnova.conformance.runners import _session_for
+
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/our-ca.pem")
+    session = _session_for("https://nova.example:8774")
+    assert session.proxies.get("https") == "http://proxy.example:3128"
+    assert session.verify == "/etc/ssl/our-ca.pem"
+    assert session.trust_env is False  # not read again on each request
+    monkeypatch.setenv("NO_PROXY", "nova.example")
+    assert "https" not in _session_for("https://nova.example:8774").proxies
