@@ -4,9 +4,11 @@ the same create handed to the WSGI app in-process.
 One deployment (SQLite file, ``memory://``, no in-process conductor, tracing off) is both
 served by ``refnova.http_server`` (its own threads in this process) and called directly
 (``support.Poster``). Each round times one create of each kind, in alternating order, with
-the typical body and the same headers; the HTTP one goes over one ``http.client`` connection
-kept alive for the whole run. What HTTP adds is the server's work (the socket loop, request
-parsing, the hand-over to a worker thread and back, the response) and the client's.
+the typical body and the same headers; the HTTP one goes over one connection kept alive for
+the whole run, a socket that sends the prebuilt request and reads the answer whole
+(``support.KeepAliveClient``, as ``test_workers``). What HTTP adds is the server's work (the
+socket loop, request parsing, the hand-over to a worker thread and back, the response) and
+the little the client does.
 
 Both clocks are kept: wall (``perf_counter``) and the CPU time of the whole process
 (``time.process_time``: the server's threads are the path's work too, unlike in the in-process
@@ -14,7 +16,6 @@ suites, where the thread's CPU clock is all there is).
 """
 
 import gc
-import http.client
 import json
 import time
 
@@ -37,29 +38,37 @@ def served(tmp_path_factory):
 
 
 class HttpPoster:
-    """The Poster's request (path, headers, body) over one keep-alive HTTP/1.1 connection."""
+    """The Poster's request (path, headers, body) over one keep-alive HTTP/1.1 connection: a
+    prebuilt request on a socket, each answer read whole (``support.KeepAliveClient``)."""
 
     def __init__(self, port, poster):
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         environ = poster.environ
-        self.path = environ["PATH_INFO"]
-        self.body = poster.body
-        self.headers = {
-            "Content-Type": environ["CONTENT_TYPE"],
-            "Accept": environ["HTTP_ACCEPT"],
-            "X-Auth-Token": environ["HTTP_X_AUTH_TOKEN"],
-        }
+        head = (
+            "POST %s HTTP/1.1\r\n"
+            "Host: 127.0.0.1:%d\r\n"
+            "Content-Type: %s\r\n"
+            "Accept: %s\r\n"
+            "X-Auth-Token: %s\r\n"
+            "Content-Length: %d\r\n\r\n"
+            % (
+                environ["PATH_INFO"],
+                port,
+                environ["CONTENT_TYPE"],
+                environ["HTTP_ACCEPT"],
+                environ["HTTP_X_AUTH_TOKEN"],
+                len(poster.body),
+            )
+        )
+        self.client = support.KeepAliveClient(port, head.encode("ascii") + poster.body)
 
     def __call__(self):
-        self.connection.request("POST", self.path, self.body, self.headers)
-        response = self.connection.getresponse()
-        body = response.read()
-        if response.status != 202 or response.will_close:
-            raise AssertionError("create over HTTP: %s %s" % (response.status, body[:300]))
+        status, body = self.client.post()
+        if status != 202:
+            raise AssertionError("create over HTTP: %s %s" % (status, body[:300]))
         return body
 
     def close(self):
-        self.connection.close()
+        self.client.close()
 
 
 def _timed(function):

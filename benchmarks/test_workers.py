@@ -23,7 +23,6 @@ import functools
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,8 +35,6 @@ from benchmarks import support
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 READY = re.compile(r"refnova API on http://127\.0\.0\.1:(\d+)/v2")
-CONTENT_LENGTH = re.compile(rb"\r\ncontent-length: *(\d+)", re.IGNORECASE)
-CONNECTION_CLOSE = re.compile(rb"\r\nconnection: *close", re.IGNORECASE)
 CLIENTS = 8
 
 
@@ -77,43 +74,6 @@ class Process:
         assert self.popen.wait(60) == 0, open(self.log_path).read()[-3000:]
 
 
-class Client:
-    """One keep-alive connection that posts a prebuilt request and reads each answer whole:
-    its status line, its headers and its Content-Length body. A socket and a few byte
-    searches, where ``http.client`` took about 0.35 ms of CPU per create in the clients' process,
-    which shares the two cores with the servers (benchmarks/README.md, workers)."""
-
-    def __init__(self, port, request):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.request = request
-        self.received = b""
-
-    def post(self):
-        """Send the request; the answer's status and body."""
-        self.sock.sendall(self.request)
-        while (end := self.received.find(b"\r\n\r\n")) < 0:
-            self._receive()
-        head, self.received = self.received[:end], self.received[end + 4 :]
-        found = CONTENT_LENGTH.search(head)
-        if found is None or CONNECTION_CLOSE.search(head):
-            raise AssertionError("an answer this client cannot keep alive: %r" % head[:300])
-        length = int(found.group(1))
-        while len(self.received) < length:
-            self._receive()
-        body, self.received = self.received[:length], self.received[length:]
-        return int(head[9:12]), body  # "HTTP/1.1 202 Accepted"
-
-    def _receive(self):
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise AssertionError("the server closed the connection")
-        self.received += chunk
-
-    def close(self):
-        self.sock.close()
-
-
 def _window(port, body, seconds):
     """Eight clients posting creates to ``port`` for ``seconds``: creates per second."""
     done = [0] * CLIENTS
@@ -130,7 +90,7 @@ def _window(port, body, seconds):
             "X-Auth-Token: demo:%s\r\n"
             "Content-Length: %d\r\n\r\n" % (project, port, project, len(body))
         ).encode("ascii") + body
-        connection = Client(port, request)
+        connection = support.KeepAliveClient(port, request)
         barrier.wait()
         end = time.perf_counter() + seconds
         try:
