@@ -17,7 +17,7 @@ from sqlalchemy.sql import Executable
 from refnova import exception, tracing, utils
 from refnova.context import RequestContext
 from refnova.db import memory, models
-from refnova.db.engine import POOL_SIZE, READ_ONLY, make_engine
+from refnova.db.engine import POOL_SIZE, make_engine, read_only_options
 
 # The parameters of one statement, or of one statement run for each row.
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]]
@@ -42,7 +42,7 @@ class Database:
     ) -> None:
         self.url = url
         self.engine = make_engine(url, pool_size)
-        self._read_engine = self.engine.execution_options(**{READ_ONLY: True})
+        self._read_engine = self.engine.execution_options(**read_only_options(self.engine))
         # A single shared in-memory SQLite connection cannot hold two transactions at
         # once, so its users take turns.
         in_memory = self.engine.dialect.name == "sqlite" and self.engine.url.database in (

@@ -58,3 +58,26 @@ def test_the_rows_of_a_table_go_in_one_statement(pg_url):
     assert len(inserts) == 1  # one execution, not one per row in the driver's pipeline
     assert inserts[0].count("::BIGINT)") == 15  # its VALUES hold the fifteen rows
     assert count == 15
+
+
+def test_reads_run_outside_a_transaction_and_writes_inside_one(pg_url):
+    db = db_api.Database(pg_url)
+    try:
+        with db.reading() as connection:
+            assert connection.connection.dbapi_connection.autocommit is True
+            connection.scalar(select(func.count()).select_from(models.Quota))
+        with db.snapshot() as session:
+            assert session.connection().connection.dbapi_connection.autocommit is True
+        with db.writing() as connection:
+            assert connection.connection.dbapi_connection.autocommit is False
+            db_api.execute_core(
+                connection,
+                models.table_of(models.Quota).insert(),
+                [{"project_id": "p", "resource": "r", "hard_limit": 1}],
+            )
+            assert connection.connection.dbapi_connection.info.transaction_status == 2  # INTRANS
+        with db.reading() as connection:  # the pooled connection back in autocommit, and the
+            assert connection.connection.dbapi_connection.autocommit is True  # write committed
+            assert connection.scalar(select(func.count()).select_from(models.Quota)) == 1
+    finally:
+        db.close()
