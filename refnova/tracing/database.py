@@ -18,7 +18,8 @@ once, marked with its error.
 A transaction's begin and end are spans too: SQLite's ``BEGIN IMMEDIATE`` is a statement
 (its span holds the wait for the database's write lock), and the driver's commit and
 rollback are ``COMMIT`` and ``ROLLBACK`` spans (``db.operation.name``), so no time of a
-transaction is left outside a span.
+transaction is left outside a span. Reads that run outside a transaction (PostgreSQL's, in
+autocommit: ``refnova.db.engine.read_only_options``) have their statements' spans alone.
 """
 
 from __future__ import annotations
@@ -211,9 +212,16 @@ def _rollback_listener(conn: Any) -> None:
         conn.info[_ROLLING_BACK] = True
 
 
-def _ending(tracer: trace.Tracer, base: Attributes, operation: str, method: Listener) -> Listener:
+def _ending(
+    tracer: trace.Tracer,
+    base: Attributes,
+    operation: str,
+    method: Listener,
+    may_autocommit: bool,
+) -> Listener:
     """The dialect's ``method`` (its commit or rollback), after which the transaction's
-    statements get their spans, then the CLIENT span ``operation`` of the call itself."""
+    statements get their spans, then the CLIENT span ``operation`` of the call itself.
+    ``may_autocommit``: whether the driver's connections have an ``autocommit`` switch."""
     attributes = {**base, DB_OPERATION_NAME: operation, DB_QUERY_SUMMARY: operation}
     only_flagged = operation == "ROLLBACK"
 
@@ -221,7 +229,13 @@ def _ending(tracer: trace.Tracer, base: Attributes, operation: str, method: List
         info = getattr(dbapi_connection, "info", {})
         flagged = info.pop(_ROLLING_BACK, False)
         ran: list[Ran] = info.get(_STATEMENTS) or []
-        if (only_flagged and not flagged) or not trace.get_current_span().is_recording():
+        # A driver in autocommit (PostgreSQL's reads) ended no transaction: nothing to show.
+        no_transaction = may_autocommit and dbapi_connection.autocommit is True
+        if (
+            (only_flagged and not flagged)
+            or no_transaction
+            or not trace.get_current_span().is_recording()
+        ):
             try:
                 return method(dbapi_connection)
             finally:
@@ -276,9 +290,13 @@ class SQLAlchemyInstrumentor:
         dialect.do_execute_no_params = _timed_no_params(  # type: ignore[method-assign]
             tracer, statement_span, dialect.do_execute_no_params
         )
+        # Asked of the driver's class once (psycopg's has the switch, sqlite3's before 3.12
+        # not): asking a connection without it would raise and catch on every commit.
+        may_autocommit = hasattr(getattr(dialect.loaded_dbapi, "Connection", None), "autocommit")
         for name, operation in _ENDINGS.items():
             original = getattr(dialect, name)
-            setattr(dialect, name, _ending(tracer, base, operation, original))
+            ending = _ending(tracer, base, operation, original, may_autocommit)
+            setattr(dialect, name, ending)
         event.listen(engine, "rollback", _rollback_listener)
         self._hooked.add(engine)
         return True

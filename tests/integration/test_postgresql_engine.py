@@ -5,6 +5,7 @@ import threading
 
 from sqlalchemy import event, func, select
 
+from refnova import tracing
 from refnova.config import Settings
 from refnova.db import api as db_api
 from refnova.db import models
@@ -81,3 +82,21 @@ def test_reads_run_outside_a_transaction_and_writes_inside_one(pg_url):
             assert connection.scalar(select(func.count()).select_from(models.Quota)) == 1
     finally:
         db.close()
+
+
+def test_a_traced_read_has_its_statement_s_span_and_no_commit(pg_url, spans):
+    db = db_api.Database(pg_url)
+    try:
+        with tracing.tracer().start_as_current_span("outer"):
+            with db.reading() as connection:
+                connection.scalar(select(func.count()).select_from(models.Quota))
+            with db.writing() as connection:
+                db_api.execute_core(
+                    connection,
+                    models.table_of(models.Quota).insert(),
+                    [{"project_id": "p", "resource": "r", "hard_limit": 1}],
+                )
+    finally:
+        db.close()
+    names = [span.name for span in spans.finished() if span.name != "outer"]
+    assert names == ["SELECT quotas", "INSERT quotas", "COMMIT"]
