@@ -62,11 +62,9 @@ def created_body():
 # ----------------------------------------------------------------------------- clean-up
 
 
-@responses.activate
-def test_runner_deletes_the_servers_a_fixture_created_and_waits_until_they_are_gone():
-    listings = iter(
-        [servers_body(OLD), servers_body(OLD, NEW), servers_body(OLD, NEW), servers_body(OLD)]
-    )
+def serve_creates(listings):
+    """A target whose listings are the next of ``listings``, whose create makes NEW and
+    whose delete of NEW is accepted."""
     responses.add_callback(
         responses.GET, SERVERS, callback=lambda req: (200, {}, json.dumps(next(listings)))
     )
@@ -78,6 +76,14 @@ def test_runner_deletes_the_servers_a_fixture_created_and_waits_until_they_are_g
         headers={**REQUEST_ID, "Location": "%s/%s" % (SERVERS, NEW)},
     )
     responses.add(responses.DELETE, "%s/%s" % (SERVERS, NEW), status=204)
+
+
+@responses.activate
+def test_runner_deletes_the_servers_a_fixture_created_and_waits_until_they_are_gone():
+    listings = iter(
+        [servers_body(OLD), servers_body(OLD, NEW), servers_body(OLD, NEW), servers_body(OLD)]
+    )
+    serve_creates(listings)
     sleeps = []
     result = LiveRunner(target(), sleep=sleeps.append).run(FIXTURES["S01-minimal"])
     assert result.ok, result.describe()
@@ -97,17 +103,7 @@ def test_the_next_fixture_starts_from_what_the_clean_up_last_listed():
         [servers_body(OLD), servers_body(OLD, NEW), servers_body(OLD)]
         + [servers_body(OLD, NEW), servers_body(OLD)]
     )
-    responses.add_callback(
-        responses.GET, SERVERS, callback=lambda req: (200, {}, json.dumps(next(listings)))
-    )
-    responses.add(
-        responses.POST,
-        SERVERS,
-        status=202,
-        json=created_body(),
-        headers={**REQUEST_ID, "Location": "%s/%s" % (SERVERS, NEW)},
-    )
-    responses.add(responses.DELETE, "%s/%s" % (SERVERS, NEW), status=204)
+    serve_creates(listings)
     runner = LiveRunner(target(), sleep=lambda seconds: None)
     assert runner.run(FIXTURES["S01-minimal"]).ok
     assert runner.run(FIXTURES["S01-minimal"]).ok
@@ -146,11 +142,7 @@ def test_a_server_that_appears_between_two_fixtures_is_deleted_after_the_second(
 @responses.activate
 def test_after_a_clean_up_that_did_not_finish_the_next_fixture_lists_again():
     listings = itertools.chain([servers_body()], itertools.repeat(servers_body(NEW)))
-    responses.add_callback(
-        responses.GET, SERVERS, callback=lambda req: (200, {}, json.dumps(next(listings)))
-    )
-    responses.add(responses.POST, SERVERS, status=202, json=created_body(), headers=REQUEST_ID)
-    responses.add(responses.DELETE, "%s/%s" % (SERVERS, NEW), status=204)
+    serve_creates(listings)
     now = [0.0]
 
     def sleep(seconds):
