@@ -55,6 +55,11 @@ class Deployment(Protocol):
 CONDUCTOR_TIMEOUT = 30.0
 
 
+def world_key(overrides: Mapping[str, Any] | None) -> str:
+    """One text for the same world overrides, however their keys are ordered."""
+    return json.dumps(overrides, sort_keys=True, default=str)
+
+
 class StuckConductor(Exception):
     """The conductor still had work in hand after ``CONDUCTOR_TIMEOUT``."""
 
@@ -119,7 +124,7 @@ class Deployments:
         self, overrides: Mapping[str, Any] | None
     ) -> tuple[Mapping[str, Any], ReusableDeployment]:
         """The world a fixture's ``world`` overrides make, and its deployment, reset."""
-        key = json.dumps(overrides, sort_keys=True, default=str)
+        key = world_key(overrides)
         known = self._by_world.get(key)
         if known is None:
             world = self.world_loader(overrides)

@@ -29,7 +29,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from refnova.conformance.fixtures import Fixture
-from refnova.conformance.in_process import Progress, WorldLoader, run_all_in_process
+from refnova.conformance.in_process import (
+    Progress,
+    WorldLoader,
+    run_all_in_process,
+    world_key,
+)
 from refnova.conformance.results import Result
 
 if TYPE_CHECKING:
@@ -82,7 +87,7 @@ def share(fixtures: Sequence[Fixture], jobs: int) -> list[list[int]]:
     reference: list[int] = []
     for index, fixture in enumerate(fixtures):
         if fixture.world:
-            groups[_world_key(fixture.world)].append(index)
+            groups[world_key(fixture.world)].append(index)
         else:
             reference.append(index)
     shares: list[list[int]] = [[] for _ in range(jobs)]
@@ -91,10 +96,6 @@ def share(fixtures: Sequence[Fixture], jobs: int) -> list[list[int]]:
     for index in reference:
         min(shares, key=len).append(index)
     return [sorted(indexes) for indexes in shares if indexes]
-
-
-def _world_key(world: Mapping[str, Any]) -> str:
-    return repr(sorted(world.items()))
 
 
 def run_in_processes(
@@ -142,7 +143,10 @@ class _Child:
             payload = pipe.read()
         _, status = os.waitpid(self.pid, 0)
         self.done = True
-        kind, content = pickle.loads(payload) if payload else ("error", "no answer")
+        try:
+            kind, content = pickle.loads(payload)
+        except (pickle.UnpicklingError, EOFError, ValueError):  # it ended while answering
+            kind, content = "error", "no whole answer (%d bytes)" % len(payload)
         if kind != "results" or status != 0:
             raise ChildFailed(
                 "a process of the run (pid %d, exit status %d) failed:\n%s"
@@ -166,6 +170,7 @@ def _children(
             if not child.done:
                 with contextlib.suppress(OSError):
                     os.kill(child.pid, signal.SIGTERM)
+                with contextlib.suppress(OSError):
                     os.close(child.reader)
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(child.pid, 0)

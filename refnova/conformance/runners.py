@@ -365,10 +365,9 @@ class LiveRunner:
             max_wait=self.max_wait,
             target=caller,
         )
-        if result.outcome == SKIP:
-            return result
-        if before is not None and not posts(fixture):
-            self._left = before  # no POST, no new server: nothing to list or delete
+        if result.outcome == SKIP or (before is not None and not posts(fixture)):
+            if before is not None:  # sent nothing, or no POST: no new server to look for
+                self._left = before
             return result
         notes = (
             self.clean_up(before)

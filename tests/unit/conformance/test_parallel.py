@@ -5,6 +5,8 @@ Forking runs in a fresh interpreter of its own (a subprocess): the test process 
 threads of other tests, and a run only forks where none runs."""
 
 import json
+import os
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -178,3 +180,12 @@ def test_jobs_must_be_one_or_more(capsys):
         main(["conformance", "-j", "0"])
     assert exited.value.code == 2
     assert "must be 1 or more" in capsys.readouterr().err
+
+
+def test_a_child_that_ends_while_answering_fails_the_run():
+    reader, writer = os.pipe()
+    os.write(writer, pickle.dumps(("results", ["a result"]))[:7])  # cut short
+    os.close(writer)
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])  # a child that has ended well
+    with pytest.raises(parallel.ChildFailed, match="no whole answer"):
+        parallel._Child(ended.pid, reader, [0]).collect()

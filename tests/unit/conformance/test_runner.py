@@ -126,6 +126,20 @@ def test_a_fixture_that_posts_nothing_is_not_followed_by_a_listing():
 
 
 @responses.activate
+def test_a_skipped_fixture_leaves_the_last_listing_to_the_next_one():
+    listings = iter([servers_body(), servers_body(), servers_body()])
+    responses.add_callback(
+        responses.GET, SERVERS, callback=lambda req: (200, {}, json.dumps(next(listings)))
+    )
+    responses.add(responses.POST, SERVERS, status=400, headers=REQUEST_ID, json={})
+    runner = LiveRunner(target(), sleep=lambda seconds: None)
+    runner.run(FIXTURES["C03-name-absent"])
+    assert runner.run(FIXTURES["A16a-image-not-active"]).outcome == SKIP  # no reference world
+    runner.run(FIXTURES["C03-name-absent"])
+    assert methods() == ["GET", "POST", "GET", "POST", "GET"]
+
+
+@responses.activate
 def test_a_server_that_appears_between_two_fixtures_is_deleted_after_the_second():
     listings = iter([servers_body(), servers_body(), servers_body(OLD), servers_body()])
     responses.add_callback(
