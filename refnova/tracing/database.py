@@ -150,7 +150,7 @@ def _timed(tracer: trace.Tracer, statement_span: StatementSpan, method: Executio
         if found is None:
             return method(cursor, statement, parameters, context)
         name, attributes = found
-        if isinstance(parameters, (list, tuple)) and len(parameters) > 1 and context.executemany:
+        if context.executemany and isinstance(parameters, (list, tuple)) and len(parameters) > 1:
             attributes = {**attributes, DB_OPERATION_BATCH_SIZE: len(parameters)}
         # The statements already run in the transaction of the context's connection.
         info = context.root_connection.connection.info
