@@ -78,3 +78,17 @@ def test_the_ratio_lines_are_refnova_over_nova_and_the_gate_reads_them():
     passed, report = gate.judge(found, {}, 0.25, list(oracle_timing.TARGETS), False, known_gaps={})
     assert not passed  # 0.04 is over 0.03 x 1.25
     assert report[0].endswith("ok")
+
+
+def test_the_rejections_parts_are_measured_on_the_same_rejection(capsys):
+    """benchmarks/rejection_parts.py: its four figures, each of a request or check that
+    really rejected (each asserts its 400)."""
+    from benchmarks import rejection_parts
+
+    rejection_parts.main(["--count", "5", "--runs", "1"])
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    names = ("client+refnova", "refnova alone", "client+stub", "schema alone")
+    for name in names:
+        assert name + " " in line, line
+    figures = [float(word) for word in line.split() if word.replace(".", "", 1).isdigit()]
+    assert len(figures) == len(names) and all(figure > 0 for figure in figures), line
