@@ -53,8 +53,8 @@ _KEYED_VALUE = re.compile(
     r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|(?![\[{(])[^\s,;}\])]+)""" % _KEY_WORDS
 )
 # A text holds a keyed secret only if it holds a secret's key (lower-cased; the x-*-token
-# headers hold "token"): a few substring tests spare the keyed pattern, whose leading
-# ``[\w-]*`` is slow on long words, nearly every attribute of every span.
+# headers hold "token"): a scan for these literal hints spares the keyed pattern, whose
+# leading ``[\w-]*`` is slow on long words, nearly every attribute of every span.
 _KEY_HINTS = (
     "adminpass",
     "admin_pass",
@@ -65,7 +65,7 @@ _KEY_HINTS = (
     "token",
     "secret",
 )
-# One C scan instead of a Python loop over the hints (every recorded text goes through it).
+# The hints in one C scan, not a Python loop over them (every recorded text goes through it).
 _KEY_HINT = re.compile("|".join(re.escape(hint) for hint in _KEY_HINTS))
 _MAX_DEPTH = 64  # a body nested deeper than this is refused anyway; stop walking there
 # Printable ASCII without a quote or a backslash: its repr and JSON forms are itself.
